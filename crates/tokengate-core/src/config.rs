@@ -1,0 +1,549 @@
+//! Configuration per environment: defaults, a TOML file with profiles, `TOKENGATE_*` variables.
+//!
+//! [`Config::load`] starts from the defaults, then reads the TOML file named by
+//! `TOKENGATE_CONFIG` (or `tokengate.toml` in the working directory, when it exists), taking the
+//! `[default]` table and then the table of the profile named by `TOKENGATE_PROFILE`, and last
+//! the `TOKENGATE_<KEY>` environment variables (`TOKENGATE_ACCESS_TTL=2s`). Each key, in the file
+//! and as a variable:
+//!
+//! | key | default | meaning |
+//! |---|---|---|
+//! | `access_ttl` | `20m` | lifetime of access tokens |
+//! | `refresh_ttl` | `24h` | lifetime of refresh tokens when the client asks for none |
+//! | `max_refresh_ttl` | = `refresh_ttl` | the longest lifetime a client may ask for with `exp` |
+//! | `allow_unlimited` | `false` | whether `exp=unlimited` is honoured |
+//! | `leeway` | `30s` | clock skew tolerated on `exp` and `nbf` |
+//! | `issuer` | `tokengate` | the `iss` claim |
+//! | `audience` | none | the `aud` claim, checked when set |
+//! | `realm` | `tokengate` | the realm of `WWW-Authenticate` challenges |
+//! | `prefix` | `/api/rest` | where the endpoints live |
+//! | `body_limit` | `64KiB` | largest accepted endpoint body (`KiB`/`MiB` or bytes) |
+//! | `accept_authentication_header` | `true` | also read `Authentication: Bearer` (the seed's wording) |
+//! | `mode` | `required` | `required` or `optional`: whether guarded routes need a token |
+//! | `public_paths` | none | paths served without a token (`/health`, or a prefix `/static/*`) |
+//! | `secret` | none | the HS256 secret, at least 32 bytes |
+//!
+//! A wrong value stops start-up with a [`ConfigError`] naming the key and the value.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use tokengate_core::Config;
+//!
+//! let toml = r#"
+//!     [default]
+//!     access_ttl = "10m"
+//!     [production]
+//!     access_ttl = "5m"
+//! "#;
+//! let env = [("TOKENGATE_SECRET", "an-example-secret-of-at-least-32-bytes")];
+//! let config = Config::default().with_sources(Some(toml), "production", env)?;
+//! assert_eq!(config.access_ttl, Duration::from_secs(300));
+//! # Ok::<(), tokengate_core::ConfigError>(())
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::duration::{format_duration, parse_duration};
+
+/// Whether guarded routes need a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GuardMode {
+    /// Every route but the public paths needs a valid access token (401 otherwise).
+    #[default]
+    Required,
+    /// Claims are attached when a valid token comes; requests without one pass through, and
+    /// the `Claims` extractor rejects them.
+    Optional,
+}
+
+/// A secret that never shows in logs: its `Debug` prints `REDACTED`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Box<[u8]>);
+
+impl Secret {
+    /// Wraps secret bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into().into_boxed_slice())
+    }
+
+    /// A fresh random secret of 32 bytes, for development servers that were given none.
+    pub fn random() -> Result<Self, ConfigError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| ConfigError::new("secret", "", e.to_string()))?;
+        Ok(Self::new(bytes.to_vec()))
+    }
+
+    /// The secret bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(REDACTED)")
+    }
+}
+
+/// The whole configuration; see the [module docs](self) for the keys.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Lifetime of access tokens.
+    pub access_ttl: Duration,
+    /// Lifetime of refresh tokens when the client asks for none.
+    pub refresh_ttl: Duration,
+    /// The longest refresh lifetime a client may ask for with `exp`; `None` means `refresh_ttl`.
+    pub max_refresh_ttl: Option<Duration>,
+    /// Whether `exp=unlimited` is honoured.
+    pub allow_unlimited: bool,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway: Duration,
+    /// The `iss` claim.
+    pub issuer: String,
+    /// The `aud` claim, checked on every token when set.
+    pub audience: Option<String>,
+    /// The realm of `WWW-Authenticate` challenges.
+    pub realm: String,
+    /// Path prefix of the endpoints, without a trailing slash.
+    pub prefix: String,
+    /// Largest accepted endpoint body, in bytes.
+    pub body_limit: usize,
+    /// Also read the bearer token from the seed's `Authentication` header.
+    pub accept_authentication_header: bool,
+    /// Whether guarded routes need a token.
+    pub mode: GuardMode,
+    /// Paths served without a token: exact, or a prefix when ending in `/*`.
+    pub public_paths: Vec<String>,
+    /// The HS256 secret.
+    pub secret: Option<Secret>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            access_ttl: Duration::from_secs(20 * 60),
+            refresh_ttl: Duration::from_secs(24 * 3600),
+            max_refresh_ttl: None,
+            allow_unlimited: false,
+            leeway: Duration::from_secs(30),
+            issuer: "tokengate".to_owned(),
+            audience: None,
+            realm: "tokengate".to_owned(),
+            prefix: "/api/rest".to_owned(),
+            body_limit: 64 * 1024,
+            accept_authentication_header: true,
+            mode: GuardMode::Required,
+            public_paths: Vec::new(),
+            secret: None,
+        }
+    }
+}
+
+/// A value from the TOML file or from an environment variable.
+enum Raw {
+    Text(String),
+    Toml(toml::Value),
+}
+
+impl Raw {
+    fn shown(&self) -> String {
+        match self {
+            Self::Text(text) => text.clone(),
+            Self::Toml(value) => value.to_string(),
+        }
+    }
+
+    fn text(&self) -> Option<&str> {
+        match self {
+            Self::Text(text) | Self::Toml(toml::Value::String(text)) => Some(text),
+            Self::Toml(_) => None,
+        }
+    }
+}
+
+/// Start-up refused a configuration; the message names the key and the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration `{key}` = `{value}`: {reason}")]
+pub struct ConfigError {
+    /// The key, as written in the TOML file.
+    pub key: String,
+    /// The offending value (secrets are never repeated).
+    pub value: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(key: &str, value: &str, reason: impl Into<String>) -> Self {
+        Self {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+const KEYS: &[&str] = &[
+    "access_ttl",
+    "refresh_ttl",
+    "max_refresh_ttl",
+    "allow_unlimited",
+    "leeway",
+    "issuer",
+    "audience",
+    "realm",
+    "prefix",
+    "body_limit",
+    "accept_authentication_header",
+    "mode",
+    "public_paths",
+    "secret",
+];
+
+impl Config {
+    /// Defaults, then the TOML file and profile, then `TOKENGATE_*` variables; validated.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::default().load_over()
+    }
+
+    /// Like [`Config::load`], but starting from these values instead of the defaults (an app
+    /// sets its own defaults, the file and the environment still win).
+    pub fn load_over(self) -> Result<Self, ConfigError> {
+        let path = std::env::var("TOKENGATE_CONFIG").ok();
+        let text = match &path {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new(
+                    "TOKENGATE_CONFIG",
+                    path,
+                    format!("cannot read the file: {e}"),
+                )
+            })?),
+            None => std::fs::read_to_string("tokengate.toml").ok(),
+        };
+        let profile = std::env::var("TOKENGATE_PROFILE").unwrap_or_else(|_| "default".to_owned());
+        self.with_sources(text.as_deref(), &profile, std::env::vars())
+    }
+
+    /// Applies a TOML text (its `[default]` table, then `[profile]`) and then the
+    /// `TOKENGATE_*` pairs of `env`; validates the result.
+    pub fn with_sources<K, V>(
+        mut self,
+        toml_text: Option<&str>,
+        profile: &str,
+        env: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, ConfigError>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        if let Some(text) = toml_text {
+            let table: toml::Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| ConfigError::new("(file)", "", e.to_string()))?;
+            let mut found_profile = profile == "default";
+            for name in ["default", profile] {
+                let Some(section) = table.get(name) else {
+                    continue;
+                };
+                found_profile |= name == profile;
+                let toml::Value::Table(section) = section else {
+                    return Err(ConfigError::new(
+                        name,
+                        &section.to_string(),
+                        "must be a table",
+                    ));
+                };
+                for (key, value) in section {
+                    self.apply(key, &Raw::Toml(value.clone()))?;
+                }
+            }
+            if !found_profile {
+                return Err(ConfigError::new(
+                    "TOKENGATE_PROFILE",
+                    profile,
+                    "no such profile in the config file",
+                ));
+            }
+        }
+        for (name, value) in env {
+            let Some(key) = name.as_ref().strip_prefix("TOKENGATE_") else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            if KEYS.contains(&key.as_str()) {
+                self.apply(&key, &Raw::Text(value.as_ref().to_owned()))?;
+            }
+        }
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Sets one key from its text form, as the TOML file or a variable would.
+    pub fn set(mut self, key: &str, value: &str) -> Result<Self, ConfigError> {
+        self.apply(key, &Raw::Text(value.to_owned()))?;
+        Ok(self)
+    }
+
+    fn apply(&mut self, key: &str, raw: &Raw) -> Result<(), ConfigError> {
+        let bad = |reason: &str| ConfigError::new(key, &raw.shown(), reason);
+        let text = || raw.text().ok_or_else(|| bad("expected a string"));
+        let duration = || parse_duration(text()?).map_err(|reason| bad(&reason));
+        let boolean = || match raw {
+            Raw::Toml(toml::Value::Boolean(value)) => Ok(*value),
+            _ => match text()?.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err(bad("expected true or false")),
+            },
+        };
+        match key {
+            "access_ttl" => self.access_ttl = duration()?,
+            "refresh_ttl" => self.refresh_ttl = duration()?,
+            "max_refresh_ttl" => self.max_refresh_ttl = Some(duration()?),
+            "allow_unlimited" => self.allow_unlimited = boolean()?,
+            "leeway" => self.leeway = duration()?,
+            "issuer" => text()?.clone_into(&mut self.issuer),
+            "audience" => {
+                let value = text()?;
+                self.audience = (!value.is_empty()).then(|| value.to_owned());
+            }
+            "realm" => text()?.clone_into(&mut self.realm),
+            "prefix" => text()?.trim_end_matches('/').clone_into(&mut self.prefix),
+            "body_limit" => {
+                self.body_limit = match raw {
+                    Raw::Toml(toml::Value::Integer(n)) => {
+                        usize::try_from(*n).map_err(|_| bad("must be positive"))?
+                    }
+                    _ => parse_size(text()?).map_err(|reason| bad(&reason))?,
+                }
+            }
+            "accept_authentication_header" => self.accept_authentication_header = boolean()?,
+            "mode" => {
+                self.mode = match text()?.to_ascii_lowercase().as_str() {
+                    "required" => GuardMode::Required,
+                    "optional" => GuardMode::Optional,
+                    _ => return Err(bad("expected `required` or `optional`")),
+                }
+            }
+            "public_paths" => {
+                self.public_paths = match raw {
+                    Raw::Toml(toml::Value::Array(items)) => items
+                        .iter()
+                        .map(|item| item.as_str().map(str::to_owned))
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(|| bad("expected a list of strings"))?,
+                    _ => text()?
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|path| !path.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                }
+            }
+            "secret" => {
+                let value = raw
+                    .text()
+                    .ok_or_else(|| ConfigError::new(key, "(hidden)", "expected a string"))?;
+                self.secret = Some(Secret::new(value.as_bytes().to_vec()));
+            }
+            _ => return Err(bad("unknown key")),
+        }
+        Ok(())
+    }
+
+    /// The longest refresh lifetime a client may ask for.
+    pub fn max_refresh_ttl(&self) -> Duration {
+        self.max_refresh_ttl.unwrap_or(self.refresh_ttl)
+    }
+
+    /// Refuses an unsafe or inconsistent configuration, naming the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = |key: &str, value: Duration| {
+            if value.is_zero() {
+                Err(ConfigError::new(
+                    key,
+                    &format_duration(value),
+                    "must be longer than zero",
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        positive("access_ttl", self.access_ttl)?;
+        positive("refresh_ttl", self.refresh_ttl)?;
+        if self.max_refresh_ttl() < self.refresh_ttl {
+            return Err(ConfigError::new(
+                "max_refresh_ttl",
+                &format_duration(self.max_refresh_ttl()),
+                format!(
+                    "is shorter than refresh_ttl ({})",
+                    format_duration(self.refresh_ttl)
+                ),
+            ));
+        }
+        if self.leeway > Duration::from_secs(300) {
+            return Err(ConfigError::new(
+                "leeway",
+                &format_duration(self.leeway),
+                "is more than 5m: expired tokens would be accepted for too long",
+            ));
+        }
+        if !self.prefix.starts_with('/') || self.prefix.contains(['?', '#', '*']) {
+            return Err(ConfigError::new(
+                "prefix",
+                &self.prefix,
+                "must be a path starting with `/`",
+            ));
+        }
+        if self.body_limit == 0 {
+            return Err(ConfigError::new(
+                "body_limit",
+                "0",
+                "must be at least one byte",
+            ));
+        }
+        if let Some(path) = self.public_paths.iter().find(|path| !path.starts_with('/')) {
+            return Err(ConfigError::new(
+                "public_paths",
+                path,
+                "each path must start with `/`",
+            ));
+        }
+        match &self.secret {
+            None => Err(ConfigError::new(
+                "secret",
+                "",
+                "is required: set TOKENGATE_SECRET to at least 32 random bytes",
+            )),
+            Some(secret) if secret.expose().len() < 32 => Err(ConfigError::new(
+                "secret",
+                "(hidden)",
+                format!(
+                    "is {} bytes long; HS256 needs at least 32",
+                    secret.expose().len()
+                ),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("expected a size such as `64KiB`, got `{text}`"))?;
+    let factor = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "KB" | "k" => 1024,
+        "MiB" | "MB" | "M" => 1024 * 1024,
+        other => return Err(format!("unknown size unit `{other}` (use B, KiB or MiB)")),
+    };
+    number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: (&str, &str) = ("TOKENGATE_SECRET", "0123456789abcdef0123456789abcdef");
+
+    fn load(
+        toml: Option<&str>,
+        profile: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Config, ConfigError> {
+        let mut pairs = vec![SECRET];
+        pairs.extend_from_slice(env);
+        Config::default().with_sources(toml, profile, pairs)
+    }
+
+    #[test]
+    fn defaults_are_the_seed_lifetimes() {
+        let config = load(None, "default", &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.access_ttl, Duration::from_secs(1200));
+        assert_eq!(config.refresh_ttl, Duration::from_secs(86_400));
+        assert_eq!(config.max_refresh_ttl(), Duration::from_secs(86_400));
+        assert_eq!(config.body_limit, 65_536);
+        assert_eq!(config.prefix, "/api/rest");
+    }
+
+    #[test]
+    fn environment_overrides_the_profile_which_overrides_default() {
+        let toml = "[default]\naccess_ttl = \"10m\"\nleeway = \"5s\"\n[staging]\naccess_ttl = \"5m\"\nleeway = \"1s\"\n";
+        let config = load(Some(toml), "staging", &[("TOKENGATE_ACCESS_TTL", "2s")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.access_ttl, Duration::from_secs(2));
+        assert_eq!(config.leeway, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn wrong_value_names_key_and_value() {
+        let error = load(None, "default", &[("TOKENGATE_ACCESS_TTL", "soon")]).unwrap_err();
+        assert_eq!(error.key, "access_ttl");
+        assert_eq!(error.value, "soon");
+        assert!(error.to_string().contains("access_ttl"));
+    }
+
+    #[test]
+    fn short_secret_is_refused_without_repeating_it() {
+        let error = Config::default()
+            .with_sources(None, "default", [("TOKENGATE_SECRET", "short-secret")])
+            .unwrap_err();
+        assert_eq!(error.key, "secret");
+        assert!(!error.to_string().contains("short-secret"));
+    }
+
+    #[test]
+    fn unknown_toml_key_and_missing_profile_are_refused() {
+        assert_eq!(
+            load(Some("[default]\nacess_ttl = \"1m\"\n"), "default", &[])
+                .unwrap_err()
+                .key,
+            "acess_ttl"
+        );
+        assert_eq!(
+            load(Some("[default]\n"), "prod", &[]).unwrap_err().key,
+            "TOKENGATE_PROFILE"
+        );
+    }
+
+    #[test]
+    fn max_refresh_shorter_than_refresh_is_inconsistent() {
+        let error = load(None, "default", &[("TOKENGATE_MAX_REFRESH_TTL", "1h")]).unwrap_err();
+        assert_eq!(error.key, "max_refresh_ttl");
+    }
+
+    #[test]
+    fn sizes_lists_and_booleans_parse() {
+        let config = load(
+            None,
+            "default",
+            &[
+                ("TOKENGATE_BODY_LIMIT", "1MiB"),
+                ("TOKENGATE_PUBLIC_PATHS", "/health, /static/*"),
+                ("TOKENGATE_ALLOW_UNLIMITED", "true"),
+                ("TOKENGATE_MODE", "optional"),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.body_limit, 1024 * 1024);
+        assert_eq!(config.public_paths, vec!["/health", "/static/*"]);
+        assert!(config.allow_unlimited);
+        assert_eq!(config.mode, GuardMode::Optional);
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let secret = Secret::new(b"super-secret-value".to_vec());
+        assert_eq!(format!("{secret:?}"), "Secret(REDACTED)");
+    }
+}

@@ -1,0 +1,97 @@
+//! Checking who signs in: users by login and password, applications by key and secret.
+//!
+//! Implement [`Credentials`] over your user database, or use the [`MemoryDirectory`].
+//!
+//! # Example
+//!
+//! ```
+//! use tokengate_core::credentials::{hash_password, Credentials, Login, MemoryDirectory};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let directory = MemoryDirectory::new()
+//!     .user("ada@example.org", &hash_password("correct horse")?)?;
+//! let login = Login::User { login: "ada@example.org", password: "correct horse" };
+//! let principal = directory.verify(login).await?.expect("the password matches");
+//! assert_eq!(principal.subject, "ada@example.org");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+mod memory;
+mod password;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+pub use memory::MemoryDirectory;
+pub use password::{hash_password, PasswordError, PasswordVerifier};
+
+/// What a client presented at sign-in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Login<'a> {
+    /// A user's login and password.
+    User {
+        /// The login.
+        login: &'a str,
+        /// The password.
+        password: &'a str,
+    },
+    /// An application key login (`application` field present).
+    Application {
+        /// The application name.
+        application: &'a str,
+        /// The key (sent as `login`).
+        key: &'a str,
+        /// The secret (sent as `password`).
+        secret: &'a str,
+    },
+}
+
+impl fmt::Debug for Login<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::User { login, .. } => f
+                .debug_struct("User")
+                .field("login", login)
+                .field("password", &"REDACTED")
+                .finish(),
+            Self::Application {
+                application, key, ..
+            } => f
+                .debug_struct("Application")
+                .field("application", application)
+                .field("key", key)
+                .field("secret", &"REDACTED")
+                .finish(),
+        }
+    }
+}
+
+/// Who signed in, and what goes into their access tokens.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Principal {
+    /// The `sub` claim: the login, or the application key.
+    pub subject: String,
+    /// The `app` claim, for application logins.
+    pub application: Option<String>,
+    /// Extra claims for the access token (roles, display name...). Registered claim names
+    /// (`iss`, `sub`, `exp`...) are ignored here: tokengate sets those itself.
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The credential directory could not answer (database down); the sign-in gets 503.
+#[derive(Debug, thiserror::Error)]
+#[error("credential directory unavailable: {0}")]
+pub struct CredentialsError(pub String);
+
+/// A boxed future, as returned by [`Credentials`].
+pub type CredentialsFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<Principal>, CredentialsError>> + Send + 'a>>;
+
+/// Checks a login. `Ok(None)` means "wrong": the caller answers every kind of wrong the same way,
+/// and an implementation should take the same time for an unknown login as for a wrong password.
+pub trait Credentials: Send + Sync + 'static {
+    /// Verifies the login; `Ok(Some)` with the principal when it is right.
+    fn verify<'a>(&'a self, login: Login<'a>) -> CredentialsFuture<'a>;
+}

@@ -1,0 +1,286 @@
+//! The three endpoints, as plain functions over parsed fields.
+
+use serde_json::{Map, Value};
+
+use crate::clock::unix_now;
+use crate::credentials::{Login, Principal};
+use crate::error::{Error, ErrorKind, TokenError};
+use crate::exp::{parse_exp, Expiry};
+use crate::form::Fields;
+use crate::gate::TokenGate;
+use crate::issue::{random_id, sign, TokenKind};
+use crate::request::{bearer, RequestHead};
+use crate::response::Response;
+use crate::store::{Session, StoreError};
+
+/// Claim names tokengate sets itself; a credential checker cannot override them.
+const REGISTERED: &[&str] = &[
+    "iss", "sub", "aud", "iat", "exp", "nbf", "jti", "sid", "app",
+];
+
+/// Which sessions a sign-out ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Local,
+    Global,
+    Others,
+}
+
+fn store_down(error: &StoreError) -> Error {
+    tracing::warn!(target: "tokengate", %error, "session store failed");
+    Error::new(ErrorKind::Unavailable("session store"))
+}
+
+fn internal(error: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Internal(error.to_string()))
+}
+
+fn non_empty<'a>(fields: &'a Fields, name: &'static str) -> Result<Option<&'a str>, Error> {
+    match fields.get(name) {
+        Some("") => Err(Error::new(ErrorKind::InvalidField {
+            field: name,
+            reason: "must not be empty".to_owned(),
+        })),
+        other => Ok(other),
+    }
+}
+
+fn required<'a>(fields: &'a Fields, name: &'static str) -> Result<&'a str, Error> {
+    non_empty(fields, name)?.ok_or(Error::new(ErrorKind::MissingField(name)))
+}
+
+fn flag(fields: &Fields, name: &'static str) -> Result<bool, Error> {
+    match fields.get(name).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "0" | "") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(_) => Err(Error::new(ErrorKind::InvalidField {
+            field: name,
+            reason: "must be true or false".to_owned(),
+        })),
+    }
+}
+
+impl TokenGate {
+    /// The refresh token of a `/token` or `/signout` request: field `token`, else a bearer header.
+    fn refresh_token<'a, R: RequestHead + ?Sized>(
+        &self,
+        head: &'a R,
+        fields: &'a Fields,
+    ) -> Result<&'a str, Error> {
+        if let Some(token) = non_empty(fields, "token")? {
+            return Ok(token);
+        }
+        bearer(head, self.inner.config.accept_authentication_header)
+            .ok_or(Error::new(ErrorKind::MissingRefreshToken))
+    }
+
+    fn access_token(
+        &self,
+        session: &Session,
+        claims: &Map<String, Value>,
+        now: i64,
+    ) -> Result<String, Error> {
+        let config = &self.inner.config;
+        let ttl = i64::try_from(config.access_ttl.as_secs())
+            .unwrap_or(i64::MAX)
+            .max(1);
+        let mut exp = now.saturating_add(ttl);
+        if let Some(end) = session.expires_at {
+            exp = exp.min(end);
+        }
+        let mut payload: Map<String, Value> = claims
+            .iter()
+            .filter(|(name, _)| !REGISTERED.contains(&name.as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        payload.insert("iss".into(), config.issuer.clone().into());
+        payload.insert("sub".into(), session.subject.clone().into());
+        if let Some(audience) = &config.audience {
+            payload.insert("aud".into(), audience.clone().into());
+        }
+        payload.insert("iat".into(), now.into());
+        payload.insert("exp".into(), exp.into());
+        payload.insert("jti".into(), random_id().map_err(internal)?.into());
+        payload.insert("sid".into(), session.id.clone().into());
+        if let Some(application) = &session.application {
+            payload.insert("app".into(), application.clone().into());
+        }
+        sign(&self.inner.keys, TokenKind::Access, &payload).map_err(internal)
+    }
+
+    fn refresh_token_for(&self, session: &Session, now: i64) -> Result<String, Error> {
+        let config = &self.inner.config;
+        let mut payload = Map::new();
+        payload.insert("iss".into(), config.issuer.clone().into());
+        payload.insert("sub".into(), session.subject.clone().into());
+        if let Some(audience) = &config.audience {
+            payload.insert("aud".into(), audience.clone().into());
+        }
+        payload.insert("iat".into(), now.into());
+        if let Some(end) = session.expires_at {
+            payload.insert("exp".into(), end.into());
+        }
+        payload.insert("jti".into(), random_id().map_err(internal)?.into());
+        payload.insert("sid".into(), session.id.clone().into());
+        if let Some(application) = &session.application {
+            payload.insert("app".into(), application.clone().into());
+        }
+        sign(&self.inner.keys, TokenKind::Refresh, &payload).map_err(internal)
+    }
+
+    fn tokens_response(&self, refresh: &str, access: &str) -> Response {
+        Response::json(
+            201,
+            &serde_json::json!({
+                "refreshToken": refresh,
+                "accessToken": access,
+                "tokenType": "Bearer",
+                "expiresIn": self.inner.config.access_ttl.as_secs(),
+            }),
+        )
+    }
+
+    /// `POST {prefix}/signin`: checks the login, opens a session, answers 201 with both tokens.
+    pub async fn signin<R: RequestHead + ?Sized>(
+        &self,
+        head: &R,
+        fields: &Fields,
+    ) -> Result<Response, Error> {
+        let config = &self.inner.config;
+        let login = required(fields, "login")?;
+        let password = required(fields, "password")?;
+        let application = non_empty(fields, "application")?;
+        if flag(fields, "cookieauth")? {
+            return Err(Error::new(ErrorKind::InvalidField {
+                field: "cookieauth",
+                reason: "is not enabled on this server".to_owned(),
+            }));
+        }
+        let now = unix_now();
+        let expiry = match non_empty(fields, "exp")? {
+            None => Expiry::At(
+                now.saturating_add(i64::try_from(config.refresh_ttl.as_secs()).unwrap_or(i64::MAX)),
+            ),
+            Some(exp) => parse_exp(exp, now, config.max_refresh_ttl(), config.allow_unlimited)
+                .map_err(|reason| {
+                    Error::new(ErrorKind::InvalidField {
+                        field: "exp",
+                        reason,
+                    })
+                })?,
+        };
+        let credentials = match application {
+            Some(application) => Login::Application {
+                application,
+                key: login,
+                secret: password,
+            },
+            None => Login::User { login, password },
+        };
+        let principal: Principal = match self.inner.credentials.verify(credentials).await {
+            Ok(Some(principal)) => principal,
+            Ok(None) => {
+                tracing::info!(target: "tokengate::audit", event = "signin_failed", subject = login, application, peer = ?head.peer_addr());
+                return Err(Error::new(ErrorKind::InvalidCredentials));
+            }
+            Err(error) => {
+                tracing::warn!(target: "tokengate", %error, "credential directory failed");
+                return Err(Error::new(ErrorKind::Unavailable("credential directory")));
+            }
+        };
+        let session = Session::new(
+            &random_id().map_err(internal)?,
+            &principal.subject,
+            principal.application.as_deref(),
+            &Value::Object(principal.claims.clone()).to_string(),
+            now,
+            match expiry {
+                Expiry::At(at) => Some(at),
+                Expiry::Unlimited => None,
+            },
+        );
+        // Sign first: if the store then fails, nothing was written and no token escapes.
+        let refresh = self.refresh_token_for(&session, now)?;
+        let access = self.access_token(&session, &principal.claims, now)?;
+        let sid = session.id.clone();
+        self.inner
+            .store
+            .create(session)
+            .await
+            .map_err(|e| store_down(&e))?;
+        tracing::info!(target: "tokengate::audit", event = "signin", subject = principal.subject, application = principal.application, sid, peer = ?head.peer_addr());
+        Ok(self.tokens_response(&refresh, &access))
+    }
+
+    /// `POST {prefix}/token`: trades a live refresh token for a new access token (201).
+    pub async fn token<R: RequestHead + ?Sized>(
+        &self,
+        head: &R,
+        fields: &Fields,
+    ) -> Result<Response, Error> {
+        let token = self.refresh_token(head, fields)?;
+        let verified = self.verify_refresh(token, false)?;
+        let claims = verified.claims();
+        let now = unix_now();
+        let session = self
+            .inner
+            .store
+            .refresh(&claims.sid, now)
+            .await
+            .map_err(|e| store_down(&e))?
+            .filter(|session| session.subject == claims.sub)
+            .ok_or(Error::invalid_token(TokenError::Revoked))?;
+        let extra: Map<String, Value> = serde_json::from_str(&session.claims).unwrap_or_default();
+        let access = self.access_token(&session, &extra, now)?;
+        tracing::info!(target: "tokengate::audit", event = "refresh", subject = session.subject, sid = session.id, application = session.application, peer = ?head.peer_addr());
+        Ok(self.tokens_response(token, &access))
+    }
+
+    /// `POST {prefix}/signout`: ends the session (or all of the subject's, or all others) and
+    /// answers 200. Idempotent (RFC 7009): an unknown, expired or revoked token also gets 200.
+    pub async fn signout<R: RequestHead + ?Sized>(
+        &self,
+        head: &R,
+        fields: &Fields,
+    ) -> Result<Response, Error> {
+        let token = self.refresh_token(head, fields)?;
+        let scope = match fields.get("scope") {
+            None | Some("local") => Scope::Local,
+            Some("global") => Scope::Global,
+            Some("others") => Scope::Others,
+            Some(_) => {
+                return Err(Error::new(ErrorKind::InvalidField {
+                    field: "scope",
+                    reason: "must be `local`, `global` or `others`".to_owned(),
+                }))
+            }
+        };
+        let mut ended = 0;
+        // Only a token we signed may end a session; anything else changes nothing.
+        if let Ok(verified) = self.verify_refresh(token, true) {
+            let claims = verified.claims();
+            let store = &self.inner.store;
+            ended = match scope {
+                Scope::Local => usize::from(
+                    store
+                        .revoke(&claims.sid)
+                        .await
+                        .map_err(|e| store_down(&e))?,
+                ),
+                Scope::Global => store
+                    .revoke_subject(&claims.sub, None)
+                    .await
+                    .map_err(|e| store_down(&e))?,
+                Scope::Others => store
+                    .revoke_subject(&claims.sub, Some(&claims.sid))
+                    .await
+                    .map_err(|e| store_down(&e))?,
+            };
+            tracing::info!(target: "tokengate::audit", event = "signout", subject = claims.sub, sid = claims.sid, scope = ?scope, ended, peer = ?head.peer_addr());
+        }
+        Ok(Response::json(
+            200,
+            &serde_json::json!({ "signedOut": true, "sessionsEnded": ended }),
+        ))
+    }
+}

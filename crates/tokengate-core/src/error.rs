@@ -1,0 +1,275 @@
+//! The errors a request can meet, and how each one is answered.
+//!
+//! Every failure is an [`Error`] with a [`ErrorKind`]. Both adapters answer it the same way:
+//! [`Error::status`] for the status code, [`Error::challenge`] for the RFC 6750
+//! `WWW-Authenticate` header, and [`Error::to_response`] for the whole JSON answer
+//! `{"error": "<code>", "error_description": "<text>"}`.
+//!
+//! # Example
+//!
+//! ```
+//! use tokengate_core::{Error, ErrorKind};
+//!
+//! let error = Error::new(ErrorKind::MissingField("login"));
+//! assert_eq!(error.status(), 400);
+//! assert_eq!(error.code(), "invalid_request");
+//! let response = error.to_response("api");
+//! assert_eq!(response.status, 400);
+//! assert!(std::str::from_utf8(&response.body).unwrap().contains("`login`"));
+//! ```
+
+use std::fmt;
+
+use crate::response::Response;
+
+/// A request failed; the kind says why and decides the answer.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// No access token came with a request to a guarded route.
+    MissingToken,
+    /// A token came with the request but is not valid; the reason is for the client.
+    InvalidToken(TokenError),
+    /// `/token` or `/signout` was called without any refresh token.
+    MissingRefreshToken,
+    /// The valid token lacks a role the route requires.
+    InsufficientScope(String),
+    /// Unknown login, wrong password, unknown application or wrong secret: one answer for all.
+    InvalidCredentials,
+    /// A required field is absent from the body.
+    MissingField(&'static str),
+    /// The same field came twice.
+    DuplicateField(String),
+    /// A field has a value that cannot be used; the text says which and why.
+    InvalidField {
+        /// The field's name.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The body could not be parsed in its declared content type.
+    MalformedBody(String),
+    /// The content type is not one of multipart/form-data, urlencoded or JSON.
+    UnsupportedMediaType,
+    /// The body is larger than the configured `body_limit`.
+    PayloadTooLarge {
+        /// The configured limit in bytes.
+        limit: usize,
+    },
+    /// The endpoint exists but not for this method.
+    MethodNotAllowed,
+    /// A dependency (the session store, the credential directory) could not be reached.
+    Unavailable(&'static str),
+    /// Something that should not happen did; logged, and answered with 500.
+    Internal(String),
+}
+
+/// Why a presented token was refused. The text is safe to show to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The token does not have the shape of a compact JWS (three base64url parts).
+    Malformed,
+    /// The header cannot be used: unknown algorithm or key, `crit`, not JSON.
+    BadHeader,
+    /// The token is of the other type (a refresh token used as access token, or the reverse).
+    WrongType,
+    /// The signature does not match.
+    BadSignature,
+    /// The claims are not a JSON object of the expected types.
+    BadClaims,
+    /// `exp` has passed.
+    Expired,
+    /// `nbf` is still in the future.
+    NotYetValid,
+    /// `iss` or `aud` is not ours.
+    WrongAudienceOrIssuer,
+    /// The session that the token belongs to was signed out or has expired.
+    Revoked,
+}
+
+impl TokenError {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Malformed => "the token is not a well-formed JWT",
+            Self::BadHeader => "the token header is not acceptable",
+            Self::WrongType => "the token is not of the expected type",
+            Self::BadSignature => "the token signature is invalid",
+            Self::BadClaims => "the token claims are not valid",
+            Self::Expired => "the token has expired",
+            Self::NotYetValid => "the token is not valid yet",
+            Self::WrongAudienceOrIssuer => "the token was issued for another service",
+            Self::Revoked => "the session of this token has ended",
+        }
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+impl Error {
+    /// An error of this kind.
+    pub fn new(kind: ErrorKind) -> Self {
+        Self { kind }
+    }
+
+    /// An invalid-token error with this reason.
+    pub fn invalid_token(reason: TokenError) -> Self {
+        Self::new(ErrorKind::InvalidToken(reason))
+    }
+
+    /// The kind, to match on.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The HTTP status code of the answer.
+    pub fn status(&self) -> u16 {
+        match self.kind {
+            ErrorKind::MissingToken
+            | ErrorKind::InvalidToken(_)
+            | ErrorKind::InvalidCredentials => 401,
+            ErrorKind::InsufficientScope(_) => 403,
+            ErrorKind::MissingRefreshToken
+            | ErrorKind::MissingField(_)
+            | ErrorKind::DuplicateField(_)
+            | ErrorKind::InvalidField { .. }
+            | ErrorKind::MalformedBody(_) => 400,
+            ErrorKind::UnsupportedMediaType => 415,
+            ErrorKind::PayloadTooLarge { .. } => 413,
+            ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::Unavailable(_) => 503,
+            ErrorKind::Internal(_) => 500,
+        }
+    }
+
+    /// The machine-readable code of the JSON body's `error` field.
+    pub fn code(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::MissingToken => "missing_token",
+            ErrorKind::InvalidToken(_) => "invalid_token",
+            ErrorKind::InsufficientScope(_) => "insufficient_scope",
+            ErrorKind::InvalidCredentials => "invalid_credentials",
+            ErrorKind::MissingRefreshToken
+            | ErrorKind::MissingField(_)
+            | ErrorKind::DuplicateField(_)
+            | ErrorKind::InvalidField { .. }
+            | ErrorKind::MalformedBody(_) => "invalid_request",
+            ErrorKind::UnsupportedMediaType => "unsupported_media_type",
+            ErrorKind::PayloadTooLarge { .. } => "payload_too_large",
+            ErrorKind::MethodNotAllowed => "method_not_allowed",
+            ErrorKind::Unavailable(_) => "temporarily_unavailable",
+            ErrorKind::Internal(_) => "server_error",
+        }
+    }
+
+    /// The `WWW-Authenticate` value (RFC 6750 §3) for the errors that carry one.
+    pub fn challenge(&self, realm: &str) -> Option<String> {
+        match &self.kind {
+            ErrorKind::MissingToken => Some(format!("Bearer realm=\"{realm}\"")),
+            ErrorKind::InvalidToken(reason) => Some(format!(
+                "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{reason}\""
+            )),
+            ErrorKind::InsufficientScope(role) => Some(format!(
+                "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{role}\""
+            )),
+            _ => None,
+        }
+    }
+
+    /// The whole answer: status, `WWW-Authenticate` where due, and the JSON body.
+    pub fn to_response(&self, realm: &str) -> Response {
+        let body = serde_json::json!({
+            "error": self.code(),
+            "error_description": self.to_string(),
+        });
+        let mut response = Response::json(self.status(), &body);
+        if let Some(challenge) = self.challenge(realm) {
+            response.headers.push(("www-authenticate", challenge));
+        }
+        if matches!(self.kind, ErrorKind::MethodNotAllowed) {
+            response.headers.push(("allow", "POST".to_owned()));
+        }
+        response
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ErrorKind::MissingToken => f.write_str("an access token is required"),
+            ErrorKind::InvalidToken(reason) => reason.fmt(f),
+            ErrorKind::MissingRefreshToken => {
+                f.write_str("a refresh token is required: field `token` or a bearer header")
+            }
+            ErrorKind::InsufficientScope(role) => write!(f, "the role `{role}` is required"),
+            ErrorKind::InvalidCredentials => f.write_str("the login or the password is incorrect"),
+            ErrorKind::MissingField(name) => write!(f, "the field `{name}` is required"),
+            ErrorKind::DuplicateField(name) => write!(f, "the field `{name}` is given more than once"),
+            ErrorKind::InvalidField { field, reason } => write!(f, "the field `{field}` {reason}"),
+            ErrorKind::MalformedBody(reason) => write!(f, "the body cannot be read: {reason}"),
+            ErrorKind::UnsupportedMediaType => f.write_str(
+                "the body must be multipart/form-data, application/x-www-form-urlencoded or application/json",
+            ),
+            ErrorKind::PayloadTooLarge { limit } => {
+                write!(f, "the body is larger than the limit of {limit} bytes")
+            }
+            ErrorKind::MethodNotAllowed => f.write_str("this endpoint only accepts POST"),
+            ErrorKind::Unavailable(what) => write!(f, "the {what} is unavailable; try again later"),
+            ErrorKind::Internal(_) => f.write_str("an internal error occurred"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+impl From<TokenError> for Error {
+    fn from(reason: TokenError) -> Self {
+        Self::invalid_token(reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_token_challenge_has_no_error_attribute() {
+        let error = Error::new(ErrorKind::MissingToken);
+        assert_eq!(
+            error.challenge("api").as_deref(),
+            Some("Bearer realm=\"api\"")
+        );
+        assert_eq!(error.status(), 401);
+    }
+
+    #[test]
+    fn invalid_token_challenge_names_the_error() {
+        let error = Error::invalid_token(TokenError::Expired);
+        let challenge = error.challenge("api").unwrap_or_default();
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    }
+
+    #[test]
+    fn internal_error_does_not_leak_its_detail() {
+        let error = Error::new(ErrorKind::Internal("db password wrong".into()));
+        let response = error.to_response("api");
+        assert_eq!(response.status, 500);
+        assert!(!String::from_utf8_lossy(&response.body).contains("password"));
+    }
+}

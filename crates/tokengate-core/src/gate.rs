@@ -1,0 +1,307 @@
+//! The gate: configuration, keys, credentials and store put together, and the two things an
+//! adapter asks of it — answer an endpoint, or guard a route.
+//!
+//! # Example
+//!
+//! ```
+//! use tokengate_core::credentials::{hash_password, MemoryDirectory};
+//! use tokengate_core::{Config, Endpoint, TokenGate};
+//!
+//! let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
+//! let directory = MemoryDirectory::new().user("ada", &hash_password("pw")?)?;
+//! let gate = TokenGate::builder(config).credentials(directory).build()?;
+//! assert_eq!(gate.endpoint("/api/rest/signin"), Some(Endpoint::SignIn));
+//! assert_eq!(gate.endpoint("/api/rest/me"), None);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Buf;
+use futures_util::Stream;
+
+use crate::clock::unix_now;
+use crate::config::{Config, ConfigError, GuardMode};
+use crate::credentials::Credentials;
+use crate::error::{Error, ErrorKind};
+use crate::form::{body_kind, parse_kind, read_body};
+use crate::issue::TokenKind;
+use crate::keys::KeySet;
+use crate::request::{bearer, RequestHead};
+use crate::response::Response;
+use crate::store::{MemoryStore, SessionStore};
+use crate::verify::{verify, Expectations, VerifiedToken};
+
+/// One of the endpoints the gate answers itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST {prefix}/signin`.
+    SignIn,
+    /// `POST {prefix}/token`.
+    Token,
+    /// `POST {prefix}/signout`.
+    SignOut,
+}
+
+type ErrorHook = dyn Fn(&Error, Response) -> Response + Send + Sync;
+
+pub(crate) struct Inner {
+    pub(crate) config: Config,
+    pub(crate) keys: KeySet,
+    pub(crate) credentials: Arc<dyn Credentials>,
+    pub(crate) store: Arc<dyn SessionStore>,
+    paths: [String; 3],
+    on_error: Option<Box<ErrorHook>>,
+}
+
+/// The sign-in service; cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct TokenGate {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for TokenGate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenGate")
+            .field("config", &self.inner.config)
+            .field("keys", &self.inner.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`TokenGate`]; see [`TokenGate::builder`].
+#[must_use]
+pub struct TokenGateBuilder {
+    config: Config,
+    credentials: Option<Arc<dyn Credentials>>,
+    store: Option<Arc<dyn SessionStore>>,
+    on_error: Option<Box<ErrorHook>>,
+}
+
+impl fmt::Debug for TokenGateBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenGateBuilder")
+            .field("config", &self.config)
+            .field("credentials", &self.credentials.is_some())
+            .field("store", &self.store.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenGateBuilder {
+    /// Who may sign in (required).
+    pub fn credentials(mut self, credentials: impl Credentials) -> Self {
+        self.credentials = Some(Arc::new(credentials));
+        self
+    }
+
+    /// Where sessions live (default: a [`MemoryStore`]).
+    pub fn store(mut self, store: impl SessionStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Replaces every error answer: the hook gets the error and the default answer.
+    pub fn on_error(
+        mut self,
+        hook: impl Fn(&Error, Response) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.on_error = Some(Box::new(hook));
+        self
+    }
+
+    /// Validates the configuration, prepares the keys and builds the gate.
+    pub fn build(self) -> Result<TokenGate, ConfigError> {
+        self.config.validate()?;
+        let credentials = self.credentials.ok_or_else(|| {
+            ConfigError::new("credentials", "", "a credential checker is required")
+        })?;
+        let keys = KeySet::from_config(&self.config)?;
+        let prefix = &self.config.prefix;
+        let paths = [
+            format!("{prefix}/signin"),
+            format!("{prefix}/token"),
+            format!("{prefix}/signout"),
+        ];
+        Ok(TokenGate {
+            inner: Arc::new(Inner {
+                keys,
+                credentials,
+                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                paths,
+                on_error: self.on_error,
+                config: self.config,
+            }),
+        })
+    }
+}
+
+impl TokenGate {
+    /// Starts building a gate with this configuration.
+    pub fn builder(config: Config) -> TokenGateBuilder {
+        TokenGateBuilder {
+            config,
+            credentials: None,
+            store: None,
+            on_error: None,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The endpoint at `path`, if it is one.
+    pub fn endpoint(&self, path: &str) -> Option<Endpoint> {
+        let [signin, token, signout] = &self.inner.paths;
+        if !path.starts_with(self.inner.config.prefix.as_str()) {
+            return None;
+        }
+        if path == signin {
+            Some(Endpoint::SignIn)
+        } else if path == token {
+            Some(Endpoint::Token)
+        } else if path == signout {
+            Some(Endpoint::SignOut)
+        } else {
+            None
+        }
+    }
+
+    fn is_public(&self, path: &str) -> bool {
+        self.inner
+            .config
+            .public_paths
+            .iter()
+            .any(|public| match public.strip_suffix('*') {
+                Some(prefix) => path.starts_with(prefix),
+                None => path == public,
+            })
+    }
+
+    fn expectations(&self, now: i64, allow_expired: bool) -> Expectations<'_> {
+        let config = &self.inner.config;
+        Expectations {
+            issuer: &config.issuer,
+            audience: config.audience.as_deref(),
+            leeway: i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX),
+            now,
+            allow_expired,
+        }
+    }
+
+    /// Verifies an access token.
+    pub fn verify_access(&self, token: &str) -> Result<VerifiedToken, Error> {
+        verify(
+            &self.inner.keys,
+            token,
+            TokenKind::Access,
+            &self.expectations(unix_now(), false),
+        )
+        .map_err(Error::invalid_token)
+    }
+
+    pub(crate) fn verify_refresh(
+        &self,
+        token: &str,
+        allow_expired: bool,
+    ) -> Result<VerifiedToken, Error> {
+        verify(
+            &self.inner.keys,
+            token,
+            TokenKind::Refresh,
+            &self.expectations(unix_now(), allow_expired),
+        )
+        .map_err(Error::invalid_token)
+    }
+
+    /// Guards a request to any route that is not an endpoint.
+    ///
+    /// `Ok(Some)` with the verified token to put into the request's extensions; `Ok(None)` to let
+    /// the request through without claims (public path, or optional mode); `Err` to answer with
+    /// [`TokenGate::error_response`].
+    pub fn guard<R: RequestHead + ?Sized>(&self, head: &R) -> Result<Option<VerifiedToken>, Error> {
+        let config = &self.inner.config;
+        let required = config.mode == GuardMode::Required && !self.is_public(head.path());
+        match bearer(head, config.accept_authentication_header) {
+            None if required => Err(Error::new(ErrorKind::MissingToken)),
+            None => Ok(None),
+            Some(token) => match self.verify_access(token) {
+                Ok(verified) => Ok(Some(verified)),
+                Err(error) if required => Err(error),
+                Err(_) => Ok(None),
+            },
+        }
+    }
+
+    /// Answers an endpoint: checks the method and content type, reads the body under the limit,
+    /// parses it and runs the endpoint. Every failure becomes its error answer.
+    pub async fn serve<R, S, B, E>(&self, endpoint: Endpoint, head: &R, body: S) -> Response
+    where
+        R: RequestHead + ?Sized,
+        S: Stream<Item = Result<B, E>>,
+        B: Buf,
+        E: fmt::Display,
+    {
+        match self.serve_inner(endpoint, head, body).await {
+            Ok(response) => response,
+            Err(error) => self.error_response(&error),
+        }
+    }
+
+    async fn serve_inner<R, S, B, E>(
+        &self,
+        endpoint: Endpoint,
+        head: &R,
+        body: S,
+    ) -> Result<Response, Error>
+    where
+        R: RequestHead + ?Sized,
+        S: Stream<Item = Result<B, E>>,
+        B: Buf,
+        E: fmt::Display,
+    {
+        if head.method() != "POST" {
+            return Err(Error::new(ErrorKind::MethodNotAllowed));
+        }
+        let content_type = match head.header("content-type") {
+            None => None,
+            Some(value) => Some(
+                std::str::from_utf8(value)
+                    .map_err(|_| Error::new(ErrorKind::UnsupportedMediaType))?,
+            ),
+        };
+        let kind = body_kind(content_type)?;
+        let body = read_body(
+            body,
+            head.header("content-length"),
+            self.inner.config.body_limit,
+        )
+        .await?;
+        let fields = parse_kind(&kind, body).await?;
+        match endpoint {
+            Endpoint::SignIn => self.signin(head, &fields).await,
+            Endpoint::Token => self.token(head, &fields).await,
+            Endpoint::SignOut => self.signout(head, &fields).await,
+        }
+    }
+
+    /// The answer for an error: JSON body, RFC 6750 challenge, then the app's hook if any.
+    /// A 5xx is logged, as it means a bug or a dependency down.
+    pub fn error_response(&self, error: &Error) -> Response {
+        if error.status() >= 500 {
+            if let ErrorKind::Internal(detail) = error.kind() {
+                tracing::error!(target: "tokengate", %detail, "internal error");
+            } else {
+                tracing::error!(target: "tokengate", %error, "dependency unavailable");
+            }
+        }
+        let response = error.to_response(&self.inner.config.realm);
+        match &self.inner.on_error {
+            Some(hook) => hook(error, response),
+            None => response,
+        }
+    }
+}

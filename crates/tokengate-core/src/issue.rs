@@ -1,0 +1,64 @@
+//! Issuing signed tokens.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::Serialize;
+
+use crate::keys::KeySet;
+
+/// Which of the two token types; each carries its own `typ` header and each verifier accepts
+/// only its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An access token (`typ: at+jwt`, RFC 9068).
+    Access,
+    /// A refresh token (`typ: rt+jwt`).
+    Refresh,
+}
+
+impl TokenKind {
+    /// The `typ` header value.
+    pub fn typ(self) -> &'static str {
+        match self {
+            Self::Access => "at+jwt",
+            Self::Refresh => "rt+jwt",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Header<'a> {
+    alg: &'static str,
+    typ: &'static str,
+    kid: &'a str,
+}
+
+/// Signs `claims` (a JSON object) as a compact JWS with the signing key.
+pub(crate) fn sign<C: Serialize + ?Sized>(
+    keys: &KeySet,
+    kind: TokenKind,
+    claims: &C,
+) -> Result<String, serde_json::Error> {
+    let key = keys.signer();
+    let header = serde_json::to_vec(&Header {
+        alg: key.algorithm.name(),
+        typ: kind.typ(),
+        kid: &key.kid,
+    })?;
+    let payload = serde_json::to_vec(claims)?;
+    let mut token = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 48);
+    URL_SAFE_NO_PAD.encode_string(&header, &mut token);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+    let signature = key.sign(token.as_bytes());
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+    Ok(token)
+}
+
+/// A random identifier of 128 bits, base64url: session ids and `jti`.
+pub(crate) fn random_id() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}

@@ -1,0 +1,74 @@
+//! `http` request parts seen as the core's [`RequestHead`].
+
+use http::request::Parts;
+use tokengate_core::RequestHead;
+
+pub(crate) struct Head<'a> {
+    pub(crate) method: &'a http::Method,
+    pub(crate) uri: &'a http::Uri,
+    pub(crate) headers: &'a http::HeaderMap,
+    pub(crate) extensions: &'a http::Extensions,
+}
+
+impl<'a> Head<'a> {
+    pub(crate) fn of<B>(request: &'a http::Request<B>) -> Self {
+        Self {
+            method: request.method(),
+            uri: request.uri(),
+            headers: request.headers(),
+            extensions: request.extensions(),
+        }
+    }
+
+    pub(crate) fn of_parts(parts: &'a Parts) -> Self {
+        Self {
+            method: &parts.method,
+            uri: &parts.uri,
+            headers: &parts.headers,
+            extensions: &parts.extensions,
+        }
+    }
+}
+
+impl RequestHead for Head<'_> {
+    fn method(&self) -> &str {
+        self.method.as_str()
+    }
+
+    fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.get(name).map(http::HeaderValue::as_bytes)
+    }
+
+    fn peer_addr(&self) -> Option<std::net::IpAddr> {
+        #[cfg(feature = "axum")]
+        if let Some(info) = self
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        {
+            return Some(info.0.ip());
+        }
+        let _ = self.extensions;
+        None
+    }
+}
+
+/// The core's plain answer as an `http` response.
+pub(crate) fn to_http<B>(
+    response: tokengate_core::Response,
+    wrap: impl FnOnce(bytes::Bytes) -> B,
+) -> http::Response<B> {
+    let mut out = http::Response::new(wrap(response.body));
+    *out.status_mut() = http::StatusCode::from_u16(response.status)
+        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = out.headers_mut();
+    for (name, value) in response.headers {
+        if let Ok(value) = http::HeaderValue::try_from(value) {
+            headers.append(http::HeaderName::from_static(name), value);
+        }
+    }
+    out
+}

@@ -1,0 +1,49 @@
+//! The tower adapter of tokengate: a [`TokenGateLayer`] that answers the sign-in endpoints and
+//! guards every other route of an axum (or any tower/hyper) application.
+//!
+//! All behaviour lives in [`tokengate_core`]; this crate translates `http` requests and
+//! responses to and from the core's plain types.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `axum` | the [`Claims`] extractor (`FromRequestParts` and `OptionalFromRequestParts`) |
+//!
+//! # Example
+//!
+//! ```
+//! # #[cfg(feature = "axum")] {
+//! use axum::{routing::get, Json, Router};
+//! use tokengate_core::credentials::{hash_password, MemoryDirectory};
+//! use tokengate_core::{Config, TokenGate};
+//! use tokengate_tower::{Claims, TokenGateLayer};
+//!
+//! async fn me(claims: Claims) -> Json<String> {
+//!     Json(claims.sub.clone())
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
+//! let directory = MemoryDirectory::new().user("ada", &hash_password("pw")?)?;
+//! let gate = TokenGate::builder(config).credentials(directory).build()?;
+//! let app: Router = Router::new()
+//!     .route("/api/rest/me", get(me))
+//!     .layer(TokenGateLayer::new(gate));
+//! # Ok(()) }
+//! # main().unwrap();
+//! # }
+//! ```
+
+mod body;
+#[cfg(feature = "axum")]
+mod extract;
+mod future;
+mod head;
+mod layer;
+mod service;
+
+pub use body::ResponseBody;
+#[cfg(feature = "axum")]
+pub use extract::{Claims, ClaimsRejection};
+pub use future::ResponseFuture;
+pub use layer::TokenGateLayer;
+pub use service::TokenGateService;

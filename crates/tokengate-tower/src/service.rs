@@ -1,0 +1,153 @@
+//! The service.
+
+use std::fmt;
+use std::task::{Context, Poll};
+
+use http_body::Body;
+use tokengate_core::TokenGate;
+use tower_service::Service;
+
+use crate::body::ResponseBody;
+use crate::future::ResponseFuture;
+use crate::head::{to_http, Head};
+
+/// The service made by [`TokenGateLayer`](crate::TokenGateLayer).
+#[derive(Debug, Clone)]
+pub struct TokenGateService<S> {
+    inner: S,
+    gate: TokenGate,
+}
+
+impl<S> TokenGateService<S> {
+    /// Wraps `inner` with `gate`.
+    pub fn new(inner: S, gate: TokenGate) -> Self {
+        Self { inner, gate }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for TokenGateService<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Data: Send,
+    ReqBody::Error: fmt::Display,
+    ResBody: Send + 'static,
+{
+    type Response = http::Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        if let Some(endpoint) = self.gate.endpoint(request.uri().path()) {
+            let gate = self.gate.clone();
+            return ResponseFuture::endpoint(Box::pin(async move {
+                let (parts, body) = request.into_parts();
+                let body = http_body_util::BodyDataStream::new(body);
+                let response = gate.serve(endpoint, &Head::of_parts(&parts), body).await;
+                to_http(response, ResponseBody::full)
+            }));
+        }
+        match self.gate.guard(&Head::of(&request)) {
+            Ok(Some(verified)) => {
+                request.extensions_mut().insert(verified);
+            }
+            Ok(None) => {
+                // No claims: the extractor needs the gate to answer in its words.
+                request.extensions_mut().insert(self.gate.clone());
+            }
+            Err(error) => {
+                let response = self.gate.error_response(&error);
+                return ResponseFuture::ready(to_http(response, ResponseBody::full));
+            }
+        }
+        ResponseFuture::inner(self.inner.call(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use http_body_util::{BodyExt, Full};
+    use tokengate_core::credentials::MemoryDirectory;
+    use tokengate_core::{Config, TokenGate};
+    use tower::{ServiceBuilder, ServiceExt};
+
+    use crate::TokenGateLayer;
+
+    fn gate() -> TokenGate {
+        let config = Config::default()
+            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
+            .and_then(|c| c.set("public_paths", "/health"))
+            .unwrap_or_default();
+        TokenGate::builder(config)
+            .credentials(MemoryDirectory::new())
+            .build()
+            .expect("valid test config")
+    }
+
+    async fn call(path: &str, auth: Option<&str>) -> (u16, Option<String>, String) {
+        let service = ServiceBuilder::new()
+            .layer(TokenGateLayer::new(gate()))
+            .service_fn(|_request: http::Request<Full<bytes::Bytes>>| async {
+                Ok::<_, Infallible>(http::Response::new(Full::new(bytes::Bytes::from_static(
+                    b"inner",
+                ))))
+            });
+        let mut request = http::Request::get(path);
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        let request = request.body(Full::default()).expect("valid request");
+        let response = service.oneshot(request).await.expect("infallible");
+        let status = response.status().as_u16();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("infallible")
+            .to_bytes();
+        (
+            status,
+            challenge,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn request_without_token_is_refused_with_a_bearer_challenge() {
+        let (status, challenge, body) = call("/private", None).await;
+        assert_eq!(status, 401);
+        assert_eq!(challenge.as_deref(), Some("Bearer realm=\"tokengate\""));
+        assert!(body.contains("\"error\":\"missing_token\""), "{body}");
+    }
+
+    #[tokio::test]
+    async fn garbage_token_is_refused_as_invalid_token() {
+        let (status, challenge, _) = call("/private", Some("Bearer not.a.token")).await;
+        assert_eq!(status, 401);
+        assert!(challenge.unwrap_or_default().contains("invalid_token"));
+    }
+
+    #[tokio::test]
+    async fn public_path_reaches_the_inner_service() {
+        let (status, _, body) = call("/health", None).await;
+        assert_eq!((status, body.as_str()), (200, "inner"));
+    }
+
+    #[tokio::test]
+    async fn endpoint_refuses_get_with_405() {
+        let (status, _, body) = call("/api/rest/signin", None).await;
+        assert_eq!(status, 405);
+        assert!(body.contains("method_not_allowed"));
+    }
+}

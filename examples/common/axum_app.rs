@@ -1,0 +1,21 @@
+//! The axum demo application, shared by the demo binary and the tests.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value};
+use tokengate::axum::{Claims, TokenGateLayer};
+use tokengate::TokenGate;
+
+/// `GET /api/rest/me`: the caller's claims.
+async fn me(claims: Claims<Map<String, Value>>) -> Json<tokengate::Claims<Map<String, Value>>> {
+    Json(claims.0)
+}
+
+/// The demo routes behind the gate.
+pub(crate) fn router(gate: TokenGate) -> Router {
+    Router::new()
+        .route("/api/rest/me", get(me))
+        .route("/api/rest/ping", get(|| async { "pong" }))
+        .route("/health", get(|| async { "ok" }))
+        .layer(TokenGateLayer::new(gate))
+}

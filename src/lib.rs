@@ -1,0 +1,53 @@
+//! tokengate: the JWT sign-in service of an axum or actix-web application, in one line.
+//!
+//! Clients sign in with a login and password (or an application key) at `POST /api/rest/signin`
+//! and get a refresh token and an access token; they trade the refresh token for new access
+//! tokens at `POST /api/rest/token`, revoke it at `POST /api/rest/signout`, and call every other
+//! route with the access token as a bearer. The layer answers those endpoints and guards every
+//! other route; handlers extract the verified [`Claims`](crate::axum::Claims).
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `axum` | yes | [`axum::TokenGateLayer`] and the [`axum::Claims`] extractor |
+//! | `tower` | no | the tower Layer alone, for hyper or other tower stacks |
+//!
+//! Everything else (config, keys, credentials, stores, errors) comes from `tokengate-core` and
+//! is re-exported at the top level.
+//!
+//! # Example
+//!
+//! ```
+//! # #[cfg(feature = "axum")] {
+//! use ::axum::{routing::get, Json, Router};
+//! use tokengate::axum::{Claims, TokenGateLayer};
+//! use tokengate::credentials::{hash_password, MemoryDirectory};
+//! use tokengate::{Config, TokenGate};
+//!
+//! async fn me(claims: Claims) -> Json<String> {
+//!     Json(claims.sub.clone())
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
+//! // In an application: `let config = Config::load()?;` (file, profile, TOKENGATE_* variables).
+//! let users = MemoryDirectory::new().user("ada@example.org", &hash_password("correct horse")?)?;
+//! let gate = TokenGate::builder(config).credentials(users).build()?;
+//! let app: Router = Router::new()
+//!     .route("/api/rest/me", get(me))
+//!     .layer(TokenGateLayer::new(gate));
+//! # Ok(()) }
+//! # main().unwrap();
+//! # }
+//! ```
+
+pub use tokengate_core::*;
+
+/// The axum integration: the layer and the claims extractor.
+#[cfg(feature = "axum")]
+pub mod axum {
+    pub use tokengate_tower::{Claims, ClaimsRejection, TokenGateLayer, TokenGateService};
+}
+
+/// The tower Layer, for any tower/hyper stack.
+#[cfg(any(feature = "tower", feature = "axum"))]
+pub use tokengate_tower as tower;
