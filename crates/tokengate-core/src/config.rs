@@ -1,47 +1,4 @@
 //! Configuration per environment: defaults, a TOML file with profiles, `TOKENGATE_*` variables.
-//!
-//! [`Config::load`] starts from the defaults, then reads the TOML file named by
-//! `TOKENGATE_CONFIG` (or `tokengate.toml` in the working directory, when it exists), taking the
-//! `[default]` table and then the table of the profile named by `TOKENGATE_PROFILE`, and last
-//! the `TOKENGATE_<KEY>` environment variables (`TOKENGATE_ACCESS_TTL=2s`). Each key, in the file
-//! and as a variable:
-//!
-//! | key | default | meaning |
-//! |---|---|---|
-//! | `access_ttl` | `20m` | lifetime of access tokens |
-//! | `refresh_ttl` | `24h` | lifetime of refresh tokens when the client asks for none |
-//! | `max_refresh_ttl` | = `refresh_ttl` | the longest lifetime a client may ask for with `exp` |
-//! | `allow_unlimited` | `false` | whether `exp=unlimited` is honoured |
-//! | `leeway` | `30s` | clock skew tolerated on `exp` and `nbf` |
-//! | `issuer` | `tokengate` | the `iss` claim |
-//! | `audience` | none | the `aud` claim, checked when set |
-//! | `realm` | `tokengate` | the realm of `WWW-Authenticate` challenges |
-//! | `prefix` | `/api/rest` | where the endpoints live |
-//! | `body_limit` | `64KiB` | largest accepted endpoint body (`KiB`/`MiB` or bytes) |
-//! | `accept_authentication_header` | `true` | also read `Authentication: Bearer` (the seed's wording) |
-//! | `mode` | `required` | `required` or `optional`: whether guarded routes need a token |
-//! | `public_paths` | none | paths served without a token (`/health`, or a prefix `/static/*`) |
-//! | `secret` | none | the HS256 secret, at least 32 bytes |
-//!
-//! A wrong value stops start-up with a [`ConfigError`] naming the key and the value.
-//!
-//! # Example
-//!
-//! ```
-//! use std::time::Duration;
-//! use tokengate_core::Config;
-//!
-//! let toml = r#"
-//!     [default]
-//!     access_ttl = "10m"
-//!     [production]
-//!     access_ttl = "5m"
-//! "#;
-//! let env = [("TOKENGATE_SECRET", "an-example-secret-of-at-least-32-bytes")];
-//! let config = Config::default().with_sources(Some(toml), "production", env)?;
-//! assert_eq!(config.access_ttl, Duration::from_secs(300));
-//! # Ok::<(), tokengate_core::ConfigError>(())
-//! ```
 
 use std::fmt;
 use std::time::Duration;
@@ -88,7 +45,50 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// The whole configuration; see the [module docs](self) for the keys.
+/// The whole configuration, per environment.
+///
+/// [`Config::load`] starts from the defaults, then reads the TOML file named by
+/// `TOKENGATE_CONFIG` (or `tokengate.toml` in the working directory, when it exists), taking the
+/// `[default]` table and then the table of the profile named by `TOKENGATE_PROFILE`, and last
+/// the `TOKENGATE_<KEY>` environment variables (`TOKENGATE_ACCESS_TTL=2s`). Each key, in the file
+/// and as a variable:
+///
+/// | key | default | meaning |
+/// |---|---|---|
+/// | `access_ttl` | `20m` | lifetime of access tokens |
+/// | `refresh_ttl` | `24h` | lifetime of refresh tokens when the client asks for none |
+/// | `max_refresh_ttl` | = `refresh_ttl` | the longest lifetime a client may ask for with `exp` |
+/// | `allow_unlimited` | `false` | whether `exp=unlimited` is honoured |
+/// | `leeway` | `30s` | clock skew tolerated on `exp` and `nbf` |
+/// | `issuer` | `tokengate` | the `iss` claim |
+/// | `audience` | none | the `aud` claim, checked when set |
+/// | `realm` | `tokengate` | the realm of `WWW-Authenticate` challenges |
+/// | `prefix` | `/api/rest` | where the endpoints live |
+/// | `body_limit` | `64KiB` | largest accepted endpoint body (`KiB`/`MiB` or bytes) |
+/// | `accept_authentication_header` | `true` | also read `Authentication: Bearer` (the seed's wording) |
+/// | `mode` | `required` | `required` or `optional`: whether guarded routes need a token |
+/// | `public_paths` | none | paths served without a token (`/health`, or a prefix `/static/*`) |
+/// | `secret` | none | the HS256 secret, at least 32 bytes |
+///
+/// A wrong value stops start-up with a [`ConfigError`] naming the key and the value.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tokengate_core::Config;
+///
+/// let toml = r#"
+///     [default]
+///     access_ttl = "10m"
+///     [production]
+///     access_ttl = "5m"
+/// "#;
+/// let env = [("TOKENGATE_SECRET", "an-example-secret-of-at-least-32-bytes")];
+/// let config = Config::default().with_sources(Some(toml), "production", env)?;
+/// assert_eq!(config.access_ttl, Duration::from_secs(300));
+/// # Ok::<(), tokengate_core::ConfigError>(())
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {

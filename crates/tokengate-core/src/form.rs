@@ -198,23 +198,28 @@ fn parse_json(body: &[u8]) -> Result<Fields, Error> {
 
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut fields = Fields::default();
+            // The whole object is read even after a bad field, so that a syntax error later in
+            // the body is not reported as something else.
+            let mut first_error = None;
             while let Some((name, value)) = map.next_entry::<String, serde_json::Value>()? {
+                if first_error.is_some() {
+                    continue;
+                }
                 let text = match value {
                     serde_json::Value::Null => continue,
                     serde_json::Value::String(text) => text,
                     serde_json::Value::Bool(flag) => flag.to_string(),
                     serde_json::Value::Number(number) => number.to_string(),
                     serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
-                        return Ok(Err(malformed(format!(
+                        first_error = Some(malformed(format!(
                             "the field `{name}` must be a string, a number or a boolean"
-                        ))))
+                        )));
+                        continue;
                     }
                 };
-                if let Err(error) = fields.push(name, text) {
-                    return Ok(Err(error));
-                }
+                first_error = fields.push(name, text).err();
             }
-            Ok(Ok(fields))
+            Ok(first_error.map_or(Ok(fields), Err))
         }
     }
 

@@ -1,0 +1,81 @@
+//! The conformance suite: every scenario of `support/scenarios.rs`, against every adapter, over
+//! real TCP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+/// Lists every scenario once; `$callback` receives the list.
+macro_rules! with_scenarios {
+    ($callback:ident!($($args:tt)*)) => {
+        $callback!($($args)* [
+            seed_signin_multipart_gives_both_tokens,
+            signin_accepts_urlencoded,
+            signin_accepts_json,
+            token_by_field_keeps_the_refresh_token_and_issues_a_new_access_token,
+            token_by_authorization_bearer,
+            token_by_authentication_bearer,
+            authentication_header_can_be_switched_off,
+            signout_answers_200_and_revokes_the_refresh_token,
+            signout_by_bearer,
+            signout_is_idempotent,
+            signout_of_an_access_token_revokes_nothing,
+            signout_without_token_is_400,
+            token_without_token_is_400,
+            signout_global_ends_every_session_of_the_subject,
+            signout_others_keeps_the_current_session,
+            signout_with_unknown_scope_is_400,
+            guarded_route_accepts_authorization_bearer,
+            guarded_route_accepts_the_seed_authentication_header,
+            bearer_scheme_is_case_insensitive,
+            guarded_route_without_token_is_401_with_challenge,
+            other_authorization_schemes_count_as_no_token,
+            token_in_query_string_is_ignored,
+            public_path_needs_no_token,
+            optional_mode_lets_anonymous_requests_through,
+            refresh_token_is_not_an_access_token,
+            access_token_is_not_a_refresh_token,
+            access_token_outlives_signout_until_its_exp,
+            malformed_tokens_are_401_invalid_token,
+            forged_headers_are_refused,
+            forged_claims_are_refused,
+            tokens_of_another_issuer_are_refused,
+            default_lifetimes_are_20_minutes_and_24_hours,
+            access_ttl_is_configurable_and_expiry_is_enforced,
+            exp_as_epoch_seconds,
+            exp_as_iso_datetime,
+            exp_unlimited_gives_a_refresh_token_without_exp,
+            exp_in_the_past_is_400,
+            exp_beyond_the_allowed_maximum_is_400,
+            exp_unparsable_is_400,
+            exp_unlimited_is_refused_where_not_allowed,
+            application_login_carries_the_application,
+            every_bad_credential_gets_the_same_answer,
+            missing_fields_are_named,
+            duplicate_fields_are_400,
+            other_content_types_are_415,
+            body_over_the_limit_is_413,
+            body_limit_is_configurable,
+            malformed_bodies_are_400,
+            endpoints_only_accept_post,
+            cookie_mode_is_refused_until_enabled,
+            our_tokens_verify_with_an_outside_jose_library,
+        ]);
+    };
+}
+
+/// One test per scenario for one adapter.
+macro_rules! adapter_tests {
+    ($module:ident, $adapter:ident, [$($name:ident),* $(,)?]) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::support::scenarios::$name(crate::support::Adapter::$adapter).await;
+                }
+            )*
+        }
+    };
+}
+
+with_scenarios!(adapter_tests!(axum, Axum,));

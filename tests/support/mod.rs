@@ -1,0 +1,352 @@
+//! The conformance harness: real servers over TCP, one per scenario, for each adapter.
+
+#![allow(dead_code, unreachable_pub, clippy::missing_panics_doc)]
+
+#[path = "../../examples/common/axum_app.rs"]
+mod axum_app;
+#[path = "../../examples/common/demo.rs"]
+pub mod demo;
+
+pub mod scenarios;
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::Value;
+
+/// Which adapter serves the scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adapter {
+    Axum,
+}
+
+/// A random HS256 secret for one test server: generated at test time, never stored.
+pub fn test_secret() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("random bytes");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A running demo server and a client for it.
+pub struct Server {
+    pub base: String,
+    pub secret: String,
+    client: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts the demo app of `adapter` with the demo defaults and then `env` (TOKENGATE_* pairs),
+/// on a free port of 127.0.0.1.
+pub async fn start(adapter: Adapter, env: &[(&str, &str)]) -> Server {
+    let secret = test_secret();
+    let mut pairs: Vec<(String, String)> = vec![("TOKENGATE_SECRET".into(), secret.clone())];
+    pairs.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let config = demo::demo_defaults()
+        .expect("demo defaults")
+        .with_sources(None, "default", pairs)
+        .expect("valid test config");
+    let gate = demo::demo_gate(config).expect("demo gate");
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .expect("bind a free port");
+    let address = listener.local_addr().expect("local address");
+    let task = match adapter {
+        Adapter::Axum => {
+            let app = axum_app::router(gate);
+            tokio::spawn(async move {
+                let _ = axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .await;
+            })
+        }
+    };
+    Server {
+        base: format!("http://{address}"),
+        secret,
+        client: reqwest::Client::new(),
+        task,
+    }
+}
+
+/// What a server answered.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts the status, and that every non-2xx answer is a JSON error object.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status; body: {}",
+            self.text()
+        );
+        if status >= 400 {
+            assert_eq!(self.header("content-type"), Some("application/json"));
+            let body = self.json();
+            assert!(body["error"].is_string(), "no `error` in {body}");
+            assert!(
+                body["error_description"].is_string(),
+                "no `error_description` in {body}"
+            );
+        }
+        self
+    }
+
+    /// Asserts the JSON `error` code.
+    #[track_caller]
+    pub fn error(&self, code: &str) -> &Self {
+        assert_eq!(self.json()["error"], code, "body: {}", self.text());
+        self
+    }
+
+    /// Asserts that the error description mentions `text`.
+    #[track_caller]
+    pub fn says(&self, text: &str) -> &Self {
+        let description = self.json()["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            description.contains(text),
+            "`{description}` does not mention `{text}`"
+        );
+        self
+    }
+
+    /// Asserts the `WWW-Authenticate` header exactly.
+    #[track_caller]
+    pub fn challenge(&self, expected: Option<&str>) -> &Self {
+        assert_eq!(self.header("www-authenticate"), expected);
+        self
+    }
+
+    /// Asserts that `WWW-Authenticate` carries `error="invalid_token"`.
+    #[track_caller]
+    pub fn invalid_token(&self) -> &Self {
+        self.expect(401).error("invalid_token");
+        let challenge = self.header("www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with("Bearer realm=\"tokengate\", error=\"invalid_token\""),
+            "challenge: {challenge}"
+        );
+        self
+    }
+
+    /// The two tokens of a sign-in or token answer.
+    #[track_caller]
+    pub fn tokens(&self) -> Tokens {
+        self.expect(201);
+        let body = self.json();
+        let get = |name: &str| {
+            body[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("no `{name}` in {body}"))
+                .to_owned()
+        };
+        Tokens {
+            refresh: get("refreshToken"),
+            access: get("accessToken"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub refresh: String,
+    pub access: String,
+}
+
+/// The decoded claims of a token (no verification: the tests look inside our own tokens).
+pub fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a payload segment");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
+}
+
+/// The decoded header of a token.
+pub fn header_of(token: &str) -> Value {
+    let header = token.split('.').next().expect("a header segment");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("base64url")).expect("JSON")
+}
+
+/// A request body in one of the accepted forms, or raw.
+pub enum Body<'a> {
+    None,
+    Multipart(&'a [(&'a str, &'a str)]),
+    Form(&'a [(&'a str, &'a str)]),
+    Json(Value),
+    Raw(&'a str, Vec<u8>),
+    /// Chunked, with no Content-Length.
+    Chunked(&'a str, Vec<u8>),
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response.bytes().await.expect("a body").to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Body<'_>, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.post(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request = match body {
+            Body::None => request,
+            Body::Multipart(fields) => {
+                let mut form = reqwest::multipart::Form::new();
+                for (name, value) in fields {
+                    form = form.text((*name).to_owned(), (*value).to_owned());
+                }
+                request.multipart(form)
+            }
+            Body::Form(fields) => request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(
+                    fields
+                        .iter()
+                        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                        .collect::<Vec<_>>()
+                        .join("&"),
+                ),
+            Body::Json(value) => request.json(&value),
+            Body::Raw(content_type, bytes) => {
+                request.header("content-type", content_type).body(bytes)
+            }
+            Body::Chunked(content_type, bytes) => {
+                let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+                    bytes.chunks(8192).map(|c| Ok(c.to_vec())).collect();
+                request
+                    .header("content-type", content_type)
+                    .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                        chunks,
+                    )))
+            }
+        };
+        self.send(request).await
+    }
+
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
+    /// Signs in the seed's user with the seed's multipart form, plus `extra` fields.
+    pub async fn signin(&self, extra: &[(&str, &str)]) -> Reply {
+        let mut fields = vec![("login", demo::USER.0), ("password", demo::USER.1)];
+        fields.extend_from_slice(extra);
+        self.post("/api/rest/signin?=", Body::Multipart(&fields), &[])
+            .await
+    }
+
+    pub async fn me(&self, access: &str) -> Reply {
+        self.get(
+            "/api/rest/me",
+            &[("authorization", &format!("Bearer {access}"))],
+        )
+        .await
+    }
+
+    pub async fn refresh(&self, refresh: &str) -> Reply {
+        self.post(
+            "/api/rest/token",
+            Body::Multipart(&[("token", refresh)]),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn signout(&self, refresh: &str, extra: &[(&str, &str)]) -> Reply {
+        let mut fields = vec![("token", refresh)];
+        fields.extend_from_slice(extra);
+        self.post("/api/rest/signout", Body::Multipart(&fields), &[])
+            .await
+    }
+
+    /// Signs a token with this server's secret, with any header and claims.
+    pub fn forge(&self, header: &Value, claims: &Value) -> String {
+        sign_hs256(self.secret.as_bytes(), header, claims)
+    }
+}
+
+/// An HS256 JWS over arbitrary header and claims JSON, signed with jsonwebtoken's primitives.
+pub fn sign_hs256(secret: &[u8], header: &Value, claims: &Value) -> String {
+    let message = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let key = jsonwebtoken::EncodingKey::from_secret(secret).expect("hmac key");
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
+            .expect("sign");
+    format!("{message}.{signature}")
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

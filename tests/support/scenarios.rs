@@ -1,0 +1,824 @@
+//! The scenario table: each scenario is written once and run against every adapter.
+//!
+//! A scenario starts its own server (with the configuration it needs), sends real requests
+//! over TCP and asserts the status, the key headers and the JSON fields of each answer.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{claims_of, demo, header_of, start, Adapter, Body, Reply};
+
+const MISSING: Option<&str> = Some("Bearer realm=\"tokengate\"");
+
+// ---- the seed's flow, in every body encoding ----
+
+pub async fn seed_signin_multipart_gives_both_tokens(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let reply = server.signin(&[]).await;
+    let tokens = reply.tokens();
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    assert_eq!(header_of(&tokens.access)["typ"], "at+jwt");
+    assert_eq!(header_of(&tokens.refresh)["typ"], "rt+jwt");
+    assert_eq!(header_of(&tokens.access)["alg"], "HS256");
+    assert!(header_of(&tokens.access)["kid"].is_string());
+    let claims = claims_of(&tokens.access);
+    for name in ["iss", "sub", "iat", "exp", "jti", "sid"] {
+        assert!(
+            !claims[name].is_null(),
+            "access token lacks `{name}`: {claims}"
+        );
+    }
+    assert_eq!(claims["sub"], demo::USER.0);
+    assert_eq!(claims["sid"], claims_of(&tokens.refresh)["sid"]);
+}
+
+pub async fn signin_accepts_urlencoded(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let fields = [("login", demo::USER.0), ("password", demo::USER.1)];
+    server
+        .post("/api/rest/signin", Body::Form(&fields), &[])
+        .await
+        .tokens();
+}
+
+pub async fn signin_accepts_json(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let body = json!({"login": demo::USER.0, "password": demo::USER.1});
+    server
+        .post("/api/rest/signin", Body::Json(body), &[])
+        .await
+        .tokens();
+}
+
+pub async fn token_by_field_keeps_the_refresh_token_and_issues_a_new_access_token(
+    adapter: Adapter,
+) {
+    let server = start(adapter, &[]).await;
+    let first = server.signin(&[]).await.tokens();
+    let second = server.refresh(&first.refresh).await.tokens();
+    assert_eq!(second.refresh, first.refresh);
+    assert_ne!(second.access, first.access);
+    server.me(&second.access).await.expect(200);
+}
+
+pub async fn token_by_authorization_bearer(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let auth = format!("Bearer {}", tokens.refresh);
+    server
+        .post("/api/rest/token", Body::None, &[("authorization", &auth)])
+        .await
+        .tokens();
+}
+
+pub async fn token_by_authentication_bearer(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let auth = format!("Bearer {}", tokens.refresh);
+    let reply = server
+        .post(
+            "/api/rest/token",
+            Body::Multipart(&[]),
+            &[("authentication", &auth)],
+        )
+        .await;
+    reply.tokens();
+}
+
+pub async fn authentication_header_can_be_switched_off(adapter: Adapter) {
+    let server = start(
+        adapter,
+        &[("TOKENGATE_ACCEPT_AUTHENTICATION_HEADER", "false")],
+    )
+    .await;
+    let tokens = server.signin(&[]).await.tokens();
+    let auth = format!("Bearer {}", tokens.access);
+    server
+        .get("/api/rest/me", &[("authentication", &auth)])
+        .await
+        .expect(401)
+        .error("missing_token");
+    let refresh = format!("Bearer {}", tokens.refresh);
+    server
+        .post(
+            "/api/rest/token",
+            Body::None,
+            &[("authentication", &refresh)],
+        )
+        .await
+        .expect(400)
+        .error("invalid_request");
+}
+
+pub async fn signout_answers_200_and_revokes_the_refresh_token(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let reply = server.signout(&tokens.refresh, &[]).await;
+    reply.expect(200);
+    assert_eq!(reply.json()["signedOut"], true);
+    server
+        .refresh(&tokens.refresh)
+        .await
+        .invalid_token()
+        .says("session");
+}
+
+pub async fn signout_by_bearer(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let auth = format!("Bearer {}", tokens.refresh);
+    server
+        .post("/api/rest/signout", Body::None, &[("authorization", &auth)])
+        .await
+        .expect(200);
+    server.refresh(&tokens.refresh).await.invalid_token();
+}
+
+pub async fn signout_is_idempotent(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    server.signout(&tokens.refresh, &[]).await.expect(200);
+    server.signout(&tokens.refresh, &[]).await.expect(200);
+    server.signout("not-a-token", &[]).await.expect(200);
+}
+
+pub async fn signout_of_an_access_token_revokes_nothing(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let reply = server.signout(&tokens.access, &[]).await;
+    reply.expect(200);
+    assert_eq!(reply.json()["sessionsEnded"], 0);
+    server.refresh(&tokens.refresh).await.tokens();
+}
+
+pub async fn signout_without_token_is_400(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    server
+        .post(
+            "/api/rest/signout",
+            Body::Multipart(&[("scope", "local")]),
+            &[],
+        )
+        .await
+        .expect(400)
+        .error("invalid_request")
+        .says("refresh token");
+    server
+        .post("/api/rest/signout", Body::None, &[])
+        .await
+        .expect(400);
+}
+
+pub async fn token_without_token_is_400(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    server
+        .post("/api/rest/token", Body::None, &[])
+        .await
+        .expect(400)
+        .error("invalid_request");
+}
+
+pub async fn signout_global_ends_every_session_of_the_subject(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let one = server.signin(&[]).await.tokens();
+    let two = server.signin(&[]).await.tokens();
+    let reply = server.signout(&one.refresh, &[("scope", "global")]).await;
+    reply.expect(200);
+    assert_eq!(reply.json()["sessionsEnded"], 2);
+    server.refresh(&one.refresh).await.invalid_token();
+    server.refresh(&two.refresh).await.invalid_token();
+}
+
+pub async fn signout_others_keeps_the_current_session(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let one = server.signin(&[]).await.tokens();
+    let two = server.signin(&[]).await.tokens();
+    server
+        .signout(&one.refresh, &[("scope", "others")])
+        .await
+        .expect(200);
+    server.refresh(&one.refresh).await.tokens();
+    server.refresh(&two.refresh).await.invalid_token();
+}
+
+pub async fn signout_with_unknown_scope_is_400(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    server
+        .signout(&tokens.refresh, &[("scope", "everything")])
+        .await
+        .expect(400)
+        .says("scope");
+    server.refresh(&tokens.refresh).await.tokens();
+}
+
+// ---- the guard ----
+
+pub async fn guarded_route_accepts_authorization_bearer(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let reply = server.me(&tokens.access).await;
+    reply.expect(200);
+    let me = reply.json();
+    assert_eq!(me["sub"], demo::USER.0);
+    assert_eq!(me["name"], "John Doe");
+    assert_eq!(me["roles"], json!(["user"]));
+    assert!(me.get("app").is_none());
+}
+
+pub async fn guarded_route_accepts_the_seed_authentication_header(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let auth = format!("Bearer {}", tokens.access);
+    let reply = server
+        .get("/api/rest/me", &[("authentication", &auth)])
+        .await;
+    reply.expect(200);
+    assert_eq!(reply.json()["sub"], demo::USER.0);
+}
+
+pub async fn bearer_scheme_is_case_insensitive(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let auth = format!("bEARER {}", tokens.access);
+    server
+        .get("/api/rest/ping", &[("authorization", &auth)])
+        .await
+        .expect(200);
+}
+
+pub async fn guarded_route_without_token_is_401_with_challenge(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    for path in ["/api/rest/me", "/api/rest/ping", "/anything/else"] {
+        server
+            .get(path, &[])
+            .await
+            .expect(401)
+            .error("missing_token")
+            .challenge(MISSING);
+    }
+}
+
+pub async fn other_authorization_schemes_count_as_no_token(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    server
+        .get("/api/rest/me", &[("authorization", "Basic am9objpkb2U=")])
+        .await
+        .expect(401)
+        .challenge(MISSING);
+}
+
+pub async fn token_in_query_string_is_ignored(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let path = format!(
+        "/api/rest/me?access_token={}&token={}",
+        tokens.access, tokens.access
+    );
+    server.get(&path, &[]).await.expect(401).challenge(MISSING);
+}
+
+pub async fn public_path_needs_no_token(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let reply = server.get("/health", &[]).await;
+    reply.expect(200);
+    assert_eq!(reply.text(), "ok");
+}
+
+pub async fn optional_mode_lets_anonymous_requests_through(adapter: Adapter) {
+    let server = start(adapter, &[("TOKENGATE_MODE", "optional")]).await;
+    let reply = server.get("/api/rest/ping", &[]).await;
+    reply.expect(200);
+    assert_eq!(reply.text(), "pong");
+    // The handler asks for claims: the extractor refuses, in the gate's words.
+    server
+        .get("/api/rest/me", &[])
+        .await
+        .expect(401)
+        .error("missing_token")
+        .challenge(MISSING);
+    let tokens = server.signin(&[]).await.tokens();
+    server.me(&tokens.access).await.expect(200);
+}
+
+pub async fn refresh_token_is_not_an_access_token(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    server
+        .me(&tokens.refresh)
+        .await
+        .invalid_token()
+        .says("type");
+}
+
+pub async fn access_token_is_not_a_refresh_token(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    server
+        .refresh(&tokens.access)
+        .await
+        .invalid_token()
+        .says("type");
+}
+
+pub async fn access_token_outlives_signout_until_its_exp(adapter: Adapter) {
+    // Without strict revocation, sign-out stops refreshes; issued access tokens run out.
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    server.signout(&tokens.refresh, &[]).await.expect(200);
+    server.me(&tokens.access).await.expect(200);
+}
+
+pub async fn malformed_tokens_are_401_invalid_token(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let parts: Vec<&str> = tokens.access.split('.').collect();
+    let long = format!("{}.{}.{}", parts[0], "A".repeat(9 * 1024), parts[2]);
+    let cases = [
+        format!("{}.{}", parts[0], parts[1]),
+        format!("{}.{}.{}.{}", parts[0], parts[1], parts[2], parts[2]),
+        format!(
+            "{}.{}.{}.{}.{}",
+            parts[0], parts[1], parts[2], parts[0], parts[1]
+        ),
+        format!("{}=.{}.{}", parts[0], parts[1], parts[2]),
+        format!(
+            "{}.{}.{}",
+            parts[0],
+            parts[1],
+            parts[2].replace(|c: char| c.is_ascii_alphabetic(), "+")
+        ),
+        format!("bm90IGpzb24.{}.{}", parts[1], parts[2]),
+        format!("{}.bm90IGpzb24.{}", parts[0], parts[2]),
+        format!("{}.{}.{}", parts[0], parts[1], "c2lnbmF0dXJl"),
+        long,
+        "....".to_owned(),
+        "a.b.c".to_owned(),
+    ];
+    for token in &cases {
+        server.me(token).await.invalid_token();
+    }
+}
+
+pub async fn forged_headers_are_refused(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let claims = claims_of(&tokens.access);
+    let kid = header_of(&tokens.access)["kid"].clone();
+    // Sanity: the forging helper makes a token the server accepts.
+    let good = server.forge(
+        &json!({"alg": "HS256", "typ": "at+jwt", "kid": kid}),
+        &claims,
+    );
+    server.me(&good).await.expect(200);
+    let headers = [
+        json!({"alg": "none", "typ": "at+jwt", "kid": kid}),
+        json!({"alg": "HS512", "typ": "at+jwt", "kid": kid}),
+        json!({"alg": "HS256", "typ": "at+jwt"}),
+        json!({"alg": "HS256", "typ": "at+jwt", "kid": "../../etc/passwd"}),
+        json!({"alg": "HS256", "typ": "JWT", "kid": kid}),
+        json!({"alg": "HS256", "typ": "rt+jwt", "kid": kid}),
+        json!({"alg": "HS256", "typ": "at+jwt", "kid": kid, "crit": ["exp"]}),
+        json!(["HS256", "at+jwt", kid]),
+    ];
+    for header in &headers {
+        server
+            .me(&server.forge(header, &claims))
+            .await
+            .invalid_token();
+    }
+    let unsigned = format!(
+        "{}.",
+        good.rsplit_once('.').map(|(m, _)| m).unwrap_or_default()
+    );
+    server.me(&unsigned).await.invalid_token();
+}
+
+pub async fn forged_claims_are_refused(adapter: Adapter) {
+    let server = start(adapter, &[("TOKENGATE_LEEWAY", "0s")]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let header = header_of(&tokens.access);
+    let base = claims_of(&tokens.access);
+    let now = base["iat"].as_i64().unwrap_or_default();
+    let with = |name: &str, value: serde_json::Value| {
+        let mut claims = base.clone();
+        claims[name] = value;
+        server.forge(&header, &claims)
+    };
+    let without = |name: &str| {
+        let mut claims = base.clone();
+        claims.as_object_mut().map(|c| c.remove(name));
+        server.forge(&header, &claims)
+    };
+    let cases = [
+        with("exp", json!(now - 10)),
+        with("exp", json!((now + 60).to_string())),
+        with("exp", json!(1_900_000_000.5_f64)),
+        with("exp", json!(null)),
+        with("exp", json!(-1)),
+        with("nbf", json!(now + 3600)),
+        with("nbf", json!("0")),
+        with("iss", json!("someone-else")),
+        with("sub", json!(42)),
+        without("exp"),
+        without("sub"),
+    ];
+    for token in &cases {
+        server.me(token).await.invalid_token();
+    }
+    // A huge exponent is not a number serde can hold.
+    let raw = base
+        .to_string()
+        .replacen(&format!("\"exp\":{}", base["exp"]), "\"exp\":1e400", 1);
+    let payload = serde_json::from_str::<serde_json::Value>(&raw);
+    assert!(payload.is_err(), "1e400 must not parse to a usable number");
+    let wrong_key = super::sign_hs256(b"another-secret-of-at-least-32-bytes!!", &header, &base);
+    server
+        .me(&wrong_key)
+        .await
+        .invalid_token()
+        .says("signature");
+}
+
+pub async fn tokens_of_another_issuer_are_refused(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let mut claims = claims_of(&tokens.access);
+    claims["iss"] = json!("tokengate-other");
+    let token = server.forge(&header_of(&tokens.access), &claims);
+    server
+        .me(&token)
+        .await
+        .invalid_token()
+        .says("another service");
+}
+
+// ---- lifetimes and `exp` ----
+
+pub async fn default_lifetimes_are_20_minutes_and_24_hours(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let reply = server.signin(&[]).await;
+    let tokens = reply.tokens();
+    let access = claims_of(&tokens.access);
+    let refresh = claims_of(&tokens.refresh);
+    assert_eq!(
+        access["exp"].as_i64().unwrap_or_default() - access["iat"].as_i64().unwrap_or_default(),
+        1200
+    );
+    assert_eq!(
+        refresh["exp"].as_i64().unwrap_or_default() - refresh["iat"].as_i64().unwrap_or_default(),
+        86_400
+    );
+    assert_eq!(reply.json()["expiresIn"], 1200);
+}
+
+pub async fn access_ttl_is_configurable_and_expiry_is_enforced(adapter: Adapter) {
+    let server = start(
+        adapter,
+        &[("TOKENGATE_ACCESS_TTL", "2s"), ("TOKENGATE_LEEWAY", "0s")],
+    )
+    .await;
+    let tokens = server.signin(&[]).await.tokens();
+    let access = claims_of(&tokens.access);
+    assert_eq!(
+        access["exp"].as_i64().unwrap_or_default() - access["iat"].as_i64().unwrap_or_default(),
+        2
+    );
+    server.me(&tokens.access).await.expect(200);
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    server
+        .me(&tokens.access)
+        .await
+        .invalid_token()
+        .says("expired");
+    // The refresh token still gives a fresh one.
+    let fresh = server.refresh(&tokens.refresh).await.tokens();
+    server.me(&fresh.access).await.expect(200);
+}
+
+pub async fn exp_as_epoch_seconds(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let at = unix_now() + 7 * 86_400;
+    let tokens = server.signin(&[("exp", &at.to_string())]).await.tokens();
+    assert_eq!(claims_of(&tokens.refresh)["exp"], at);
+    let access = claims_of(&tokens.access);
+    assert_eq!(
+        access["exp"].as_i64().unwrap_or_default() - access["iat"].as_i64().unwrap_or_default(),
+        1200
+    );
+}
+
+pub async fn exp_as_iso_datetime(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let at = (unix_now() / 60 + 2 * 24 * 60) * 60;
+    let iso = time::OffsetDateTime::from_unix_timestamp(at)
+        .expect("valid time")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let tokens = server.signin(&[("exp", &iso)]).await.tokens();
+    assert_eq!(claims_of(&tokens.refresh)["exp"], at);
+}
+
+pub async fn exp_unlimited_gives_a_refresh_token_without_exp(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[("exp", "unlimited")]).await.tokens();
+    assert!(claims_of(&tokens.refresh).get("exp").is_none());
+    assert!(claims_of(&tokens.access)["exp"].is_i64());
+    server.refresh(&tokens.refresh).await.tokens();
+    server.signout(&tokens.refresh, &[]).await.expect(200);
+    server.refresh(&tokens.refresh).await.invalid_token();
+}
+
+pub async fn exp_in_the_past_is_400(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    server
+        .signin(&[("exp", "1000")])
+        .await
+        .expect(400)
+        .error("invalid_request")
+        .says("past");
+}
+
+pub async fn exp_beyond_the_allowed_maximum_is_400(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let far = (unix_now() + 31 * 86_400).to_string();
+    server
+        .signin(&[("exp", &far)])
+        .await
+        .expect(400)
+        .says("longest lifetime");
+}
+
+pub async fn exp_unparsable_is_400(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    for value in ["tomorrow", "2026-13-45T99:00:00Z", "12.5", "-"] {
+        server
+            .signin(&[("exp", value)])
+            .await
+            .expect(400)
+            .says("`exp`");
+    }
+}
+
+pub async fn exp_unlimited_is_refused_where_not_allowed(adapter: Adapter) {
+    let server = start(adapter, &[("TOKENGATE_ALLOW_UNLIMITED", "false")]).await;
+    server
+        .signin(&[("exp", "unlimited")])
+        .await
+        .expect(400)
+        .says("unlimited");
+}
+
+// ---- application keys and credentials ----
+
+pub async fn application_login_carries_the_application(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let (app, key, secret) = demo::APPLICATION;
+    let fields = [("login", key), ("password", secret), ("application", app)];
+    let tokens = server
+        .post("/api/rest/signin", Body::Multipart(&fields), &[])
+        .await
+        .tokens();
+    let me = server.me(&tokens.access).await;
+    me.expect(200);
+    assert_eq!(me.json()["sub"], key);
+    assert_eq!(me.json()["app"], app);
+    assert_eq!(claims_of(&tokens.refresh)["app"], app);
+    let renewed = server.refresh(&tokens.refresh).await.tokens();
+    assert_eq!(claims_of(&renewed.access)["app"], app);
+}
+
+pub async fn every_bad_credential_gets_the_same_answer(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let (app, key, secret) = demo::APPLICATION;
+    let attempts: [&[(&str, &str)]; 6] = [
+        &[("login", "nobody@email.org"), ("password", demo::USER.1)],
+        &[("login", demo::USER.0), ("password", "wrong")],
+        &[
+            ("login", key),
+            ("password", secret),
+            ("application", "other-app"),
+        ],
+        &[("login", key), ("password", "wrong"), ("application", app)],
+        &[
+            ("login", "unknown-key"),
+            ("password", secret),
+            ("application", app),
+        ],
+        &[("login", key), ("password", secret)],
+    ];
+    let mut replies: Vec<Reply> = Vec::new();
+    for fields in attempts {
+        replies.push(
+            server
+                .post("/api/rest/signin", Body::Multipart(fields), &[])
+                .await,
+        );
+    }
+    let first = &replies[0];
+    first.expect(401).error("invalid_credentials");
+    for reply in &replies {
+        assert_eq!(reply.status, first.status);
+        assert_eq!(reply.body, first.body);
+        assert_eq!(
+            reply.header("www-authenticate"),
+            first.header("www-authenticate")
+        );
+        assert_eq!(reply.header("content-type"), first.header("content-type"));
+    }
+}
+
+pub async fn missing_fields_are_named(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let only_login = [("login", demo::USER.0)];
+    server
+        .post("/api/rest/signin", Body::Multipart(&only_login), &[])
+        .await
+        .expect(400)
+        .says("`password`");
+    let only_password = [("password", demo::USER.1)];
+    server
+        .post("/api/rest/signin", Body::Multipart(&only_password), &[])
+        .await
+        .expect(400)
+        .says("`login`");
+    let empty = [("login", ""), ("password", demo::USER.1)];
+    server
+        .post("/api/rest/signin", Body::Multipart(&empty), &[])
+        .await
+        .expect(400)
+        .says("`login`");
+    server
+        .post("/api/rest/signin", Body::None, &[])
+        .await
+        .expect(400)
+        .says("`login`");
+}
+
+pub async fn duplicate_fields_are_400(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let fields = [
+        ("login", demo::USER.0),
+        ("login", "other"),
+        ("password", demo::USER.1),
+    ];
+    server
+        .post("/api/rest/signin", Body::Multipart(&fields), &[])
+        .await
+        .expect(400)
+        .says("more than once");
+    server
+        .post("/api/rest/signin", Body::Form(&fields), &[])
+        .await
+        .expect(400)
+        .says("more than once");
+    let json = format!(
+        r#"{{"login":"{}","login":"x","password":"p"}}"#,
+        demo::USER.0
+    );
+    server
+        .post(
+            "/api/rest/signin",
+            Body::Raw("application/json", json.into_bytes()),
+            &[],
+        )
+        .await
+        .expect(400)
+        .says("more than once");
+}
+
+// ---- bodies ----
+
+pub async fn other_content_types_are_415(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    for content_type in ["text/plain", "application/xml", "image/png"] {
+        server
+            .post(
+                "/api/rest/signin",
+                Body::Raw(content_type, b"login=a&password=b".to_vec()),
+                &[],
+            )
+            .await
+            .expect(415)
+            .error("unsupported_media_type");
+    }
+}
+
+pub async fn body_over_the_limit_is_413(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let big = vec![b'a'; 65 * 1024];
+    server
+        .post(
+            "/api/rest/signin",
+            Body::Raw("application/x-www-form-urlencoded", big.clone()),
+            &[],
+        )
+        .await
+        .expect(413)
+        .error("payload_too_large");
+    server
+        .post(
+            "/api/rest/signin",
+            Body::Chunked("application/x-www-form-urlencoded", big),
+            &[],
+        )
+        .await
+        .expect(413);
+}
+
+pub async fn body_limit_is_configurable(adapter: Adapter) {
+    let server = start(adapter, &[("TOKENGATE_BODY_LIMIT", "100")]).await;
+    let fields = [
+        ("login", demo::USER.0),
+        ("password", demo::USER.1),
+        ("pad", &"x".repeat(200)),
+    ];
+    server
+        .post("/api/rest/signin", Body::Form(&fields), &[])
+        .await
+        .expect(413);
+}
+
+pub async fn malformed_bodies_are_400(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let cases: [(&str, &[u8]); 6] = [
+        ("application/json", b"{\"login\": "),
+        ("application/json", b"[\"login\"]"),
+        (
+            "application/json",
+            b"{\"login\": {\"a\": 1}, \"password\": \"x\"}",
+        ),
+        ("multipart/form-data", b"--x\r\n"),
+        (
+            "multipart/form-data; boundary=X",
+            b"--X\r\nContent-Disposition: form-data; name=\"login\"\r\n\r\nabc",
+        ),
+        (
+            "multipart/form-data; boundary=X",
+            b"garbage without any boundary",
+        ),
+    ];
+    for (content_type, body) in cases {
+        server
+            .post(
+                "/api/rest/signin",
+                Body::Raw(content_type, body.to_vec()),
+                &[],
+            )
+            .await
+            .expect(400)
+            .error("invalid_request");
+    }
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    server
+        .post(
+            "/api/rest/signin",
+            Body::Raw("application/json", deep.into_bytes()),
+            &[],
+        )
+        .await
+        .expect(400);
+}
+
+pub async fn endpoints_only_accept_post(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    for path in ["/api/rest/signin", "/api/rest/token", "/api/rest/signout"] {
+        let reply = server.get(path, &[]).await;
+        reply.expect(405).error("method_not_allowed");
+        assert_eq!(reply.header("allow"), Some("POST"));
+    }
+}
+
+pub async fn cookie_mode_is_refused_until_enabled(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    server
+        .signin(&[("cookieauth", "true")])
+        .await
+        .expect(400)
+        .says("cookieauth");
+    server.signin(&[("cookieauth", "false")]).await.tokens();
+}
+
+pub async fn our_tokens_verify_with_an_outside_jose_library(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let key = jsonwebtoken::DecodingKey::from_secret(server.secret.as_bytes()).expect("hmac key");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.set_issuer(&["tokengate"]);
+    let data = jsonwebtoken::decode::<serde_json::Value>(&tokens.access, &key, &validation)
+        .expect("jsonwebtoken accepts our access token");
+    assert_eq!(data.claims["sub"], demo::USER.0);
+    assert_eq!(data.header.typ.as_deref(), Some("at+jwt"));
+}
+
+fn unix_now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default()
+}
