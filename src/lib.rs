@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | `axum` | yes | [`axum::TokenGateLayer`] and the [`axum::Claims`] extractor |
 //! | `tower` | no | the tower Layer alone, for hyper or other tower stacks |
+//! | `actix` | no | [`actix::TokenGateTransform`] and the [`actix::Claims`] extractor |
 //!
 //! Everything else (config, keys, credentials, stores, errors) comes from `tokengate-core` and
 //! is re-exported at the top level.
@@ -46,6 +47,39 @@ pub use tokengate_core::*;
 #[cfg(feature = "axum")]
 pub mod axum {
     pub use tokengate_tower::{Claims, ClaimsRejection, TokenGateLayer, TokenGateService};
+}
+
+/// The actix-web integration: the Transform and the claims extractor.
+///
+/// ```
+/// # #[cfg(feature = "actix")] {
+/// use ::actix_web::{web, App, HttpResponse};
+/// use tokengate::actix::{Claims, TokenGateTransform};
+/// use tokengate::credentials::{hash_password, MemoryDirectory};
+/// use tokengate::{Config, TokenGate};
+///
+/// async fn me(claims: Claims) -> HttpResponse {
+///     HttpResponse::Ok().json(&claims.sub)
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
+/// // In an application: `let config = Config::load()?;` (file, profile, TOKENGATE_* variables).
+/// let users = MemoryDirectory::new().user("ada@example.org", &hash_password("correct horse")?)?;
+/// let gate = TokenGate::builder(config).credentials(users).build()?;
+/// let app = App::new()
+///     .route("/api/rest/me", web::get().to(me))
+///     .wrap(TokenGateTransform::new(gate));
+/// # drop(app);
+/// # Ok(()) }
+/// # main().unwrap();
+/// # }
+/// ```
+#[cfg(feature = "actix")]
+pub mod actix {
+    pub use tokengate_actix::{
+        Claims, ClaimsRejection, ResponseFuture, TokenGateMiddleware, TokenGateTransform,
+    };
 }
 
 /// The tower Layer, for any tower/hyper stack.

@@ -60,6 +60,7 @@ macro_rules! with_scenarios {
             endpoints_only_accept_post,
             cookie_mode_is_refused_until_enabled,
             our_tokens_verify_with_an_outside_jose_library,
+            unknown_routes_are_guarded_then_not_found,
         ]);
     };
 }
@@ -78,4 +79,23 @@ macro_rules! adapter_tests {
     };
 }
 
+/// One test per scenario that runs it on both adapters and holds them to the same answers.
+macro_rules! alike_tests {
+    ([$($name:ident),* $(,)?]) => {
+        mod alike {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    use crate::support::{recorded, scenarios, Adapter};
+                    let axum = recorded(scenarios::$name(Adapter::Axum)).await;
+                    let actix = recorded(scenarios::$name(Adapter::Actix)).await;
+                    crate::support::assert_alike(&axum, &actix);
+                }
+            )*
+        }
+    };
+}
+
 with_scenarios!(adapter_tests!(axum, Axum,));
+with_scenarios!(adapter_tests!(actix, Actix,));
+with_scenarios!(alike_tests!());

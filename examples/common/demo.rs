@@ -64,3 +64,15 @@ pub(crate) fn port() -> u16 {
         .and_then(|p| p.parse().ok())
         .unwrap_or(8080)
 }
+
+/// Logs to stderr, at `info` unless `RUST_LOG` says otherwise.
+#[allow(dead_code)]
+pub(crate) fn log_to_stderr() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+}

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub, clippy::missing_panics_doc)]
 
+#[path = "../../examples/common/actix_app.rs"]
+mod actix_app;
 #[path = "../../examples/common/axum_app.rs"]
 mod axum_app;
 #[path = "../../examples/common/demo.rs"]
@@ -9,7 +11,10 @@ pub mod demo;
 
 pub mod scenarios;
 
+use std::fmt::Write as _;
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -19,6 +24,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Adapter {
     Axum,
+    Actix,
 }
 
 /// A random HS256 secret for one test server: generated at test time, never stored.
@@ -33,12 +39,22 @@ pub struct Server {
     pub base: String,
     pub secret: String,
     client: reqwest::Client,
-    task: tokio::task::JoinHandle<()>,
+    running: Running,
+}
+
+/// How to stop a server: each adapter runs on its own runtime.
+enum Running {
+    Tokio(tokio::task::JoinHandle<()>),
+    Actix(actix_web::dev::ServerHandle),
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.task.abort();
+        match &self.running {
+            Running::Tokio(task) => task.abort(),
+            // The stop command is sent at once; its thread ends when the server has stopped.
+            Running::Actix(handle) => drop(handle.stop(false)),
+        }
     }
 }
 
@@ -53,27 +69,144 @@ pub async fn start(adapter: Adapter, env: &[(&str, &str)]) -> Server {
         .with_sources(None, "default", pairs)
         .expect("valid test config");
     let gate = demo::demo_gate(config).expect("demo gate");
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await
+    let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .expect("bind a free port");
     let address = listener.local_addr().expect("local address");
-    let task = match adapter {
+    let running = match adapter {
         Adapter::Axum => {
+            listener.set_nonblocking(true).expect("non-blocking socket");
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
             let app = axum_app::router(gate);
-            tokio::spawn(async move {
+            Running::Tokio(tokio::spawn(async move {
                 let _ = axum::serve(
                     listener,
                     app.into_make_service_with_connect_info::<SocketAddr>(),
                 )
                 .await;
-            })
+            }))
+        }
+        Adapter::Actix => {
+            let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let server = actix_web::HttpServer::new(move || actix_app::app(gate.clone()))
+                        .workers(1)
+                        .disable_signals()
+                        .listen(listener)
+                        .expect("actix listens")
+                        .run();
+                    let _ = handle_tx.send(server.handle());
+                    let _ = server.await;
+                });
+            });
+            Running::Actix(handle_rx.recv().expect("the actix server starts"))
         }
     };
     Server {
         base: format!("http://{address}"),
         secret,
         client: reqwest::Client::new(),
-        task,
+        running,
+    }
+}
+
+tokio::task_local! {
+    static RECORDING: Arc<Mutex<Vec<String>>>;
+}
+
+/// Runs `scenario`, and gives every exchange it had with any server, normalised so that two
+/// adapters' answers compare equal when they say the same: status, the headers that carry
+/// meaning, and the body with token values, times and random ids replaced by their kind.
+pub async fn recorded(scenario: impl Future<Output = ()>) -> Vec<String> {
+    let recording = Arc::new(Mutex::new(Vec::new()));
+    RECORDING.scope(recording.clone(), scenario).await;
+    let mut lines = recording.lock().expect("recording").clone();
+    // Answers to parallel requests arrive in any order.
+    lines.sort();
+    lines
+}
+
+/// Asserts that two adapters answered a scenario alike, exchange by exchange.
+#[track_caller]
+pub fn assert_alike(axum: &[String], actix: &[String]) {
+    assert!(!axum.is_empty(), "the scenario sent no request");
+    let differences: Vec<String> = axum
+        .iter()
+        .zip(actix)
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| format!("axum:  {a}\nactix: {b}"))
+        .collect();
+    assert!(
+        differences.is_empty() && axum.len() == actix.len(),
+        "the adapters answered differently ({} vs {} exchanges):\n{}",
+        axum.len(),
+        actix.len(),
+        differences.join("\n")
+    );
+}
+
+fn record(method: &str, path: &str, reply: &Reply) {
+    let _ = RECORDING.try_with(|recording| {
+        let mut line = format!("{method} {} -> {}", mask_tokens(path), reply.status);
+        for name in ["www-authenticate", "content-type", "cache-control", "allow"] {
+            if let Some(value) = reply.header(name) {
+                let _ = write!(line, " | {name}: {value}");
+            }
+        }
+        let body = match serde_json::from_slice::<Value>(&reply.body) {
+            Ok(json) => normalise(json).to_string(),
+            Err(_) => String::from_utf8_lossy(&reply.body).into_owned(),
+        };
+        let _ = write!(line, " | {body}");
+        recording.lock().expect("recording").push(line);
+    });
+}
+
+fn is_jwt(text: &str) -> bool {
+    text.starts_with("eyJ") && text.split('.').count() == 3
+}
+
+/// `text` with every token in a query string replaced by `<jwt>`.
+fn mask_tokens(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut part = String::new();
+    for c in text.chars().chain(std::iter::once('&')) {
+        if matches!(c, '?' | '&' | '=') {
+            out.push_str(if is_jwt(&part) { "<jwt>" } else { &part });
+            part.clear();
+            out.push(c);
+        } else {
+            part.push(c);
+        }
+    }
+    out.pop();
+    out
+}
+
+fn normalise(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| {
+                    let value = match key.as_str() {
+                        "iat" | "exp" | "nbf" | "jti" | "sid" => Value::String(kind_of(&value)),
+                        _ => normalise(value),
+                    };
+                    (key, value)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(normalise).collect()),
+        Value::String(text) if is_jwt(&text) => Value::String("<jwt>".into()),
+        other => other,
+    }
+}
+
+fn kind_of(value: &Value) -> String {
+    match value {
+        Value::Number(_) => "<number>".into(),
+        Value::String(_) => "<string>".into(),
+        other => other.to_string(),
     }
 }
 
@@ -220,7 +353,17 @@ impl Server {
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("the server answers");
+        let request = request.build().expect("a valid request");
+        let method = request.method().to_string();
+        let path = match request.url().query() {
+            Some(query) => format!("{}?{query}", request.url().path()),
+            None => request.url().path().to_owned(),
+        };
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .expect("the server answers");
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -233,11 +376,13 @@ impl Server {
             })
             .collect();
         let body = response.bytes().await.expect("a body").to_vec();
-        Reply {
+        let reply = Reply {
             status,
             headers,
             body,
-        }
+        };
+        record(&method, &path, &reply);
+        reply
     }
 
     pub async fn post(&self, path: &str, body: Body<'_>, headers: &[(&str, &str)]) -> Reply {

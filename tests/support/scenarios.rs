@@ -822,3 +822,26 @@ fn unix_now() -> i64 {
     )
     .unwrap_or_default()
 }
+
+pub async fn unknown_routes_are_guarded_then_not_found(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    server
+        .get("/api/rest/nowhere", &[])
+        .await
+        .expect(401)
+        .challenge(MISSING);
+    let tokens = server.signin(&[]).await.tokens();
+    let auth = format!("Bearer {}", tokens.access);
+    let reply = server
+        .get("/api/rest/nowhere", &[("authorization", &auth)])
+        .await;
+    assert_eq!(reply.status, 404, "body: {}", reply.text());
+    let reply = server
+        .get("/api/rest/ping", &[("authorization", &auth)])
+        .await;
+    assert_eq!((reply.status, reply.text().as_str()), (200, "pong"));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+}

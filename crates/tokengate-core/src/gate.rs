@@ -44,6 +44,18 @@ pub enum Endpoint {
     SignOut,
 }
 
+/// What an adapter does with a request, as decided by [`TokenGate::route`].
+#[derive(Debug)]
+pub enum Route {
+    /// Answer it with [`TokenGate::serve`]: it is one of the gate's endpoints.
+    Endpoint(Endpoint),
+    /// Let it through to the app with this verified token in its extensions; with `None`,
+    /// put the gate itself there instead, so that extractors answer in the gate's words.
+    Pass(Option<VerifiedToken>),
+    /// Answer it at once with this response (no token, or an invalid one).
+    Refuse(Response),
+}
+
 type ErrorHook = dyn Fn(&Error, Response) -> Response + Send + Sync;
 
 pub(crate) struct Inner {
@@ -215,6 +227,18 @@ impl TokenGate {
             &self.expectations(unix_now(), allow_expired),
         )
         .map_err(Error::invalid_token)
+    }
+
+    /// Decides what becomes of a request: an endpoint to serve, a request to pass on, or an
+    /// answer to give at once. This is all an adapter's middleware asks before acting.
+    pub fn route<R: RequestHead + ?Sized>(&self, head: &R) -> Route {
+        if let Some(endpoint) = self.endpoint(head.path()) {
+            return Route::Endpoint(endpoint);
+        }
+        match self.guard(head) {
+            Ok(verified) => Route::Pass(verified),
+            Err(error) => Route::Refuse(self.error_response(&error)),
+        }
     }
 
     /// Guards a request to any route that is not an endpoint.

@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
-use tokengate_core::{Error, ErrorKind, TokenError, TokenGate, VerifiedToken};
+use tokengate_core::{extract, TokenGate, VerifiedToken};
 
 use crate::body::ResponseBody;
 use crate::head::to_http;
@@ -42,31 +42,16 @@ impl IntoResponse for ClaimsRejection {
     }
 }
 
-fn reject(parts: &Parts, error: &Error) -> ClaimsRejection {
-    if let Some(gate) = parts.extensions.get::<TokenGate>() {
-        return ClaimsRejection(gate.error_response(error));
-    }
-    // The layer is not in front of this route: a wiring bug, not the client's fault.
-    let error = Error::new(ErrorKind::Internal(
-        "Claims extracted on a route without TokenGateLayer".to_owned(),
-    ));
-    ClaimsRejection(error.to_response("tokengate"))
-}
-
-fn read<T: DeserializeOwned>(parts: &Parts) -> Result<Option<Claims<T>>, ClaimsRejection> {
-    let Some(verified) = parts.extensions.get::<VerifiedToken>() else {
-        return Ok(None);
-    };
-    tokengate_core::Claims::from_payload(verified.payload())
-        .map(|claims| Some(Claims(claims)))
-        .map_err(|_| reject(parts, &Error::invalid_token(TokenError::BadClaims)))
-}
-
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
     type Rejection = ClaimsRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        read(parts)?.ok_or_else(|| reject(parts, &Error::new(ErrorKind::MissingToken)))
+        extract::required(
+            parts.extensions.get::<VerifiedToken>(),
+            parts.extensions.get::<TokenGate>(),
+        )
+        .map(Claims)
+        .map_err(ClaimsRejection)
     }
 }
 
@@ -77,6 +62,11 @@ impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequestParts<S> for Claims
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        read(parts)
+        extract::optional(
+            parts.extensions.get::<VerifiedToken>(),
+            parts.extensions.get::<TokenGate>(),
+        )
+        .map(|claims| claims.map(Claims))
+        .map_err(ClaimsRejection)
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::task::{Context, Poll};
 
 use http_body::Body;
-use tokengate_core::TokenGate;
+use tokengate_core::{Route, TokenGate};
 use tower_service::Service;
 
 use crate::body::ResponseBody;
@@ -42,29 +42,26 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        if let Some(endpoint) = self.gate.endpoint(request.uri().path()) {
-            let gate = self.gate.clone();
-            return ResponseFuture::endpoint(Box::pin(async move {
-                let (parts, body) = request.into_parts();
-                let body = http_body_util::BodyDataStream::new(body);
-                let response = gate.serve(endpoint, &Head::of_parts(&parts), body).await;
-                to_http(response, ResponseBody::full)
-            }));
-        }
-        match self.gate.guard(&Head::of(&request)) {
-            Ok(Some(verified)) => {
+        match self.gate.route(&Head::of(&request)) {
+            Route::Endpoint(endpoint) => {
+                let gate = self.gate.clone();
+                ResponseFuture::endpoint(Box::pin(async move {
+                    let (parts, body) = request.into_parts();
+                    let body = http_body_util::BodyDataStream::new(body);
+                    let response = gate.serve(endpoint, &Head::of_parts(&parts), body).await;
+                    to_http(response, ResponseBody::full)
+                }))
+            }
+            Route::Pass(Some(verified)) => {
                 request.extensions_mut().insert(verified);
+                ResponseFuture::inner(self.inner.call(request))
             }
-            Ok(None) => {
-                // No claims: the extractor needs the gate to answer in its words.
+            Route::Pass(None) => {
                 request.extensions_mut().insert(self.gate.clone());
+                ResponseFuture::inner(self.inner.call(request))
             }
-            Err(error) => {
-                let response = self.gate.error_response(&error);
-                return ResponseFuture::ready(to_http(response, ResponseBody::full));
-            }
+            Route::Refuse(response) => ResponseFuture::ready(to_http(response, ResponseBody::full)),
         }
-        ResponseFuture::inner(self.inner.call(request))
     }
 }
 

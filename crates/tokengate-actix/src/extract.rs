@@ -1,0 +1,150 @@
+//! The actix-web extractor for the verified claims.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
+use futures_util::future::{ready, Ready};
+use serde::de::DeserializeOwned;
+use tokengate_core::{extract, TokenGate, VerifiedToken};
+
+use crate::head::to_actix;
+
+/// The claims of the request's access token, as verified by the
+/// [`TokenGateTransform`](crate::TokenGateTransform).
+///
+/// `Claims<T>` also reads the custom claims as `T`. As `Option<Claims<T>>` it gives `None`
+/// when the request came without a valid token (optional mode, public paths); as actix-web's
+/// `Option` extractor turns every error into `None`, that includes custom claims that do not
+/// fit `T` (the axum extractor answers 401 there).
+#[derive(Debug, Clone)]
+pub struct Claims<T = ()>(pub tokengate_core::Claims<T>);
+
+impl<T> Deref for Claims<T> {
+    type Target = tokengate_core::Claims<T>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for Claims<T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+/// Why [`Claims`] could not be extracted; answered like every other tokengate error.
+pub struct ClaimsRejection(tokengate_core::Response);
+
+impl fmt::Debug for ClaimsRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ClaimsRejection")
+            .field(&self.0.status)
+            .finish()
+    }
+}
+
+impl fmt::Display for ClaimsRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "claims refused with status {}", self.0.status)
+    }
+}
+
+impl ResponseError for ClaimsRejection {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        to_actix(self.0.clone())
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Claims<T> {
+    type Error = ClaimsRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let extensions = request.extensions();
+        ready(
+            extract::required(
+                extensions.get::<VerifiedToken>(),
+                extensions.get::<TokenGate>(),
+            )
+            .map(Claims)
+            .map_err(ClaimsRejection),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{test, web, App, HttpResponse};
+    use tokengate_core::credentials::MemoryDirectory;
+    use tokengate_core::{Config, TokenGate};
+
+    use super::Claims;
+    use crate::TokenGateTransform;
+
+    fn gate() -> TokenGate {
+        let config = Config::default()
+            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
+            .and_then(|c| c.set("public_paths", "/open"))
+            .expect("valid test config");
+        TokenGate::builder(config)
+            .credentials(MemoryDirectory::new())
+            .build()
+            .expect("valid test config")
+    }
+
+    async fn who(claims: Option<Claims>) -> HttpResponse {
+        HttpResponse::Ok().body(claims.map_or_else(|| "anonymous".to_owned(), |c| c.0.sub))
+    }
+
+    async fn strict(claims: Claims) -> HttpResponse {
+        HttpResponse::Ok().body(claims.0.sub)
+    }
+
+    #[actix_web::test]
+    async fn optional_claims_are_none_on_a_public_path() {
+        let app = test::init_service(
+            App::new()
+                .route("/open", web::get().to(who))
+                .wrap(TokenGateTransform::new(gate())),
+        )
+        .await;
+        let request = test::TestRequest::get().uri("/open").to_request();
+        assert_eq!(test::call_and_read_body(&app, request).await, "anonymous");
+    }
+
+    #[actix_web::test]
+    async fn claims_without_the_transform_are_a_server_error_in_json() {
+        let app = test::init_service(App::new().route("/me", web::get().to(strict))).await;
+        let request = test::TestRequest::get().uri("/me").to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(response.status(), 500);
+        let body = test::read_body(response).await;
+        assert!(String::from_utf8_lossy(&body).contains("\"error\""));
+    }
+
+    #[actix_web::test]
+    async fn required_claims_on_a_public_path_answer_401() {
+        let app = test::init_service(
+            App::new()
+                .route("/open", web::get().to(strict))
+                .wrap(TokenGateTransform::new(gate())),
+        )
+        .await;
+        let request = test::TestRequest::get().uri("/open").to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(response.status(), 401);
+        let challenge = response.headers().get("www-authenticate");
+        assert_eq!(
+            challenge.and_then(|v| v.to_str().ok()),
+            Some("Bearer realm=\"tokengate\"")
+        );
+    }
+}

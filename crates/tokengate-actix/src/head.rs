@@ -1,0 +1,40 @@
+//! actix-web requests seen as the core's [`RequestHead`], and the core's answers as actix
+//! responses. actix-web 4 has its own `http` types; they stay on this side of the edge.
+
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use tokengate_core::RequestHead;
+
+pub(crate) struct Head<'a>(pub(crate) &'a HttpRequest);
+
+impl RequestHead for Head<'_> {
+    fn method(&self) -> &str {
+        self.0.method().as_str()
+    }
+
+    fn path(&self) -> &str {
+        self.0.path()
+    }
+
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.0.headers().get(name).map(HeaderValue::as_bytes)
+    }
+
+    fn peer_addr(&self) -> Option<std::net::IpAddr> {
+        self.0.peer_addr().map(|address| address.ip())
+    }
+}
+
+/// The core's plain answer as an actix response.
+pub(crate) fn to_actix(response: tokengate_core::Response) -> HttpResponse {
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut out = HttpResponse::with_body(status, response.body);
+    let headers = out.headers_mut();
+    for (name, value) in response.headers {
+        if let Ok(value) = HeaderValue::try_from(value) {
+            headers.append(HeaderName::from_static(name), value);
+        }
+    }
+    out.map_into_boxed_body()
+}

@@ -1,0 +1,38 @@
+//! The actix-web demo application, shared by the demo binary and the tests: the same routes as
+//! the axum demo.
+
+use actix_web::{web, App, HttpResponse};
+use serde_json::{Map, Value};
+use tokengate::actix::{Claims, TokenGateTransform};
+use tokengate::TokenGate;
+
+/// `GET /api/rest/me`: the caller's claims.
+async fn me(claims: Claims<Map<String, Value>>) -> HttpResponse {
+    HttpResponse::Ok().json(&claims.0)
+}
+
+/// Plain-text answers, as axum gives them for a `&'static str`.
+fn text(body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(body)
+}
+
+/// The demo app, for `HttpServer::new(move || app(gate.clone()))`.
+pub(crate) fn app(
+    gate: TokenGate,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .route("/api/rest/me", web::get().to(me))
+        .route("/api/rest/ping", web::get().to(|| async { text("pong") }))
+        .route("/health", web::get().to(|| async { text("ok") }))
+        .wrap(TokenGateTransform::new(gate))
+}
