@@ -58,9 +58,17 @@ macro_rules! with_scenarios {
             body_limit_is_configurable,
             malformed_bodies_are_400,
             endpoints_only_accept_post,
-            cookie_mode_is_refused_until_enabled,
             our_tokens_verify_with_an_outside_jose_library,
             unknown_routes_are_guarded_then_not_found,
+            cookie_signin_sets_secure_session_cookies_and_no_tokens_in_the_body,
+            cookie_attributes_follow_the_config,
+            cookie_authenticates_safe_requests_without_csrf,
+            cookie_unsafe_request_without_csrf_is_403,
+            csrf_token_of_another_session_is_403,
+            cookie_request_from_a_foreign_origin_is_403,
+            bearer_wins_over_cookies_and_needs_no_csrf,
+            cookie_refresh_with_csrf_renews_the_cookies,
+            cookie_signout_clears_the_cookies_and_the_cookie_is_refused_after,
         ]);
     };
 }

@@ -33,6 +33,7 @@ pub(crate) fn app(
     App::new()
         .route("/api/rest/me", web::get().to(me))
         .route("/api/rest/ping", web::get().to(|| async { text("pong") }))
+        .route("/api/rest/ping", web::post().to(|| async { text("pong") }))
         .route("/health", web::get().to(|| async { text("ok") }))
         .wrap(TokenGateTransform::new(gate))
 }

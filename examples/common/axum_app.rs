@@ -15,7 +15,10 @@ async fn me(claims: Claims<Map<String, Value>>) -> Json<tokengate::Claims<Map<St
 pub(crate) fn router(gate: TokenGate) -> Router {
     Router::new()
         .route("/api/rest/me", get(me))
-        .route("/api/rest/ping", get(|| async { "pong" }))
+        .route(
+            "/api/rest/ping",
+            get(|| async { "pong" }).post(|| async { "pong" }),
+        )
         .route("/health", get(|| async { "ok" }))
         .layer(TokenGateLayer::new(gate))
 }

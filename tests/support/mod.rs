@@ -153,6 +153,20 @@ fn record(method: &str, path: &str, reply: &Reply) {
                 let _ = write!(line, " | {name}: {value}");
             }
         }
+        for cookie in reply.headers_named("set-cookie") {
+            let cookie = SetCookie::parse(cookie);
+            let value = match cookie.value.as_str() {
+                "" => "",
+                value if is_jwt(value) => "<jwt>",
+                _ => "<value>",
+            };
+            let _ = write!(
+                line,
+                " | set-cookie: {}={value}; {}",
+                cookie.name,
+                cookie.attributes.join("; ")
+            );
+        }
         let body = match serde_json::from_slice::<Value>(&reply.body) {
             Ok(json) => normalise(json).to_string(),
             Err(_) => String::from_utf8_lossy(&reply.body).into_owned(),
@@ -189,7 +203,9 @@ fn normalise(value: Value) -> Value {
             map.into_iter()
                 .map(|(key, value)| {
                     let value = match key.as_str() {
-                        "iat" | "exp" | "nbf" | "jti" | "sid" => Value::String(kind_of(&value)),
+                        "iat" | "exp" | "nbf" | "jti" | "sid" | "csrfToken" => {
+                            Value::String(kind_of(&value))
+                        }
                         _ => normalise(value),
                     };
                     (key, value)
@@ -224,6 +240,25 @@ impl Reply {
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
+    }
+
+    /// Every value of a header, in order.
+    pub fn headers_named(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .collect()
+    }
+
+    /// The `Set-Cookie` header that sets cookie `name`.
+    #[track_caller]
+    pub fn set_cookie(&self, name: &str) -> SetCookie {
+        self.headers_named("set-cookie")
+            .into_iter()
+            .map(SetCookie::parse)
+            .find(|cookie| cookie.name == name)
+            .unwrap_or_else(|| panic!("no Set-Cookie for `{name}` in {:?}", self.headers))
     }
 
     pub fn json(&self) -> Value {
@@ -315,6 +350,55 @@ impl Reply {
             refresh: get("refreshToken"),
             access: get("accessToken"),
         }
+    }
+}
+
+/// One `Set-Cookie` header, taken apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetCookie {
+    pub raw: String,
+    pub name: String,
+    pub value: String,
+    /// The attributes as written, without the name=value pair.
+    pub attributes: Vec<String>,
+}
+
+impl SetCookie {
+    pub fn parse(raw: &str) -> Self {
+        let mut parts = raw.split(';').map(str::trim);
+        let (name, value) = parts
+            .next()
+            .and_then(|pair| pair.split_once('='))
+            .expect("name=value");
+        Self {
+            raw: raw.to_owned(),
+            name: name.to_owned(),
+            value: value.to_owned(),
+            attributes: parts.map(str::to_owned).collect(),
+        }
+    }
+
+    pub fn has(&self, attribute: &str) -> bool {
+        self.attributes
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(attribute))
+    }
+
+    /// The value of an attribute such as `Path`.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes.iter().find_map(|a| {
+            let (key, value) = a.split_once('=')?;
+            key.eq_ignore_ascii_case(name).then_some(value)
+        })
+    }
+
+    /// The attributes but `Max-Age`, to compare a deletion with what it deletes.
+    pub fn lasting_attributes(&self) -> Vec<String> {
+        self.attributes
+            .iter()
+            .filter(|a| !a.to_ascii_lowercase().starts_with("max-age"))
+            .cloned()
+            .collect()
     }
 }
 

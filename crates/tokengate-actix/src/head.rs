@@ -21,6 +21,13 @@ impl RequestHead for Head<'_> {
         self.0.headers().get(name).map(HeaderValue::as_bytes)
     }
 
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.0
+            .headers()
+            .get_all(actix_web::http::header::COOKIE)
+            .find_map(|value| tokengate_core::find_cookie(value.as_bytes(), name))
+    }
+
     fn peer_addr(&self) -> Option<std::net::IpAddr> {
         self.0.peer_addr().map(|address| address.ip())
     }

@@ -16,6 +16,30 @@ pub enum GuardMode {
     Optional,
 }
 
+/// The `SameSite` attribute of the cookies set in cookie mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SameSite {
+    /// Sent only with requests from the site itself.
+    Strict,
+    /// Also sent with top-level navigations from other sites (links), never with their
+    /// sub-requests or form posts.
+    #[default]
+    Lax,
+    /// Sent everywhere; needs `Secure`.
+    None,
+}
+
+impl SameSite {
+    /// The attribute's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Strict => "Strict",
+            Self::Lax => "Lax",
+            Self::None => "None",
+        }
+    }
+}
+
 /// A secret that never shows in logs: its `Debug` prints `REDACTED`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Box<[u8]>);
@@ -69,6 +93,10 @@ impl fmt::Debug for Secret {
 /// | `mode` | `required` | `required` or `optional`: whether guarded routes need a token |
 /// | `public_paths` | none | paths served without a token (`/health`, or a prefix `/static/*`) |
 /// | `secret` | none | the HS256 secret, at least 32 bytes |
+/// | `cookie_secure` | `true` | cookie mode: mark cookies `Secure` (`false` only for plain-http development) |
+/// | `cookie_same_site` | `lax` | cookie mode: `strict`, `lax` or `none` (`none` needs `cookie_secure`) |
+/// | `trusted_origins` | none | cookie mode: origins besides the server's own that may send unsafe requests |
+/// | `csrf_secret` | derived from `secret` | cookie mode: the key that signs CSRF tokens, at least 32 bytes |
 ///
 /// A wrong value stops start-up with a [`ConfigError`] naming the key and the value.
 ///
@@ -120,6 +148,15 @@ pub struct Config {
     pub public_paths: Vec<String>,
     /// The HS256 secret.
     pub secret: Option<Secret>,
+    /// Cookie mode: whether cookies are `Secure` (and use the `__Host-`/`__Secure-` names).
+    pub cookie_secure: bool,
+    /// Cookie mode: the cookies' `SameSite`.
+    pub cookie_same_site: SameSite,
+    /// Cookie mode: origins (`https://app.example.org`) besides the server's own whose unsafe
+    /// requests are accepted.
+    pub trusted_origins: Vec<String>,
+    /// Cookie mode: the key of CSRF tokens; derived from `secret` when absent.
+    pub csrf_secret: Option<Secret>,
 }
 
 impl Default for Config {
@@ -139,6 +176,10 @@ impl Default for Config {
             mode: GuardMode::Required,
             public_paths: Vec::new(),
             secret: None,
+            cookie_secure: true,
+            cookie_same_site: SameSite::Lax,
+            trusted_origins: Vec::new(),
+            csrf_secret: None,
         }
     }
 }
@@ -202,6 +243,10 @@ const KEYS: &[&str] = &[
     "mode",
     "public_paths",
     "secret",
+    "cookie_secure",
+    "cookie_same_site",
+    "trusted_origins",
+    "csrf_secret",
 ];
 
 impl Config {
@@ -300,6 +345,21 @@ impl Config {
                 _ => Err(bad("expected true or false")),
             },
         };
+        let list = || -> Result<Vec<String>, ConfigError> {
+            Ok(match raw {
+                Raw::Toml(toml::Value::Array(items)) => items
+                    .iter()
+                    .map(|item| item.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| bad("expected a list of strings"))?,
+                _ => text()?
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            })
+        };
         match key {
             "access_ttl" => self.access_ttl = duration()?,
             "refresh_ttl" => self.refresh_ttl = duration()?,
@@ -329,20 +389,27 @@ impl Config {
                     _ => return Err(bad("expected `required` or `optional`")),
                 }
             }
-            "public_paths" => {
-                self.public_paths = match raw {
-                    Raw::Toml(toml::Value::Array(items)) => items
-                        .iter()
-                        .map(|item| item.as_str().map(str::to_owned))
-                        .collect::<Option<Vec<_>>>()
-                        .ok_or_else(|| bad("expected a list of strings"))?,
-                    _ => text()?
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|path| !path.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
+            "public_paths" => self.public_paths = list()?,
+            "trusted_origins" => {
+                self.trusted_origins = list()?
+                    .into_iter()
+                    .map(|origin| origin.trim_end_matches('/').to_ascii_lowercase())
+                    .collect();
+            }
+            "cookie_secure" => self.cookie_secure = boolean()?,
+            "cookie_same_site" => {
+                self.cookie_same_site = match text()?.to_ascii_lowercase().as_str() {
+                    "strict" => SameSite::Strict,
+                    "lax" => SameSite::Lax,
+                    "none" => SameSite::None,
+                    _ => return Err(bad("expected `strict`, `lax` or `none`")),
                 }
+            }
+            "csrf_secret" => {
+                let value = raw
+                    .text()
+                    .ok_or_else(|| ConfigError::new(key, "(hidden)", "expected a string"))?;
+                self.csrf_secret = Some(Secret::new(value.as_bytes().to_vec()));
             }
             "secret" => {
                 let value = raw
@@ -412,6 +479,33 @@ impl Config {
                 path,
                 "each path must start with `/`",
             ));
+        }
+        if self.cookie_same_site == SameSite::None && !self.cookie_secure {
+            return Err(ConfigError::new(
+                "cookie_same_site",
+                "none",
+                "needs cookie_secure = true: browsers drop SameSite=None cookies that are not Secure",
+            ));
+        }
+        if let Some(origin) = self
+            .trusted_origins
+            .iter()
+            .find(|origin| !(origin.starts_with("https://") || origin.starts_with("http://")))
+        {
+            return Err(ConfigError::new(
+                "trusted_origins",
+                origin,
+                "each origin must look like https://host[:port]",
+            ));
+        }
+        if let Some(secret) = &self.csrf_secret {
+            if secret.expose().len() < 32 {
+                return Err(ConfigError::new(
+                    "csrf_secret",
+                    "(hidden)",
+                    "must be at least 32 bytes",
+                ));
+            }
         }
         match &self.secret {
             None => Err(ConfigError::new(

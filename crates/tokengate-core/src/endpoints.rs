@@ -61,16 +61,23 @@ fn flag(fields: &Fields, name: &'static str) -> Result<bool, Error> {
 }
 
 impl TokenGate {
-    /// The refresh token of a `/token` or `/signout` request: field `token`, else a bearer header.
+    /// The refresh token of a `/token` or `/signout` request: field `token`, else a bearer
+    /// header, else the refresh cookie; and whether it came from the cookie.
     fn refresh_token<'a, R: RequestHead + ?Sized>(
         &self,
         head: &'a R,
         fields: &'a Fields,
-    ) -> Result<&'a str, Error> {
+    ) -> Result<(&'a str, bool), Error> {
         if let Some(token) = non_empty(fields, "token")? {
-            return Ok(token);
+            return Ok((token, false));
         }
-        bearer(head, self.inner.config.accept_authentication_header)
+        if let Some(token) = bearer(head, self.inner.config.accept_authentication_header) {
+            return Ok((token, false));
+        }
+        self.inner
+            .cookies
+            .refresh(head)
+            .map(|token| (token, true))
             .ok_or(Error::new(ErrorKind::MissingRefreshToken))
     }
 
@@ -140,6 +147,28 @@ impl TokenGate {
         )
     }
 
+    /// The cookie-mode answer: the tokens in cookies, only the CSRF token in the body.
+    fn cookies_response(
+        &self,
+        session: &str,
+        refresh: &str,
+        access: &str,
+    ) -> Result<Response, Error> {
+        let cookies = &self.inner.cookies;
+        let csrf = cookies.csrf_token(session).map_err(internal)?;
+        let mut response = Response::json(
+            201,
+            &serde_json::json!({
+                "csrfToken": csrf,
+                "expiresIn": self.inner.config.access_ttl.as_secs(),
+            }),
+        );
+        for cookie in cookies.set(access, refresh, &csrf) {
+            response.headers.push(("set-cookie", cookie));
+        }
+        Ok(response)
+    }
+
     /// `POST {prefix}/signin`: checks the login, opens a session, answers 201 with both tokens.
     pub async fn signin<R: RequestHead + ?Sized>(
         &self,
@@ -150,11 +179,10 @@ impl TokenGate {
         let login = required(fields, "login")?;
         let password = required(fields, "password")?;
         let application = non_empty(fields, "application")?;
-        if flag(fields, "cookieauth")? {
-            return Err(Error::new(ErrorKind::InvalidField {
-                field: "cookieauth",
-                reason: "is not enabled on this server".to_owned(),
-            }));
+        let cookie_mode = flag(fields, "cookieauth")?;
+        if cookie_mode {
+            // Login CSRF: another site must not sign the browser in to an account of its own.
+            self.inner.cookies.check_origin(head)?;
         }
         let now = unix_now();
         let expiry = match non_empty(fields, "exp")? {
@@ -208,7 +236,10 @@ impl TokenGate {
             .create(session)
             .await
             .map_err(|e| store_down(&e))?;
-        tracing::info!(target: "tokengate::audit", event = "signin", subject = principal.subject, application = principal.application, sid, peer = ?head.peer_addr());
+        tracing::info!(target: "tokengate::audit", event = "signin", subject = principal.subject, application = principal.application, sid, cookie_mode, peer = ?head.peer_addr());
+        if cookie_mode {
+            return self.cookies_response(&sid, &refresh, &access);
+        }
         Ok(self.tokens_response(&refresh, &access))
     }
 
@@ -218,9 +249,12 @@ impl TokenGate {
         head: &R,
         fields: &Fields,
     ) -> Result<Response, Error> {
-        let token = self.refresh_token(head, fields)?;
+        let (token, by_cookie) = self.refresh_token(head, fields)?;
         let verified = self.verify_refresh(token, false)?;
         let claims = verified.claims();
+        if by_cookie {
+            self.inner.cookies.check(head, &claims.sid)?;
+        }
         let now = unix_now();
         let session = self
             .inner
@@ -233,6 +267,9 @@ impl TokenGate {
         let extra: Map<String, Value> = serde_json::from_str(&session.claims).unwrap_or_default();
         let access = self.access_token(&session, &extra, now)?;
         tracing::info!(target: "tokengate::audit", event = "refresh", subject = session.subject, sid = session.id, application = session.application, peer = ?head.peer_addr());
+        if by_cookie {
+            return self.cookies_response(&session.id, token, &access);
+        }
         Ok(self.tokens_response(token, &access))
     }
 
@@ -243,7 +280,7 @@ impl TokenGate {
         head: &R,
         fields: &Fields,
     ) -> Result<Response, Error> {
-        let token = self.refresh_token(head, fields)?;
+        let (token, by_cookie) = self.refresh_token(head, fields)?;
         let scope = match fields.get("scope") {
             None | Some("local") => Scope::Local,
             Some("global") => Scope::Global,
@@ -257,7 +294,15 @@ impl TokenGate {
         };
         let mut ended = 0;
         // Only a token we signed may end a session; anything else changes nothing.
-        if let Ok(verified) = self.verify_refresh(token, true) {
+        let verified = self.verify_refresh(token, true).ok();
+        if by_cookie {
+            match &verified {
+                Some(verified) => self.inner.cookies.check(head, &verified.claims().sid)?,
+                // Nothing to end: only the cookies go, and not at another origin's request.
+                None => self.inner.cookies.check_origin(head)?,
+            }
+        }
+        if let Some(verified) = verified {
             let claims = verified.claims();
             let store = &self.inner.store;
             ended = match scope {
@@ -278,9 +323,15 @@ impl TokenGate {
             };
             tracing::info!(target: "tokengate::audit", event = "signout", subject = claims.sub, sid = claims.sid, scope = ?scope, ended, peer = ?head.peer_addr());
         }
-        Ok(Response::json(
+        let mut response = Response::json(
             200,
             &serde_json::json!({ "signedOut": true, "sessionsEnded": ended }),
-        ))
+        );
+        if by_cookie {
+            for cookie in self.inner.cookies.clear() {
+                response.headers.push(("set-cookie", cookie));
+            }
+        }
+        Ok(response)
     }
 }

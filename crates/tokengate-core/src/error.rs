@@ -40,6 +40,9 @@ pub enum ErrorKind {
     MissingRefreshToken,
     /// The valid token lacks a role the route requires.
     InsufficientScope(String),
+    /// A cookie-authenticated unsafe request failed the CSRF defences (missing or foreign
+    /// `X-CSRF-Token`, or a foreign `Origin`); the text says which.
+    CsrfRejected(&'static str),
     /// Unknown login, wrong password, unknown application or wrong secret: one answer for all.
     InvalidCredentials,
     /// A required field is absent from the body.
@@ -138,7 +141,7 @@ impl Error {
             ErrorKind::MissingToken
             | ErrorKind::InvalidToken(_)
             | ErrorKind::InvalidCredentials => 401,
-            ErrorKind::InsufficientScope(_) => 403,
+            ErrorKind::InsufficientScope(_) | ErrorKind::CsrfRejected(_) => 403,
             ErrorKind::MissingRefreshToken
             | ErrorKind::MissingField(_)
             | ErrorKind::DuplicateField(_)
@@ -158,6 +161,7 @@ impl Error {
             ErrorKind::MissingToken => "missing_token",
             ErrorKind::InvalidToken(_) => "invalid_token",
             ErrorKind::InsufficientScope(_) => "insufficient_scope",
+            ErrorKind::CsrfRejected(_) => "csrf_rejected",
             ErrorKind::InvalidCredentials => "invalid_credentials",
             ErrorKind::MissingRefreshToken
             | ErrorKind::MissingField(_)
@@ -212,6 +216,7 @@ impl fmt::Display for Error {
                 f.write_str("a refresh token is required: field `token` or a bearer header")
             }
             ErrorKind::InsufficientScope(role) => write!(f, "the role `{role}` is required"),
+            ErrorKind::CsrfRejected(reason) => f.write_str(reason),
             ErrorKind::InvalidCredentials => f.write_str("the login or the password is incorrect"),
             ErrorKind::MissingField(name) => write!(f, "the field `{name}` is required"),
             ErrorKind::DuplicateField(name) => write!(f, "the field `{name}` is given more than once"),

@@ -22,7 +22,8 @@ use bytes::Buf;
 use futures_util::Stream;
 
 use crate::clock::unix_now;
-use crate::config::{Config, ConfigError, GuardMode};
+use crate::config::{Config, ConfigError, GuardMode, Secret};
+use crate::cookies::{is_unsafe, CookieJar};
 use crate::credentials::Credentials;
 use crate::error::{Error, ErrorKind};
 use crate::form::{body_kind, parse_kind, read_body};
@@ -63,6 +64,7 @@ pub(crate) struct Inner {
     pub(crate) keys: KeySet,
     pub(crate) credentials: Arc<dyn Credentials>,
     pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) cookies: CookieJar,
     paths: [String; 3],
     on_error: Option<Box<ErrorHook>>,
 }
@@ -130,6 +132,13 @@ impl TokenGateBuilder {
             ConfigError::new("credentials", "", "a credential checker is required")
         })?;
         let keys = KeySet::from_config(&self.config)?;
+        let secret = self
+            .config
+            .secret
+            .as_ref()
+            .map(Secret::expose)
+            .unwrap_or_default();
+        let cookies = CookieJar::new(&self.config, secret);
         let prefix = &self.config.prefix;
         let paths = [
             format!("{prefix}/signin"),
@@ -141,6 +150,7 @@ impl TokenGateBuilder {
                 keys,
                 credentials,
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                cookies,
                 paths,
                 on_error: self.on_error,
                 config: self.config,
@@ -249,14 +259,25 @@ impl TokenGate {
     pub fn guard<R: RequestHead + ?Sized>(&self, head: &R) -> Result<Option<VerifiedToken>, Error> {
         let config = &self.inner.config;
         let required = config.mode == GuardMode::Required && !self.is_public(head.path());
-        match bearer(head, config.accept_authentication_header) {
-            None if required => Err(Error::new(ErrorKind::MissingToken)),
-            None => Ok(None),
-            Some(token) => match self.verify_access(token) {
-                Ok(verified) => Ok(Some(verified)),
-                Err(error) if required => Err(error),
-                Err(_) => Ok(None),
+        // A bearer header wins over the cookie; only a cookie needs the CSRF defences.
+        let (token, by_cookie) = match bearer(head, config.accept_authentication_header) {
+            Some(token) => (token, false),
+            None => match self.inner.cookies.access(head) {
+                Some(token) => (token, true),
+                None if required => return Err(Error::new(ErrorKind::MissingToken)),
+                None => return Ok(None),
             },
+        };
+        let checked = self.verify_access(token).and_then(|verified| {
+            if by_cookie && is_unsafe(head.method()) {
+                self.inner.cookies.check(head, &verified.claims().sid)?;
+            }
+            Ok(verified)
+        });
+        match checked {
+            Ok(verified) => Ok(Some(verified)),
+            Err(error) if required => Err(error),
+            Err(_) => Ok(None),
         }
     }
 

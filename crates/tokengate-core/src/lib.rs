@@ -7,6 +7,8 @@
 //!   [`RequestHead`] + body stream and [`Response`] back.
 //! - [`credentials`]: who may sign in; passwords as Argon2id hashes only.
 //! - [`store`]: sessions, so that sign-out revokes refresh tokens.
+//! - [`cookies`]: cookie mode for browser applications (`cookieauth=true`): the cookies'
+//!   attributes and the CSRF defences, with the reasons for each.
 //!
 //! # Example
 //!
@@ -42,6 +44,7 @@
 mod claims;
 mod clock;
 mod config;
+pub mod cookies;
 pub mod credentials;
 mod duration;
 mod endpoints;
@@ -58,7 +61,8 @@ pub mod store;
 mod verify;
 
 pub use claims::Claims;
-pub use config::{Config, ConfigError, GuardMode, Secret};
+pub use config::{Config, ConfigError, GuardMode, SameSite, Secret};
+pub use cookies::{find_cookie, CSRF_HEADER};
 pub use duration::parse_duration;
 pub use error::{Error, ErrorKind, TokenError};
 pub use exp::{parse_exp, Expiry};

@@ -31,6 +31,12 @@ pub trait RequestHead {
     fn path(&self) -> &str;
     /// The first value of a header, by lower-case name, as raw bytes.
     fn header(&self, name: &str) -> Option<&[u8]>;
+    /// The value of cookie `name`. The default reads the first `Cookie` header; adapters
+    /// override it to read every one (HTTP/2 clients may split cookies over several).
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.header("cookie")
+            .and_then(|header| crate::cookies::find_cookie(header, name))
+    }
     /// The peer address, where the adapter knows it.
     fn peer_addr(&self) -> Option<IpAddr> {
         None

@@ -43,6 +43,13 @@ impl RequestHead for Head<'_> {
         self.headers.get(name).map(http::HeaderValue::as_bytes)
     }
 
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .find_map(|value| tokengate_core::find_cookie(value.as_bytes(), name))
+    }
+
     fn peer_addr(&self) -> Option<std::net::IpAddr> {
         #[cfg(feature = "axum")]
         if let Some(info) = self

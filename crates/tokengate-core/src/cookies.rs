@@ -1,0 +1,346 @@
+//! Cookie mode: the cookies, the CSRF tokens and the `Origin` check.
+//!
+//! A browser application signs in with `cookieauth=true`. The answer then carries no token in
+//! its body; it sets three cookies instead:
+//!
+//! | cookie (with `cookie_secure`) | holds | `Path` | `HttpOnly` |
+//! |---|---|---|---|
+//! | `__Host-tokengate-access` | the access token | `/` | yes |
+//! | `__Secure-tokengate-refresh` | the refresh token | the prefix (`/api/rest`) | yes |
+//! | `__Host-tokengate-csrf` | the CSRF token | `/` | no: scripts read it |
+//!
+//! Why these attributes:
+//! - **`HttpOnly`** on both tokens: a script injected into the page cannot read them, so an XSS
+//!   bug cannot carry a session away to another machine.
+//! - **`Secure`** (config `cookie_secure`, default true): the tokens never travel over plain
+//!   http. The `__Host-` prefix makes the browser refuse the cookie unless it is `Secure`, has
+//!   `Path=/` and no `Domain`, so a sibling subdomain cannot plant or shadow it; `__Secure-` is
+//!   the same promise for the refresh cookie, whose path is narrower. With
+//!   `cookie_secure = false` (plain-http development only) the names lose their prefixes.
+//! - **`SameSite`** (config `cookie_same_site`, default `Lax`): other sites' form posts and
+//!   sub-requests do not carry the cookies; `None` is refused at start-up unless `Secure`.
+//! - **No `Max-Age` or `Expires`**: session cookies, as the seed's "session" duration says; they
+//!   go when the browser session ends, and the tokens inside still expire on their own `exp`.
+//! - **The refresh cookie's `Path` is the prefix**: it is only sent to the endpoints, not with
+//!   every request of the app.
+//!
+//! **CSRF: signed double submit.** Cookies are sent by the browser whoever asks, so every unsafe
+//! request (anything but `GET`, `HEAD`, `OPTIONS`, `TRACE`) that is authenticated by cookie —
+//! guarded routes, `/token`, `/signout` — must also carry the CSRF token in `X-CSRF-Token`,
+//! else 403 `csrf_rejected`. The token is `nonce.mac`, where `mac` is an HMAC-SHA256 over the
+//! session id (`sid`) and the nonce, under a server key (`csrf_secret`, derived from `secret`
+//! when absent). Another site can make the browser send the cookies but cannot read them nor
+//! the page, so it cannot learn a token; and a token taken from one session does not fit
+//! another, because it is bound to the `sid` of the token it travels with. It comes in the
+//! sign-in body (`csrfToken`) and in the readable CSRF cookie, so a page can find it again after
+//! a reload. As defence in depth, an unsafe cookie request whose `Origin` header names another
+//! origin than the server's own (its `Host`) or one of `trusted_origins` is refused with 403 as
+//! well, and so is a cookie sign-in from a foreign origin (login CSRF). A bearer header, when
+//! present, wins over the cookies, and such requests need no CSRF token: a browser never adds
+//! it by itself.
+//!
+//! Sign-out deletes the three cookies with the attributes they were set with and `Max-Age=0`,
+//! also when the session had already ended.
+
+use aws_lc_rs::hmac;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+use crate::config::{Config, SameSite};
+use crate::error::{Error, ErrorKind};
+use crate::request::RequestHead;
+
+/// The header that carries the CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The value of cookie `name` in one `Cookie` header value (`a=1; b=2`), if it is there.
+///
+/// Adapters call it for each `Cookie` header of a request (HTTP/2 may send several).
+///
+/// ```
+/// use tokengate_core::find_cookie;
+///
+/// assert_eq!(find_cookie(b"a=1; tokengate-access=xyz", "tokengate-access"), Some("xyz"));
+/// assert_eq!(find_cookie(b"a=1", "tokengate-access"), None);
+/// ```
+pub fn find_cookie<'a>(header: &'a [u8], name: &str) -> Option<&'a str> {
+    let header = std::str::from_utf8(header).ok()?;
+    header.split(';').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        if key.trim() != name {
+            return None;
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        (!value.is_empty()).then_some(value)
+    })
+}
+
+/// Whether a method can change state (RFC 9110 §9.2.1: the others are safe).
+pub(crate) fn is_unsafe(method: &str) -> bool {
+    !matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
+}
+
+/// The cookie names and attributes of one gate, and its CSRF key.
+pub(crate) struct CookieJar {
+    access: &'static str,
+    refresh: &'static str,
+    csrf: &'static str,
+    /// `; SameSite=..; Secure`, shared by every cookie.
+    common: String,
+    refresh_path: String,
+    trusted_origins: Vec<String>,
+    key: hmac::Key,
+}
+
+impl CookieJar {
+    pub(crate) fn new(config: &Config, secret: &[u8]) -> Self {
+        let secure = config.cookie_secure;
+        let (access, refresh, csrf) = if secure {
+            (
+                "__Host-tokengate-access",
+                "__Secure-tokengate-refresh",
+                "__Host-tokengate-csrf",
+            )
+        } else {
+            ("tokengate-access", "tokengate-refresh", "tokengate-csrf")
+        };
+        let mut common = format!("; SameSite={}", config.cookie_same_site.name());
+        if secure || config.cookie_same_site == SameSite::None {
+            common.push_str("; Secure");
+        }
+        let key = if let Some(secret) = &config.csrf_secret {
+            hmac::Key::new(hmac::HMAC_SHA256, secret.expose())
+        } else {
+            // A key of its own, derived from the signing secret: a CSRF token is never a MAC
+            // that means anything to the token verifier, nor the other way round.
+            let root = hmac::Key::new(hmac::HMAC_SHA256, secret);
+            let derived = hmac::sign(&root, b"tokengate csrf key");
+            hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
+        };
+        let refresh_path = if config.prefix.is_empty() {
+            "/".to_owned()
+        } else {
+            config.prefix.clone()
+        };
+        Self {
+            access,
+            refresh,
+            csrf,
+            common,
+            refresh_path,
+            trusted_origins: config.trusted_origins.clone(),
+            key,
+        }
+    }
+
+    fn cookie(&self, name: &str, value: &str, path: &str, http_only: bool) -> String {
+        let http_only = if http_only { "; HttpOnly" } else { "" };
+        format!("{name}={value}; Path={path}{http_only}{}", self.common)
+    }
+
+    /// The three `Set-Cookie` values of a cookie sign-in or refresh.
+    pub(crate) fn set(&self, access: &str, refresh: &str, csrf: &str) -> [String; 3] {
+        [
+            self.cookie(self.access, access, "/", true),
+            self.cookie(self.refresh, refresh, &self.refresh_path, true),
+            self.cookie(self.csrf, csrf, "/", false),
+        ]
+    }
+
+    /// The three `Set-Cookie` values that delete the cookies: the same attributes, `Max-Age=0`.
+    pub(crate) fn clear(&self) -> [String; 3] {
+        [
+            self.cookie(self.access, "", "/", true) + "; Max-Age=0",
+            self.cookie(self.refresh, "", &self.refresh_path, true) + "; Max-Age=0",
+            self.cookie(self.csrf, "", "/", false) + "; Max-Age=0",
+        ]
+    }
+
+    /// The access token of the access cookie.
+    pub(crate) fn access<'a, R: RequestHead + ?Sized>(&self, head: &'a R) -> Option<&'a str> {
+        head.cookie(self.access)
+    }
+
+    /// The refresh token of the refresh cookie.
+    pub(crate) fn refresh<'a, R: RequestHead + ?Sized>(&self, head: &'a R) -> Option<&'a str> {
+        head.cookie(self.refresh)
+    }
+
+    /// A fresh CSRF token bound to session `sid`.
+    pub(crate) fn csrf_token(&self, sid: &str) -> Result<String, getrandom::Error> {
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce)?;
+        let nonce = URL_SAFE_NO_PAD.encode(nonce);
+        let mac = URL_SAFE_NO_PAD.encode(self.mac(sid, &nonce));
+        Ok(format!("{nonce}.{mac}"))
+    }
+
+    fn mac(&self, sid: &str, nonce: &str) -> hmac::Tag {
+        let mut context = hmac::Context::with_key(&self.key);
+        context.update(sid.as_bytes());
+        context.update(b"\0");
+        context.update(nonce.as_bytes());
+        context.sign()
+    }
+
+    /// The CSRF defences of an unsafe, cookie-authenticated request of session `sid`: the
+    /// `Origin` check, then a token in `X-CSRF-Token` that was made for this session.
+    pub(crate) fn check<R: RequestHead + ?Sized>(&self, head: &R, sid: &str) -> Result<(), Error> {
+        self.check_origin(head)?;
+        let token = head
+            .header(CSRF_HEADER)
+            .ok_or(Error::new(ErrorKind::CsrfRejected(
+                "this cookie-authenticated request needs the X-CSRF-Token header",
+            )))?;
+        let mismatch = || {
+            Error::new(ErrorKind::CsrfRejected(
+                "the X-CSRF-Token header does not belong to this session",
+            ))
+        };
+        let token = std::str::from_utf8(token).map_err(|_| mismatch())?.trim();
+        let (nonce, mac) = token.split_once('.').ok_or_else(mismatch)?;
+        let mac = URL_SAFE_NO_PAD.decode(mac).map_err(|_| mismatch())?;
+        let mut message = Vec::with_capacity(sid.len() + 1 + nonce.len());
+        message.extend_from_slice(sid.as_bytes());
+        message.push(0);
+        message.extend_from_slice(nonce.as_bytes());
+        // Constant-time comparison of the tag.
+        hmac::verify(&self.key, &message, &mac).map_err(|_| mismatch())
+    }
+
+    /// Refuses a request whose `Origin` names a foreign origin. No `Origin` passes: browsers
+    /// send one with every cross-origin unsafe request, and other clients carry no cookies
+    /// they did not get themselves.
+    pub(crate) fn check_origin<R: RequestHead + ?Sized>(&self, head: &R) -> Result<(), Error> {
+        let Some(origin) = head.header("origin") else {
+            return Ok(());
+        };
+        let foreign = || {
+            Error::new(ErrorKind::CsrfRejected(
+                "requests from another origin are refused",
+            ))
+        };
+        let origin = std::str::from_utf8(origin)
+            .map_err(|_| foreign())?
+            .trim()
+            .to_ascii_lowercase();
+        if self.trusted_origins.contains(&origin) {
+            return Ok(());
+        }
+        let authority = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .ok_or_else(foreign)?;
+        let host = head
+            .header("host")
+            .and_then(|host| std::str::from_utf8(host).ok())
+            .ok_or_else(foreign)?;
+        if authority.eq_ignore_ascii_case(host.trim()) {
+            Ok(())
+        } else {
+            Err(foreign())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Head(Vec<(&'static str, String)>);
+
+    impl RequestHead for Head {
+        fn method(&self) -> &'static str {
+            "POST"
+        }
+        fn path(&self) -> &'static str {
+            "/x"
+        }
+        fn header(&self, name: &str) -> Option<&[u8]> {
+            self.0
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.as_bytes())
+        }
+    }
+
+    fn jar(secure: bool) -> CookieJar {
+        let config = Config {
+            cookie_secure: secure,
+            trusted_origins: vec!["https://app.example.org".to_owned()],
+            ..Config::default()
+        };
+        CookieJar::new(&config, b"a-test-only-secret-of-32-bytes-or-more")
+    }
+
+    #[test]
+    fn cookies_carry_every_attribute_and_no_lifetime() {
+        let [access, refresh, csrf] = jar(true).set("A", "R", "C");
+        assert_eq!(
+            access,
+            "__Host-tokengate-access=A; Path=/; HttpOnly; SameSite=Lax; Secure"
+        );
+        assert_eq!(
+            refresh,
+            "__Secure-tokengate-refresh=R; Path=/api/rest; HttpOnly; SameSite=Lax; Secure"
+        );
+        assert_eq!(
+            csrf,
+            "__Host-tokengate-csrf=C; Path=/; SameSite=Lax; Secure"
+        );
+        let [access, ..] = jar(false).set("A", "R", "C");
+        assert_eq!(access, "tokengate-access=A; Path=/; HttpOnly; SameSite=Lax");
+    }
+
+    #[test]
+    fn clearing_repeats_the_attributes_with_max_age_zero() {
+        let jar = jar(true);
+        for (set, clear) in jar.set("", "", "").iter().zip(jar.clear()) {
+            assert_eq!(clear, format!("{set}; Max-Age=0"));
+        }
+    }
+
+    #[test]
+    fn csrf_token_is_bound_to_its_session() {
+        let jar = jar(true);
+        let token = jar.csrf_token("session-1").unwrap();
+        let with = |token: &str| Head(vec![(CSRF_HEADER, token.to_owned())]);
+        assert!(jar.check(&with(&token), "session-1").is_ok());
+        assert!(jar.check(&with(&token), "session-2").is_err());
+        assert!(jar.check(&Head(vec![]), "session-1").is_err());
+        let (nonce, _) = token.split_once('.').unwrap();
+        assert!(jar
+            .check(&with(&format!("{nonce}.AAAA")), "session-1")
+            .is_err());
+        assert!(jar.check(&with("no-dot"), "session-1").is_err());
+    }
+
+    #[test]
+    fn origin_must_be_the_host_or_trusted() {
+        let jar = jar(true);
+        let head = |origin: &str| {
+            Head(vec![
+                ("host", "api.example.org".to_owned()),
+                ("origin", origin.to_owned()),
+            ])
+        };
+        assert!(jar.check_origin(&head("https://api.example.org")).is_ok());
+        assert!(jar.check_origin(&head("https://APP.example.org")).is_ok());
+        assert!(jar.check_origin(&head("https://evil.example")).is_err());
+        assert!(jar.check_origin(&head("null")).is_err());
+        assert!(jar
+            .check_origin(&Head(vec![("host", "a".to_owned())]))
+            .is_ok());
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        assert_eq!(find_cookie(b"x=1;y=\"2\" ; z=3", "y"), Some("2"));
+        assert_eq!(find_cookie(b"x=1; y=", "y"), None);
+        assert_eq!(find_cookie(&[0xff, b'='], "y"), None);
+    }
+}
