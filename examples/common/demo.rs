@@ -21,8 +21,13 @@ pub(crate) fn demo_defaults() -> Result<Config, ConfigError> {
 
 /// The demo config: the defaults, then the TOKENGATE_* environment. Without a secret in the
 /// environment, a random one is made, so tokens do not survive a restart.
+#[allow(dead_code)]
 pub(crate) fn demo_config() -> Result<Config, ConfigError> {
-    let mut defaults = demo_defaults()?;
+    demo_config_over(demo_defaults()?)
+}
+
+/// [`demo_config`] over other defaults.
+pub(crate) fn demo_config_over(mut defaults: Config) -> Result<Config, ConfigError> {
     if std::env::var_os("TOKENGATE_SECRET").is_none() {
         tracing::warn!("TOKENGATE_SECRET is not set: using a random secret for this run only");
         defaults.secret = Some(Secret::random()?);

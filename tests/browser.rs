@@ -1,0 +1,293 @@
+//! Cookie mode in a real browser: headless Chromium, driven over WebDriver (Debian's
+//! `chromium-driver`), against the `cookie_web` example's app on 127.0.0.1.
+//!
+//! It needs `chromedriver` and `chromium` on the PATH (`scripts/test-deps.sh` installs them);
+//! `TOKENGATE_CHROMEDRIVER` names another driver binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+#[path = "../examples/common/cookie_web_app.rs"]
+mod cookie_web_app;
+#[path = "../examples/common/demo.rs"]
+#[allow(dead_code)]
+mod demo;
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::panic::AssertUnwindSafe;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::response::Html;
+use axum::routing::get;
+use axum::Router;
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt as _;
+use serde_json::{json, Value};
+
+use cookie_web_app::Notes;
+
+/// A chromedriver process, killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn chromedriver() -> Driver {
+    let program =
+        std::env::var("TOKENGATE_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
+    let port = free_port();
+    let child = Command::new(&program)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start `{program}` ({e}): run scripts/test-deps.sh to install chromium-driver")
+        });
+    let driver = Driver { child, port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    driver
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-dev-shm-usage",
+            ]
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a WebDriver session with headless Chromium")
+}
+
+/// Serves `app` on a free port of 127.0.0.1; gives its base URL.
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    format!("http://{address}")
+}
+
+/// The cookie_web app with a secret made for this test.
+async fn cookie_web(notes: Notes) -> String {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).expect("random");
+    let secret = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret);
+    let defaults = cookie_web_app::cookie_web_defaults(demo::demo_defaults().expect("defaults"))
+        .expect("cookie_web defaults");
+    let config = defaults
+        .with_sources(None, "default", [("TOKENGATE_SECRET", secret)])
+        .expect("config");
+    let gate = demo::demo_gate(config).expect("gate");
+    serve(cookie_web_app::router(gate, notes)).await
+}
+
+/// A page on another origin whose form posts a note to the app as soon as it loads.
+async fn attacker(target: &str) -> String {
+    let page = format!(
+        r#"<!doctype html><form id="f" method="POST" action="{target}/api/rest/notes">
+        <input name="text" value="pwned"></form>
+        <script>document.getElementById("f").submit()</script>"#
+    );
+    serve(Router::new().route("/", get(move || async move { Html(page) }))).await
+}
+
+async fn js(client: &Client, script: &str) -> Value {
+    client
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("script `{script}` failed: {e}"))
+}
+
+/// Waits until `script` returns true in the page.
+async fn wait_for(client: &Client, script: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        // A navigation in progress makes scripts fail; that is a "not yet".
+        if let Ok(Value::Bool(true)) = client.execute(script, vec![]).await {
+            return;
+        }
+        if Instant::now() > deadline {
+            let source = client.source().await.unwrap_or_default();
+            panic!("timed out waiting for `{script}`; page:\n{source}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+const SIGNED_IN: &str = "return !document.getElementById('profile').hidden \
+     && document.getElementById('subject').textContent === 'john.doe@email.org'";
+const SIGNED_OUT: &str = "return !document.getElementById('signin').hidden \
+     && document.getElementById('profile').hidden";
+
+async fn click(client: &Client, id: &str) {
+    let element = client.find(Locator::Id(id)).await;
+    element
+        .unwrap_or_else(|e| panic!("no #{id}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click #{id}: {e}"));
+}
+
+async fn type_into(client: &Client, id: &str, text: &str) {
+    let element = client.find(Locator::Id(id)).await;
+    element
+        .unwrap_or_else(|e| panic!("no #{id}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("cannot type into #{id}: {e}"));
+}
+
+async fn token_cookies(client: &Client) -> Vec<(String, bool)> {
+    client
+        .get_all_cookies()
+        .await
+        .expect("cookies")
+        .iter()
+        .filter(|c| c.name().contains("tokengate"))
+        .map(|c| (c.name().to_owned(), c.http_only().unwrap_or(false)))
+        .collect()
+}
+
+async fn steps(client: &Client, app: &str, attacker: &str, notes: &Notes) {
+    // Sign in through the page's form.
+    client
+        .goto(&format!("{app}/"))
+        .await
+        .expect("open the page");
+    wait_for(client, SIGNED_OUT).await;
+    type_into(client, "login", demo::USER.0).await;
+    type_into(client, "password", demo::USER.1).await;
+    click(client, "signin-button").await;
+    wait_for(client, SIGNED_IN).await;
+
+    // Scripts see the CSRF cookie, never a token.
+    let visible = js(client, "return document.cookie").await;
+    let visible = visible.as_str().unwrap_or_default();
+    assert!(visible.contains("tokengate-csrf="), "{visible}");
+    assert!(
+        !visible.contains("eyJ"),
+        "a token is readable by scripts: {visible}"
+    );
+    assert!(!visible.contains("tokengate-access"), "{visible}");
+    assert!(!visible.contains("tokengate-refresh"), "{visible}");
+    let cookies = token_cookies(client).await;
+    assert!(
+        cookies.contains(&("tokengate-access".to_owned(), true)),
+        "no HttpOnly access cookie in {cookies:?}"
+    );
+
+    // A reload keeps the user signed in.
+    client.refresh().await.expect("reload");
+    wait_for(client, SIGNED_IN).await;
+
+    // The page's guarded POST, with its CSRF header, works.
+    type_into(client, "note", "hello").await;
+    click(client, "add-note").await;
+    wait_for(
+        client,
+        "return document.getElementById('notes').textContent.includes('hello')",
+    )
+    .await;
+    assert_eq!(notes.of(demo::USER.0), ["hello"]);
+
+    // Another origin's form reaches the app with the cookies, and is refused.
+    client
+        .goto(&format!("{attacker}/"))
+        .await
+        .expect("attacker");
+    wait_for(
+        client,
+        "return document.body !== null && document.body.textContent.includes('csrf_rejected')",
+    )
+    .await;
+    assert_eq!(
+        notes.of(demo::USER.0),
+        ["hello"],
+        "the forged post was performed"
+    );
+    client.goto(&format!("{app}/")).await.expect("back");
+    wait_for(client, SIGNED_IN).await;
+    let listed = js(
+        client,
+        "return document.getElementById('notes').textContent",
+    )
+    .await;
+    assert!(!listed.as_str().unwrap_or_default().contains("pwned"));
+
+    // Refresh renews the access token through the refresh cookie.
+    click(client, "refresh").await;
+    wait_for(
+        client,
+        "return document.getElementById('status').textContent === 'access token renewed'",
+    )
+    .await;
+
+    // Sign-out clears the cookies; after a reload the profile is gone.
+    click(client, "signout").await;
+    wait_for(client, SIGNED_OUT).await;
+    assert_eq!(token_cookies(client).await, []);
+    client.refresh().await.expect("reload");
+    wait_for(client, SIGNED_OUT).await;
+    assert_eq!(
+        js(
+            client,
+            "return document.getElementById('subject').textContent"
+        )
+        .await,
+        "",
+        "the reloaded page still shows a profile"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_mode_in_a_real_browser() {
+    let notes = Notes::default();
+    let app = cookie_web(notes.clone()).await;
+    let attacker = attacker(&app).await;
+    let driver = chromedriver();
+    let client = browser(&driver).await;
+    let outcome = AssertUnwindSafe(steps(&client, &app, &attacker, &notes))
+        .catch_unwind()
+        .await;
+    let _ = client.close().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
