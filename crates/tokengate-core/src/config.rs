@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::duration::{format_duration, parse_duration};
+use crate::keys::Algorithm;
 
 /// Whether guarded routes need a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,6 +70,47 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// One key of the key list (`keys` in the TOML file).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct KeyConfig {
+    /// Its `kid`; by default derived from the key (the RFC 7638 thumbprint for public keys).
+    pub kid: Option<String>,
+    /// The algorithm it signs and verifies with, and no other.
+    pub algorithm: Algorithm,
+    /// The key itself.
+    pub material: KeyMaterial,
+    /// Whether it signs new tokens (exactly one key does; a lone key always does).
+    pub signing: bool,
+    /// Unix time after which it no longer verifies: the end of a rotation's grace period.
+    pub verify_until: Option<i64>,
+}
+
+/// What a key is made of.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum KeyMaterial {
+    /// An HS256 secret.
+    Secret(Secret),
+    /// A PEM private key (PKCS#8; SEC1 for EC and PKCS#1 for RSA also work).
+    PrivatePem(Secret),
+    /// A PEM public key (SPKI): verify only.
+    PublicPem(String),
+    /// A public JWK (JSON text): verify only.
+    Jwk(String),
+}
+
+impl fmt::Debug for KeyMaterial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Secret(_) => f.write_str("Secret(REDACTED)"),
+            Self::PrivatePem(_) => f.write_str("PrivatePem(REDACTED)"),
+            Self::PublicPem(_) => f.write_str("PublicPem"),
+            Self::Jwk(_) => f.write_str("Jwk"),
+        }
+    }
+}
+
 /// The whole configuration, per environment.
 ///
 /// [`Config::load`] starts from the defaults, then reads the TOML file named by
@@ -93,12 +135,29 @@ impl fmt::Debug for Secret {
 /// | `mode` | `required` | `required` or `optional`: whether guarded routes need a token |
 /// | `public_paths` | none | paths served without a token (`/health`, or a prefix `/static/*`) |
 /// | `secret` | none | the HS256 secret, at least 32 bytes |
+/// | `algorithm` | `HS256` | the single key's algorithm: `HS256`, `EdDSA`, `ES256` or `RS256` |
+/// | `key_file` | none | the single key for EdDSA/ES256/RS256: a PKCS#8 PEM private key file |
+/// | `keys` | none | a key list instead (TOML only), see below |
 /// | `cookie_secure` | `true` | cookie mode: mark cookies `Secure` (`false` only for plain-http development) |
 /// | `cookie_same_site` | `lax` | cookie mode: `strict`, `lax` or `none` (`none` needs `cookie_secure`) |
 /// | `trusted_origins` | none | cookie mode: origins besides the server's own that may send unsafe requests |
 /// | `csrf_secret` | derived from `secret` | cookie mode: the key that signs CSRF tokens, at least 32 bytes |
 ///
 /// A wrong value stops start-up with a [`ConfigError`] naming the key and the value.
+///
+/// A key list rotates keys: each entry has `algorithm`, one of `secret` (HS256), `key` or
+/// `key_file` (a PEM private key), `public_key` or `public_key_file` (a PEM public key, verify
+/// only) or `jwk` (a public JWK, verify only); optionally `kid`, `signing = true` (exactly one
+/// key signs) and `verify_until` (RFC 3339 or Unix seconds: the end of a retired key's grace).
+///
+/// ```toml
+/// [production]
+/// keys = [
+///   { kid = "2026-11", algorithm = "EdDSA", key_file = "/etc/tokengate/ed25519.pem", signing = true },
+///   { kid = "2026-05", algorithm = "EdDSA", public_key_file = "/etc/tokengate/old.pub.pem",
+///     verify_until = "2026-12-01T00:00:00Z" },
+/// ]
+/// ```
 ///
 /// # Example
 ///
@@ -148,6 +207,12 @@ pub struct Config {
     pub public_paths: Vec<String>,
     /// The HS256 secret.
     pub secret: Option<Secret>,
+    /// The single key's algorithm, when `keys` is empty.
+    pub algorithm: Algorithm,
+    /// The single key's PEM file, for EdDSA, ES256 and RS256.
+    pub key_file: Option<std::path::PathBuf>,
+    /// The key list; when set, `algorithm`, `key_file` and `secret` no longer make the keys.
+    pub keys: Vec<KeyConfig>,
     /// Cookie mode: whether cookies are `Secure` (and use the `__Host-`/`__Secure-` names).
     pub cookie_secure: bool,
     /// Cookie mode: the cookies' `SameSite`.
@@ -176,6 +241,9 @@ impl Default for Config {
             mode: GuardMode::Required,
             public_paths: Vec::new(),
             secret: None,
+            algorithm: Algorithm::Hs256,
+            key_file: None,
+            keys: Vec::new(),
             cookie_secure: true,
             cookie_same_site: SameSite::Lax,
             trusted_origins: Vec::new(),
@@ -247,6 +315,8 @@ const KEYS: &[&str] = &[
     "cookie_same_site",
     "trusted_origins",
     "csrf_secret",
+    "algorithm",
+    "key_file",
 ];
 
 impl Config {
@@ -333,6 +403,7 @@ impl Config {
         Ok(self)
     }
 
+    #[allow(clippy::too_many_lines)] // one arm per key
     fn apply(&mut self, key: &str, raw: &Raw) -> Result<(), ConfigError> {
         let bad = |reason: &str| ConfigError::new(key, &raw.shown(), reason);
         let text = || raw.text().ok_or_else(|| bad("expected a string"));
@@ -397,6 +468,24 @@ impl Config {
                     .collect();
             }
             "cookie_secure" => self.cookie_secure = boolean()?,
+            "algorithm" => {
+                self.algorithm = Algorithm::parse(text()?)
+                    .ok_or_else(|| bad("expected HS256, EdDSA, ES256 or RS256"))?;
+            }
+            "key_file" => {
+                let path = text()?;
+                self.key_file = (!path.is_empty()).then(|| path.into());
+            }
+            "keys" => {
+                let Raw::Toml(toml::Value::Array(items)) = raw else {
+                    return Err(bad("expected a list of key tables (TOML only)"));
+                };
+                self.keys = items
+                    .iter()
+                    .enumerate()
+                    .map(|(index, item)| key_config(index, item))
+                    .collect::<Result<_, _>>()?;
+            }
             "cookie_same_site" => {
                 self.cookie_same_site = match text()?.to_ascii_lowercase().as_str() {
                     "strict" => SameSite::Strict,
@@ -507,8 +596,9 @@ impl Config {
                 ));
             }
         }
+        let needs_secret = self.keys.is_empty() && self.algorithm == Algorithm::Hs256;
         match &self.secret {
-            None => Err(ConfigError::new(
+            None if needs_secret => Err(ConfigError::new(
                 "secret",
                 "",
                 "is required: set TOKENGATE_SECRET to at least 32 random bytes",
@@ -521,9 +611,145 @@ impl Config {
                     secret.expose().len()
                 ),
             )),
-            Some(_) => Ok(()),
+            _ => Ok(()),
         }
     }
+}
+
+/// One table of the `keys` list.
+#[allow(clippy::too_many_lines)] // one block per field
+fn key_config(index: usize, item: &toml::Value) -> Result<KeyConfig, ConfigError> {
+    let name = format!("keys[{index}]");
+    let bad = |field: &str, reason: &str| {
+        ConfigError::new(&format!("{name}.{field}"), "", reason.to_owned())
+    };
+    let toml::Value::Table(table) = item else {
+        return Err(ConfigError::new(
+            &name,
+            &item.to_string(),
+            "must be a table",
+        ));
+    };
+    let text = |field: &str| -> Result<Option<String>, ConfigError> {
+        match table.get(field) {
+            None => Ok(None),
+            Some(toml::Value::String(text)) => Ok(Some(text.clone())),
+            Some(_) => Err(bad(field, "expected a string")),
+        }
+    };
+    let read = |field: &str| -> Result<Option<Vec<u8>>, ConfigError> {
+        text(field)?
+            .map(|path| {
+                std::fs::read(&path).map_err(|e| {
+                    ConfigError::new(
+                        &format!("{name}.{field}"),
+                        &path,
+                        format!("cannot read: {e}"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    for field in table.keys() {
+        const FIELDS: &[&str] = &[
+            "kid",
+            "algorithm",
+            "secret",
+            "key",
+            "key_file",
+            "public_key",
+            "public_key_file",
+            "jwk",
+            "signing",
+            "verify_until",
+        ];
+        if !FIELDS.contains(&field.as_str()) {
+            return Err(bad(field, "unknown field"));
+        }
+    }
+    let algorithm = text("algorithm")?
+        .ok_or_else(|| bad("algorithm", "is required"))
+        .and_then(|text| {
+            Algorithm::parse(&text)
+                .ok_or_else(|| bad("algorithm", "expected HS256, EdDSA, ES256 or RS256"))
+        })?;
+    let mut materials = Vec::new();
+    if let Some(secret) = text("secret")? {
+        materials.push(KeyMaterial::Secret(Secret::new(secret.into_bytes())));
+    }
+    if let Some(pem) = text("key")? {
+        materials.push(KeyMaterial::PrivatePem(Secret::new(pem.into_bytes())));
+    }
+    if let Some(pem) = read("key_file")? {
+        materials.push(KeyMaterial::PrivatePem(Secret::new(pem)));
+    }
+    if let Some(pem) = text("public_key")? {
+        materials.push(KeyMaterial::PublicPem(pem));
+    }
+    if let Some(pem) = read("public_key_file")? {
+        materials.push(KeyMaterial::PublicPem(
+            String::from_utf8(pem).map_err(|_| bad("public_key_file", "is not PEM text"))?,
+        ));
+    }
+    match table.get("jwk") {
+        None => {}
+        Some(toml::Value::String(json)) => materials.push(KeyMaterial::Jwk(json.clone())),
+        Some(value @ toml::Value::Table(_)) => {
+            let json = serde_json::to_string(value).map_err(|e| bad("jwk", &e.to_string()))?;
+            materials.push(KeyMaterial::Jwk(json));
+        }
+        Some(_) => return Err(bad("jwk", "expected a JWK as a table or a JSON string")),
+    }
+    let material = match materials.len() {
+        1 => materials.remove(0),
+        0 => {
+            return Err(bad(
+                "key",
+                "give one of secret, key, key_file, public_key, public_key_file or jwk",
+            ))
+        }
+        _ => {
+            return Err(bad(
+                "key",
+                "give only one of secret, key, key_file, public_key, public_key_file and jwk",
+            ))
+        }
+    };
+    let signing = match table.get("signing") {
+        None => false,
+        Some(toml::Value::Boolean(signing)) => *signing,
+        Some(_) => return Err(bad("signing", "expected true or false")),
+    };
+    let verify_until = match table.get("verify_until") {
+        None => None,
+        Some(toml::Value::Integer(at)) => Some(*at),
+        Some(toml::Value::String(text)) => Some(
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| bad("verify_until", "expected an RFC 3339 time or Unix seconds"))?
+                .unix_timestamp(),
+        ),
+        Some(toml::Value::Datetime(at)) => Some(
+            time::OffsetDateTime::parse(
+                &at.to_string(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map_err(|_| bad("verify_until", "expected a time with its offset"))?
+            .unix_timestamp(),
+        ),
+        Some(_) => {
+            return Err(bad(
+                "verify_until",
+                "expected an RFC 3339 time or Unix seconds",
+            ))
+        }
+    };
+    Ok(KeyConfig {
+        kid: text("kid")?,
+        algorithm,
+        material,
+        signing,
+        verify_until,
+    })
 }
 
 fn parse_size(text: &str) -> Result<usize, String> {

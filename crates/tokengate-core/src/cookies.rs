@@ -42,12 +42,12 @@
 //! Sign-out deletes the three cookies with the attributes they were set with and `Max-Age=0`,
 //! also when the session had already ended.
 
-use aws_lc_rs::hmac;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
 use crate::config::{Config, SameSite};
 use crate::error::{Error, ErrorKind};
+use crate::mac::MacKey;
 use crate::request::RequestHead;
 
 /// The header that carries the CSRF token.
@@ -93,11 +93,12 @@ pub(crate) struct CookieJar {
     common: String,
     refresh_path: String,
     trusted_origins: Vec<String>,
-    key: hmac::Key,
+    key: MacKey,
 }
 
 impl CookieJar {
-    pub(crate) fn new(config: &Config, secret: &[u8]) -> Self {
+    /// `root` is the material the CSRF key is derived from when `csrf_secret` is not set.
+    pub(crate) fn new(config: &Config, root: &[u8]) -> Self {
         let secure = config.cookie_secure;
         let (access, refresh, csrf) = if secure {
             (
@@ -113,13 +114,11 @@ impl CookieJar {
             common.push_str("; Secure");
         }
         let key = if let Some(secret) = &config.csrf_secret {
-            hmac::Key::new(hmac::HMAC_SHA256, secret.expose())
+            MacKey::new(secret.expose())
         } else {
-            // A key of its own, derived from the signing secret: a CSRF token is never a MAC
-            // that means anything to the token verifier, nor the other way round.
-            let root = hmac::Key::new(hmac::HMAC_SHA256, secret);
-            let derived = hmac::sign(&root, b"tokengate csrf key");
-            hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
+            // A key of its own, derived from the signing key: a CSRF token is never a MAC that
+            // means anything to the token verifier, nor the other way round.
+            MacKey::new(&MacKey::new(root).sign(&[b"tokengate csrf key"]))
         };
         let refresh_path = if config.prefix.is_empty() {
             "/".to_owned()
@@ -179,12 +178,8 @@ impl CookieJar {
         Ok(format!("{nonce}.{mac}"))
     }
 
-    fn mac(&self, sid: &str, nonce: &str) -> hmac::Tag {
-        let mut context = hmac::Context::with_key(&self.key);
-        context.update(sid.as_bytes());
-        context.update(b"\0");
-        context.update(nonce.as_bytes());
-        context.sign()
+    fn mac(&self, sid: &str, nonce: &str) -> [u8; 32] {
+        self.key.sign(&[sid.as_bytes(), b"\0", nonce.as_bytes()])
     }
 
     /// The CSRF defences of an unsafe, cookie-authenticated request of session `sid`: the
@@ -204,12 +199,15 @@ impl CookieJar {
         let token = std::str::from_utf8(token).map_err(|_| mismatch())?.trim();
         let (nonce, mac) = token.split_once('.').ok_or_else(mismatch)?;
         let mac = URL_SAFE_NO_PAD.decode(mac).map_err(|_| mismatch())?;
-        let mut message = Vec::with_capacity(sid.len() + 1 + nonce.len());
-        message.extend_from_slice(sid.as_bytes());
-        message.push(0);
-        message.extend_from_slice(nonce.as_bytes());
         // Constant-time comparison of the tag.
-        hmac::verify(&self.key, &message, &mac).map_err(|_| mismatch())
+        if self
+            .key
+            .verify(&[sid.as_bytes(), b"\0", nonce.as_bytes()], &mac)
+        {
+            Ok(())
+        } else {
+            Err(mismatch())
+        }
     }
 
     /// Refuses a request whose `Origin` names a foreign origin. No `Origin` passes: browsers

@@ -65,8 +65,11 @@ pub enum ErrorKind {
         /// The configured limit in bytes.
         limit: usize,
     },
-    /// The endpoint exists but not for this method.
-    MethodNotAllowed,
+    /// The endpoint exists but not for this method; `allow` is the method it takes.
+    MethodNotAllowed {
+        /// The method the endpoint accepts (`POST`, or `GET` for the JWKS).
+        allow: &'static str,
+    },
     /// A dependency (the session store, the credential directory) could not be reached.
     Unavailable(&'static str),
     /// Something that should not happen did; logged, and answered with 500.
@@ -149,7 +152,7 @@ impl Error {
             | ErrorKind::MalformedBody(_) => 400,
             ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::PayloadTooLarge { .. } => 413,
-            ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::MethodNotAllowed { .. } => 405,
             ErrorKind::Unavailable(_) => 503,
             ErrorKind::Internal(_) => 500,
         }
@@ -170,7 +173,7 @@ impl Error {
             | ErrorKind::MalformedBody(_) => "invalid_request",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
             ErrorKind::PayloadTooLarge { .. } => "payload_too_large",
-            ErrorKind::MethodNotAllowed => "method_not_allowed",
+            ErrorKind::MethodNotAllowed { .. } => "method_not_allowed",
             ErrorKind::Unavailable(_) => "temporarily_unavailable",
             ErrorKind::Internal(_) => "server_error",
         }
@@ -200,8 +203,8 @@ impl Error {
         if let Some(challenge) = self.challenge(realm) {
             response.headers.push(("www-authenticate", challenge));
         }
-        if matches!(self.kind, ErrorKind::MethodNotAllowed) {
-            response.headers.push(("allow", "POST".to_owned()));
+        if let ErrorKind::MethodNotAllowed { allow } = self.kind {
+            response.headers.push(("allow", allow.to_owned()));
         }
         response
     }
@@ -228,7 +231,9 @@ impl fmt::Display for Error {
             ErrorKind::PayloadTooLarge { limit } => {
                 write!(f, "the body is larger than the limit of {limit} bytes")
             }
-            ErrorKind::MethodNotAllowed => f.write_str("this endpoint only accepts POST"),
+            ErrorKind::MethodNotAllowed { allow } => {
+                write!(f, "this endpoint only accepts {allow}")
+            }
             ErrorKind::Unavailable(what) => write!(f, "the {what} is unavailable; try again later"),
             ErrorKind::Internal(_) => f.write_str("an internal error occurred"),
         }

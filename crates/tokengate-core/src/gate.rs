@@ -22,7 +22,7 @@ use bytes::Buf;
 use futures_util::Stream;
 
 use crate::clock::unix_now;
-use crate::config::{Config, ConfigError, GuardMode, Secret};
+use crate::config::{Config, ConfigError, GuardMode};
 use crate::cookies::{is_unsafe, CookieJar};
 use crate::credentials::Credentials;
 use crate::error::{Error, ErrorKind};
@@ -43,6 +43,8 @@ pub enum Endpoint {
     Token,
     /// `POST {prefix}/signout`.
     SignOut,
+    /// `GET {prefix}/jwks`: the public keys, for other services to verify access tokens.
+    Jwks,
 }
 
 /// What an adapter does with a request, as decided by [`TokenGate::route`].
@@ -65,7 +67,7 @@ pub(crate) struct Inner {
     pub(crate) credentials: Arc<dyn Credentials>,
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) cookies: CookieJar,
-    paths: [String; 3],
+    paths: [String; 4],
     on_error: Option<Box<ErrorHook>>,
 }
 
@@ -132,18 +134,17 @@ impl TokenGateBuilder {
             ConfigError::new("credentials", "", "a credential checker is required")
         })?;
         let keys = KeySet::from_config(&self.config)?;
-        let secret = self
-            .config
-            .secret
-            .as_ref()
-            .map(Secret::expose)
-            .unwrap_or_default();
-        let cookies = CookieJar::new(&self.config, secret);
+        let root = match &self.config.secret {
+            Some(secret) => secret.expose().to_vec(),
+            None => keys.derivation_root(),
+        };
+        let cookies = CookieJar::new(&self.config, &root);
         let prefix = &self.config.prefix;
         let paths = [
             format!("{prefix}/signin"),
             format!("{prefix}/token"),
             format!("{prefix}/signout"),
+            format!("{prefix}/jwks"),
         ];
         Ok(TokenGate {
             inner: Arc::new(Inner {
@@ -177,7 +178,7 @@ impl TokenGate {
 
     /// The endpoint at `path`, if it is one.
     pub fn endpoint(&self, path: &str) -> Option<Endpoint> {
-        let [signin, token, signout] = &self.inner.paths;
+        let [signin, token, signout, jwks] = &self.inner.paths;
         if !path.starts_with(self.inner.config.prefix.as_str()) {
             return None;
         }
@@ -187,6 +188,8 @@ impl TokenGate {
             Some(Endpoint::Token)
         } else if path == signout {
             Some(Endpoint::SignOut)
+        } else if path == jwks {
+            Some(Endpoint::Jwks)
         } else {
             None
         }
@@ -308,8 +311,14 @@ impl TokenGate {
         B: Buf,
         E: fmt::Display,
     {
+        if endpoint == Endpoint::Jwks {
+            return match head.method() {
+                "GET" | "HEAD" => Ok(self.jwks()),
+                _ => Err(Error::new(ErrorKind::MethodNotAllowed { allow: "GET" })),
+            };
+        }
         if head.method() != "POST" {
-            return Err(Error::new(ErrorKind::MethodNotAllowed));
+            return Err(Error::new(ErrorKind::MethodNotAllowed { allow: "POST" }));
         }
         let content_type = match head.header("content-type") {
             None => None,
@@ -330,7 +339,20 @@ impl TokenGate {
             Endpoint::SignIn => self.signin(head, &fields).await,
             Endpoint::Token => self.token(head, &fields).await,
             Endpoint::SignOut => self.signout(head, &fields).await,
+            Endpoint::Jwks => Ok(self.jwks()),
         }
+    }
+
+    /// The JWKS document: public keys only, cacheable for a few minutes so that verifiers
+    /// see a rotation soon.
+    fn jwks(&self) -> Response {
+        let mut response = Response::json(200, &self.inner.keys.jwks(unix_now()));
+        for header in &mut response.headers {
+            if header.0 == "cache-control" {
+                "public, max-age=300".clone_into(&mut header.1);
+            }
+        }
+        response
     }
 
     /// The answer for an error: JSON body, RFC 6750 challenge, then the app's hook if any.

@@ -38,21 +38,22 @@ pub(crate) fn sign<C: Serialize + ?Sized>(
     keys: &KeySet,
     kind: TokenKind,
     claims: &C,
-) -> Result<String, serde_json::Error> {
+) -> Result<String, String> {
     let key = keys.signer();
     let header = serde_json::to_vec(&Header {
         alg: key.algorithm.name(),
         typ: kind.typ(),
         kid: &key.kid,
-    })?;
-    let payload = serde_json::to_vec(claims)?;
+    })
+    .map_err(|e| e.to_string())?;
+    let payload = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
     let mut token = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 48);
     URL_SAFE_NO_PAD.encode_string(&header, &mut token);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-    let signature = key.sign(token.as_bytes());
+    let signature = key.sign(token.as_bytes())?;
     token.push('.');
-    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+    token.push_str(&signature);
     Ok(token)
 }
 

@@ -1,21 +1,34 @@
 //! Signing keys, prepared once at start-up.
 //!
 //! Each key has a `kid` and its own pinned algorithm: a token's `alg` header never picks the
-//! algorithm, it must equal the key's. Only HS256 exists today; the key list is the seam for
-//! asymmetric keys and rotation.
+//! algorithm, it must equal the algorithm of the key its `kid` names, and `kid` is only ever
+//! looked up among the configured keys (`jwk`, `jku`, `x5u` and `x5c` headers are never
+//! followed). One key signs; the others only verify, each until its `verify_until` (rotation
+//! with a grace period). HS256 runs on a prepared HMAC key; EdDSA, ES256 and RS256 run on
+//! jsonwebtoken's primitives with the crypto backend chosen by feature.
 
-use aws_lc_rs::hmac;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use serde_json::Value;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, KeyConfig, KeyMaterial, Secret};
+use crate::mac::MacKey;
 
 /// A JWS algorithm tokengate can sign and verify with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Algorithm {
-    /// HMAC with SHA-256.
+    /// HMAC with SHA-256, over a shared secret of at least 32 bytes.
+    #[default]
     Hs256,
+    /// Ed25519 signatures (RFC 8037).
+    EdDsa,
+    /// ECDSA over P-256 with SHA-256.
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, keys of at least 2048 bits.
+    Rs256,
 }
 
 impl Algorithm {
@@ -23,41 +36,227 @@ impl Algorithm {
     pub fn name(self) -> &'static str {
         match self {
             Self::Hs256 => "HS256",
+            Self::EdDsa => "EdDSA",
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
         }
     }
+
+    /// The algorithm named `text` (`HS256`, `EdDSA`, `ES256`, `RS256`; any case).
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Hs256, Self::EdDsa, Self::Es256, Self::Rs256]
+            .into_iter()
+            .find(|algorithm| algorithm.name().eq_ignore_ascii_case(text.trim()))
+    }
+
+    fn jose(self) -> jsonwebtoken::Algorithm {
+        match self {
+            Self::Hs256 => jsonwebtoken::Algorithm::HS256,
+            Self::EdDsa => jsonwebtoken::Algorithm::EdDSA,
+            Self::Es256 => jsonwebtoken::Algorithm::ES256,
+            Self::Rs256 => jsonwebtoken::Algorithm::RS256,
+        }
+    }
+}
+
+enum Material {
+    Hmac(Box<MacKey>),
+    Asymmetric {
+        /// Only the signing key (and keys given with their private part) can sign.
+        private: Option<EncodingKey>,
+        public: DecodingKey,
+        /// The public JWK, with `kid`, `alg` and `use`, as published.
+        jwk: Value,
+    },
 }
 
 /// One prepared key.
 pub(crate) struct Key {
     pub(crate) kid: String,
     pub(crate) algorithm: Algorithm,
-    hmac: hmac::Key,
+    material: Material,
+    /// Unix time after which the key no longer verifies.
+    verify_until: Option<i64>,
 }
 
 impl Key {
-    fn hs256(secret: &[u8]) -> Self {
-        let hmac = hmac::Key::new(hmac::HMAC_SHA256, secret);
-        // The kid is derived from the key so that it changes with the secret and reveals nothing.
-        let tag = hmac::sign(&hmac, b"tokengate key id");
-        let kid = URL_SAFE_NO_PAD.encode(&tag.as_ref()[..9]);
+    fn hs256(kid: Option<&str>, secret: &[u8], verify_until: Option<i64>) -> Self {
+        let mac = MacKey::new(secret);
+        // Without a kid of its own, one derived from the key: it changes with the secret and
+        // reveals nothing of it.
+        let kid = kid.map_or_else(
+            || URL_SAFE_NO_PAD.encode(&mac.sign(&[b"tokengate key id"])[..9]),
+            str::to_owned,
+        );
         Self {
             kid,
             algorithm: Algorithm::Hs256,
-            hmac,
+            material: Material::Hmac(Box::new(mac)),
+            verify_until,
         }
     }
 
-    pub(crate) fn sign(&self, message: &[u8]) -> Vec<u8> {
-        hmac::sign(&self.hmac, message).as_ref().to_vec()
+    fn asymmetric(
+        key: &KeyConfig,
+        index: usize,
+        private: Option<EncodingKey>,
+        public: DecodingKey,
+        mut jwk: Jwk,
+    ) -> Result<Self, ConfigError> {
+        let bad = |reason: String| ConfigError::new(&format!("keys[{index}]"), "(key)", reason);
+        if key.algorithm == Algorithm::Rs256 {
+            if let jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) = &jwk.algorithm {
+                let bits = URL_SAFE_NO_PAD.decode(&rsa.n).map_or(0, |n| n.len() * 8);
+                if bits < 2048 {
+                    return Err(bad(format!("RSA keys need at least 2048 bits, not {bits}")));
+                }
+            }
+        }
+        let kid = match &key.kid {
+            Some(kid) => kid.clone(),
+            // RFC 7638: the thumbprint names the key the same way in every JOSE library.
+            None => jwk
+                .thumbprint(ThumbprintHash::SHA256)
+                .map_err(|e| bad(e.to_string()))?,
+        };
+        jwk.common.key_id = Some(kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        jwk.common.key_algorithm = Some(match key.algorithm {
+            Algorithm::EdDsa => jsonwebtoken::jwk::KeyAlgorithm::EdDSA,
+            Algorithm::Es256 => jsonwebtoken::jwk::KeyAlgorithm::ES256,
+            _ => jsonwebtoken::jwk::KeyAlgorithm::RS256,
+        });
+        let jwk = serde_json::to_value(&jwk).map_err(|e| bad(e.to_string()))?;
+        Ok(Self {
+            kid,
+            algorithm: key.algorithm,
+            material: Material::Asymmetric {
+                private,
+                public,
+                jwk,
+            },
+            verify_until: key.verify_until,
+        })
     }
 
-    /// Constant-time comparison of the tag.
-    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        hmac::verify(&self.hmac, message, signature).is_ok()
+    fn from_config(key: &KeyConfig, index: usize) -> Result<Self, ConfigError> {
+        let name = format!("keys[{index}]");
+        let bad = |reason: &str| ConfigError::new(&name, "(key)", reason);
+        let jose = |e: jsonwebtoken::errors::Error| {
+            bad(&format!("not a usable {} key: {e}", key.algorithm.name()))
+        };
+        match (&key.material, key.algorithm) {
+            (KeyMaterial::Secret(secret), Algorithm::Hs256) => {
+                if secret.expose().len() < 32 {
+                    return Err(bad("an HS256 secret needs at least 32 bytes"));
+                }
+                Ok(Self::hs256(
+                    key.kid.as_deref(),
+                    secret.expose(),
+                    key.verify_until,
+                ))
+            }
+            (KeyMaterial::Secret(_), _) | (_, Algorithm::Hs256) => Err(bad(
+                "HS256 keys take `secret`; EdDSA, ES256 and RS256 take a PEM key or a JWK",
+            )),
+            (KeyMaterial::PrivatePem(pem), algorithm) => {
+                let pem = pem.expose();
+                let private = match algorithm {
+                    Algorithm::EdDsa => EncodingKey::from_ed_pem(pem),
+                    Algorithm::Es256 => EncodingKey::from_ec_pem(pem),
+                    _ => EncodingKey::from_rsa_pem(pem),
+                }
+                .map_err(jose)?;
+                let jwk = Jwk::from_encoding_key(&private, algorithm.jose()).map_err(jose)?;
+                let public = DecodingKey::from_jwk(&jwk).map_err(jose)?;
+                Self::asymmetric(key, index, Some(private), public, jwk)
+            }
+            (KeyMaterial::PublicPem(pem), algorithm) => {
+                let public = match algorithm {
+                    Algorithm::EdDsa => DecodingKey::from_ed_pem(pem.as_bytes()),
+                    Algorithm::Es256 => DecodingKey::from_ec_pem(pem.as_bytes()),
+                    _ => DecodingKey::from_rsa_pem(pem.as_bytes()),
+                }
+                .map_err(jose)?;
+                let jwk = Jwk::from_decoding_key(&public, Some(algorithm.jose())).map_err(jose)?;
+                Self::asymmetric(key, index, None, public, jwk)
+            }
+            (KeyMaterial::Jwk(text), _) => {
+                let jwk: Jwk = serde_json::from_str(text)
+                    .map_err(|e| bad(&format!("not a public JWK: {e}")))?;
+                let public = DecodingKey::from_jwk(&jwk).map_err(jose)?;
+                // The key type must fit the configured algorithm.
+                let fits = matches!(
+                    (&jwk.algorithm, key.algorithm),
+                    (
+                        jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(_),
+                        Algorithm::EdDsa
+                    ) | (
+                        jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_),
+                        Algorithm::Es256
+                    ) | (
+                        jsonwebtoken::jwk::AlgorithmParameters::RSA(_),
+                        Algorithm::Rs256
+                    )
+                );
+                if !fits {
+                    return Err(bad("the JWK's key type does not fit the algorithm"));
+                }
+                Self::asymmetric(key, index, None, public, jwk)
+            }
+        }
+    }
+
+    fn can_sign(&self) -> bool {
+        match &self.material {
+            Material::Hmac(_) => true,
+            Material::Asymmetric { private, .. } => private.is_some(),
+        }
+    }
+
+    fn live(&self, now: i64) -> bool {
+        self.verify_until.is_none_or(|until| now <= until)
+    }
+
+    /// The base64url signature of `message`.
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<String, String> {
+        match &self.material {
+            Material::Hmac(mac) => Ok(URL_SAFE_NO_PAD.encode(mac.sign(&[message]))),
+            Material::Asymmetric {
+                private: Some(private),
+                ..
+            } => jsonwebtoken::crypto::sign(message, private, self.algorithm.jose())
+                .map_err(|e| e.to_string()),
+            Material::Asymmetric { private: None, .. } => {
+                Err(format!("key `{}` has no private part", self.kid))
+            }
+        }
+    }
+
+    /// Whether `signature` (decoded, and as sent in base64url) signs `message`.
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8], signature_b64: &str) -> bool {
+        match &self.material {
+            // Constant-time comparison of the tag.
+            Material::Hmac(mac) => mac.verify(&[message], signature),
+            Material::Asymmetric { public, .. } => {
+                jsonwebtoken::crypto::verify(signature_b64, message, public, self.algorithm.jose())
+                    .unwrap_or(false)
+            }
+        }
+    }
+
+    /// Bytes to derive other keys from (the CSRF key) when no secret is configured.
+    fn private_bytes(&self) -> Option<Vec<u8>> {
+        match &self.material {
+            Material::Hmac(mac) => Some(mac.sign(&[b"tokengate derivation root"]).to_vec()),
+            Material::Asymmetric { private, .. } => {
+                private.as_ref().map(|key| key.as_bytes().to_vec())
+            }
+        }
     }
 }
 
-/// The configured keys: one signs, all verify.
+/// The configured keys: one signs, all verify while live.
 pub(crate) struct KeySet {
     keys: Vec<Key>,
     signer: usize,
@@ -65,13 +264,50 @@ pub(crate) struct KeySet {
 
 impl KeySet {
     pub(crate) fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        let secret = config
-            .secret
-            .as_ref()
-            .ok_or_else(|| ConfigError::new("secret", "", "is required: set TOKENGATE_SECRET"))?;
+        install_crypto_provider()?;
+        let keys = if config.keys.is_empty() {
+            vec![single_key(config)?]
+        } else {
+            config.keys.clone()
+        };
+        let mut prepared = Vec::with_capacity(keys.len());
+        for (index, key) in keys.iter().enumerate() {
+            let key = Key::from_config(key, index)?;
+            if prepared.iter().any(|other: &Key| other.kid == key.kid) {
+                return Err(ConfigError::new("keys", &key.kid, "two keys have this kid"));
+            }
+            prepared.push(key);
+        }
+        let signers: Vec<usize> = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, key)| key.signing || keys.len() == 1)
+            .map(|(index, _)| index)
+            .collect();
+        let [signer] = signers[..] else {
+            return Err(ConfigError::new(
+                "keys",
+                &format!("{} signing keys", signers.len()),
+                "exactly one key must have `signing = true`",
+            ));
+        };
+        if !prepared[signer].can_sign() {
+            return Err(ConfigError::new(
+                "keys",
+                &prepared[signer].kid,
+                "the signing key needs its private part (a PEM private key or an HS256 secret)",
+            ));
+        }
+        if keys[signer].verify_until.is_some() {
+            return Err(ConfigError::new(
+                "keys",
+                &prepared[signer].kid,
+                "the signing key cannot have `verify_until`",
+            ));
+        }
         Ok(Self {
-            keys: vec![Key::hs256(secret.expose())],
-            signer: 0,
+            keys: prepared,
+            signer,
         })
     }
 
@@ -79,9 +315,98 @@ impl KeySet {
         &self.keys[self.signer]
     }
 
-    pub(crate) fn find(&self, kid: &str) -> Option<&Key> {
-        self.keys.iter().find(|key| key.kid == kid)
+    /// The key named `kid`, while it still verifies at `now`.
+    pub(crate) fn find(&self, kid: &str, now: i64) -> Option<&Key> {
+        self.keys
+            .iter()
+            .find(|key| key.kid == kid)
+            .filter(|key| key.live(now))
     }
+
+    /// The JWKS document: the public keys of every asymmetric key still verifying at `now`.
+    pub(crate) fn jwks(&self, now: i64) -> Value {
+        let keys: Vec<&Value> = self
+            .keys
+            .iter()
+            .filter(|key| key.live(now))
+            .filter_map(|key| match &key.material {
+                Material::Asymmetric { jwk, .. } => Some(jwk),
+                Material::Hmac(_) => None,
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// Material to derive the CSRF key from when no secret is configured.
+    pub(crate) fn derivation_root(&self) -> Vec<u8> {
+        self.signer().private_bytes().unwrap_or_default()
+    }
+}
+
+/// Makes sure jsonwebtoken has its crypto provider: with both backends on, it would find none.
+fn install_crypto_provider() -> Result<(), ConfigError> {
+    #[cfg(all(feature = "aws_lc_rs", feature = "rust_crypto"))]
+    {
+        // Err means a provider is installed already, which is what we need.
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    }
+    jsonwebtoken::crypto::CryptoProvider::try_get_default()
+        .map(|_| ())
+        .ok_or_else(|| {
+            ConfigError::new(
+                "crypto",
+                "",
+                "no crypto provider: enable feature `aws_lc_rs` or `rust_crypto`",
+            )
+        })
+}
+
+/// The single key of `algorithm` + `secret` or `key_file`, when no key list is configured.
+fn single_key(config: &Config) -> Result<KeyConfig, ConfigError> {
+    let material = match (config.algorithm, &config.key_file) {
+        (Algorithm::Hs256, Some(path)) => {
+            return Err(ConfigError::new(
+                "key_file",
+                &path.display().to_string(),
+                "HS256 takes `secret`; set `algorithm` to EdDSA, ES256 or RS256 for a key file",
+            ))
+        }
+        (Algorithm::Hs256, None) => {
+            KeyMaterial::Secret(config.secret.clone().ok_or_else(|| {
+                ConfigError::new(
+                    "secret",
+                    "",
+                    "is required: set TOKENGATE_SECRET to at least 32 random bytes",
+                )
+            })?)
+        }
+        (algorithm, None) => {
+            return Err(ConfigError::new(
+                "key_file",
+                "",
+                format!(
+                    "is required for {}: a PKCS#8 PEM private key",
+                    algorithm.name()
+                ),
+            ))
+        }
+        (_, Some(path)) => {
+            KeyMaterial::PrivatePem(Secret::new(std::fs::read(path).map_err(|e| {
+                ConfigError::new(
+                    "key_file",
+                    &path.display().to_string(),
+                    format!("cannot read: {e}"),
+                )
+            })?))
+        }
+    };
+    Ok(KeyConfig {
+        kid: None,
+        algorithm: config.algorithm,
+        material,
+        signing: true,
+        verify_until: None,
+    })
 }
 
 impl std::fmt::Debug for KeySet {
@@ -93,6 +418,7 @@ impl std::fmt::Debug for KeySet {
             .collect();
         f.debug_struct("KeySet")
             .field("keys", &kids)
-            .finish_non_exhaustive()
+            .field("signer", &self.signer().kid)
+            .finish()
     }
 }

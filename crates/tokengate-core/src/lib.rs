@@ -55,13 +55,14 @@ pub mod form;
 mod gate;
 mod issue;
 mod keys;
+mod mac;
 mod request;
 mod response;
 pub mod store;
 mod verify;
 
 pub use claims::Claims;
-pub use config::{Config, ConfigError, GuardMode, SameSite, Secret};
+pub use config::{Config, ConfigError, GuardMode, KeyConfig, KeyMaterial, SameSite, Secret};
 pub use cookies::{find_cookie, CSRF_HEADER};
 pub use duration::parse_duration;
 pub use error::{Error, ErrorKind, TokenError};

@@ -77,14 +77,21 @@ struct Registered {
     #[serde(default)]
     aud: Option<String>,
     iat: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_integer")]
     exp: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_integer")]
     nbf: Option<i64>,
     jti: String,
     sid: String,
     #[serde(default)]
     app: Option<String>,
+}
+
+/// A time claim that, when present, is a JSON integer: `null`, strings and floats are refused.
+fn present_integer<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    i64::deserialize(deserializer).map(Some)
 }
 
 fn decode_object(segment: &str, error: TokenError) -> Result<Vec<u8>, TokenError> {
@@ -124,7 +131,7 @@ pub(crate) fn verify(
     let key = header
         .kid
         .as_deref()
-        .and_then(|kid| keys.find(kid))
+        .and_then(|kid| keys.find(kid, expect.now))
         .ok_or(TokenError::BadHeader)?;
     if header.alg != key.algorithm.name() {
         return Err(TokenError::BadHeader);
@@ -137,7 +144,7 @@ pub(crate) fn verify(
         .decode(signature_b64)
         .map_err(|_| TokenError::Malformed)?;
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-    if !key.verify(signing_input.as_bytes(), &signature) {
+    if !key.verify(signing_input.as_bytes(), &signature, signature_b64) {
         return Err(TokenError::BadSignature);
     }
 
