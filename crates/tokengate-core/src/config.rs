@@ -135,6 +135,10 @@ impl fmt::Debug for KeyMaterial {
 /// | `mode` | `required` | `required` or `optional`: whether guarded routes need a token |
 /// | `public_paths` | none | paths served without a token (`/health`, or a prefix `/static/*`) |
 /// | `secret` | none | the HS256 secret, at least 32 bytes |
+/// | `throttle_per_login` | `10` | failed sign-ins per login per window before 429 (`0`: no limit) |
+/// | `throttle_per_address` | `100` | failed sign-ins per client address per window (`0`: no limit) |
+/// | `throttle_window` | `15m` | the throttling window |
+/// | `trusted_proxy_header` | none | take the client address from this header (`x-forwarded-for`), behind a trusted proxy only |
 /// | `algorithm` | `HS256` | the single key's algorithm: `HS256`, `EdDSA`, `ES256` or `RS256` |
 /// | `key_file` | none | the single key for EdDSA/ES256/RS256: a PKCS#8 PEM private key file |
 /// | `keys` | none | a key list instead (TOML only), see below |
@@ -207,6 +211,14 @@ pub struct Config {
     pub public_paths: Vec<String>,
     /// The HS256 secret.
     pub secret: Option<Secret>,
+    /// Failed sign-ins per login per window before 429; 0 for no limit.
+    pub throttle_per_login: u32,
+    /// Failed sign-ins per client address per window before 429; 0 for no limit.
+    pub throttle_per_address: u32,
+    /// The throttling window.
+    pub throttle_window: Duration,
+    /// The header a trusted proxy puts the client address in; `None` to use the peer address.
+    pub trusted_proxy_header: Option<String>,
     /// The single key's algorithm, when `keys` is empty.
     pub algorithm: Algorithm,
     /// The single key's PEM file, for EdDSA, ES256 and RS256.
@@ -241,6 +253,10 @@ impl Default for Config {
             mode: GuardMode::Required,
             public_paths: Vec::new(),
             secret: None,
+            throttle_per_login: 10,
+            throttle_per_address: 100,
+            throttle_window: Duration::from_secs(15 * 60),
+            trusted_proxy_header: None,
             algorithm: Algorithm::Hs256,
             key_file: None,
             keys: Vec::new(),
@@ -317,6 +333,10 @@ const KEYS: &[&str] = &[
     "csrf_secret",
     "algorithm",
     "key_file",
+    "throttle_per_login",
+    "throttle_per_address",
+    "throttle_window",
+    "trusted_proxy_header",
 ];
 
 impl Config {
@@ -416,6 +436,13 @@ impl Config {
                 _ => Err(bad("expected true or false")),
             },
         };
+        let count = || -> Result<u32, ConfigError> {
+            match raw {
+                Raw::Toml(toml::Value::Integer(n)) => u32::try_from(*n).ok(),
+                _ => text()?.trim().parse().ok(),
+            }
+            .ok_or_else(|| bad("expected a whole number from 0"))
+        };
         let list = || -> Result<Vec<String>, ConfigError> {
             Ok(match raw {
                 Raw::Toml(toml::Value::Array(items)) => items
@@ -468,6 +495,13 @@ impl Config {
                     .collect();
             }
             "cookie_secure" => self.cookie_secure = boolean()?,
+            "throttle_per_login" => self.throttle_per_login = count()?,
+            "throttle_per_address" => self.throttle_per_address = count()?,
+            "throttle_window" => self.throttle_window = duration()?,
+            "trusted_proxy_header" => {
+                let name = text()?.trim().to_ascii_lowercase();
+                self.trusted_proxy_header = (!name.is_empty()).then_some(name);
+            }
             "algorithm" => {
                 self.algorithm = Algorithm::parse(text()?)
                     .ok_or_else(|| bad("expected HS256, EdDSA, ES256 or RS256"))?;
@@ -531,6 +565,7 @@ impl Config {
         };
         positive("access_ttl", self.access_ttl)?;
         positive("refresh_ttl", self.refresh_ttl)?;
+        positive("throttle_window", self.throttle_window)?;
         if self.max_refresh_ttl() < self.refresh_ttl {
             return Err(ConfigError::new(
                 "max_refresh_ttl",

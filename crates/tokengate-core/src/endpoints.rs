@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::audit::{AuditEvent, AuditKind};
 use crate::clock::unix_now;
 use crate::credentials::{Login, Principal};
 use crate::error::{Error, ErrorKind, TokenError};
@@ -9,9 +10,11 @@ use crate::exp::{parse_exp, Expiry};
 use crate::form::Fields;
 use crate::gate::TokenGate;
 use crate::issue::{random_id, sign, TokenKind};
+use crate::mac::MacKey;
 use crate::request::{bearer, RequestHead};
 use crate::response::Response;
 use crate::store::{Session, StoreError};
+use crate::throttle::counter_down;
 
 /// Claim names tokengate sets itself; a credential checker cannot override them.
 const REGISTERED: &[&str] = &[
@@ -147,6 +150,78 @@ impl TokenGate {
         )
     }
 
+    /// The throttling keys of a sign-in, with their limits: the login (hashed, so that the
+    /// keys stay short whatever is sent) and the client address.
+    fn throttle_keys(
+        &self,
+        login: &str,
+        application: Option<&str>,
+        client: Option<std::net::IpAddr>,
+    ) -> Vec<(String, u32)> {
+        let config = &self.inner.config;
+        let mut keys = Vec::with_capacity(2);
+        if config.throttle_per_login > 0 {
+            let tag = MacKey::new(b"tokengate throttle").sign(&[
+                application.unwrap_or("").as_bytes(),
+                b"\0",
+                login.as_bytes(),
+            ]);
+            let tag = base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                &tag[..18],
+            );
+            keys.push((
+                format!("tokengate:fail:login:{tag}"),
+                config.throttle_per_login,
+            ));
+        }
+        if let (Some(client), true) = (client, config.throttle_per_address > 0) {
+            keys.push((
+                format!("tokengate:fail:addr:{client}"),
+                config.throttle_per_address,
+            ));
+        }
+        keys
+    }
+
+    /// 429 when any key has reached its limit in its current window.
+    async fn check_throttle(&self, keys: &[(String, u32)], now: i64) -> Result<(), Error> {
+        let failures = &self.inner.failures;
+        for (key, limit) in keys {
+            if let Some(window) = failures.get(key, now).await.map_err(|e| counter_down(&e))? {
+                if window.count >= *limit {
+                    let retry_after = u64::try_from(window.ends_at - now).unwrap_or(0).max(1);
+                    return Err(Error::new(ErrorKind::TooManyAttempts { retry_after }));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn count_failure(&self, keys: &[(String, u32)], now: i64) -> Result<(), Error> {
+        let window = self.inner.config.throttle_window.as_secs();
+        for (key, _) in keys {
+            self.inner
+                .failures
+                .add(key, window, now)
+                .await
+                .map_err(|e| counter_down(&e))?;
+        }
+        Ok(())
+    }
+
+    /// A successful sign-in clears its login's failures (not its address's).
+    async fn forget_failures(&self, keys: &[(String, u32)]) -> Result<(), Error> {
+        if let Some((key, _)) = keys.iter().find(|(key, _)| key.contains(":login:")) {
+            self.inner
+                .failures
+                .clear(key)
+                .await
+                .map_err(|e| counter_down(&e))?;
+        }
+        Ok(())
+    }
+
     /// The cookie-mode answer: the tokens in cookies, only the CSRF token in the body.
     fn cookies_response(
         &self,
@@ -197,6 +272,18 @@ impl TokenGate {
                     })
                 })?,
         };
+        let client = self.client_addr(head);
+        let throttle = self.throttle_keys(login, application, client);
+        if let Err(error) = self.check_throttle(&throttle, now).await {
+            if matches!(error.kind(), ErrorKind::TooManyAttempts { .. }) {
+                self.audit(
+                    &AuditEvent::new(AuditKind::Throttled, client)
+                        .subject(login)
+                        .application(application),
+                );
+            }
+            return Err(error);
+        }
         let credentials = match application {
             Some(application) => Login::Application {
                 application,
@@ -208,7 +295,12 @@ impl TokenGate {
         let principal: Principal = match self.inner.credentials.verify(credentials).await {
             Ok(Some(principal)) => principal,
             Ok(None) => {
-                tracing::info!(target: "tokengate::audit", event = "signin_failed", subject = login, application, peer = ?head.peer_addr());
+                self.count_failure(&throttle, now).await?;
+                self.audit(
+                    &AuditEvent::new(AuditKind::SignInFailed, client)
+                        .subject(login)
+                        .application(application),
+                );
                 return Err(Error::new(ErrorKind::InvalidCredentials));
             }
             Err(error) => {
@@ -236,7 +328,13 @@ impl TokenGate {
             .create(session)
             .await
             .map_err(|e| store_down(&e))?;
-        tracing::info!(target: "tokengate::audit", event = "signin", subject = principal.subject, application = principal.application, sid, cookie_mode, peer = ?head.peer_addr());
+        self.forget_failures(&throttle).await?;
+        self.audit(
+            &AuditEvent::new(AuditKind::SignIn, client)
+                .subject(&principal.subject)
+                .session(&sid)
+                .application(principal.application.as_deref()),
+        );
         if cookie_mode {
             return self.cookies_response(&sid, &refresh, &access);
         }
@@ -266,7 +364,12 @@ impl TokenGate {
             .ok_or(Error::invalid_token(TokenError::Revoked))?;
         let extra: Map<String, Value> = serde_json::from_str(&session.claims).unwrap_or_default();
         let access = self.access_token(&session, &extra, now)?;
-        tracing::info!(target: "tokengate::audit", event = "refresh", subject = session.subject, sid = session.id, application = session.application, peer = ?head.peer_addr());
+        self.audit(
+            &AuditEvent::new(AuditKind::Refresh, self.client_addr(head))
+                .subject(&session.subject)
+                .session(&session.id)
+                .application(session.application.as_deref()),
+        );
         if by_cookie {
             return self.cookies_response(&session.id, token, &access);
         }
@@ -321,7 +424,13 @@ impl TokenGate {
                     .await
                     .map_err(|e| store_down(&e))?,
             };
-            tracing::info!(target: "tokengate::audit", event = "signout", subject = claims.sub, sid = claims.sid, scope = ?scope, ended, peer = ?head.peer_addr());
+            self.audit(
+                &AuditEvent::new(AuditKind::SignOut, self.client_addr(head))
+                    .subject(&claims.sub)
+                    .session(&claims.sid)
+                    .application(claims.app.as_deref())
+                    .ended(ended),
+            );
         }
         let mut response = Response::json(
             200,

@@ -56,6 +56,11 @@ pub enum ErrorKind {
         /// What is wrong with it.
         reason: String,
     },
+    /// Too many failed sign-ins for this login or from this address; try again later.
+    TooManyAttempts {
+        /// Seconds until the next attempt is counted again (`Retry-After`).
+        retry_after: u64,
+    },
     /// The body could not be parsed in its declared content type.
     MalformedBody(String),
     /// The content type is not one of multipart/form-data, urlencoded or JSON.
@@ -154,6 +159,7 @@ impl Error {
             ErrorKind::PayloadTooLarge { .. } => 413,
             ErrorKind::MethodNotAllowed { .. } => 405,
             ErrorKind::Unavailable(_) => 503,
+            ErrorKind::TooManyAttempts { .. } => 429,
             ErrorKind::Internal(_) => 500,
         }
     }
@@ -175,6 +181,7 @@ impl Error {
             ErrorKind::PayloadTooLarge { .. } => "payload_too_large",
             ErrorKind::MethodNotAllowed { .. } => "method_not_allowed",
             ErrorKind::Unavailable(_) => "temporarily_unavailable",
+            ErrorKind::TooManyAttempts { .. } => "too_many_attempts",
             ErrorKind::Internal(_) => "server_error",
         }
     }
@@ -202,6 +209,11 @@ impl Error {
         let mut response = Response::json(self.status(), &body);
         if let Some(challenge) = self.challenge(realm) {
             response.headers.push(("www-authenticate", challenge));
+        }
+        if let ErrorKind::TooManyAttempts { retry_after } = self.kind {
+            response
+                .headers
+                .push(("retry-after", retry_after.to_string()));
         }
         if let ErrorKind::MethodNotAllowed { allow } = self.kind {
             response.headers.push(("allow", allow.to_owned()));
@@ -236,6 +248,10 @@ impl fmt::Display for Error {
             }
             ErrorKind::Unavailable(what) => write!(f, "the {what} is unavailable; try again later"),
             ErrorKind::Internal(_) => f.write_str("an internal error occurred"),
+            ErrorKind::TooManyAttempts { retry_after } => write!(
+                f,
+                "too many failed sign-ins; try again in {retry_after} seconds"
+            ),
         }
     }
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use bytes::Buf;
 use futures_util::Stream;
 
+use crate::audit::AuditEvent;
 use crate::clock::unix_now;
 use crate::config::{Config, ConfigError, GuardMode};
 use crate::cookies::{is_unsafe, CookieJar};
@@ -32,6 +33,7 @@ use crate::keys::KeySet;
 use crate::request::{bearer, RequestHead};
 use crate::response::Response;
 use crate::store::{MemoryStore, SessionStore};
+use crate::throttle::{FailureCounter, MemoryCounter};
 use crate::verify::{verify, Expectations, VerifiedToken};
 
 /// One of the endpoints the gate answers itself.
@@ -60,6 +62,7 @@ pub enum Route {
 }
 
 type ErrorHook = dyn Fn(&Error, Response) -> Response + Send + Sync;
+type AuditHook = dyn Fn(&AuditEvent) + Send + Sync;
 
 pub(crate) struct Inner {
     pub(crate) config: Config,
@@ -67,6 +70,8 @@ pub(crate) struct Inner {
     pub(crate) credentials: Arc<dyn Credentials>,
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) cookies: CookieJar,
+    pub(crate) failures: Arc<dyn FailureCounter>,
+    on_audit: Option<Box<AuditHook>>,
     paths: [String; 4],
     on_error: Option<Box<ErrorHook>>,
 }
@@ -92,7 +97,9 @@ pub struct TokenGateBuilder {
     config: Config,
     credentials: Option<Arc<dyn Credentials>>,
     store: Option<Arc<dyn SessionStore>>,
+    failures: Option<Arc<dyn FailureCounter>>,
     on_error: Option<Box<ErrorHook>>,
+    on_audit: Option<Box<AuditHook>>,
 }
 
 impl fmt::Debug for TokenGateBuilder {
@@ -115,6 +122,20 @@ impl TokenGateBuilder {
     /// Where sessions live (default: a [`MemoryStore`]).
     pub fn store(mut self, store: impl SessionStore) -> Self {
         self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Where failed sign-ins are counted for throttling (default: a [`MemoryCounter`]); share
+    /// one between instances to throttle across them.
+    pub fn failure_counter(mut self, counter: impl FailureCounter) -> Self {
+        self.failures = Some(Arc::new(counter));
+        self
+    }
+
+    /// Also sends every [audit event](crate::audit) to `hook` (they are always logged on
+    /// target `tokengate::audit`). The hook runs on the request's task: keep it quick.
+    pub fn on_audit(mut self, hook: impl Fn(&AuditEvent) + Send + Sync + 'static) -> Self {
+        self.on_audit = Some(Box::new(hook));
         self
     }
 
@@ -152,6 +173,10 @@ impl TokenGateBuilder {
                 credentials,
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 cookies,
+                failures: self
+                    .failures
+                    .unwrap_or_else(|| Arc::new(MemoryCounter::new())),
+                on_audit: self.on_audit,
                 paths,
                 on_error: self.on_error,
                 config: self.config,
@@ -167,7 +192,9 @@ impl TokenGate {
             config,
             credentials: None,
             store: None,
+            failures: None,
             on_error: None,
+            on_audit: None,
         }
     }
 
@@ -340,6 +367,29 @@ impl TokenGate {
             Endpoint::Token => self.token(head, &fields).await,
             Endpoint::SignOut => self.signout(head, &fields).await,
             Endpoint::Jwks => Ok(self.jwks()),
+        }
+    }
+
+    /// Logs an audit event and hands it to the app's hook.
+    pub(crate) fn audit(&self, event: &AuditEvent) {
+        event.log();
+        if let Some(hook) = &self.inner.on_audit {
+            hook(event);
+        }
+    }
+
+    /// The client's address: the peer, or the last address of the trusted proxy's header.
+    pub(crate) fn client_addr<R: RequestHead + ?Sized>(
+        &self,
+        head: &R,
+    ) -> Option<std::net::IpAddr> {
+        match &self.inner.config.trusted_proxy_header {
+            None => head.peer_addr(),
+            Some(header) => head
+                .header(header)
+                .and_then(|value| std::str::from_utf8(value).ok())
+                .and_then(|value| value.rsplit(',').next())
+                .and_then(|last| last.trim().parse().ok()),
         }
     }
 

@@ -41,6 +41,7 @@
 //! # }).unwrap();
 //! ```
 
+pub mod audit;
 mod claims;
 mod clock;
 mod config;
@@ -59,6 +60,7 @@ mod mac;
 mod request;
 mod response;
 pub mod store;
+pub mod throttle;
 mod verify;
 
 pub use claims::Claims;

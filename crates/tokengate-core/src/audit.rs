@@ -1,0 +1,130 @@
+//! Audit events: who signed in, failed, refreshed, signed out or was throttled, and from where.
+//!
+//! Every event is a `tracing` event on target `tokengate::audit` (level `info`, `warn` for
+//! failures, throttling and detected reuse), and goes to the hook registered with
+//! [`TokenGateBuilder::on_audit`](crate::TokenGateBuilder::on_audit) if any. An event carries
+//! the subject, session id, application and client address; never a token, a password or a
+//! secret.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use tokengate_core::audit::{AuditEvent, AuditKind};
+//! use tokengate_core::credentials::MemoryDirectory;
+//! use tokengate_core::{Config, TokenGate};
+//!
+//! let seen: Arc<Mutex<Vec<AuditKind>>> = Arc::default();
+//! let sink = seen.clone();
+//! let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
+//! let gate = TokenGate::builder(config)
+//!     .credentials(MemoryDirectory::new())
+//!     .on_audit(move |event: &AuditEvent| sink.lock().unwrap().push(event.kind))
+//!     .build()?;
+//! # drop(gate);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::net::IpAddr;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuditKind {
+    /// A sign-in succeeded and opened a session.
+    SignIn,
+    /// A sign-in failed: unknown login, wrong password, unknown application or wrong secret.
+    SignInFailed,
+    /// A sign-in was refused by throttling, before its credentials were checked.
+    Throttled,
+    /// A refresh token was traded for a new access token.
+    Refresh,
+    /// A refresh token that rotation had replaced was used again; its session was ended.
+    ReuseDetected,
+    /// A sign-out ended sessions (or found none to end).
+    SignOut,
+}
+
+impl AuditKind {
+    /// The event's name in logs: `signin`, `signin_failed`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SignIn => "signin",
+            Self::SignInFailed => "signin_failed",
+            Self::Throttled => "throttled",
+            Self::Refresh => "refresh",
+            Self::ReuseDetected => "reuse_detected",
+            Self::SignOut => "signout",
+        }
+    }
+}
+
+/// One audit event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditEvent {
+    /// What happened.
+    pub kind: AuditKind,
+    /// The subject: the login (as tried, for failures) or the application key.
+    pub subject: Option<String>,
+    /// The session id.
+    pub session: Option<String>,
+    /// The application, for application logins.
+    pub application: Option<String>,
+    /// The client address (see [`crate::throttle`] for proxies).
+    pub client: Option<IpAddr>,
+    /// How many sessions a sign-out ended.
+    pub sessions_ended: Option<usize>,
+}
+
+impl AuditEvent {
+    pub(crate) fn new(kind: AuditKind, client: Option<IpAddr>) -> Self {
+        Self {
+            kind,
+            subject: None,
+            session: None,
+            application: None,
+            client,
+            sessions_ended: None,
+        }
+    }
+
+    pub(crate) fn subject(mut self, subject: &str) -> Self {
+        self.subject = Some(subject.to_owned());
+        self
+    }
+
+    pub(crate) fn session(mut self, session: &str) -> Self {
+        self.session = Some(session.to_owned());
+        self
+    }
+
+    pub(crate) fn application(mut self, application: Option<&str>) -> Self {
+        self.application = application.map(str::to_owned);
+        self
+    }
+
+    pub(crate) fn ended(mut self, ended: usize) -> Self {
+        self.sessions_ended = Some(ended);
+        self
+    }
+
+    /// Logs the event on `tokengate::audit`.
+    pub(crate) fn log(&self) {
+        let event = self.kind.name();
+        let subject = self.subject.as_deref();
+        let session = self.session.as_deref();
+        let application = self.application.as_deref();
+        let client = self.client.map(|ip| ip.to_string());
+        let client = client.as_deref();
+        let ended = self.sessions_ended;
+        match self.kind {
+            AuditKind::SignInFailed | AuditKind::Throttled | AuditKind::ReuseDetected => {
+                tracing::warn!(target: "tokengate::audit", event, subject, session, application, client, ended);
+            }
+            _ => {
+                tracing::info!(target: "tokengate::audit", event, subject, session, application, client, ended);
+            }
+        }
+    }
+}
