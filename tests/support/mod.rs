@@ -9,6 +9,8 @@ mod axum_app;
 #[path = "../../examples/common/demo.rs"]
 pub mod demo;
 
+pub mod attacks;
+pub mod keys;
 pub mod scenarios;
 
 use std::fmt::Write as _;
@@ -61,12 +63,17 @@ impl Drop for Server {
 /// Starts the demo app of `adapter` with the demo defaults and then `env` (TOKENGATE_* pairs),
 /// on a free port of 127.0.0.1.
 pub async fn start(adapter: Adapter, env: &[(&str, &str)]) -> Server {
+    start_with(adapter, None, env).await
+}
+
+/// [`start`] with a TOML config file's text too (its `[default]` table).
+pub async fn start_with(adapter: Adapter, toml: Option<&str>, env: &[(&str, &str)]) -> Server {
     let secret = test_secret();
     let mut pairs: Vec<(String, String)> = vec![("TOKENGATE_SECRET".into(), secret.clone())];
     pairs.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let config = demo::demo_defaults()
         .expect("demo defaults")
-        .with_sources(None, "default", pairs)
+        .with_sources(toml, "default", pairs)
         .expect("valid test config");
     let gate = demo::demo_gate(config).expect("demo gate");
     let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
@@ -145,7 +152,8 @@ pub fn assert_alike(axum: &[String], actix: &[String]) {
     );
 }
 
-fn record(method: &str, path: &str, reply: &Reply) {
+/// Records an exchange made without [`Server::send`] (a raw socket).
+pub fn record(method: &str, path: &str, reply: &Reply) {
     let _ = RECORDING.try_with(|recording| {
         let mut line = format!("{method} {} -> {}", mask_tokens(path), reply.status);
         for name in ["www-authenticate", "content-type", "cache-control", "allow"] {
@@ -203,9 +211,8 @@ fn normalise(value: Value) -> Value {
             map.into_iter()
                 .map(|(key, value)| {
                     let value = match key.as_str() {
-                        "iat" | "exp" | "nbf" | "jti" | "sid" | "csrfToken" => {
-                            Value::String(kind_of(&value))
-                        }
+                        "iat" | "exp" | "nbf" | "jti" | "sid" | "csrfToken" | "kid" | "x" | "y"
+                        | "n" => Value::String(kind_of(&value)),
                         _ => normalise(value),
                     };
                     (key, value)
@@ -235,6 +242,26 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A reply read off a raw socket: status line, headers, body.
+    pub fn parse_raw(raw: &str) -> Self {
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        Self {
+            status,
+            headers,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -248,10 +248,9 @@ impl fmt::Display for Error {
             }
             ErrorKind::Unavailable(what) => write!(f, "the {what} is unavailable; try again later"),
             ErrorKind::Internal(_) => f.write_str("an internal error occurred"),
-            ErrorKind::TooManyAttempts { retry_after } => write!(
-                f,
-                "too many failed sign-ins; try again in {retry_after} seconds"
-            ),
+            ErrorKind::TooManyAttempts { .. } => {
+                f.write_str("too many failed sign-ins; try again after the Retry-After delay")
+            }
         }
     }
 }

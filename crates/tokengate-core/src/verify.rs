@@ -66,8 +66,8 @@ struct Header<'a> {
     typ: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     kid: Option<Cow<'a, str>>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "present")]
+    crit: Option<()>,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +85,11 @@ struct Registered {
     sid: String,
     #[serde(default)]
     app: Option<String>,
+}
+
+/// Whether a header field is there at all, whatever its value (`"crit": null` included).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<()>, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| Some(()))
 }
 
 /// A time claim that, when present, is a JSON integer: `null`, strings and floats are refused.
@@ -151,6 +156,13 @@ pub(crate) fn verify(
     let payload = decode_object(payload_b64, TokenError::BadClaims)?;
     let registered: Registered =
         serde_json::from_slice(&payload).map_err(|_| TokenError::BadClaims)?;
+    // Times before 1970 come from no honest issuer.
+    if registered.iat < 0
+        || registered.exp.is_some_and(i64::is_negative)
+        || registered.nbf.is_some_and(i64::is_negative)
+    {
+        return Err(TokenError::BadClaims);
+    }
     if registered.iss != expect.issuer {
         return Err(TokenError::WrongAudienceOrIssuer);
     }
