@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the seed's curl commands, as written (host replaced), against each demo server and
-# checks 201 / 201 / 200 and the JSON fields. Usage: scripts/seed-curl.sh [axum_demo ...]
+# checks 201 / 201 / 200 and the JSON fields; then starts each demo with an Ed25519 key and has
+# PyJWT (another JOSE library) verify an access token with the key from /api/rest/jwks.
+# Usage: scripts/seed-curl.sh [axum_demo ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +16,41 @@ field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])'
 status_of() { tail -n 1 <<<"$1"; }
 body_of() { sed '$d' <<<"$1"; }
 
+# PyJWT in a virtual environment of its own, made once.
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/tokengate-pyjwt"
+if ! "$venv/bin/python" -c 'import jwt, cryptography' 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet 'pyjwt[crypto]>=2.8'
+fi
+keydir=$(mktemp -d)
+"$venv/bin/python" - "$keydir/ed25519.pem" <<'PY'
+import sys
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+pem = Ed25519PrivateKey.generate().private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+open(sys.argv[1], "wb").write(pem)
+PY
+
 server_pid=""
-stop_server() { [ -z "$server_pid" ] || { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=""; }; }
-trap stop_server EXIT
+stop_server() { [ -z "$server_pid" ] || { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; # PyJWT in a virtual environment of its own, made once.
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/tokengate-pyjwt"
+if ! "$venv/bin/python" -c 'import jwt, cryptography' 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet 'pyjwt[crypto]>=2.8'
+fi
+keydir=$(mktemp -d)
+"$venv/bin/python" - "$keydir/ed25519.pem" <<'PY'
+import sys
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+pem = Ed25519PrivateKey.generate().private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+open(sys.argv[1], "wb").write(pem)
+PY
+
+server_pid=""; }; }
+trap 'stop_server; rm -rf "$keydir"' EXIT
 
 start_server() { # demo, extra env...
   local demo="$1"; shift
@@ -91,5 +125,24 @@ for demo in "${demos[@]}"; do
   lifetime=$(python3 -c 'import base64,json,sys; p=sys.argv[1].split(".")[1]; c=json.loads(base64.urlsafe_b64decode(p+"="*(-len(p)%4))); print(c["exp"]-c["iat"])' "$short")
   [ "$lifetime" = 2 ] || fail "$demo: TOKENGATE_ACCESS_TTL=2s gave a $lifetime s token"
   stop_server
-  echo "seed-curl: $demo passed (201 / 201 / 200, revoked token refused, application key, TTL from env)"
+
+  # EdDSA keys, published as a JWKS and verified by PyJWT.
+  start_server "$demo" TOKENGATE_ALGORITHM=EdDSA "TOKENGATE_KEY_FILE=$keydir/ed25519.pem"
+  eddsa=$(curl --silent --request POST --url "$HOST/api/rest/signin" \
+    --form login=john.doe@email.org --form 'password=#thePassword1234!' | field accessToken)
+  curl --silent --fail "$HOST/api/rest/jwks" > "$keydir/jwks.json" || fail "$demo: no JWKS"
+  "$venv/bin/python" - "$keydir/jwks.json" "$eddsa" <<'PY' || fail "$demo: PyJWT refused the EdDSA token"
+import json, sys
+import jwt
+jwks = jwt.PyJWKSet.from_dict(json.load(open(sys.argv[1])))
+token = sys.argv[2]
+kid = jwt.get_unverified_header(token)["kid"]
+key = next(k for k in jwks.keys if k.key_id == kid)
+claims = jwt.decode(token, key=key.key, algorithms=["EdDSA"], issuer="tokengate",
+                    options={"require": ["exp", "iat", "sub"]})
+assert claims["sub"] == "john.doe@email.org", claims
+assert not any("d" in k for k in json.load(open(sys.argv[1]))["keys"]), "private key published"
+PY
+  stop_server
+  echo "seed-curl: $demo passed (201 / 201 / 200, revoked token refused, application key, TTL from env, EdDSA via JWKS and PyJWT)"
 done

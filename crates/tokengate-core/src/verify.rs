@@ -201,3 +201,67 @@ pub(crate) fn verify(
         payload: payload.into_boxed_slice(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::Config;
+
+    fn keys() -> KeySet {
+        let config = Config::default()
+            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
+            .unwrap();
+        KeySet::from_config(&config).unwrap()
+    }
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn expect() -> Expectations<'static> {
+        Expectations {
+            issuer: "tokengate",
+            audience: None,
+            leeway: 30,
+            now: NOW,
+            allow_expired: false,
+        }
+    }
+
+    fn good(keys: &KeySet) -> String {
+        let claims = serde_json::json!({
+            "iss": "tokengate", "sub": "ada", "iat": NOW, "exp": NOW + 600, "jti": "j", "sid": "s",
+        });
+        crate::issue::sign(keys, TokenKind::Access, &claims).unwrap()
+    }
+
+    #[test]
+    fn a_token_we_signed_verifies() {
+        let keys = keys();
+        let verified = verify(&keys, &good(&keys), TokenKind::Access, &expect()).unwrap();
+        assert_eq!(verified.claims().sub, "ada");
+    }
+
+    proptest! {
+        // The same function as the `verify_token` fuzz target, for CI.
+        #[test]
+        fn arbitrary_text_is_never_accepted(token in "\\PC{0,300}") {
+            prop_assert!(verify(&keys(), &token, TokenKind::Access, &expect()).is_err());
+        }
+
+        #[test]
+        fn every_changed_byte_is_refused(index in 0usize..400, byte in any::<u8>()) {
+            let keys = keys();
+            let token = good(&keys);
+            let mut bytes = token.clone().into_bytes();
+            let index = index % bytes.len();
+            prop_assume!(bytes[index] != byte);
+            bytes[index] = byte;
+            if let Ok(changed) = String::from_utf8(bytes) {
+                // Changing the last base64 character can leave the decoded bytes equal only
+                // through non-canonical padding bits, which strict decoding refuses too.
+                prop_assert!(verify(&keys, &changed, TokenKind::Access, &expect()).is_err(), "{}", changed);
+            }
+        }
+    }
+}
