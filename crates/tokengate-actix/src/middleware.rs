@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
@@ -32,8 +33,8 @@ impl TokenGateTransform {
 
 impl<S, B> Transform<S, ServiceRequest> for TokenGateTransform
 where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
@@ -43,7 +44,7 @@ where
 
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(TokenGateMiddleware {
-            service,
+            service: Rc::new(service),
             gate: self.gate.clone(),
         }))
     }
@@ -52,18 +53,18 @@ where
 /// The middleware made by [`TokenGateTransform`].
 #[derive(Debug)]
 pub struct TokenGateMiddleware<S> {
-    service: S,
+    service: Rc<S>,
     gate: TokenGate,
 }
 
 impl<S, B> Service<ServiceRequest> for TokenGateMiddleware<S>
 where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S::Future, B>;
 
     forward_ready!(service);
 
@@ -88,28 +89,48 @@ where
             Route::Refuse(response) => {
                 ResponseFuture::ready(request.into_response(to_actix(response)))
             }
+            Route::Check(verified) => {
+                let gate = self.gate.clone();
+                let service = Rc::clone(&self.service);
+                ResponseFuture::check(Box::pin(async move {
+                    match gate.confirm(verified).await {
+                        Ok(verified) => {
+                            request.extensions_mut().insert(verified);
+                            let response = service.call(request).await?;
+                            Ok(response.map_into_left_body())
+                        }
+                        Err(response) => Ok(request
+                            .into_response(to_actix(response))
+                            .map_into_right_body()),
+                    }
+                }))
+            }
         }
     }
 }
 
 pin_project! {
     /// The future of [`TokenGateMiddleware`]: the app's own answer, or the gate's.
-    pub struct ResponseFuture<F> {
+    pub struct ResponseFuture<F, B> {
         #[pin]
-        kind: Kind<F>,
+        kind: Kind<F, B>,
     }
 }
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<F> {
+    enum Kind<F, B> {
         Inner { #[pin] future: F },
         Ready { response: Option<ServiceResponse<BoxBody>> },
         Endpoint { future: LocalBoxFuture<'static, ServiceResponse<BoxBody>> },
+        Check { future: CheckFuture<B> },
     }
 }
 
-impl<F> ResponseFuture<F> {
+type CheckFuture<B> =
+    LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>>;
+
+impl<F, B> ResponseFuture<F, B> {
     fn inner(future: F) -> Self {
         Self {
             kind: Kind::Inner { future },
@@ -129,20 +150,27 @@ impl<F> ResponseFuture<F> {
             kind: Kind::Endpoint { future },
         }
     }
+
+    fn check(future: CheckFuture<B>) -> Self {
+        Self {
+            kind: Kind::Check { future },
+        }
+    }
 }
 
-impl<F> fmt::Debug for ResponseFuture<F> {
+impl<F, B> fmt::Debug for ResponseFuture<F, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.kind {
             Kind::Inner { .. } => "Inner",
             Kind::Ready { .. } => "Ready",
             Kind::Endpoint { .. } => "Endpoint",
+            Kind::Check { .. } => "Check",
         };
         f.debug_tuple("ResponseFuture").field(&kind).finish()
     }
 }
 
-impl<F, B> Future for ResponseFuture<F>
+impl<F, B> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
 {
@@ -167,6 +195,7 @@ where
                 .as_mut()
                 .poll(cx)
                 .map(|response| Ok(response.map_into_right_body())),
+            KindProj::Check { future } => future.as_mut().poll(cx),
         }
     }
 }

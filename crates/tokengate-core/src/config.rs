@@ -139,6 +139,12 @@ impl fmt::Debug for KeyMaterial {
 /// | `throttle_per_address` | `100` | failed sign-ins per client address per window (`0`: no limit) |
 /// | `throttle_window` | `15m` | the throttling window |
 /// | `trusted_proxy_header` | none | take the client address from this header (`x-forwarded-for`), behind a trusted proxy only |
+/// | `store` | `memory` | where sessions live: `memory`, `redis://host:port/db` or `sqlite://path` |
+/// | `store_prefix` | `tokengate` | key prefix in a shared store (Redis) |
+/// | `rotation` | `false` | `/token` returns a new refresh token and retires the old one |
+/// | `reuse_grace` | `10s` | how long a retired refresh token still gets the current one |
+/// | `strict_revocation` | `false` | the guard also checks that the token's session is live |
+/// | `revocation_cache_ttl` | `5s` | how long a strict guard trusts its last look at a session |
 /// | `algorithm` | `HS256` | the single key's algorithm: `HS256`, `EdDSA`, `ES256` or `RS256` |
 /// | `key_file` | none | the single key for EdDSA/ES256/RS256: a PKCS#8 PEM private key file |
 /// | `keys` | none | a key list instead (TOML only), see below |
@@ -182,6 +188,7 @@ impl fmt::Debug for KeyMaterial {
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
+#[allow(clippy::struct_excessive_bools)] // each is a documented, independent switch
 pub struct Config {
     /// Lifetime of access tokens.
     pub access_ttl: Duration,
@@ -211,6 +218,18 @@ pub struct Config {
     pub public_paths: Vec<String>,
     /// The HS256 secret.
     pub secret: Option<Secret>,
+    /// Where sessions live: `memory`, `redis://...` or `sqlite://path`.
+    pub store: String,
+    /// Key prefix in a shared store.
+    pub store_prefix: String,
+    /// Whether `/token` rotates the refresh token.
+    pub rotation: bool,
+    /// How long a rotated-out refresh token still gets the current one.
+    pub reuse_grace: Duration,
+    /// Whether the guard checks that the token's session is still live.
+    pub strict_revocation: bool,
+    /// How long the strict guard trusts its last look at a session.
+    pub revocation_cache_ttl: Duration,
     /// Failed sign-ins per login per window before 429; 0 for no limit.
     pub throttle_per_login: u32,
     /// Failed sign-ins per client address per window before 429; 0 for no limit.
@@ -253,6 +272,12 @@ impl Default for Config {
             mode: GuardMode::Required,
             public_paths: Vec::new(),
             secret: None,
+            store: "memory".to_owned(),
+            store_prefix: "tokengate".to_owned(),
+            rotation: false,
+            reuse_grace: Duration::from_secs(10),
+            strict_revocation: false,
+            revocation_cache_ttl: Duration::from_secs(5),
             throttle_per_login: 10,
             throttle_per_address: 100,
             throttle_window: Duration::from_secs(15 * 60),
@@ -333,6 +358,12 @@ const KEYS: &[&str] = &[
     "csrf_secret",
     "algorithm",
     "key_file",
+    "store",
+    "store_prefix",
+    "rotation",
+    "reuse_grace",
+    "strict_revocation",
+    "revocation_cache_ttl",
     "throttle_per_login",
     "throttle_per_address",
     "throttle_window",
@@ -495,6 +526,24 @@ impl Config {
                     .collect();
             }
             "cookie_secure" => self.cookie_secure = boolean()?,
+            "store" => {
+                let url = text()?.trim();
+                if !(url == "memory"
+                    || url.starts_with("redis://")
+                    || url.starts_with("rediss://")
+                    || url.starts_with("sqlite://"))
+                {
+                    return Err(bad(
+                        "expected memory, redis://host:port/db or sqlite://path",
+                    ));
+                }
+                url.clone_into(&mut self.store);
+            }
+            "store_prefix" => text()?.trim().clone_into(&mut self.store_prefix),
+            "rotation" => self.rotation = boolean()?,
+            "reuse_grace" => self.reuse_grace = duration()?,
+            "strict_revocation" => self.strict_revocation = boolean()?,
+            "revocation_cache_ttl" => self.revocation_cache_ttl = duration()?,
             "throttle_per_login" => self.throttle_per_login = count()?,
             "throttle_per_address" => self.throttle_per_address = count()?,
             "throttle_window" => self.throttle_window = duration()?,

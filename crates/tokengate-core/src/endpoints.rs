@@ -13,7 +13,7 @@ use crate::issue::{random_id, sign, TokenKind};
 use crate::mac::MacKey;
 use crate::request::{bearer, RequestHead};
 use crate::response::Response;
-use crate::store::{Session, StoreError};
+use crate::store::{RefreshRequest, Refreshed, Session, StoreError};
 use crate::throttle::counter_down;
 
 /// Claim names tokengate sets itself; a credential checker cannot override them.
@@ -118,7 +118,10 @@ impl TokenGate {
         sign(&self.inner.keys, TokenKind::Access, &payload).map_err(internal)
     }
 
-    fn refresh_token_for(&self, session: &Session, now: i64) -> Result<String, Error> {
+    /// The session's current refresh token. Its claims come from the session alone (`iat` is
+    /// when it was issued, `jti` is the session's current token id), so signing it again gives
+    /// the same token: concurrent refreshes within the grace all get the one current token.
+    fn refresh_token_for(&self, session: &Session) -> Result<String, Error> {
         let config = &self.inner.config;
         let mut payload = Map::new();
         payload.insert("iss".into(), config.issuer.clone().into());
@@ -126,11 +129,11 @@ impl TokenGate {
         if let Some(audience) = &config.audience {
             payload.insert("aud".into(), audience.clone().into());
         }
-        payload.insert("iat".into(), now.into());
+        payload.insert("iat".into(), session.rotated_at.into());
         if let Some(end) = session.expires_at {
             payload.insert("exp".into(), end.into());
         }
-        payload.insert("jti".into(), random_id().map_err(internal)?.into());
+        payload.insert("jti".into(), session.token.clone().into());
         payload.insert("sid".into(), session.id.clone().into());
         if let Some(application) = &session.application {
             payload.insert("app".into(), application.clone().into());
@@ -308,7 +311,7 @@ impl TokenGate {
                 return Err(Error::new(ErrorKind::Unavailable("credential directory")));
             }
         };
-        let session = Session::new(
+        let mut session = Session::new(
             &random_id().map_err(internal)?,
             &principal.subject,
             principal.application.as_deref(),
@@ -319,8 +322,9 @@ impl TokenGate {
                 Expiry::Unlimited => None,
             },
         );
+        session.token = random_id().map_err(internal)?;
         // Sign first: if the store then fails, nothing was written and no token escapes.
-        let refresh = self.refresh_token_for(&session, now)?;
+        let refresh = self.refresh_token_for(&session)?;
         let access = self.access_token(&session, &principal.claims, now)?;
         let sid = session.id.clone();
         self.inner
@@ -354,14 +358,51 @@ impl TokenGate {
             self.inner.cookies.check(head, &claims.sid)?;
         }
         let now = unix_now();
-        let session = self
+        let config = &self.inner.config;
+        let new_token = if config.rotation {
+            Some(random_id().map_err(internal)?)
+        } else {
+            None
+        };
+        let request = match &new_token {
+            Some(new_token) => RefreshRequest::rotate(
+                &claims.sid,
+                &claims.jti,
+                now,
+                new_token,
+                i64::try_from(config.reuse_grace.as_secs()).unwrap_or(i64::MAX),
+            ),
+            None => RefreshRequest::keep(&claims.sid, &claims.jti, now),
+        };
+        let session = match self
             .inner
             .store
-            .refresh(&claims.sid, now)
+            .refresh(request)
             .await
             .map_err(|e| store_down(&e))?
-            .filter(|session| session.subject == claims.sub)
-            .ok_or(Error::invalid_token(TokenError::Revoked))?;
+        {
+            Refreshed::Current(session) | Refreshed::Replaced(session)
+                if session.subject == claims.sub =>
+            {
+                session
+            }
+            Refreshed::Reused(session) => {
+                self.forget_sessions(&[&session.id]);
+                self.audit(
+                    &AuditEvent::new(AuditKind::ReuseDetected, self.client_addr(head))
+                        .subject(&session.subject)
+                        .session(&session.id)
+                        .application(session.application.as_deref()),
+                );
+                return Err(Error::invalid_token(TokenError::Revoked));
+            }
+            _ => return Err(Error::invalid_token(TokenError::Revoked)),
+        };
+        let refresh = if config.rotation {
+            self.refresh_token_for(&session)?
+        } else {
+            token.to_owned()
+        };
         let extra: Map<String, Value> = serde_json::from_str(&session.claims).unwrap_or_default();
         let access = self.access_token(&session, &extra, now)?;
         self.audit(
@@ -371,9 +412,45 @@ impl TokenGate {
                 .application(session.application.as_deref()),
         );
         if by_cookie {
-            return self.cookies_response(&session.id, token, &access);
+            return self.cookies_response(&session.id, &refresh, &access);
         }
-        Ok(self.tokens_response(token, &access))
+        Ok(self.tokens_response(&refresh, &access))
+    }
+
+    /// `GET {prefix}/sessions`: the caller's live sessions (never their tokens), from the
+    /// access token of the request.
+    pub(crate) async fn sessions<R: RequestHead + ?Sized>(
+        &self,
+        head: &R,
+    ) -> Result<Response, Error> {
+        let (token, _) = self
+            .access_token_of(head)
+            .ok_or(Error::new(ErrorKind::MissingToken))?;
+        let verified = self.verify_access(token)?;
+        let claims = verified.claims();
+        let sessions = self
+            .inner
+            .store
+            .list(&claims.sub)
+            .await
+            .map_err(|e| store_down(&e))?;
+        let sessions: Vec<Value> = sessions
+            .iter()
+            .map(|session| {
+                serde_json::json!({
+                    "id": session.id,
+                    "createdAt": session.created_at,
+                    "refreshedAt": session.refreshed_at,
+                    "expiresAt": session.expires_at,
+                    "application": session.application,
+                    "current": session.id == claims.sid,
+                })
+            })
+            .collect();
+        Ok(Response::json(
+            200,
+            &serde_json::json!({ "sessions": sessions }),
+        ))
     }
 
     /// `POST {prefix}/signout`: ends the session (or all of the subject's, or all others) and
@@ -408,6 +485,21 @@ impl TokenGate {
         if let Some(verified) = verified {
             let claims = verified.claims();
             let store = &self.inner.store;
+            if self.inner.config.strict_revocation {
+                // This instance's strict guard learns of every session that ends here at once.
+                let ending: Vec<String> = match scope {
+                    Scope::Local => vec![claims.sid.clone()],
+                    Scope::Global | Scope::Others => store
+                        .list(&claims.sub)
+                        .await
+                        .map_err(|e| store_down(&e))?
+                        .into_iter()
+                        .map(|s| s.id)
+                        .filter(|id| scope == Scope::Global || *id != claims.sid)
+                        .collect(),
+                };
+                self.forget_sessions(&ending.iter().map(String::as_str).collect::<Vec<_>>());
+            }
             ended = match scope {
                 Scope::Local => usize::from(
                     store

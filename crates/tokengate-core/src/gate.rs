@@ -26,12 +26,13 @@ use crate::clock::unix_now;
 use crate::config::{Config, ConfigError, GuardMode};
 use crate::cookies::{is_unsafe, CookieJar};
 use crate::credentials::Credentials;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, TokenError};
 use crate::form::{body_kind, parse_kind, read_body};
 use crate::issue::TokenKind;
 use crate::keys::KeySet;
 use crate::request::{bearer, RequestHead};
 use crate::response::Response;
+use crate::revocation::RevocationCache;
 use crate::store::{MemoryStore, SessionStore};
 use crate::throttle::{FailureCounter, MemoryCounter};
 use crate::verify::{verify, Expectations, VerifiedToken};
@@ -47,6 +48,8 @@ pub enum Endpoint {
     SignOut,
     /// `GET {prefix}/jwks`: the public keys, for other services to verify access tokens.
     Jwks,
+    /// `GET {prefix}/sessions`: the caller's live sessions.
+    Sessions,
 }
 
 /// What an adapter does with a request, as decided by [`TokenGate::route`].
@@ -59,6 +62,9 @@ pub enum Route {
     Pass(Option<VerifiedToken>),
     /// Answer it at once with this response (no token, or an invalid one).
     Refuse(Response),
+    /// Strict revocation: ask [`TokenGate::confirm`] whether the token's session is still
+    /// live, then pass or refuse as it says.
+    Check(VerifiedToken),
 }
 
 type ErrorHook = dyn Fn(&Error, Response) -> Response + Send + Sync;
@@ -71,8 +77,9 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) cookies: CookieJar,
     pub(crate) failures: Arc<dyn FailureCounter>,
+    pub(crate) revocations: RevocationCache,
     on_audit: Option<Box<AuditHook>>,
-    paths: [String; 4],
+    paths: [String; 5],
     on_error: Option<Box<ErrorHook>>,
 }
 
@@ -166,6 +173,7 @@ impl TokenGateBuilder {
             format!("{prefix}/token"),
             format!("{prefix}/signout"),
             format!("{prefix}/jwks"),
+            format!("{prefix}/sessions"),
         ];
         Ok(TokenGate {
             inner: Arc::new(Inner {
@@ -177,6 +185,7 @@ impl TokenGateBuilder {
                     .failures
                     .unwrap_or_else(|| Arc::new(MemoryCounter::new())),
                 on_audit: self.on_audit,
+                revocations: RevocationCache::default(),
                 paths,
                 on_error: self.on_error,
                 config: self.config,
@@ -205,7 +214,7 @@ impl TokenGate {
 
     /// The endpoint at `path`, if it is one.
     pub fn endpoint(&self, path: &str) -> Option<Endpoint> {
-        let [signin, token, signout, jwks] = &self.inner.paths;
+        let [signin, token, signout, jwks, sessions] = &self.inner.paths;
         if !path.starts_with(self.inner.config.prefix.as_str()) {
             return None;
         }
@@ -217,6 +226,8 @@ impl TokenGate {
             Some(Endpoint::SignOut)
         } else if path == jwks {
             Some(Endpoint::Jwks)
+        } else if path == sessions {
+            Some(Endpoint::Sessions)
         } else {
             None
         }
@@ -276,8 +287,62 @@ impl TokenGate {
             return Route::Endpoint(endpoint);
         }
         match self.guard(head) {
+            Ok(Some(verified)) if self.inner.config.strict_revocation => {
+                let ttl = i64::try_from(self.inner.config.revocation_cache_ttl.as_secs())
+                    .unwrap_or(i64::MAX);
+                let sid = &verified.claims().sid;
+                match self.inner.revocations.get(sid, unix_now(), ttl) {
+                    Some(true) => Route::Pass(Some(verified)),
+                    Some(false) => Route::Refuse(
+                        self.error_response(&Error::invalid_token(TokenError::Revoked)),
+                    ),
+                    None => Route::Check(verified),
+                }
+            }
             Ok(verified) => Route::Pass(verified),
             Err(error) => Route::Refuse(self.error_response(&error)),
+        }
+    }
+
+    /// Strict revocation: whether the token's session is live, from the store, remembered for
+    /// `revocation_cache_ttl`. `Err` is the answer to give: 401 for an ended session, 503 when
+    /// the store cannot say (a strict guard does not let unknown sessions through).
+    pub async fn confirm(&self, verified: VerifiedToken) -> Result<VerifiedToken, Response> {
+        let now = unix_now();
+        let sid = verified.claims().sid.clone();
+        match self.inner.store.is_live(&sid, now).await {
+            Ok(live) => {
+                self.inner.revocations.put(&sid, live, now);
+                if live {
+                    Ok(verified)
+                } else {
+                    Err(self.error_response(&Error::invalid_token(TokenError::Revoked)))
+                }
+            }
+            Err(error) => {
+                tracing::warn!(target: "tokengate", %error, "session store failed");
+                Err(self.error_response(&Error::new(ErrorKind::Unavailable("session store"))))
+            }
+        }
+    }
+
+    /// Tells this instance's strict guard that sessions ended.
+    pub(crate) fn forget_sessions(&self, sids: &[&str]) {
+        let now = unix_now();
+        for sid in sids {
+            self.inner.revocations.put(sid, false, now);
+        }
+    }
+
+    /// The access token of a request, and whether it came from the cookie. A bearer header
+    /// wins over the cookie; only a cookie needs the CSRF defences.
+    pub(crate) fn access_token_of<'a, R: RequestHead + ?Sized>(
+        &self,
+        head: &'a R,
+    ) -> Option<(&'a str, bool)> {
+        match bearer(head, self.inner.config.accept_authentication_header) {
+            Some(token) => Some((token, false)),
+            None => self.inner.cookies.access(head).map(|token| (token, true)),
         }
     }
 
@@ -289,14 +354,10 @@ impl TokenGate {
     pub fn guard<R: RequestHead + ?Sized>(&self, head: &R) -> Result<Option<VerifiedToken>, Error> {
         let config = &self.inner.config;
         let required = config.mode == GuardMode::Required && !self.is_public(head.path());
-        // A bearer header wins over the cookie; only a cookie needs the CSRF defences.
-        let (token, by_cookie) = match bearer(head, config.accept_authentication_header) {
-            Some(token) => (token, false),
-            None => match self.inner.cookies.access(head) {
-                Some(token) => (token, true),
-                None if required => return Err(Error::new(ErrorKind::MissingToken)),
-                None => return Ok(None),
-            },
+        let (token, by_cookie) = match self.access_token_of(head) {
+            Some(found) => found,
+            None if required => return Err(Error::new(ErrorKind::MissingToken)),
+            None => return Ok(None),
         };
         let checked = self.verify_access(token).and_then(|verified| {
             if by_cookie && is_unsafe(head.method()) {
@@ -338,10 +399,14 @@ impl TokenGate {
         B: Buf,
         E: fmt::Display,
     {
-        if endpoint == Endpoint::Jwks {
-            return match head.method() {
-                "GET" | "HEAD" => Ok(self.jwks()),
-                _ => Err(Error::new(ErrorKind::MethodNotAllowed { allow: "GET" })),
+        if matches!(endpoint, Endpoint::Jwks | Endpoint::Sessions) {
+            if !matches!(head.method(), "GET" | "HEAD") {
+                return Err(Error::new(ErrorKind::MethodNotAllowed { allow: "GET" }));
+            }
+            return if endpoint == Endpoint::Jwks {
+                Ok(self.jwks())
+            } else {
+                self.sessions(head).await
             };
         }
         if head.method() != "POST" {
@@ -366,7 +431,9 @@ impl TokenGate {
             Endpoint::SignIn => self.signin(head, &fields).await,
             Endpoint::Token => self.token(head, &fields).await,
             Endpoint::SignOut => self.signout(head, &fields).await,
-            Endpoint::Jwks => Ok(self.jwks()),
+            Endpoint::Jwks | Endpoint::Sessions => {
+                Err(Error::new(ErrorKind::MethodNotAllowed { allow: "GET" }))
+            }
         }
     }
 

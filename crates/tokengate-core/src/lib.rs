@@ -59,6 +59,7 @@ mod keys;
 mod mac;
 mod request;
 mod response;
+mod revocation;
 pub mod store;
 pub mod throttle;
 mod verify;

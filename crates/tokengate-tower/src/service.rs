@@ -27,7 +27,9 @@ impl<S> TokenGateService<S> {
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for TokenGateService<S>
 where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Send,
     ReqBody: Body + Send + 'static,
     ReqBody::Data: Send,
     ReqBody::Error: fmt::Display,
@@ -35,7 +37,7 @@ where
 {
     type Response = http::Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -61,6 +63,22 @@ where
                 ResponseFuture::inner(self.inner.call(request))
             }
             Route::Refuse(response) => ResponseFuture::ready(to_http(response, ResponseBody::full)),
+            Route::Check(verified) => {
+                let gate = self.gate.clone();
+                // The service polled ready goes into the future; a fresh clone stays here.
+                let fresh = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, fresh);
+                ResponseFuture::check(Box::pin(async move {
+                    match gate.confirm(verified).await {
+                        Ok(verified) => {
+                            request.extensions_mut().insert(verified);
+                            let response = inner.call(request).await?;
+                            Ok(response.map(ResponseBody::inner))
+                        }
+                        Err(response) => Ok(to_http(response, ResponseBody::full)),
+                    }
+                }))
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{Session, SessionStore, StoreError, StoreFuture};
+use super::{RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture};
 use crate::clock::unix_now;
 
 #[derive(Default)]
@@ -100,17 +100,35 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn refresh<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<Session>> {
+    fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed> {
         let mut state = self.state();
-        let found = state
+        let Some(session) = state
             .sessions
-            .get_mut(id)
-            .filter(|s| s.is_live(now))
-            .map(|session| {
-                session.refreshed_at = now;
-                session.clone()
-            });
-        Box::pin(std::future::ready(Ok(found)))
+            .get(request.id)
+            .filter(|s| s.is_live(request.now))
+            .cloned()
+        else {
+            return Box::pin(std::future::ready(Ok(Refreshed::Gone)));
+        };
+        let (outcome, keep) = Refreshed::decide(session, &request);
+        match keep {
+            Some(session) => {
+                state.sessions.insert(session.id.clone(), session);
+            }
+            None => {
+                state.remove(request.id);
+            }
+        }
+        Box::pin(std::future::ready(Ok(outcome)))
+    }
+
+    fn is_live<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
+        let live = self
+            .state()
+            .sessions
+            .get(id)
+            .is_some_and(|s| s.is_live(now));
+        Box::pin(std::future::ready(Ok(live)))
     }
 
     fn revoke<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
@@ -184,7 +202,10 @@ mod tests {
         block(store.create(Session::new("new", "ada", None, "{}", now, Some(now + 60))));
         block(store.create(Session::new("forever", "ada", None, "{}", now, None)));
         assert_eq!(store.len(), 2);
-        assert!(block(store.refresh("old", now)).is_none());
+        assert_eq!(
+            block(store.refresh(RefreshRequest::keep("old", "", now))),
+            Refreshed::Gone
+        );
         let state = store.state();
         assert_eq!(state.expiry.len(), 1);
         assert_eq!(state.by_subject.get("ada").map(HashSet::len), Some(2));
@@ -209,7 +230,37 @@ mod tests {
         let store = MemoryStore::new();
         let now = unix_now();
         block(store.create(Session::new("s", "ada", None, "{}", now, None)));
-        let session = block(store.refresh("s", now + 5));
-        assert_eq!(session.map(|s| s.refreshed_at), Some(now + 5));
+        let Refreshed::Current(session) =
+            block(store.refresh(RefreshRequest::keep("s", "", now + 5)))
+        else {
+            panic!("not refreshed");
+        };
+        assert_eq!(session.refreshed_at, now + 5);
+    }
+
+    #[test]
+    fn rotation_replaces_then_detects_reuse() {
+        let store = MemoryStore::new();
+        let now = unix_now();
+        let mut session = Session::new("s", "ada", None, "{}", now, None);
+        session.token = "t1".to_owned();
+        block(store.create(session));
+        let rotate = |token, new, at| RefreshRequest::rotate("s", token, at, new, 10);
+        assert!(
+            matches!(block(store.refresh(rotate("t1", "t2", now))), Refreshed::Current(s) if s.token == "t2")
+        );
+        // Within the grace, the old token gets the current one and rotates nothing.
+        assert!(
+            matches!(block(store.refresh(rotate("t1", "t3", now + 5))), Refreshed::Replaced(s) if s.token == "t2")
+        );
+        // After it, the old token ends the session.
+        assert!(matches!(
+            block(store.refresh(rotate("t1", "t4", now + 11))),
+            Refreshed::Reused(_)
+        ));
+        assert_eq!(
+            block(store.refresh(rotate("t2", "t5", now + 12))),
+            Refreshed::Gone
+        );
     }
 }

@@ -6,15 +6,18 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::store::{MemoryStore, Session, SessionStore};
+//! use tokengate_core::store::{MemoryStore, RefreshRequest, Refreshed, Session, SessionStore};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let store = MemoryStore::new();
-//! let session = Session::new("s1", "ada", None, "{}", 1_000, Some(i64::MAX));
+//! let mut session = Session::new("s1", "ada", None, "{}", 1_000, Some(i64::MAX));
+//! session.token = "jti-1".to_owned();
 //! store.create(session).await?;
-//! assert!(store.refresh("s1", 1_010).await?.is_some());
+//! let refreshed = store.refresh(RefreshRequest::keep("s1", "jti-1", 1_010)).await?;
+//! assert!(matches!(refreshed, Refreshed::Current(_)));
 //! assert!(store.revoke("s1").await?);
-//! assert!(store.refresh("s1", 1_020).await?.is_none());
+//! let refreshed = store.refresh(RefreshRequest::keep("s1", "jti-1", 1_020)).await?;
+//! assert!(matches!(refreshed, Refreshed::Gone));
 //! # Ok::<(), tokengate_core::store::StoreError>(())
 //! # }).unwrap();
 //! ```
@@ -44,6 +47,12 @@ pub struct Session {
     pub refreshed_at: i64,
     /// When it ends, Unix seconds; `None` for an unlimited session (until signed out).
     pub expires_at: Option<i64>,
+    /// The `jti` of its current refresh token.
+    pub token: String,
+    /// The `jti` of the refresh token that rotation replaced last, if any.
+    pub previous: Option<String>,
+    /// When the current refresh token was issued (its `iat`), Unix seconds.
+    pub rotated_at: i64,
 }
 
 impl Session {
@@ -64,12 +73,96 @@ impl Session {
             created_at: now,
             refreshed_at: now,
             expires_at,
+            token: String::new(),
+            previous: None,
+            rotated_at: now,
         }
     }
 
     /// Whether the session is still live at `now`.
     pub fn is_live(&self, now: i64) -> bool {
         self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// A `/token` call, as the store sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefreshRequest<'a> {
+    /// The session id (`sid`).
+    pub id: &'a str,
+    /// The `jti` of the presented refresh token.
+    pub token: &'a str,
+    /// The time of the call.
+    pub now: i64,
+    /// With rotation: the `jti` the current token is replaced by.
+    pub rotate_to: Option<&'a str>,
+    /// With rotation: how long, in seconds, the replaced token still gets the current one.
+    pub grace: i64,
+}
+
+impl<'a> RefreshRequest<'a> {
+    /// A refresh that keeps the refresh token (rotation off).
+    pub fn keep(id: &'a str, token: &'a str, now: i64) -> Self {
+        Self {
+            id,
+            token,
+            now,
+            rotate_to: None,
+            grace: 0,
+        }
+    }
+
+    /// A refresh that replaces the token by `new_token`, with `grace` seconds for the old one.
+    pub fn rotate(id: &'a str, token: &'a str, now: i64, new_token: &'a str, grace: i64) -> Self {
+        Self {
+            id,
+            token,
+            now,
+            rotate_to: Some(new_token),
+            grace,
+        }
+    }
+}
+
+/// What a refresh found; each store decides it in one atomic step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refreshed {
+    /// The token is the session's current one: the session, refreshed (and rotated if asked).
+    Current(Session),
+    /// The token was replaced by rotation within the grace window: the session as it is, so
+    /// the caller gets its current token (concurrent refreshes do not fork the session).
+    Replaced(Session),
+    /// A replaced token came back after the grace window: the session has been ended.
+    Reused(Session),
+    /// No such live session, or the token is not its current one.
+    Gone,
+}
+
+impl Refreshed {
+    /// The decision of a store holding `session` (live at `request.now`) for `request`, and
+    /// the session as it must be stored afterwards (`None`: delete it). Shared by the stores
+    /// that keep whole sessions in memory or in SQL.
+    pub fn decide(mut session: Session, request: &RefreshRequest<'_>) -> (Self, Option<Session>) {
+        if session.token == request.token {
+            session.refreshed_at = request.now;
+            if let Some(new) = request.rotate_to {
+                session.previous = Some(std::mem::replace(&mut session.token, new.to_owned()));
+                session.rotated_at = request.now;
+            }
+            return (Self::Current(session.clone()), Some(session));
+        }
+        if request.rotate_to.is_none() {
+            return (Self::Gone, Some(session));
+        }
+        if session.previous.as_deref() == Some(request.token)
+            && request.now.saturating_sub(session.rotated_at) <= request.grace
+        {
+            return (Self::Replaced(session.clone()), Some(session));
+        }
+        // A token of this session that rotation already replaced: stolen, or replayed.
+        (Self::Reused(session), None)
     }
 }
 
@@ -85,8 +178,11 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 pub trait SessionStore: Send + Sync + 'static {
     /// Stores a new session.
     fn create(&self, session: Session) -> StoreFuture<'_, ()>;
-    /// Returns the session if it is live at `now`, and records `now` as its last refresh.
-    fn refresh<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, Option<Session>>;
+    /// Decides a `/token` call atomically (see [`Refreshed`], and [`Refreshed::decide`] for
+    /// the rules), recording the refresh time and the rotation.
+    fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed>;
+    /// Whether the session is live at `now` (strict revocation).
+    fn is_live<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, bool>;
     /// Ends one session; `true` if it was live.
     fn revoke<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
     /// Ends every session of `subject` except `keep`; returns how many ended.
