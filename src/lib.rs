@@ -11,6 +11,10 @@
 //! | `axum` | yes | [`axum::TokenGateLayer`] and the [`axum::Claims`] extractor |
 //! | `tower` | no | the tower Layer alone, for hyper or other tower stacks |
 //! | `actix` | no | [`actix::TokenGateTransform`] and the [`actix::Claims`] extractor |
+//! | `redis` | no | the Redis session store and shared throttling, for `store = "redis://..."` |
+//! | `sqlite` | no | the SQLite session store, for `store = "sqlite://path"` |
+//! | `aws_lc_rs` | yes | crypto from aws-lc-rs |
+//! | `rust_crypto` | no | crypto from RustCrypto instead (with `default-features = false`) |
 //!
 //! Everything else (config, keys, credentials, stores, errors) comes from `tokengate-core` and
 //! is re-exported at the top level.
@@ -42,6 +46,30 @@
 //! ```
 
 pub use tokengate_core::*;
+
+/// A [`TokenGateBuilder`] for `config` with the store `config.store` names: `memory`,
+/// `sqlite://path` (feature `sqlite`) or `redis://host:port/db` (feature `redis`; the Redis
+/// store then also counts failed sign-ins, so throttling holds across instances).
+/// [`TokenGate::builder`] is the same without Redis.
+pub fn builder(config: Config) -> Result<TokenGateBuilder, ConfigError> {
+    #[cfg(feature = "redis")]
+    if config.store.starts_with("redis://") || config.store.starts_with("rediss://") {
+        let store = tokengate_redis::RedisStore::open(&config.store, &config.store_prefix)
+            .map_err(|error| ConfigError {
+                key: "store".to_owned(),
+                value: config.store.clone(),
+                reason: error.to_string(),
+            })?;
+        return Ok(TokenGate::builder(config)
+            .store(store.clone())
+            .failure_counter(store));
+    }
+    Ok(TokenGate::builder(config))
+}
+
+/// The Redis session store.
+#[cfg(feature = "redis")]
+pub use tokengate_redis as redis;
 
 /// The axum integration: the layer and the claims extractor.
 #[cfg(feature = "axum")]

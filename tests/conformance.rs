@@ -87,6 +87,11 @@ macro_rules! with_scenarios {
             big_body_is_refused_before_it_is_read,
             failed_signins_end_in_429_with_retry_after,
             failed_signins_are_throttled_per_address,
+            rotation_issues_a_new_refresh_token_and_detects_reuse,
+            rotation_grace_gives_the_current_token,
+            parallel_refreshes_never_fork_a_session,
+            sessions_lists_the_callers_sessions_without_tokens,
+            strict_revocation_ends_access_tokens_at_signout,
         ]);
     };
 }
@@ -124,4 +129,8 @@ macro_rules! alike_tests {
 
 with_scenarios!(adapter_tests!(axum, Axum,));
 with_scenarios!(adapter_tests!(actix, Actix,));
+with_scenarios!(adapter_tests!(axum_sqlite, AxumSqlite,));
+with_scenarios!(adapter_tests!(actix_sqlite, ActixSqlite,));
+with_scenarios!(adapter_tests!(axum_redis, AxumRedis,));
+with_scenarios!(adapter_tests!(actix_redis, ActixRedis,));
 with_scenarios!(alike_tests!());

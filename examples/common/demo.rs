@@ -56,7 +56,7 @@ fn directory() -> Result<MemoryDirectory, Box<dyn std::error::Error + Send + Syn
 pub(crate) fn demo_gate(
     config: Config,
 ) -> Result<TokenGate, Box<dyn std::error::Error + Send + Sync>> {
-    Ok(TokenGate::builder(config)
+    Ok(tokengate::builder(config)?
         .credentials(directory()?)
         .build()?)
 }

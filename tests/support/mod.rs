@@ -12,6 +12,7 @@ pub mod demo;
 pub mod attacks;
 pub mod keys;
 pub mod scenarios;
+pub mod sessions;
 
 use std::fmt::Write as _;
 use std::future::Future;
@@ -22,11 +23,48 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::Value;
 
-/// Which adapter serves the scenario.
+/// Which adapter serves the scenario, over which session store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Adapter {
     Axum,
     Actix,
+    AxumSqlite,
+    ActixSqlite,
+    AxumRedis,
+    ActixRedis,
+}
+
+impl Adapter {
+    fn is_actix(self) -> bool {
+        matches!(self, Self::Actix | Self::ActixSqlite | Self::ActixRedis)
+    }
+
+    /// The `TOKENGATE_STORE` (and prefix) of a fresh, empty store for one server.
+    fn store_env(self) -> Vec<(String, String)> {
+        let unique = test_secret();
+        match self {
+            Self::Axum | Self::Actix => vec![],
+            Self::AxumSqlite | Self::ActixSqlite => {
+                let path = std::env::temp_dir().join(format!("tokengate-test-{unique}.db"));
+                vec![(
+                    "TOKENGATE_STORE".into(),
+                    format!("sqlite://{}", path.display()),
+                )]
+            }
+            Self::AxumRedis | Self::ActixRedis => vec![
+                ("TOKENGATE_STORE".into(), redis_url()),
+                (
+                    "TOKENGATE_STORE_PREFIX".into(),
+                    format!("tokengate-test-{unique}"),
+                ),
+            ],
+        }
+    }
+}
+
+/// The Redis the tests use: `TOKENGATE_TEST_REDIS`, or database 15 on 127.0.0.1:6379.
+pub fn redis_url() -> String {
+    std::env::var("TOKENGATE_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379/15".into())
 }
 
 /// A random HS256 secret for one test server: generated at test time, never stored.
@@ -67,10 +105,34 @@ pub async fn start(adapter: Adapter, env: &[(&str, &str)]) -> Server {
 }
 
 /// [`start`] with a TOML config file's text too (its `[default]` table).
+fn actix_server(gate: tokengate::TokenGate, listener: std::net::TcpListener) -> Running {
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(move || actix_app::app(gate.clone()))
+                .workers(1)
+                .disable_signals()
+                .listen(listener)
+                .expect("actix listens")
+                .run();
+            let _ = handle_tx.send(server.handle());
+            let _ = server.await;
+        });
+    });
+    Running::Actix(handle_rx.recv().expect("the actix server starts"))
+}
+
 pub async fn start_with(adapter: Adapter, toml: Option<&str>, env: &[(&str, &str)]) -> Server {
-    let secret = test_secret();
-    let mut pairs: Vec<(String, String)> = vec![("TOKENGATE_SECRET".into(), secret.clone())];
+    let mut pairs: Vec<(String, String)> = vec![("TOKENGATE_SECRET".into(), test_secret())];
+    pairs.extend(adapter.store_env());
     pairs.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    // The last value of a key wins, as in the environment.
+    let secret = pairs
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "TOKENGATE_SECRET")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default();
     let config = demo::demo_defaults()
         .expect("demo defaults")
         .with_sources(toml, "default", pairs)
@@ -79,35 +141,19 @@ pub async fn start_with(adapter: Adapter, toml: Option<&str>, env: &[(&str, &str
     let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .expect("bind a free port");
     let address = listener.local_addr().expect("local address");
-    let running = match adapter {
-        Adapter::Axum => {
-            listener.set_nonblocking(true).expect("non-blocking socket");
-            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-            let app = axum_app::router(gate);
-            Running::Tokio(tokio::spawn(async move {
-                let _ = axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .await;
-            }))
-        }
-        Adapter::Actix => {
-            let (handle_tx, handle_rx) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                actix_web::rt::System::new().block_on(async move {
-                    let server = actix_web::HttpServer::new(move || actix_app::app(gate.clone()))
-                        .workers(1)
-                        .disable_signals()
-                        .listen(listener)
-                        .expect("actix listens")
-                        .run();
-                    let _ = handle_tx.send(server.handle());
-                    let _ = server.await;
-                });
-            });
-            Running::Actix(handle_rx.recv().expect("the actix server starts"))
-        }
+    let running = if adapter.is_actix() {
+        actix_server(gate, listener)
+    } else {
+        listener.set_nonblocking(true).expect("non-blocking socket");
+        let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+        let app = axum_app::router(gate);
+        Running::Tokio(tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await;
+        }))
     };
     Server {
         base: format!("http://{address}"),
@@ -212,7 +258,9 @@ fn normalise(value: Value) -> Value {
                 .map(|(key, value)| {
                     let value = match key.as_str() {
                         "iat" | "exp" | "nbf" | "jti" | "sid" | "csrfToken" | "kid" | "x" | "y"
-                        | "n" => Value::String(kind_of(&value)),
+                        | "n" | "id" | "createdAt" | "refreshedAt" | "expiresAt" => {
+                            Value::String(kind_of(&value))
+                        }
                         _ => normalise(value),
                     };
                     (key, value)
@@ -464,17 +512,32 @@ impl Server {
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let request = request.build().expect("a valid request");
+        let mut request = request.build().expect("a valid request");
         let method = request.method().to_string();
         let path = match request.url().query() {
             Some(query) => format!("{}?{query}", request.url().path()),
             None => request.url().path().to_owned(),
         };
-        let response = self
-            .client
-            .execute(request)
-            .await
-            .expect("the server answers");
+        // A server that refuses an oversized body before reading it may close the connection
+        // while the client is still writing, and the answer is lost on the way: send again.
+        let oversized = request
+            .body()
+            .and_then(reqwest::Body::as_bytes)
+            .is_some_and(|bytes| bytes.len() > 32 * 1024);
+        let mut attempts = if oversized { 5 } else { 1 };
+        let response = loop {
+            let retry = request.try_clone();
+            match self.client.execute(request).await {
+                Ok(response) => break response,
+                Err(error) => {
+                    attempts -= 1;
+                    match retry {
+                        Some(again) if attempts > 0 => request = again,
+                        _ => panic!("the server does not answer: {error}"),
+                    }
+                }
+            }
+        };
         let status = response.status().as_u16();
         let headers = response
             .headers()

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 pub use super::attacks::*;
+pub use super::sessions::*;
 use super::{claims_of, demo, header_of, start, Adapter, Body, Reply, SetCookie};
 
 const MISSING: Option<&str> = Some("Bearer realm=\"tokengate\"");

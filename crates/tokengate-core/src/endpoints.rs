@@ -428,12 +428,14 @@ impl TokenGate {
             .ok_or(Error::new(ErrorKind::MissingToken))?;
         let verified = self.verify_access(token)?;
         let claims = verified.claims();
-        let sessions = self
+        let mut sessions = self
             .inner
             .store
             .list(&claims.sub)
             .await
             .map_err(|e| store_down(&e))?;
+        // The caller's own session first, then the others from the oldest.
+        sessions.sort_by_key(|session| (session.id != claims.sid, session.created_at));
         let sessions: Vec<Value> = sessions
             .iter()
             .map(|session| {

@@ -179,7 +179,10 @@ impl TokenGateBuilder {
             inner: Arc::new(Inner {
                 keys,
                 credentials,
-                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                store: match self.store {
+                    Some(store) => store,
+                    None => store_from_config(&self.config)?,
+                },
                 cookies,
                 failures: self
                     .failures
@@ -192,6 +195,31 @@ impl TokenGateBuilder {
             }),
         })
     }
+}
+
+/// The store named by `config.store`, for the schemes the core knows.
+fn store_from_config(config: &Config) -> Result<Arc<dyn SessionStore>, ConfigError> {
+    let url = config.store.as_str();
+    if url == "memory" {
+        return Ok(Arc::new(MemoryStore::new()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        #[cfg(feature = "sqlite")]
+        return crate::store::SqliteStore::open(path)
+            .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+            .map_err(|e| ConfigError::new("store", url, e.to_string()));
+        #[cfg(not(feature = "sqlite"))]
+        return Err(ConfigError::new(
+            "store",
+            url,
+            format!("SQLite ({path}) needs the `sqlite` feature"),
+        ));
+    }
+    Err(ConfigError::new(
+        "store",
+        url,
+        "a Redis store is built by `tokengate::builder` with the `redis` feature, or given with `.store(...)`",
+    ))
 }
 
 impl TokenGate {

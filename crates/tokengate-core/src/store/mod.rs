@@ -23,11 +23,15 @@
 //! ```
 
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 use std::future::Future;
 use std::pin::Pin;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 /// One signed-in session.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,266 @@
+//! The SQLite session store: durable on one machine, so a restart loses no session, no
+//! revocation and no unlimited token.
+//!
+//! The database runs in WAL mode with `synchronous = NORMAL`: a committed sign-in or sign-out
+//! survives the process being killed. Every call runs on tokio's blocking pool, never on the
+//! executor; each decision is one transaction.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+
+use super::{RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture};
+
+/// Sessions in a SQLite database file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+fn failed(error: impl std::fmt::Display) -> StoreError {
+    StoreError(format!("sqlite: {error}"))
+}
+
+const COLUMNS: &str = "id, subject, application, claims, created_at, refreshed_at, expires_at, \
+                       token, previous, rotated_at";
+
+fn session(row: &Row<'_>) -> rusqlite::Result<Session> {
+    Ok(Session {
+        id: row.get(0)?,
+        subject: row.get(1)?,
+        application: row.get(2)?,
+        claims: row.get(3)?,
+        created_at: row.get(4)?,
+        refreshed_at: row.get(5)?,
+        expires_at: row.get(6)?,
+        token: row.get(7)?,
+        previous: row.get(8)?,
+        rotated_at: row.get(9)?,
+    })
+}
+
+fn write(connection: &Connection, session: &Session) -> rusqlite::Result<()> {
+    connection.execute(
+        &format!("INSERT OR REPLACE INTO tokengate_sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        params![
+            session.id,
+            session.subject,
+            session.application,
+            session.claims,
+            session.created_at,
+            session.refreshed_at,
+            session.expires_at,
+            session.token,
+            session.previous,
+            session.rotated_at,
+        ],
+    )?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (and creates if needed) the database at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let connection = Connection::open(path).map_err(failed)?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA busy_timeout = 5000;
+                 CREATE TABLE IF NOT EXISTS tokengate_sessions (
+                     id TEXT PRIMARY KEY,
+                     subject TEXT NOT NULL,
+                     application TEXT,
+                     claims TEXT NOT NULL,
+                     created_at INTEGER NOT NULL,
+                     refreshed_at INTEGER NOT NULL,
+                     expires_at INTEGER,
+                     token TEXT NOT NULL,
+                     previous TEXT,
+                     rotated_at INTEGER NOT NULL
+                 );
+                 CREATE INDEX IF NOT EXISTS tokengate_sessions_subject
+                     ON tokengate_sessions (subject);
+                 CREATE INDEX IF NOT EXISTS tokengate_sessions_expiry
+                     ON tokengate_sessions (expires_at);",
+            )
+            .map_err(failed)?;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    /// Runs `work` on the blocking pool with the connection.
+    fn run<T, F>(&self, work: F) -> StoreFuture<'static, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let mut connection = connection.lock().unwrap_or_else(PoisonError::into_inner);
+                work(&mut connection).map_err(failed)
+            })
+            .await
+            .map_err(failed)?
+        })
+    }
+}
+
+impl SessionStore for SqliteStore {
+    fn create(&self, session: Session) -> StoreFuture<'_, ()> {
+        self.run(move |connection| {
+            let transaction = connection.transaction()?;
+            // Expired sessions go as new ones come: the table stays bounded by live sessions.
+            transaction.execute(
+                "DELETE FROM tokengate_sessions WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+                params![session.created_at],
+            )?;
+            write(&transaction, &session)?;
+            transaction.commit()
+        })
+    }
+
+    fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed> {
+        let id = request.id.to_owned();
+        let token = request.token.to_owned();
+        let rotate_to = request.rotate_to.map(str::to_owned);
+        let (now, grace) = (request.now, request.grace);
+        self.run(move |connection| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found = transaction
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM tokengate_sessions WHERE id = ?1"),
+                    params![id],
+                    session,
+                )
+                .optional()?
+                .filter(|s| s.is_live(now));
+            let Some(found) = found else {
+                return Ok(Refreshed::Gone);
+            };
+            let request = RefreshRequest {
+                id: &id,
+                token: &token,
+                now,
+                rotate_to: rotate_to.as_deref(),
+                grace,
+            };
+            let (outcome, keep) = Refreshed::decide(found, &request);
+            match keep {
+                Some(session) => write(&transaction, &session)?,
+                None => {
+                    transaction
+                        .execute("DELETE FROM tokengate_sessions WHERE id = ?1", params![id])?;
+                }
+            }
+            transaction.commit()?;
+            Ok(outcome)
+        })
+    }
+
+    fn is_live<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
+        let id = id.to_owned();
+        self.run(move |connection| {
+            connection
+                .query_row(
+                    "SELECT 1 FROM tokengate_sessions WHERE id = ?1 \
+                     AND (expires_at IS NULL OR expires_at > ?2)",
+                    params![id, now],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map(|found| found.is_some())
+        })
+    }
+
+    fn revoke<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
+        let id = id.to_owned();
+        let now = crate::clock::unix_now();
+        self.run(move |connection| {
+            let live = connection.execute(
+                "DELETE FROM tokengate_sessions WHERE id = ?1 \
+                 AND (expires_at IS NULL OR expires_at > ?2)",
+                params![id, now],
+            )?;
+            connection.execute("DELETE FROM tokengate_sessions WHERE id = ?1", params![id])?;
+            Ok(live > 0)
+        })
+    }
+
+    fn revoke_subject<'a>(
+        &'a self,
+        subject: &'a str,
+        keep: Option<&'a str>,
+    ) -> StoreFuture<'a, usize> {
+        let subject = subject.to_owned();
+        let keep = keep.map(str::to_owned);
+        let now = crate::clock::unix_now();
+        self.run(move |connection| {
+            connection.execute(
+                "DELETE FROM tokengate_sessions WHERE subject = ?1 AND id IS NOT ?2 \
+                 AND (expires_at IS NULL OR expires_at > ?3)",
+                params![subject, keep, now],
+            )
+        })
+    }
+
+    fn list<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<Session>> {
+        let subject = subject.to_owned();
+        let now = crate::clock::unix_now();
+        self.run(move |connection| {
+            let mut statement = connection.prepare(&format!(
+                "SELECT {COLUMNS} FROM tokengate_sessions WHERE subject = ?1 \
+                 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY created_at, id"
+            ))?;
+            let rows = statement.query_map(params![subject, now], session)?;
+            rows.collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sessions_survive_reopening_the_file() {
+        let path = std::env::temp_dir().join(format!(
+            "tokengate-sqlite-test-{}.db",
+            crate::issue::random_id().unwrap()
+        ));
+        let now = crate::clock::unix_now();
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            let mut forever = Session::new("forever", "ada", Some("app"), "{}", now, None);
+            forever.token = "t".to_owned();
+            store.create(forever).await.unwrap();
+            store
+                .create(Session::new("gone", "ada", None, "{}", now, Some(now + 60)))
+                .await
+                .unwrap();
+            assert!(store.revoke("gone").await.unwrap());
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let refreshed = store
+            .refresh(RefreshRequest::keep("forever", "t", now + 1))
+            .await
+            .unwrap();
+        assert!(
+            matches!(refreshed, Refreshed::Current(s) if s.application.as_deref() == Some("app"))
+        );
+        assert!(!store.is_live("gone", now).await.unwrap());
+        assert_eq!(store.list("ada").await.unwrap().len(), 1);
+        assert_eq!(store.revoke_subject("ada", None).await.unwrap(), 1);
+        let _ = std::fs::remove_file(&path);
+    }
+}

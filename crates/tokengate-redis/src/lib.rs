@@ -1,0 +1,445 @@
+//! The Redis session store of tokengate, for several app instances behind a balancer: they
+//! share sessions (a sign-out on one is a sign-out on all) and sign-in throttling counters.
+//!
+//! Each operation is one round trip, atomic on the server (a Lua script where it reads and
+//! writes). A session is a hash `{prefix}:session:{id}` that expires with its refresh token
+//! (never, for an unlimited one); `{prefix}:subject:{subject}` indexes a subject's sessions for
+//! listing and sign-out of all. Throttling counters are `{prefix}:fail:...` keys that expire
+//! with their window.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use tokengate_core::credentials::MemoryDirectory;
+//! use tokengate_core::{Config, TokenGate};
+//! use tokengate_redis::RedisStore;
+//!
+//! let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
+//! let redis = RedisStore::open("redis://127.0.0.1:6379/0", "myapp")?;
+//! let gate = TokenGate::builder(config)
+//!     .credentials(MemoryDirectory::new())
+//!     .store(redis.clone())
+//!     .failure_counter(redis)
+//!     .build()?;
+//! # drop(gate);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use deadpool_redis::redis::{self, Script};
+use deadpool_redis::{Connection, Pool, PoolConfig, Runtime, Timeouts};
+use tokengate_core::store::{
+    RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture,
+};
+use tokengate_core::throttle::{FailureCounter, Window};
+
+/// Sessions and throttling counters in Redis, behind a connection pool. Cheap to clone.
+#[derive(Clone)]
+pub struct RedisStore {
+    pool: Pool,
+    prefix: String,
+    scripts: std::sync::Arc<Scripts>,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .field("pool", &self.pool.status())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Scripts {
+    create: Script,
+    refresh: Script,
+    revoke: Script,
+    revoke_subject: Script,
+    list: Script,
+    fail_get: Script,
+    fail_add: Script,
+}
+
+const FIELDS: [&str; 10] = [
+    "id",
+    "subject",
+    "application",
+    "claims",
+    "created_at",
+    "refreshed_at",
+    "expires_at",
+    "token",
+    "previous",
+    "rotated_at",
+];
+
+fn failed(error: impl fmt::Display) -> StoreError {
+    StoreError(format!("redis: {error}"))
+}
+
+impl RedisStore {
+    /// A store on the Redis at `url` (`redis://host:port/db`), with keys under `prefix`.
+    /// Connections are made on first use; every wait is bounded (2 s), so a Redis that is
+    /// down makes the endpoints answer 503 quickly, and the pool reconnects by itself.
+    pub fn open(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let mut config = deadpool_redis::Config::from_url(url);
+        let timeout = Some(Duration::from_secs(2));
+        config.pool = Some(PoolConfig {
+            max_size: 16,
+            timeouts: Timeouts {
+                wait: timeout,
+                create: timeout,
+                recycle: timeout,
+            },
+            ..PoolConfig::default()
+        });
+        let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(failed)?;
+        Ok(Self {
+            pool,
+            prefix: prefix.to_owned(),
+            scripts: std::sync::Arc::new(Scripts {
+                create: Script::new(CREATE),
+                refresh: Script::new(REFRESH),
+                revoke: Script::new(REVOKE),
+                revoke_subject: Script::new(REVOKE_SUBJECT),
+                list: Script::new(LIST),
+                fail_get: Script::new(FAIL_GET),
+                fail_add: Script::new(FAIL_ADD),
+            }),
+        })
+    }
+
+    fn session_key(&self, id: &str) -> String {
+        format!("{}:session:{id}", self.prefix)
+    }
+
+    fn subject_key(&self, subject: &str) -> String {
+        format!("{}:subject:{subject}", self.prefix)
+    }
+
+    async fn connection(&self) -> Result<Connection, StoreError> {
+        self.pool.get().await.map_err(failed)
+    }
+}
+
+/// A session from the flat field/value list of `HGETALL`.
+fn parse(flat: &[String]) -> Result<Session, StoreError> {
+    let fields: HashMap<&str, &str> = flat
+        .chunks_exact(2)
+        .map(|pair| (pair[0].as_str(), pair[1].as_str()))
+        .collect();
+    let text = |name: &str| {
+        fields
+            .get(name)
+            .map(|value| (*value).to_owned())
+            .ok_or_else(|| failed(format!("session without `{name}`")))
+    };
+    let optional = |name: &str| {
+        fields
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| (*v).to_owned())
+    };
+    let number = |name: &str| -> Result<i64, StoreError> {
+        text(name)?
+            .parse()
+            .map_err(|_| failed(format!("`{name}` is not a number")))
+    };
+    let mut session = Session::new(
+        &text("id")?,
+        &text("subject")?,
+        optional("application").as_deref(),
+        &text("claims")?,
+        number("created_at")?,
+        optional("expires_at")
+            .map(|at| {
+                at.parse()
+                    .map_err(|_| failed("`expires_at` is not a number"))
+            })
+            .transpose()?,
+    );
+    session.refreshed_at = number("refreshed_at")?;
+    session.token = text("token")?;
+    session.previous = optional("previous");
+    session.rotated_at = number("rotated_at")?;
+    Ok(session)
+}
+
+impl SessionStore for RedisStore {
+    fn create(&self, session: Session) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let values = [
+                session.id.clone(),
+                session.subject.clone(),
+                session.application.clone().unwrap_or_default(),
+                session.claims.clone(),
+                session.created_at.to_string(),
+                session.refreshed_at.to_string(),
+                session
+                    .expires_at
+                    .map(|at| at.to_string())
+                    .unwrap_or_default(),
+                session.token.clone(),
+                session.previous.clone().unwrap_or_default(),
+                session.rotated_at.to_string(),
+            ];
+            let mut invocation = self.scripts.create.prepare_invoke();
+            invocation
+                .key(self.session_key(&session.id))
+                .key(self.subject_key(&session.subject));
+            for (field, value) in FIELDS.iter().zip(values) {
+                invocation.arg(*field).arg(value);
+            }
+            invocation
+                .invoke_async::<i64>(&mut connection)
+                .await
+                .map(|_| ())
+                .map_err(failed)
+        })
+    }
+
+    fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let answer: Vec<String> = self
+                .scripts
+                .refresh
+                .key(self.session_key(request.id))
+                .arg(request.token)
+                .arg(request.now)
+                .arg(request.rotate_to.unwrap_or(""))
+                .arg(request.grace)
+                .arg(&self.prefix)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            let Some((outcome, flat)) = answer.split_first() else {
+                return Err(failed("empty answer"));
+            };
+            Ok(match outcome.as_str() {
+                "current" => Refreshed::Current(parse(flat)?),
+                "replaced" => Refreshed::Replaced(parse(flat)?),
+                "reused" => Refreshed::Reused(parse(flat)?),
+                _ => Refreshed::Gone,
+            })
+        })
+    }
+
+    fn is_live<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            // Sessions expire with their refresh token: existing is being live.
+            redis::cmd("EXISTS")
+                .arg(self.session_key(id))
+                .query_async::<i64>(&mut connection)
+                .await
+                .map(|n| n > 0)
+                .map_err(failed)
+        })
+    }
+
+    fn revoke<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            self.scripts
+                .revoke
+                .key(self.session_key(id))
+                .arg(&self.prefix)
+                .invoke_async::<i64>(&mut connection)
+                .await
+                .map(|n| n > 0)
+                .map_err(failed)
+        })
+    }
+
+    fn revoke_subject<'a>(
+        &'a self,
+        subject: &'a str,
+        keep: Option<&'a str>,
+    ) -> StoreFuture<'a, usize> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let ended: i64 = self
+                .scripts
+                .revoke_subject
+                .key(self.subject_key(subject))
+                .arg(&self.prefix)
+                .arg(keep.unwrap_or(""))
+                .invoke_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            Ok(usize::try_from(ended).unwrap_or(0))
+        })
+    }
+
+    fn list<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<Session>> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let found: Vec<Vec<String>> = self
+                .scripts
+                .list
+                .key(self.subject_key(subject))
+                .arg(&self.prefix)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            let mut sessions = found
+                .iter()
+                .map(|flat| parse(flat))
+                .collect::<Result<Vec<_>, _>>()?;
+            sessions.sort_by(|a, b| {
+                a.created_at
+                    .cmp(&b.created_at)
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            Ok(sessions)
+        })
+    }
+}
+
+impl FailureCounter for RedisStore {
+    fn get<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, Option<Window>> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let found: Vec<i64> = self
+                .scripts
+                .fail_get
+                .key(format!("{}:{key}", self.prefix))
+                .invoke_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            Ok(match found[..] {
+                [count, ttl] if ttl > 0 => Some(Window {
+                    count: u32::try_from(count).unwrap_or(u32::MAX),
+                    ends_at: now + ttl,
+                }),
+                _ => None,
+            })
+        })
+    }
+
+    fn add<'a>(&'a self, key: &'a str, window: u64, now: i64) -> StoreFuture<'a, Window> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let found: Vec<i64> = self
+                .scripts
+                .fail_add
+                .key(format!("{}:{key}", self.prefix))
+                .arg(window)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            let [count, ttl] = found[..] else {
+                return Err(failed("unexpected counter answer"));
+            };
+            Ok(Window {
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+                ends_at: now + ttl.max(0),
+            })
+        })
+    }
+
+    fn clear<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            redis::cmd("DEL")
+                .arg(format!("{}:{key}", self.prefix))
+                .query_async::<i64>(&mut connection)
+                .await
+                .map(|_| ())
+                .map_err(failed)
+        })
+    }
+}
+
+/// KEYS: session, subject index. ARGV: field, value pairs in `FIELDS` order.
+const CREATE: &str = r"
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV))
+local expires_at = ARGV[14]
+if expires_at ~= '' then redis.call('EXPIREAT', KEYS[1], expires_at) end
+redis.call('SADD', KEYS[2], ARGV[2])
+return 1
+";
+
+/// The rules of `Refreshed::decide`, on the server. KEYS: session.
+/// ARGV: presented token id, now, new token id or '', grace, prefix.
+const REFRESH: &str = r"
+local s = redis.call('HMGET', KEYS[1], 'token', 'previous', 'rotated_at', 'expires_at', 'subject', 'id')
+if not s[1] then return {'gone'} end
+local now = tonumber(ARGV[2])
+if s[4] ~= '' and tonumber(s[4]) <= now then return {'gone'} end
+if s[1] == ARGV[1] then
+  if ARGV[3] ~= '' then
+    redis.call('HSET', KEYS[1], 'refreshed_at', ARGV[2], 'previous', s[1], 'token', ARGV[3], 'rotated_at', ARGV[2])
+  else
+    redis.call('HSET', KEYS[1], 'refreshed_at', ARGV[2])
+  end
+  local all = redis.call('HGETALL', KEYS[1])
+  table.insert(all, 1, 'current')
+  return all
+end
+if ARGV[3] == '' then return {'gone'} end
+local all = redis.call('HGETALL', KEYS[1])
+if s[2] == ARGV[1] and now - tonumber(s[3]) <= tonumber(ARGV[4]) then
+  table.insert(all, 1, 'replaced')
+  return all
+end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', ARGV[5] .. ':subject:' .. s[5], s[6])
+table.insert(all, 1, 'reused')
+return all
+";
+
+/// KEYS: session. ARGV: prefix.
+const REVOKE: &str = r"
+local s = redis.call('HMGET', KEYS[1], 'subject', 'id')
+if not s[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', ARGV[1] .. ':subject:' .. s[1], s[2])
+return 1
+";
+
+/// KEYS: subject index. ARGV: prefix, session id to keep or ''.
+const REVOKE_SUBJECT: &str = r"
+local ended = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if id ~= ARGV[2] then
+    ended = ended + redis.call('DEL', ARGV[1] .. ':session:' .. id)
+    redis.call('SREM', KEYS[1], id)
+  end
+end
+return ended
+";
+
+/// KEYS: subject index. ARGV: prefix. Drops the ids of sessions that expired meanwhile.
+const LIST: &str = r"
+local found = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local all = redis.call('HGETALL', ARGV[1] .. ':session:' .. id)
+  if #all == 0 then
+    redis.call('SREM', KEYS[1], id)
+  else
+    table.insert(found, all)
+  end
+end
+return found
+";
+
+/// KEYS: counter.
+const FAIL_GET: &str = r"
+local count = redis.call('GET', KEYS[1])
+if not count then return {} end
+return {tonumber(count), redis.call('TTL', KEYS[1])}
+";
+
+/// KEYS: counter. ARGV: window in seconds.
+const FAIL_ADD: &str = r"
+local count = redis.call('INCR', KEYS[1])
+if count == 1 or redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('TTL', KEYS[1])}
+";
