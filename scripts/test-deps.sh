@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs and starts what the tests need, when it is missing: headless Chromium and its
+# Installs and starts what the tests need, when it is missing: Redis (up on 127.0.0.1:6379),
+# headless Chromium and its
 # WebDriver (the cookie-mode browser test), curl, python3 and its venv (the seed's curl script,
 # which checks our JWKS with PyJWT).
 set -euo pipefail
@@ -12,9 +13,17 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test-deps: installing ${missing[*]}" >&2
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The shared Redis of the conformance suite (the store tests start their own as well).
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "test-deps: starting redis-server on 127.0.0.1:6379" >&2
+  redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save '' --appendonly no >/dev/null
+  for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi

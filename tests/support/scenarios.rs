@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
+#[allow(unused_imports)]
 pub use super::attacks::*;
+#[allow(unused_imports)]
 pub use super::sessions::*;
 use super::{claims_of, demo, header_of, start, Adapter, Body, Reply, SetCookie};
 

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The demos over durable and shared stores, as separate processes:
+# - each demo on SQLite, killed with SIGKILL and restarted, still takes its earlier refresh
+#   tokens (unlimited included) and still refuses the revoked one;
+# - axum_demo and actix_demo on one Redis share sessions: sign in on one, refresh and sign out
+#   on the other, and the first refuses the revoked token.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tokengate-target}"
+A=18091; B=18092
+secret="store-check-only-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+fail() { echo "store-check: $*" >&2; exit 1; }
+field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+start() { # demo port env...
+  local demo=$1 port=$2; shift 2
+  env PORT="$port" TOKENGATE_SECRET="$secret" "$@" "$CARGO_TARGET_DIR/debug/examples/$demo" 2>>"$work/$demo.log" &
+  pids+=($!)
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/health" && return 0; sleep 0.1; done
+  cat "$work/$demo.log" >&2; fail "$demo did not start"
+}
+signin() { curl -s -X POST "http://127.0.0.1:$1/api/rest/signin" --form login=john.doe@email.org --form 'password=#thePassword1234!' "${@:2}" | field refreshToken; }
+status() { curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$1/api/rest/$2" --form "token=$3"; }
+
+cargo build --quiet --all-features --example axum_demo --example actix_demo
+
+for demo in axum_demo actix_demo; do
+  db="sqlite://$work/$demo.db"
+  start "$demo" $A TOKENGATE_STORE="$db"
+  daily=$(signin $A); unlimited=$(signin $A --form exp=unlimited); revoked=$(signin $A)
+  [ "$(status $A signout "$revoked")" = 200 ] || fail "$demo: sign-out"
+  kill -9 "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  start "$demo" $A TOKENGATE_STORE="$db"
+  [ "$(status $A token "$daily")" = 201 ] || fail "$demo: the refresh token did not survive a kill"
+  [ "$(status $A token "$unlimited")" = 201 ] || fail "$demo: the unlimited token did not survive a kill"
+  [ "$(status $A token "$revoked")" = 401 ] || fail "$demo: a revoked token came back after a kill"
+  kill -9 "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  echo "store-check: $demo on SQLite survives SIGKILL (refresh, unlimited, revocation)"
+done
+
+redis="redis://127.0.0.1:6379/14"
+prefix="store-check-$RANDOM$RANDOM"
+start axum_demo $A TOKENGATE_STORE="$redis" TOKENGATE_STORE_PREFIX="$prefix"
+start actix_demo $B TOKENGATE_STORE="$redis" TOKENGATE_STORE_PREFIX="$prefix"
+refresh=$(signin $A)
+[ "$(status $B token "$refresh")" = 201 ] || fail "the second instance does not know the session"
+[ "$(status $B signout "$refresh")" = 200 ] || fail "sign-out on the second instance"
+[ "$(status $A token "$refresh")" = 401 ] || fail "the first instance still takes the revoked token"
+echo "store-check: two instances share sessions through Redis"
