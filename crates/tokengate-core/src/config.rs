@@ -145,6 +145,8 @@ impl fmt::Debug for KeyMaterial {
 /// | `reuse_grace` | `10s` | how long a retired refresh token still gets the current one |
 /// | `strict_revocation` | `false` | the guard also checks that the token's session is live |
 /// | `revocation_cache_ttl` | `5s` | how long a strict guard trusts its last look at a session |
+/// | `verify_cache` | `auto` | remember verified tokens until their `exp`: `auto` (on when a key is asymmetric), `true`, `false` |
+/// | `verify_cache_size` | `10000` | how many verified tokens are remembered at most |
 /// | `algorithm` | `HS256` | the single key's algorithm: `HS256`, `EdDSA`, `ES256` or `RS256` |
 /// | `key_file` | none | the single key for EdDSA/ES256/RS256: a PKCS#8 PEM private key file |
 /// | `keys` | none | a key list instead (TOML only), see below |
@@ -230,6 +232,11 @@ pub struct Config {
     pub strict_revocation: bool,
     /// How long the strict guard trusts its last look at a session.
     pub revocation_cache_ttl: Duration,
+    /// Whether verified tokens are remembered until their `exp`; `None`: when a key is
+    /// asymmetric.
+    pub verify_cache: Option<bool>,
+    /// How many verified tokens are remembered at most.
+    pub verify_cache_size: usize,
     /// Failed sign-ins per login per window before 429; 0 for no limit.
     pub throttle_per_login: u32,
     /// Failed sign-ins per client address per window before 429; 0 for no limit.
@@ -278,6 +285,8 @@ impl Default for Config {
             reuse_grace: Duration::from_secs(10),
             strict_revocation: false,
             revocation_cache_ttl: Duration::from_secs(5),
+            verify_cache: None,
+            verify_cache_size: 10_000,
             throttle_per_login: 10,
             throttle_per_address: 100,
             throttle_window: Duration::from_secs(15 * 60),
@@ -364,6 +373,8 @@ const KEYS: &[&str] = &[
     "reuse_grace",
     "strict_revocation",
     "revocation_cache_ttl",
+    "verify_cache",
+    "verify_cache_size",
     "throttle_per_login",
     "throttle_per_address",
     "throttle_window",
@@ -544,6 +555,15 @@ impl Config {
             "reuse_grace" => self.reuse_grace = duration()?,
             "strict_revocation" => self.strict_revocation = boolean()?,
             "revocation_cache_ttl" => self.revocation_cache_ttl = duration()?,
+            "verify_cache" => {
+                self.verify_cache = match raw.text().map(|t| t.trim().to_ascii_lowercase()) {
+                    Some(auto) if auto == "auto" => None,
+                    _ => Some(boolean()?),
+                };
+            }
+            "verify_cache_size" => {
+                self.verify_cache_size = usize::try_from(count()?).unwrap_or(usize::MAX).max(1);
+            }
             "throttle_per_login" => self.throttle_per_login = count()?,
             "throttle_per_address" => self.throttle_per_address = count()?,
             "throttle_window" => self.throttle_window = duration()?,

@@ -22,6 +22,7 @@ use bytes::Buf;
 use futures_util::Stream;
 
 use crate::audit::AuditEvent;
+use crate::cache::VerifyCache;
 use crate::clock::unix_now;
 use crate::config::{Config, ConfigError, GuardMode};
 use crate::cookies::{is_unsafe, CookieJar};
@@ -78,6 +79,7 @@ pub(crate) struct Inner {
     pub(crate) cookies: CookieJar,
     pub(crate) failures: Arc<dyn FailureCounter>,
     pub(crate) revocations: RevocationCache,
+    cache: Option<VerifyCache>,
     on_audit: Option<Box<AuditHook>>,
     paths: [String; 5],
     on_error: Option<Box<ErrorHook>>,
@@ -167,6 +169,11 @@ impl TokenGateBuilder {
             None => keys.derivation_root(),
         };
         let cookies = CookieJar::new(&self.config, &root);
+        let cache = self
+            .config
+            .verify_cache
+            .unwrap_or_else(|| keys.any_asymmetric())
+            .then(|| VerifyCache::new(self.config.verify_cache_size));
         let prefix = &self.config.prefix;
         let paths = [
             format!("{prefix}/signin"),
@@ -189,6 +196,7 @@ impl TokenGateBuilder {
                     .unwrap_or_else(|| Arc::new(MemoryCounter::new())),
                 on_audit: self.on_audit,
                 revocations: RevocationCache::default(),
+                cache,
                 paths,
                 on_error: self.on_error,
                 config: self.config,
@@ -283,15 +291,25 @@ impl TokenGate {
         }
     }
 
-    /// Verifies an access token.
+    /// Verifies an access token (or finds it in the verified-token cache).
     pub fn verify_access(&self, token: &str) -> Result<VerifiedToken, Error> {
-        verify(
+        let now = unix_now();
+        if let Some(cache) = &self.inner.cache {
+            if let Some(verified) = cache.get(token, now) {
+                return Ok(verified);
+            }
+        }
+        let verified = verify(
             &self.inner.keys,
             token,
             TokenKind::Access,
-            &self.expectations(unix_now(), false),
+            &self.expectations(now, false),
         )
-        .map_err(Error::invalid_token)
+        .map_err(Error::invalid_token)?;
+        if let Some(cache) = &self.inner.cache {
+            cache.put(token, &verified, now);
+        }
+        Ok(verified)
     }
 
     pub(crate) fn verify_refresh(
@@ -341,6 +359,11 @@ impl TokenGate {
         match self.inner.store.is_live(&sid, now).await {
             Ok(live) => {
                 self.inner.revocations.put(&sid, live, now);
+                if !live {
+                    if let Some(cache) = &self.inner.cache {
+                        cache.forget_session(&sid);
+                    }
+                }
                 if live {
                     Ok(verified)
                 } else {
@@ -359,6 +382,9 @@ impl TokenGate {
         let now = unix_now();
         for sid in sids {
             self.inner.revocations.put(sid, false, now);
+            if let Some(cache) = &self.inner.cache {
+                cache.forget_session(sid);
+            }
         }
     }
 

@@ -207,6 +207,16 @@ impl Key {
         }
     }
 
+    /// The Unix time after which the key no longer verifies, if it is being retired.
+    pub(crate) fn verify_until(&self) -> Option<i64> {
+        self.verify_until
+    }
+
+    /// Whether the key is asymmetric (where the verified-token cache pays off most).
+    pub(crate) fn is_asymmetric(&self) -> bool {
+        matches!(self.material, Material::Asymmetric { .. })
+    }
+
     fn can_sign(&self) -> bool {
         match &self.material {
             Material::Hmac(_) => true,
@@ -335,6 +345,11 @@ impl KeySet {
             })
             .collect();
         serde_json::json!({ "keys": keys })
+    }
+
+    /// Whether any key is asymmetric.
+    pub(crate) fn any_asymmetric(&self) -> bool {
+        self.keys.iter().any(Key::is_asymmetric)
     }
 
     /// Material to derive the CSRF key from when no secret is configured.

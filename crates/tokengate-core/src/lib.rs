@@ -42,6 +42,7 @@
 //! ```
 
 pub mod audit;
+mod cache;
 mod claims;
 mod clock;
 mod config;

@@ -19,30 +19,39 @@ use crate::keys::KeySet;
 /// Longest token considered; anything longer is refused before decoding.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 
-/// A token that passed every check, with its claims.
+/// A token that passed every check, with its claims. Cloning it is one reference count.
 #[derive(Clone, PartialEq, Eq)]
-pub struct VerifiedToken {
+pub struct VerifiedToken(std::sync::Arc<Verified>);
+
+#[derive(PartialEq, Eq)]
+struct Verified {
     claims: Claims,
     payload: Box<[u8]>,
+    /// The last second it still verifies: `exp` plus leeway, and no later than its key lives.
+    valid_until: i64,
 }
 
 impl VerifiedToken {
     /// The registered claims.
     pub fn claims(&self) -> &Claims {
-        &self.claims
+        &self.0.claims
     }
 
     /// The decoded JSON payload, to read custom claims from.
     pub fn payload(&self) -> &[u8] {
-        &self.payload
+        &self.0.payload
+    }
+
+    pub(crate) fn valid_until(&self) -> i64 {
+        self.0.valid_until
     }
 }
 
 impl std::fmt::Debug for VerifiedToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerifiedToken")
-            .field("sub", &self.claims.sub)
-            .field("sid", &self.claims.sid)
+            .field("sub", &self.claims().sub)
+            .field("sid", &self.claims().sid)
             .finish_non_exhaustive()
     }
 }
@@ -186,7 +195,7 @@ pub(crate) fn verify(
         }
     }
 
-    Ok(VerifiedToken {
+    Ok(VerifiedToken(std::sync::Arc::new(Verified {
         claims: Claims {
             iss: registered.iss,
             sub: registered.sub,
@@ -199,7 +208,11 @@ pub(crate) fn verify(
             custom: (),
         },
         payload: payload.into_boxed_slice(),
-    })
+        valid_until: registered
+            .exp
+            .map_or(i64::MAX, |exp| exp.saturating_add(expect.leeway))
+            .min(key.verify_until().unwrap_or(i64::MAX)),
+    })))
 }
 
 #[cfg(test)]
