@@ -19,7 +19,9 @@ fn resident() -> usize {
 
 fn main() {
     const SESSIONS: usize = 100_000;
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let now = 1_800_000_000;
     let claims = r#"{"name":"John Doe","roles":["user"]}"#;
     let ids: Vec<String> = (0..SESSIONS).map(|i| format!("{i:0>22}")).collect();

@@ -21,20 +21,32 @@ async fn validator(
             request.extensions_mut().insert(data.claims);
             Ok(request)
         }
-        Err(_) => Err((actix_web::error::ErrorUnauthorized("invalid token"), request)),
+        Err(_) => Err((
+            actix_web::error::ErrorUnauthorized("invalid token"),
+            request,
+        )),
     }
 }
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let port = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
     HttpServer::new(|| {
         App::new()
-            .route("/health", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
+            .route(
+                "/health",
+                web::get().to(|| async { HttpResponse::Ok().body("ok") }),
+            )
             .service(
                 web::scope("/api/rest")
                     .wrap(HttpAuthentication::bearer(validator))
-                    .route("/ping", web::get().to(|| async { HttpResponse::Ok().body("pong") })),
+                    .route(
+                        "/ping",
+                        web::get().to(|| async { HttpResponse::Ok().body("pong") }),
+                    ),
             )
     })
     .bind(("127.0.0.1", port))?

@@ -33,6 +33,18 @@ struct Header<'a> {
     kid: &'a str,
 }
 
+/// The base64url header of every token of `kind` that `key` signs: tokens are compared with it
+/// byte for byte before their header is ever parsed.
+pub(crate) fn encoded_header(key: &crate::keys::Key, kind: TokenKind) -> String {
+    let header = serde_json::to_vec(&Header {
+        alg: key.algorithm.name(),
+        typ: kind.typ(),
+        kid: &key.kid,
+    })
+    .unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(header)
+}
+
 /// Signs `claims` (a JSON object) as a compact JWS with the signing key.
 pub(crate) fn sign<C: Serialize + ?Sized>(
     keys: &KeySet,
@@ -40,15 +52,10 @@ pub(crate) fn sign<C: Serialize + ?Sized>(
     claims: &C,
 ) -> Result<String, String> {
     let key = keys.signer();
-    let header = serde_json::to_vec(&Header {
-        alg: key.algorithm.name(),
-        typ: kind.typ(),
-        kid: &key.kid,
-    })
-    .map_err(|e| e.to_string())?;
+    let header = key.header(kind);
     let payload = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
-    let mut token = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 48);
-    URL_SAFE_NO_PAD.encode_string(&header, &mut token);
+    let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 400);
+    token.push_str(header);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
     let signature = key.sign(token.as_bytes())?;

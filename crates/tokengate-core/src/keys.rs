@@ -77,6 +77,8 @@ pub(crate) struct Key {
     material: Material,
     /// Unix time after which the key no longer verifies.
     verify_until: Option<i64>,
+    /// The encoded headers of its access and refresh tokens.
+    headers: [String; 2],
 }
 
 impl Key {
@@ -93,7 +95,9 @@ impl Key {
             algorithm: Algorithm::Hs256,
             material: Material::Hmac(Box::new(mac)),
             verify_until,
+            headers: [String::new(), String::new()],
         }
+        .with_headers()
     }
 
     fn asymmetric(
@@ -136,7 +140,25 @@ impl Key {
                 jwk,
             },
             verify_until: key.verify_until,
-        })
+            headers: [String::new(), String::new()],
+        }
+        .with_headers())
+    }
+
+    fn with_headers(mut self) -> Self {
+        self.headers = [
+            crate::issue::encoded_header(&self, crate::TokenKind::Access),
+            crate::issue::encoded_header(&self, crate::TokenKind::Refresh),
+        ];
+        self
+    }
+
+    /// The encoded header of its tokens of `kind`.
+    pub(crate) fn header(&self, kind: crate::TokenKind) -> &str {
+        match kind {
+            crate::TokenKind::Access => &self.headers[0],
+            crate::TokenKind::Refresh => &self.headers[1],
+        }
     }
 
     fn from_config(key: &KeyConfig, index: usize) -> Result<Self, ConfigError> {
@@ -323,6 +345,20 @@ impl KeySet {
 
     pub(crate) fn signer(&self) -> &Key {
         &self.keys[self.signer]
+    }
+
+    /// The live key whose own header of `kind` is exactly `encoded`: the fast path for our own
+    /// tokens, which needs no parsing (any other header takes the full path).
+    pub(crate) fn by_header(
+        &self,
+        encoded: &str,
+        kind: crate::TokenKind,
+        now: i64,
+    ) -> Option<&Key> {
+        self.keys
+            .iter()
+            .find(|key| key.header(kind) == encoded)
+            .filter(|key| key.live(now))
     }
 
     /// The key named `kid`, while it still verifies at `now`.

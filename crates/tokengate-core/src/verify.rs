@@ -23,18 +23,32 @@ pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerifiedToken(std::sync::Arc<Verified>);
 
-#[derive(PartialEq, Eq)]
 struct Verified {
-    claims: Claims,
-    payload: Box<[u8]>,
+    /// Made from the payload on first use: a guard that only checks the token allocates none.
+    claims: std::sync::OnceLock<Claims>,
+    payload: Vec<u8>,
     /// The last second it still verifies: `exp` plus leeway, and no later than its key lives.
     valid_until: i64,
 }
 
+impl PartialEq for Verified {
+    fn eq(&self, other: &Self) -> bool {
+        self.payload == other.payload
+    }
+}
+
+impl Eq for Verified {}
+
 impl VerifiedToken {
     /// The registered claims.
     pub fn claims(&self) -> &Claims {
-        &self.0.claims
+        self.0.claims.get_or_init(|| {
+            // The payload passed this very parse when the token was verified.
+            serde_json::from_slice::<Registered<'_>>(&self.0.payload).map_or_else(
+                |_| Registered::empty().into_claims(),
+                Registered::into_claims,
+            )
+        })
     }
 
     /// The decoded JSON payload, to read custom claims from.
@@ -79,21 +93,56 @@ struct Header<'a> {
     crit: Option<()>,
 }
 
+/// The registered claims, borrowed from the payload where no escape forces a copy.
 #[derive(Deserialize)]
-struct Registered {
-    iss: String,
-    sub: String,
-    #[serde(default)]
-    aud: Option<String>,
+struct Registered<'a> {
+    #[serde(borrow)]
+    iss: Cow<'a, str>,
+    #[serde(borrow)]
+    sub: Cow<'a, str>,
+    #[serde(borrow, default)]
+    aud: Option<Cow<'a, str>>,
     iat: i64,
     #[serde(default, deserialize_with = "present_integer")]
     exp: Option<i64>,
     #[serde(default, deserialize_with = "present_integer")]
     nbf: Option<i64>,
-    jti: String,
-    sid: String,
-    #[serde(default)]
-    app: Option<String>,
+    #[serde(borrow)]
+    jti: Cow<'a, str>,
+    #[serde(borrow)]
+    sid: Cow<'a, str>,
+    #[serde(borrow, default)]
+    app: Option<Cow<'a, str>>,
+}
+
+impl Registered<'_> {
+    fn empty() -> Self {
+        Self {
+            iss: Cow::Borrowed(""),
+            sub: Cow::Borrowed(""),
+            aud: None,
+            iat: 0,
+            exp: None,
+            nbf: None,
+            jti: Cow::Borrowed(""),
+            sid: Cow::Borrowed(""),
+            app: None,
+        }
+    }
+
+    fn into_claims(self) -> Claims {
+        Claims {
+            iss: self.iss.into_owned(),
+            sub: self.sub.into_owned(),
+            aud: self.aud.map(Cow::into_owned),
+            iat: self.iat,
+            exp: self.exp,
+            jti: self.jti.into_owned(),
+            sid: self.sid.into_owned(),
+            app: self.app.map(Cow::into_owned),
+            custom: (),
+        }
+    }
 }
 
 /// Whether a header field is there at all, whatever its value (`"crit": null` included).
@@ -119,6 +168,33 @@ fn decode_object(segment: &str, error: TokenError) -> Result<Vec<u8>, TokenError
     }
 }
 
+/// The key of a header that is not byte for byte one of ours: parsed and checked in full.
+fn key_of_header<'k>(
+    keys: &'k KeySet,
+    header_b64: &str,
+    kind: TokenKind,
+    now: i64,
+) -> Result<&'k crate::keys::Key, TokenError> {
+    let header_bytes = decode_object(header_b64, TokenError::BadHeader)?;
+    let header: Header<'_> =
+        serde_json::from_slice(&header_bytes).map_err(|_| TokenError::BadHeader)?;
+    if header.crit.is_some() {
+        return Err(TokenError::BadHeader);
+    }
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| keys.find(kid, now))
+        .ok_or(TokenError::BadHeader)?;
+    if header.alg != key.algorithm.name() {
+        return Err(TokenError::BadHeader);
+    }
+    if header.typ.as_deref() != Some(kind.typ()) {
+        return Err(TokenError::WrongType);
+    }
+    Ok(key)
+}
+
 /// Verifies a token of the given kind.
 pub(crate) fn verify(
     keys: &KeySet,
@@ -136,34 +212,27 @@ pub(crate) fn verify(
         return Err(TokenError::Malformed);
     };
 
-    let header_bytes = decode_object(header_b64, TokenError::BadHeader)?;
-    let header: Header<'_> =
-        serde_json::from_slice(&header_bytes).map_err(|_| TokenError::BadHeader)?;
-    if header.crit.is_some() {
-        return Err(TokenError::BadHeader);
-    }
-    let key = header
-        .kid
-        .as_deref()
-        .and_then(|kid| keys.find(kid, expect.now))
-        .ok_or(TokenError::BadHeader)?;
-    if header.alg != key.algorithm.name() {
-        return Err(TokenError::BadHeader);
-    }
-    if header.typ.as_deref() != Some(kind.typ()) {
-        return Err(TokenError::WrongType);
-    }
+    let key = match keys.by_header(header_b64, kind, expect.now) {
+        Some(key) => key,
+        None => key_of_header(keys, header_b64, kind, expect.now)?,
+    };
 
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64)
+    // The longest signature is RSA's (512 bytes for 4096-bit keys); no allocation.
+    let mut signature = [0u8; 512];
+    let length = URL_SAFE_NO_PAD
+        .decode_slice(signature_b64, &mut signature)
         .map_err(|_| TokenError::Malformed)?;
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-    if !key.verify(signing_input.as_bytes(), &signature, signature_b64) {
+    if !key.verify(
+        signing_input.as_bytes(),
+        &signature[..length],
+        signature_b64,
+    ) {
         return Err(TokenError::BadSignature);
     }
 
     let payload = decode_object(payload_b64, TokenError::BadClaims)?;
-    let registered: Registered =
+    let registered: Registered<'_> =
         serde_json::from_slice(&payload).map_err(|_| TokenError::BadClaims)?;
     // Times before 1970 come from no honest issuer.
     if registered.iat < 0
@@ -195,23 +264,15 @@ pub(crate) fn verify(
         }
     }
 
+    let valid_until = registered
+        .exp
+        .map_or(i64::MAX, |exp| exp.saturating_add(expect.leeway))
+        .min(key.verify_until().unwrap_or(i64::MAX));
+    drop(registered);
     Ok(VerifiedToken(std::sync::Arc::new(Verified {
-        claims: Claims {
-            iss: registered.iss,
-            sub: registered.sub,
-            aud: registered.aud,
-            iat: registered.iat,
-            exp: registered.exp,
-            jti: registered.jti,
-            sid: registered.sid,
-            app: registered.app,
-            custom: (),
-        },
-        payload: payload.into_boxed_slice(),
-        valid_until: registered
-            .exp
-            .map_or(i64::MAX, |exp| exp.saturating_add(expect.leeway))
-            .min(key.verify_until().unwrap_or(i64::MAX)),
+        claims: std::sync::OnceLock::new(),
+        payload,
+        valid_until,
     })))
 }
 
