@@ -68,8 +68,60 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// Verifies passwords on blocking threads, at most as many at once as there are cores, so a
-/// burst of sign-ins neither stalls the executor nor eats every core.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads: one per core, at the lowest scheduling priority (nice 19 on Linux), so
+/// that a storm of sign-ins takes only the CPU that serving requests leaves over, and guarded
+/// requests keep their latency. Started on first use.
+fn hashers() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Job>> {
+    static HASHERS: OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> = OnceLock::new();
+    HASHERS.get_or_init(|| {
+        let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+        let receiver = Arc::new(std::sync::Mutex::new(receiver));
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        for index in 0..cores {
+            let receiver = Arc::clone(&receiver);
+            let _ = std::thread::Builder::new()
+                .name(format!("tokengate-hash-{index}"))
+                .spawn(move || {
+                    // Where the platform refuses, hashing runs at normal priority.
+                    let _ = thread_priority::set_current_thread_priority(
+                        thread_priority::ThreadPriority::Min,
+                    );
+                    loop {
+                        let job = {
+                            let receiver = receiver
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                            receiver.recv()
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => break,
+                        }
+                    }
+                });
+        }
+        std::sync::Mutex::new(sender)
+    })
+}
+
+/// Runs `work` on a hashing thread and awaits its result.
+async fn on_hasher<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = reply.send(work());
+    });
+    hashers()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .send(job)
+        .ok()?;
+    answer.await.ok()
+}
+
+/// Verifies passwords on low-priority hashing threads, at most as many at once as there are
+/// cores, so a burst of sign-ins neither stalls the executor nor eats every core.
 #[derive(Debug, Clone)]
 pub struct PasswordVerifier {
     permits: Arc<Semaphore>,
@@ -100,7 +152,7 @@ impl PasswordVerifier {
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| dummy_hash()).to_owned();
         let password = password.to_owned();
-        let matched = tokio::task::spawn_blocking(move || {
+        let matched = on_hasher(move || {
             let Ok(hash) = PasswordHash::new(&phc) else {
                 return false;
             };
