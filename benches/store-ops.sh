@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Redis commands per /token: the axum demo on Redis, 200 refreshes, and the server's own
-# command statistics before and after. Needs the Redis on 127.0.0.1:6379 (scripts/test-deps.sh).
+# Redis round trips per /token: the axum demo on Redis, 200 refreshes, and the server's own
+# command statistics before and after. A script call (EVALSHA) is one round trip; the commands
+# it runs inside Redis are counted apart. Needs the Redis on 127.0.0.1:6379 (scripts/test-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,13 +25,21 @@ for rotation in false true; do
     answer=$(curl -s -X POST "$HOST/api/rest/token" --form "token=$refresh")
     [ "$rotation" = false ] || refresh=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["refreshToken"])' "$answer")
   done
-  calls=$("${redis[@]}" INFO commandstats | python3 -c '
-import sys
-total = 0
-for line in sys.stdin:
-    if line.startswith("cmdstat_") and not line.startswith(("cmdstat_config", "cmdstat_info")):
-        total += int(line.split("calls=")[1].split(",")[0])
-print(total)')
+  "${redis[@]}" INFO commandstats > "/tmp/store-ops-$rotation.txt"
   kill $server; wait $server 2>/dev/null || true
-  python3 -c 'import sys; print(f"rotation={sys.argv[1]}: {int(sys.argv[2])/200:.2f} Redis commands per /token ({sys.argv[2]} for 200)")' "$rotation" "$calls"
+  python3 - "$rotation" "/tmp/store-ops-$rotation.txt" <<'PY'
+import sys
+sent = inside = 0
+client = {"evalsha", "eval", "ping", "unwatch", "exists", "get", "multi", "exec", "hello", "client", "select"}
+for line in open(sys.argv[2]):
+    if not line.startswith("cmdstat_") or line.startswith(("cmdstat_config", "cmdstat_info")):
+        continue
+    name = line[len("cmdstat_"):].split(":")[0]
+    calls = int(line.split("calls=")[1].split(",")[0])
+    if name in client:
+        sent += calls
+    else:
+        inside += calls
+print(f"rotation={sys.argv[1]}: {sent / 200:.2f} round trips per /token, {inside / 200:.2f} commands inside the script")
+PY
 done

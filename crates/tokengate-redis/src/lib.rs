@@ -29,8 +29,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
+use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, Script};
-use deadpool_redis::{Connection, Pool, PoolConfig, Runtime, Timeouts};
+use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
 use tokengate_core::store::{
     RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture,
 };
@@ -40,6 +41,9 @@ use tokengate_core::throttle::{FailureCounter, Window};
 #[derive(Clone)]
 pub struct RedisStore {
     pool: Pool,
+    /// A multiplexed connection taken from the pool and kept while it works: each operation
+    /// is then one round trip, without the pool's per-checkout health check.
+    shared: std::sync::Arc<std::sync::Mutex<Option<MultiplexedConnection>>>,
     prefix: String,
     scripts: std::sync::Arc<Scripts>,
 }
@@ -99,6 +103,7 @@ impl RedisStore {
         let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(failed)?;
         Ok(Self {
             pool,
+            shared: std::sync::Arc::default(),
             prefix: prefix.to_owned(),
             scripts: std::sync::Arc::new(Scripts {
                 create: Script::new(CREATE),
@@ -120,8 +125,33 @@ impl RedisStore {
         format!("{}:subject:{subject}", self.prefix)
     }
 
-    async fn connection(&self) -> Result<Connection, StoreError> {
-        self.pool.get().await.map_err(failed)
+    async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
+        if let Some(connection) = self.held().clone() {
+            return Ok(connection);
+        }
+        let pooled = self.pool.get().await.map_err(failed)?;
+        let connection = (*pooled).clone();
+        *self.held() = Some(connection.clone());
+        Ok(connection)
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
+        self.shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs one operation; after a failure the kept connection is dropped, so the next
+    /// operation takes a fresh one from the pool (which reconnects when Redis is back).
+    async fn guarded<T>(
+        &self,
+        operation: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let result = operation.await;
+        if result.is_err() {
+            *self.held() = None;
+        }
+        result
     }
 }
 
@@ -170,7 +200,7 @@ fn parse(flat: &[String]) -> Result<Session, StoreError> {
 
 impl SessionStore for RedisStore {
     fn create(&self, session: Session) -> StoreFuture<'_, ()> {
-        Box::pin(async move {
+        Box::pin(self.guarded(async move {
             let mut connection = self.connection().await?;
             let values = [
                 session.id.clone(),
@@ -199,11 +229,11 @@ impl SessionStore for RedisStore {
                 .await
                 .map(|_| ())
                 .map_err(failed)
-        })
+        }))
     }
 
     fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed> {
-        Box::pin(async move {
+        Box::pin(self.guarded(async move {
             let mut connection = self.connection().await?;
             let answer: Vec<String> = self
                 .scripts
@@ -226,11 +256,11 @@ impl SessionStore for RedisStore {
                 "reused" => Refreshed::Reused(parse(flat)?),
                 _ => Refreshed::Gone,
             })
-        })
+        }))
     }
 
     fn is_live<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
+        Box::pin(self.guarded(async move {
             let mut connection = self.connection().await?;
             // Sessions expire with their refresh token: existing is being live.
             redis::cmd("EXISTS")
@@ -239,11 +269,11 @@ impl SessionStore for RedisStore {
                 .await
                 .map(|n| n > 0)
                 .map_err(failed)
-        })
+        }))
     }
 
     fn revoke<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
+        Box::pin(self.guarded(async move {
             let mut connection = self.connection().await?;
             self.scripts
                 .revoke
@@ -253,7 +283,7 @@ impl SessionStore for RedisStore {
                 .await
                 .map(|n| n > 0)
                 .map_err(failed)
-        })
+        }))
     }
 
     fn revoke_subject<'a>(
@@ -261,7 +291,7 @@ impl SessionStore for RedisStore {
         subject: &'a str,
         keep: Option<&'a str>,
     ) -> StoreFuture<'a, usize> {
-        Box::pin(async move {
+        Box::pin(self.guarded(async move {
             let mut connection = self.connection().await?;
             let ended: i64 = self
                 .scripts
@@ -273,11 +303,11 @@ impl SessionStore for RedisStore {
                 .await
                 .map_err(failed)?;
             Ok(usize::try_from(ended).unwrap_or(0))
-        })
+        }))
     }
 
     fn list<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<Session>> {
-        Box::pin(async move {
+        Box::pin(self.guarded(async move {
             let mut connection = self.connection().await?;
             let found: Vec<Vec<String>> = self
                 .scripts
@@ -297,13 +327,13 @@ impl SessionStore for RedisStore {
                     .then_with(|| a.id.cmp(&b.id))
             });
             Ok(sessions)
-        })
+        }))
     }
 }
 
 impl FailureCounter for RedisStore {
     fn get<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, Option<Window>> {
-        Box::pin(async move {
+        Box::pin(self.guarded(async move {
             let mut connection = self.connection().await?;
             let found: Vec<i64> = self
                 .scripts
@@ -319,11 +349,11 @@ impl FailureCounter for RedisStore {
                 }),
                 _ => None,
             })
-        })
+        }))
     }
 
     fn add<'a>(&'a self, key: &'a str, window: u64, now: i64) -> StoreFuture<'a, Window> {
-        Box::pin(async move {
+        Box::pin(self.guarded(async move {
             let mut connection = self.connection().await?;
             let found: Vec<i64> = self
                 .scripts
@@ -340,11 +370,11 @@ impl FailureCounter for RedisStore {
                 count: u32::try_from(count).unwrap_or(u32::MAX),
                 ends_at: now + ttl.max(0),
             })
-        })
+        }))
     }
 
     fn clear<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
+        Box::pin(self.guarded(async move {
             let mut connection = self.connection().await?;
             redis::cmd("DEL")
                 .arg(format!("{}:{key}", self.prefix))
@@ -352,7 +382,7 @@ impl FailureCounter for RedisStore {
                 .await
                 .map(|_| ())
                 .map_err(failed)
-        })
+        }))
     }
 }
 
