@@ -18,6 +18,7 @@ export RUST_LOG=warn
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 command -v wrk >/dev/null 2>&1 || { as_root apt-get update -qq; as_root apt-get install -y -qq wrk >/dev/null; }
 command -v taskset >/dev/null 2>&1 || { as_root apt-get update -qq; as_root apt-get install -y -qq util-linux >/dev/null; }
+command -v openssl >/dev/null 2>&1 || { as_root apt-get update -qq; as_root apt-get install -y -qq openssl >/dev/null; }
 
 cargo build --quiet --release --example axum_demo --example actix_demo \
   --example peer_axum_guard --example peer_actix_httpauth
@@ -28,13 +29,7 @@ stop() { [ -z "$server" ] || { kill "$server" 2>/dev/null || true; wait "$server
 trap 'stop; rm -rf "$work"' EXIT
 
 secret="load-test-only-secret-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
-python3 - "$work/ed25519.pem" <<'PY' 2>/dev/null || openssl genpkey -algorithm ed25519 -out "$work/ed25519.pem"
-import sys
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-open(sys.argv[1], "wb").write(Ed25519PrivateKey.generate().private_bytes(
-    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-PY
+openssl genpkey -algorithm ed25519 -out "$work/ed25519.pem"
 
 launch() { # binary env...
   local name=$1; shift
