@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokengate::store::{MemoryStore, Session, SessionStore};
 
 /// Resident memory of this process, in bytes (Linux `/proc/self/statm`, 4 KiB pages).
@@ -24,13 +25,15 @@ fn main() {
         .unwrap();
     let now = 1_800_000_000;
     let claims = r#"{"name":"John Doe","roles":["user"]}"#;
-    let ids: Vec<String> = (0..SESSIONS).map(|i| format!("{i:0>22}")).collect();
+    // Ids as tokengate makes them: 16 bytes in base64url (22 characters).
+    let encode = |n: u128| base64::Engine::encode(&URL_SAFE_NO_PAD, n.to_le_bytes());
+    let ids: Vec<String> = (0..SESSIONS as u128).map(|i| encode(i * 7919)).collect();
     let store = MemoryStore::new();
     let before = resident();
     for (i, id) in ids.iter().enumerate() {
         let subject = format!("user{:05}@example.org", i % 20_000);
         let mut session = Session::new(id, &subject, None, claims, now, Some(now + 86_400));
-        session.token = format!("{i:0>22}").replace('0', "t");
+        session.token = encode(i as u128 * 104_729 + 1);
         runtime.block_on(store.create(session)).unwrap();
     }
     let after = resident();

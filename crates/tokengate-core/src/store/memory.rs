@@ -1,46 +1,171 @@
-//! The in-memory session store.
+//! The in-memory session store, compact: a live session costs about 200 bytes.
+//!
+//! Ids and token ids (22 base64url characters for the ones tokengate makes) are kept as their
+//! 16 bytes; the subject, its claims and the application are shared between the sessions that
+//! have the same; expired sessions are swept out as sessions are added, so memory stays bounded
+//! by the live ones without an expiry index.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 
 use super::{RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture};
 use crate::clock::unix_now;
 
+/// An id: 16 bytes when it is 22 base64url characters (every id tokengate makes), else text.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Id {
+    Packed([u8; 16]),
+    Text(Box<str>),
+}
+
+impl Id {
+    fn new(text: &str) -> Self {
+        let mut bytes = [0u8; 16];
+        match URL_SAFE_NO_PAD.decode_slice(text, &mut bytes) {
+            // Only when encoding back gives the very same text (canonical base64url).
+            Ok(16) if text.len() == 22 && URL_SAFE_NO_PAD.encode(bytes) == text => {
+                Self::Packed(bytes)
+            }
+            _ => Self::Text(text.into()),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Self::Packed(bytes) => URL_SAFE_NO_PAD.encode(bytes),
+            Self::Text(text) => text.to_string(),
+        }
+    }
+}
+
+/// One session, as kept.
+struct Entry {
+    subject: Arc<str>,
+    claims: Arc<str>,
+    application: Option<Arc<str>>,
+    token: Id,
+    previous: Option<Id>,
+    created_at: i64,
+    refreshed_at: i64,
+    rotated_at: i64,
+    expires_at: Option<i64>,
+}
+
+impl Entry {
+    fn is_live(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+
+    fn session(&self, id: &Id) -> Session {
+        Session {
+            id: id.text(),
+            subject: self.subject.to_string(),
+            application: self.application.as_deref().map(str::to_owned),
+            claims: self.claims.to_string(),
+            created_at: self.created_at,
+            refreshed_at: self.refreshed_at,
+            expires_at: self.expires_at,
+            token: self.token.text(),
+            previous: self.previous.as_ref().map(Id::text),
+            rotated_at: self.rotated_at,
+        }
+    }
+}
+
+/// The sessions of one subject, and the claims text they share.
+struct Subject {
+    ids: HashSet<Id>,
+    claims: Arc<str>,
+}
+
 #[derive(Default)]
 struct State {
-    sessions: HashMap<String, Session>,
-    by_subject: HashMap<String, HashSet<String>>,
-    /// (expires_at, id) of every session that expires, soonest first.
-    expiry: BTreeSet<(i64, String)>,
+    sessions: HashMap<Id, Entry>,
+    subjects: HashMap<Arc<str>, Subject>,
+    applications: HashSet<Arc<str>>,
+    /// Sessions added since the last sweep of expired ones.
+    added: usize,
 }
 
 impl State {
-    fn remove(&mut self, id: &str) -> Option<Session> {
-        let session = self.sessions.remove(id)?;
-        if let Some(ids) = self.by_subject.get_mut(&session.subject) {
-            ids.remove(id);
-            if ids.is_empty() {
-                self.by_subject.remove(&session.subject);
+    fn remove(&mut self, id: &Id) -> Option<Entry> {
+        let entry = self.sessions.remove(id)?;
+        if let Some(subject) = self.subjects.get_mut(&entry.subject) {
+            subject.ids.remove(id);
+            if subject.ids.is_empty() {
+                self.subjects.remove(&entry.subject);
             }
         }
-        if let Some(at) = session.expires_at {
-            self.expiry.remove(&(at, session.id.clone()));
-        }
-        Some(session)
+        Some(entry)
     }
 
-    /// Drops every session that has expired: memory stays bounded by the live sessions.
-    fn evict(&mut self, now: i64) {
-        while let Some((at, id)) = self.expiry.first().cloned() {
-            if at > now {
-                break;
+    fn insert(&mut self, session: &Session) {
+        let id = Id::new(&session.id);
+        self.remove(&id);
+        let subject_key: Arc<str> = match self.subjects.get_key_value(session.subject.as_str()) {
+            Some((key, _)) => Arc::clone(key),
+            None => session.subject.as_str().into(),
+        };
+        let subject = self
+            .subjects
+            .entry(Arc::clone(&subject_key))
+            .or_insert_with(|| Subject {
+                ids: HashSet::new(),
+                claims: session.claims.as_str().into(),
+            });
+        if *subject.claims != *session.claims {
+            subject.claims = session.claims.as_str().into();
+        }
+        subject.ids.insert(id.clone());
+        let claims = Arc::clone(&subject.claims);
+        let application = session.application.as_deref().map(|name| {
+            if let Some(known) = self.applications.get(name) {
+                return Arc::clone(known);
             }
-            self.remove(&id);
+            let name: Arc<str> = name.into();
+            self.applications.insert(Arc::clone(&name));
+            name
+        });
+        self.sessions.insert(
+            id,
+            Entry {
+                subject: subject_key,
+                claims,
+                application,
+                token: Id::new(&session.token),
+                previous: session.previous.as_deref().map(Id::new),
+                created_at: session.created_at,
+                refreshed_at: session.refreshed_at,
+                rotated_at: session.rotated_at,
+                expires_at: session.expires_at,
+            },
+        );
+    }
+
+    /// Drops the expired sessions once as many have been added as are held: amortised O(1)
+    /// per session added, and memory stays within twice the live sessions.
+    fn sweep(&mut self, now: i64) {
+        self.added += 1;
+        if self.added < self.sessions.len().max(64) {
+            return;
+        }
+        self.added = 0;
+        let expired: Vec<Id> = self
+            .sessions
+            .iter()
+            .filter(|(_, entry)| !entry.is_live(now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &expired {
+            self.remove(id);
         }
     }
 }
 
-/// Sessions in this process's memory; expired sessions are evicted as time passes.
+/// Sessions in this process's memory; expired sessions are swept out as time passes.
 ///
 /// Sessions do not survive a restart and are not shared between instances.
 #[derive(Default)]
@@ -65,17 +190,19 @@ impl MemoryStore {
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // matters more than losing every session, so a poisoned lock is taken over.
-        let mut state = self
-            .state
+        self.state
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        state.evict(unix_now());
-        state
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// How many live sessions are held.
     pub fn len(&self) -> usize {
-        self.state().sessions.len()
+        let now = unix_now();
+        self.state()
+            .sessions
+            .values()
+            .filter(|entry| entry.is_live(now))
+            .count()
     }
 
     /// Whether no session is held.
@@ -87,36 +214,27 @@ impl MemoryStore {
 impl SessionStore for MemoryStore {
     fn create(&self, session: Session) -> StoreFuture<'_, ()> {
         let mut state = self.state();
-        state.remove(&session.id);
-        if let Some(at) = session.expires_at {
-            state.expiry.insert((at, session.id.clone()));
-        }
-        state
-            .by_subject
-            .entry(session.subject.clone())
-            .or_default()
-            .insert(session.id.clone());
-        state.sessions.insert(session.id.clone(), session);
+        state.sweep(unix_now());
+        state.insert(&session);
         Box::pin(std::future::ready(Ok(())))
     }
 
     fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed> {
         let mut state = self.state();
+        let id = Id::new(request.id);
         let Some(session) = state
             .sessions
-            .get(request.id)
-            .filter(|s| s.is_live(request.now))
-            .cloned()
+            .get(&id)
+            .filter(|entry| entry.is_live(request.now))
+            .map(|entry| entry.session(&id))
         else {
             return Box::pin(std::future::ready(Ok(Refreshed::Gone)));
         };
         let (outcome, keep) = Refreshed::decide(session, &request);
         match keep {
-            Some(session) => {
-                state.sessions.insert(session.id.clone(), session);
-            }
+            Some(session) => state.insert(&session),
             None => {
-                state.remove(request.id);
+                state.remove(&id);
             }
         }
         Box::pin(std::future::ready(Ok(outcome)))
@@ -126,13 +244,17 @@ impl SessionStore for MemoryStore {
         let live = self
             .state()
             .sessions
-            .get(id)
-            .is_some_and(|s| s.is_live(now));
+            .get(&Id::new(id))
+            .is_some_and(|entry| entry.is_live(now));
         Box::pin(std::future::ready(Ok(live)))
     }
 
     fn revoke<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
-        let removed = self.state().remove(id).is_some();
+        let now = unix_now();
+        let removed = self
+            .state()
+            .remove(&Id::new(id))
+            .is_some_and(|entry| entry.is_live(now));
         Box::pin(std::future::ready(Ok(removed)))
     }
 
@@ -142,28 +264,42 @@ impl SessionStore for MemoryStore {
         keep: Option<&'a str>,
     ) -> StoreFuture<'a, usize> {
         let mut state = self.state();
-        let ids: Vec<String> = state
-            .by_subject
+        let keep = keep.map(Id::new);
+        let ids: Vec<Id> = state
+            .subjects
             .get(subject)
-            .map(|ids| {
-                ids.iter()
-                    .filter(|id| Some(id.as_str()) != keep)
+            .map(|found| {
+                found
+                    .ids
+                    .iter()
+                    .filter(|id| Some(*id) != keep.as_ref())
                     .cloned()
                     .collect()
             })
             .unwrap_or_default();
-        let count = ids.iter().filter(|id| state.remove(id).is_some()).count();
+        let now = unix_now();
+        let count = ids
+            .iter()
+            .filter(|id| state.remove(id).is_some_and(|entry| entry.is_live(now)))
+            .count();
         Box::pin(std::future::ready(Ok(count)))
     }
 
     fn list<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<Session>> {
         let state = self.state();
+        let now = unix_now();
         let mut sessions: Vec<Session> = state
-            .by_subject
+            .subjects
             .get(subject)
             .into_iter()
-            .flatten()
-            .filter_map(|id| state.sessions.get(id).cloned())
+            .flat_map(|found| found.ids.iter())
+            .filter_map(|id| {
+                state
+                    .sessions
+                    .get(id)
+                    .filter(|entry| entry.is_live(now))
+                    .map(|entry| entry.session(id))
+            })
             .collect();
         sessions.sort_by(|a, b| {
             a.created_at
@@ -206,9 +342,20 @@ mod tests {
             block(store.refresh(RefreshRequest::keep("old", "", now))),
             Refreshed::Gone
         );
+        // Adding sessions sweeps the expired ones out.
+        for i in 0..100 {
+            block(store.create(Session::new(
+                &format!("n{i}"),
+                "bob",
+                None,
+                "{}",
+                now,
+                Some(now + 60),
+            )));
+        }
         let state = store.state();
-        assert_eq!(state.expiry.len(), 1);
-        assert_eq!(state.by_subject.get("ada").map(HashSet::len), Some(2));
+        assert!(!state.sessions.contains_key(&Id::new("old")));
+        assert_eq!(state.subjects.get("ada").map(|s| s.ids.len()), Some(2));
     }
 
     #[test]
@@ -223,6 +370,22 @@ mod tests {
         let left: Vec<_> = block(store.list("ada")).into_iter().map(|s| s.id).collect();
         assert_eq!(left, ["b"]);
         assert_eq!(block(store.list("bob")).len(), 1);
+    }
+
+    #[test]
+    fn ids_round_trip_packed_or_not() {
+        for text in [
+            "AAAAAAAAAAAAAAAAAAAAAA",
+            "q3-_Zz09az-_Q1w2e3r4tA",
+            "short",
+            "s1",
+            "AAAAAAAAAAAAAAAAAAAAAB",
+        ] {
+            assert_eq!(Id::new(text).text(), text);
+        }
+        assert!(matches!(Id::new("q3-_Zz09az-_Q1w2e3r4tA"), Id::Packed(_)));
+        // Non-canonical base64 (spare bits set) is kept as text, so it stays distinct.
+        assert!(matches!(Id::new("AAAAAAAAAAAAAAAAAAAAAB"), Id::Text(_)));
     }
 
     #[test]
