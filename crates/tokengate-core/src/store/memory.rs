@@ -41,44 +41,62 @@ impl Id {
     }
 }
 
-/// One session, as kept.
-struct Entry {
+/// Who a session belongs to, shared by the sessions with the same subject, claims and
+/// application.
+#[derive(PartialEq, Eq)]
+struct Who {
     subject: Arc<str>,
-    claims: Arc<str>,
+    claims: Box<str>,
     application: Option<Arc<str>>,
+}
+
+/// No expiry, in [`Entry::expires_at`].
+const NEVER: i64 = i64::MAX;
+
+/// One session, as kept: 56 bytes besides its id (the token that rotation replaced last is
+/// kept apart, in [`State::previous`], as most sessions never rotate).
+struct Entry {
+    who: Arc<Who>,
     token: Id,
-    previous: Option<Id>,
     created_at: i64,
-    refreshed_at: i64,
-    rotated_at: i64,
-    expires_at: Option<i64>,
+    /// `NEVER` for an unlimited session.
+    expires_at: i64,
+    /// Seconds after `created_at`.
+    refreshed: u32,
+    /// Seconds after `created_at`.
+    rotated: u32,
+}
+
+/// Seconds from `from` to `to`, as kept (a session is not refreshed 136 years after it began).
+fn offset(from: i64, to: i64) -> u32 {
+    u32::try_from(to.saturating_sub(from).max(0)).unwrap_or(u32::MAX)
 }
 
 impl Entry {
     fn is_live(&self, now: i64) -> bool {
-        self.expires_at.is_none_or(|at| at > now)
+        self.expires_at > now
     }
 
-    fn session(&self, id: &Id) -> Session {
+    fn session(&self, id: &Id, previous: Option<&Id>) -> Session {
         Session {
             id: id.text(),
-            subject: self.subject.to_string(),
-            application: self.application.as_deref().map(str::to_owned),
-            claims: self.claims.to_string(),
+            subject: self.who.subject.to_string(),
+            application: self.who.application.as_deref().map(str::to_owned),
+            claims: self.who.claims.to_string(),
             created_at: self.created_at,
-            refreshed_at: self.refreshed_at,
-            expires_at: self.expires_at,
+            refreshed_at: self.created_at + i64::from(self.refreshed),
+            expires_at: (self.expires_at != NEVER).then_some(self.expires_at),
             token: self.token.text(),
-            previous: self.previous.as_ref().map(Id::text),
-            rotated_at: self.rotated_at,
+            previous: previous.map(Id::text),
+            rotated_at: self.created_at + i64::from(self.rotated),
         }
     }
 }
 
-/// The sessions of one subject, and the claims text they share.
+/// The sessions of one subject, and whom its latest session belongs to.
 struct Subject {
     ids: HashSet<Id>,
-    claims: Arc<str>,
+    who: Arc<Who>,
 }
 
 #[derive(Default)]
@@ -86,41 +104,46 @@ struct State {
     sessions: HashMap<Id, Entry>,
     subjects: HashMap<Arc<str>, Subject>,
     applications: HashSet<Arc<str>>,
+    /// Session id → the token id that rotation replaced last.
+    previous: HashMap<Id, Id>,
     /// Sessions added since the last sweep of expired ones.
     added: usize,
 }
 
 impl State {
+    fn session(&self, id: &Id, now: i64) -> Option<Session> {
+        self.sessions
+            .get(id)
+            .filter(|entry| entry.is_live(now))
+            .map(|entry| entry.session(id, self.previous.get(id)))
+    }
+
     fn remove(&mut self, id: &Id) -> Option<Entry> {
         let entry = self.sessions.remove(id)?;
-        if let Some(subject) = self.subjects.get_mut(&entry.subject) {
+        self.previous.remove(id);
+        if let Some(subject) = self.subjects.get_mut(&entry.who.subject) {
             subject.ids.remove(id);
             if subject.ids.is_empty() {
-                self.subjects.remove(&entry.subject);
+                self.subjects.remove(&entry.who.subject);
             }
         }
         Some(entry)
     }
 
-    fn insert(&mut self, session: &Session) {
-        let id = Id::new(&session.id);
-        self.remove(&id);
-        let subject_key: Arc<str> = match self.subjects.get_key_value(session.subject.as_str()) {
+    /// The shared [`Who`] of a session, made anew only when its subject's latest differs.
+    fn who(&mut self, session: &Session) -> Arc<Who> {
+        if let Some(subject) = self.subjects.get(session.subject.as_str()) {
+            let who = &subject.who;
+            if *who.claims == *session.claims
+                && who.application.as_deref() == session.application.as_deref()
+            {
+                return Arc::clone(who);
+            }
+        }
+        let subject: Arc<str> = match self.subjects.get_key_value(session.subject.as_str()) {
             Some((key, _)) => Arc::clone(key),
             None => session.subject.as_str().into(),
         };
-        let subject = self
-            .subjects
-            .entry(Arc::clone(&subject_key))
-            .or_insert_with(|| Subject {
-                ids: HashSet::new(),
-                claims: session.claims.as_str().into(),
-            });
-        if *subject.claims != *session.claims {
-            subject.claims = session.claims.as_str().into();
-        }
-        subject.ids.insert(id.clone());
-        let claims = Arc::clone(&subject.claims);
         let application = session.application.as_deref().map(|name| {
             if let Some(known) = self.applications.get(name) {
                 return Arc::clone(known);
@@ -129,18 +152,38 @@ impl State {
             self.applications.insert(Arc::clone(&name));
             name
         });
+        Arc::new(Who {
+            subject,
+            claims: session.claims.as_str().into(),
+            application,
+        })
+    }
+
+    fn insert(&mut self, session: &Session) {
+        let id = Id::new(&session.id);
+        self.remove(&id);
+        let who = self.who(session);
+        let subject = self
+            .subjects
+            .entry(Arc::clone(&who.subject))
+            .or_insert_with(|| Subject {
+                ids: HashSet::new(),
+                who: Arc::clone(&who),
+            });
+        subject.who = Arc::clone(&who);
+        subject.ids.insert(id.clone());
+        if let Some(previous) = session.previous.as_deref() {
+            self.previous.insert(id.clone(), Id::new(previous));
+        }
         self.sessions.insert(
             id,
             Entry {
-                subject: subject_key,
-                claims,
-                application,
+                who,
                 token: Id::new(&session.token),
-                previous: session.previous.as_deref().map(Id::new),
                 created_at: session.created_at,
-                refreshed_at: session.refreshed_at,
-                rotated_at: session.rotated_at,
-                expires_at: session.expires_at,
+                expires_at: session.expires_at.unwrap_or(NEVER),
+                refreshed: offset(session.created_at, session.refreshed_at),
+                rotated: offset(session.created_at, session.rotated_at),
             },
         );
     }
@@ -222,12 +265,7 @@ impl SessionStore for MemoryStore {
     fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed> {
         let mut state = self.state();
         let id = Id::new(request.id);
-        let Some(session) = state
-            .sessions
-            .get(&id)
-            .filter(|entry| entry.is_live(request.now))
-            .map(|entry| entry.session(&id))
-        else {
+        let Some(session) = state.session(&id, request.now) else {
             return Box::pin(std::future::ready(Ok(Refreshed::Gone)));
         };
         let (outcome, keep) = Refreshed::decide(session, &request);
@@ -293,13 +331,7 @@ impl SessionStore for MemoryStore {
             .get(subject)
             .into_iter()
             .flat_map(|found| found.ids.iter())
-            .filter_map(|id| {
-                state
-                    .sessions
-                    .get(id)
-                    .filter(|entry| entry.is_live(now))
-                    .map(|entry| entry.session(id))
-            })
+            .filter_map(|id| state.session(id, now))
             .collect();
         sessions.sort_by(|a, b| {
             a.created_at
@@ -356,6 +388,14 @@ mod tests {
         let state = store.state();
         assert!(!state.sessions.contains_key(&Id::new("old")));
         assert_eq!(state.subjects.get("ada").map(|s| s.ids.len()), Some(2));
+        drop(state);
+        // Sessions of one subject share whom they belong to.
+        let state = store.state();
+        let entries: Vec<&Entry> = ["new", "forever"]
+            .iter()
+            .filter_map(|id| state.sessions.get(&Id::new(id)))
+            .collect();
+        assert!(Arc::ptr_eq(&entries[0].who, &entries[1].who));
     }
 
     #[test]
