@@ -33,23 +33,7 @@ open(sys.argv[1], "wb").write(pem)
 PY
 
 server_pid=""
-stop_server() { [ -z "$server_pid" ] || { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; # PyJWT in a virtual environment of its own, made once.
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/tokengate-pyjwt"
-if ! "$venv/bin/python" -c 'import jwt, cryptography' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet 'pyjwt[crypto]>=2.8'
-fi
-keydir=$(mktemp -d)
-"$venv/bin/python" - "$keydir/ed25519.pem" <<'PY'
-import sys
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-pem = Ed25519PrivateKey.generate().private_bytes(
-    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-open(sys.argv[1], "wb").write(pem)
-PY
-
-server_pid=""; }; }
+stop_server() { [ -z "$server_pid" ] || { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=""; }; }
 trap 'stop_server; rm -rf "$keydir"' EXIT
 
 start_server() { # demo, extra env...

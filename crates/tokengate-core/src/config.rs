@@ -144,7 +144,7 @@ impl fmt::Debug for KeyMaterial {
 /// | `rotation` | `false` | `/token` returns a new refresh token and retires the old one |
 /// | `reuse_grace` | `10s` | how long a retired refresh token still gets the current one |
 /// | `strict_revocation` | `false` | the guard also checks that the token's session is live |
-/// | `revocation_cache_ttl` | `5s` | how long a strict guard trusts its last look at a session |
+/// | `revocation_cache_ttl` | `5s` | how long a strict guard trusts its last look at a session: a sign-out on another instance is seen within it (on the same instance, at once) |
 /// | `verify_cache` | `auto` | remember verified tokens until their `exp`: `auto` (on when a key is asymmetric), `true`, `false` |
 /// | `verify_cache_size` | `10000` | how many verified tokens are remembered at most |
 /// | `algorithm` | `HS256` | the single key's algorithm: `HS256`, `EdDSA`, `ES256` or `RS256` |
