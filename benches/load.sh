@@ -18,6 +18,9 @@ export RUST_LOG=warn
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 command -v wrk >/dev/null 2>&1 || { as_root apt-get update -qq; as_root apt-get install -y -qq wrk >/dev/null; }
 command -v taskset >/dev/null 2>&1 || { as_root apt-get update -qq; as_root apt-get install -y -qq util-linux >/dev/null; }
+for tool in curl python3; do
+  command -v $tool >/dev/null 2>&1 || { as_root apt-get update -qq; as_root apt-get install -y -qq $tool >/dev/null; }
+done
 command -v openssl >/dev/null 2>&1 || { as_root apt-get update -qq; as_root apt-get install -y -qq openssl >/dev/null; }
 
 cargo build --quiet --release --example axum_demo --example actix_demo \
