@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::{ready, Ready};
 use serde::de::DeserializeOwned;
-use tokengate_core::{extract, TokenGate, VerifiedToken};
+use tokengate_core::{extract, Guarded};
 
 use crate::head::to_actix;
 
@@ -70,12 +70,9 @@ impl<T: DeserializeOwned> FromRequest for Claims<T> {
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let extensions = request.extensions();
         ready(
-            extract::required(
-                extensions.get::<VerifiedToken>(),
-                extensions.get::<TokenGate>(),
-            )
-            .map(Claims)
-            .map_err(ClaimsRejection),
+            extract::required(extensions.get::<Guarded>())
+                .map(Claims)
+                .map_err(ClaimsRejection),
         )
     }
 }
@@ -83,7 +80,7 @@ impl<T: DeserializeOwned> FromRequest for Claims<T> {
 #[cfg(test)]
 mod tests {
     use actix_web::{test, web, App, HttpResponse};
-    use tokengate_core::credentials::MemoryDirectory;
+    use tokengate_core::credentials::{hash_password, MemoryDirectory};
     use tokengate_core::{Config, TokenGate};
 
     use super::Claims;
@@ -106,6 +103,49 @@ mod tests {
 
     async fn strict(claims: Claims) -> HttpResponse {
         HttpResponse::Ok().body(claims.0.sub)
+    }
+
+    #[actix_web::test]
+    async fn custom_claims_that_do_not_fit_are_a_401_not_a_500() {
+        #[derive(serde::Deserialize)]
+        struct Tenant {
+            #[allow(dead_code)]
+            tenant: u64,
+        }
+        async fn tenant(_claims: Claims<Tenant>) -> HttpResponse {
+            HttpResponse::Ok().finish()
+        }
+        let config = Config::default()
+            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
+            .expect("valid test config");
+        let users = MemoryDirectory::new()
+            .user("ada", &hash_password("pw").expect("hash"))
+            .expect("user");
+        let gate = TokenGate::builder(config)
+            .credentials(users)
+            .build()
+            .expect("valid test config");
+        let app = test::init_service(
+            App::new()
+                .route("/tenant", web::get().to(tenant))
+                .wrap(TokenGateTransform::new(gate)),
+        )
+        .await;
+        let signin = test::TestRequest::post()
+            .uri("/api/rest/signin")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload("login=ada&password=pw")
+            .to_request();
+        let tokens: serde_json::Value = test::call_and_read_body_json(&app, signin).await;
+        let access = tokens["accessToken"].as_str().unwrap_or_default();
+        let request = test::TestRequest::get()
+            .uri("/tenant")
+            .insert_header(("authorization", format!("Bearer {access}")))
+            .to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(response.status(), 401);
+        let body = test::read_body(response).await;
+        assert!(String::from_utf8_lossy(&body).contains("invalid_token"));
     }
 
     #[actix_web::test]

@@ -78,12 +78,8 @@ where
                     ServiceResponse::new(request, to_actix(response))
                 }))
             }
-            Route::Pass(Some(verified)) => {
-                request.extensions_mut().insert(verified);
-                ResponseFuture::inner(self.service.call(request))
-            }
-            Route::Pass(None) => {
-                request.extensions_mut().insert(self.gate.clone());
+            Route::Pass(guarded) => {
+                request.extensions_mut().insert(guarded);
                 ResponseFuture::inner(self.service.call(request))
             }
             Route::Refuse(response) => {
@@ -94,8 +90,8 @@ where
                 let service = Rc::clone(&self.service);
                 ResponseFuture::check(Box::pin(async move {
                     match gate.confirm(verified).await {
-                        Ok(verified) => {
-                            request.extensions_mut().insert(verified);
+                        Ok(guarded) => {
+                            request.extensions_mut().insert(guarded);
                             let response = service.call(request).await?;
                             Ok(response.map_into_left_body())
                         }

@@ -80,28 +80,18 @@ impl VerifyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::MemoryDirectory;
-    use crate::{Config, TokenGate, TokenKind};
+    use crate::gate::testing;
+    use crate::TokenGate;
 
     fn verified(gate: &TokenGate, sid: &str, exp: i64) -> (String, VerifiedToken) {
-        let payload = serde_json::json!({
-            "iss": "tokengate", "sub": "ada", "iat": exp - 60, "exp": exp, "jti": "j", "sid": sid,
-        });
-        let token = crate::issue::sign(&gate.inner.keys, TokenKind::Access, &payload).unwrap();
+        let token = testing::access_token(gate, sid, exp);
         let verified = gate.verify_access(&token).unwrap();
         (token, verified)
     }
 
     #[test]
     fn entries_live_until_exp_and_leave_with_their_session() {
-        let config = Config::default()
-            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
-            .and_then(|c| c.set("leeway", "0s"))
-            .unwrap();
-        let gate = TokenGate::builder(config)
-            .credentials(MemoryDirectory::new())
-            .build()
-            .unwrap();
+        let gate = testing::gate(&[("leeway", "0s")]);
         let now = crate::clock::unix_now();
         let cache = VerifyCache::new(4);
         let (token, found) = verified(&gate, "s1", now + 60);

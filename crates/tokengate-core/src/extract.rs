@@ -1,22 +1,31 @@
-//! What the adapters' `Claims` extractors share: reading the claims a guard left in the
-//! request, and the answer when they are missing.
+//! What the adapters' `Claims` extractors share: what the guard leaves in a request, reading
+//! the claims from it, and the answer when they are missing.
 //!
-//! The guard puts a [`VerifiedToken`] into the request's extensions when the request carried a
-//! valid access token, and the [`TokenGate`] itself when it let the request through without one
-//! (a public path, or the optional mode), so that the extractor answers in the gate's words.
+//! For every request it lets through, the guard puts one [`Guarded`] into the request's
+//! extensions: the verified token when the request carried a valid one, and always the gate,
+//! so that an extractor refusing the request answers in the gate's words.
 //!
 //! # Example
 //!
 //! ```
 //! use tokengate_core::credentials::MemoryDirectory;
-//! use tokengate_core::{extract, Config, TokenGate};
+//! use tokengate_core::{extract, Config, Route, TokenGate};
 //!
-//! let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
+//! let config = Config::default()
+//!     .set("secret", "an-example-secret-of-at-least-32-bytes")?
+//!     .set("mode", "optional")?;
 //! let gate = TokenGate::builder(config).credentials(MemoryDirectory::new()).build()?;
 //!
-//! // No token was verified: optional extraction gives `None`, required gives the 401 answer.
-//! assert!(matches!(extract::optional::<()>(None, Some(&gate)), Ok(None)));
-//! let refused = extract::required::<()>(None, Some(&gate)).err().map(|r| r.status);
+//! # struct Get;
+//! # impl tokengate_core::RequestHead for Get {
+//! #     fn method(&self) -> &str { "GET" }
+//! #     fn path(&self) -> &str { "/api/rest/me" }
+//! #     fn header(&self, _: &str) -> Option<&[u8]> { None }
+//! # }
+//! // No token: the guard lets the request through in optional mode, without claims.
+//! let Route::Pass(guarded) = gate.route(&Get) else { panic!("not passed") };
+//! assert!(matches!(extract::optional::<()>(Some(&guarded)), Ok(None)));
+//! let refused = extract::required::<()>(Some(&guarded)).err().map(|r| r.status);
 //! assert_eq!(refused, Some(401));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -29,36 +38,61 @@ use crate::gate::TokenGate;
 use crate::response::Response;
 use crate::verify::VerifiedToken;
 
-/// The claims of `verified` read as `Claims<T>`, required.
+/// What the guard leaves in the extensions of a request it lets through. Cloning it is two
+/// reference counts.
+#[derive(Debug, Clone)]
+pub struct Guarded {
+    gate: TokenGate,
+    verified: Option<VerifiedToken>,
+}
+
+impl Guarded {
+    pub(crate) fn new(gate: TokenGate, verified: Option<VerifiedToken>) -> Self {
+        Self { gate, verified }
+    }
+
+    /// The verified access token, when the request carried a valid one.
+    pub fn verified(&self) -> Option<&VerifiedToken> {
+        self.verified.as_ref()
+    }
+
+    /// The gate that let the request through.
+    pub fn gate(&self) -> &TokenGate {
+        &self.gate
+    }
+}
+
+/// The request's claims read as `Claims<T>`, required.
 ///
 /// The `Err` answer is the gate's own: 401 `missing_token` when no token was verified, 401
 /// `invalid_token` when the custom claims do not fit `T`, and 500 when no gate is in front of
 /// the route at all (a wiring bug, not the client's fault).
-pub fn required<T: DeserializeOwned>(
-    verified: Option<&VerifiedToken>,
-    gate: Option<&TokenGate>,
-) -> Result<Claims<T>, Response> {
-    optional(verified, gate)?.ok_or_else(|| refuse(gate, &Error::new(ErrorKind::MissingToken)))
+pub fn required<T: DeserializeOwned>(guarded: Option<&Guarded>) -> Result<Claims<T>, Response> {
+    optional(guarded)?.ok_or_else(|| refuse(guarded, &Error::new(ErrorKind::MissingToken)))
 }
 
-/// The claims of `verified` read as `Claims<T>`, or `None` when no token was verified.
+/// The request's claims read as `Claims<T>`, or `None` when no token was verified.
 ///
-/// The `Err` answer is 401 `invalid_token` when the custom claims do not fit `T`.
+/// The `Err` answer is 401 `invalid_token` when the custom claims do not fit `T`, and 500 when
+/// no gate is in front of the route.
 pub fn optional<T: DeserializeOwned>(
-    verified: Option<&VerifiedToken>,
-    gate: Option<&TokenGate>,
+    guarded: Option<&Guarded>,
 ) -> Result<Option<Claims<T>>, Response> {
-    verified
+    let Some(guarded) = guarded else {
+        return Err(refuse(None, &Error::new(ErrorKind::MissingToken)));
+    };
+    guarded
+        .verified()
         .map(|verified| {
             Claims::from_payload(verified.payload())
-                .map_err(|_| refuse(gate, &Error::invalid_token(TokenError::BadClaims)))
+                .map_err(|_| refuse(Some(guarded), &Error::invalid_token(TokenError::BadClaims)))
         })
         .transpose()
 }
 
-fn refuse(gate: Option<&TokenGate>, error: &Error) -> Response {
-    if let Some(gate) = gate {
-        return gate.error_response(error);
+fn refuse(guarded: Option<&Guarded>, error: &Error) -> Response {
+    if let Some(guarded) = guarded {
+        return guarded.gate.error_response(error);
     }
     let error = Error::new(ErrorKind::Internal(
         "claims extracted on a route that no TokenGate guards".to_owned(),
@@ -70,12 +104,13 @@ fn refuse(gate: Option<&TokenGate>, error: &Error) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::MemoryDirectory;
-    use crate::Config;
+    use crate::gate::testing;
 
     #[test]
     fn without_any_gate_the_answer_is_a_500_not_a_client_error() {
-        let answer = required::<()>(None, None).err().map(|r| r.status);
+        let answer = required::<()>(None).err().map(|r| r.status);
+        assert_eq!(answer, Some(500));
+        let answer = optional::<()>(None).err().map(|r| r.status);
         assert_eq!(answer, Some(500));
     }
 
@@ -86,24 +121,13 @@ mod tests {
             #[allow(dead_code)]
             tenant: u64,
         }
-        let config = Config::default()
-            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
-            .unwrap();
-        let gate = TokenGate::builder(config)
-            .credentials(MemoryDirectory::new())
-            .build()
-            .unwrap();
-        let now = crate::clock::unix_now();
-        let payload = serde_json::json!({
-            "iss": "tokengate", "sub": "ada", "iat": now, "exp": now + 60, "jti": "j", "sid": "s",
-        });
-        let token =
-            crate::issue::sign(&gate.inner.keys, crate::TokenKind::Access, &payload).unwrap();
-        let verified = gate.verify_access(&token).unwrap();
-        let refused = required::<Needs>(Some(&verified), Some(&gate)).err();
+        let gate = testing::gate(&[]);
+        let token = testing::access_token(&gate, "s", crate::clock::unix_now() + 60);
+        let guarded = Guarded::new(gate.clone(), Some(gate.verify_access(&token).unwrap()));
+        let refused = required::<Needs>(Some(&guarded)).err();
         let body = refused.map(|r| String::from_utf8_lossy(&r.body).into_owned());
         assert!(body.unwrap_or_default().contains("invalid_token"));
-        let plain = optional::<()>(Some(&verified), Some(&gate)).unwrap();
+        let plain = optional::<()>(Some(&guarded)).unwrap();
         assert_eq!(plain.map(|c| c.sub), Some("ada".to_owned()));
     }
 }

@@ -28,7 +28,8 @@ use crate::config::{Config, ConfigError, GuardMode};
 use crate::cookies::{is_unsafe, CookieJar};
 use crate::credentials::Credentials;
 use crate::error::{Error, ErrorKind, TokenError};
-use crate::form::{body_kind, parse_kind, read_body};
+use crate::extract::Guarded;
+use crate::form::{body_kind, parse_kind, read_body, Fields};
 use crate::issue::TokenKind;
 use crate::keys::KeySet;
 use crate::request::{bearer, RequestHead};
@@ -58,9 +59,8 @@ pub enum Endpoint {
 pub enum Route {
     /// Answer it with [`TokenGate::serve`]: it is one of the gate's endpoints.
     Endpoint(Endpoint),
-    /// Let it through to the app with this verified token in its extensions; with `None`,
-    /// put the gate itself there instead, so that extractors answer in the gate's words.
-    Pass(Option<VerifiedToken>),
+    /// Let it through to the app with this in its extensions, for the `Claims` extractors.
+    Pass(Guarded),
     /// Answer it at once with this response (no token, or an invalid one).
     Refuse(Response),
     /// Strict revocation: ask [`TokenGate::confirm`] whether the token's session is still
@@ -338,14 +338,14 @@ impl TokenGate {
                     .unwrap_or(i64::MAX);
                 let sid = &verified.claims().sid;
                 match self.inner.revocations.get(sid, unix_now(), ttl) {
-                    Some(true) => Route::Pass(Some(verified)),
+                    Some(true) => Route::Pass(Guarded::new(self.clone(), Some(verified))),
                     Some(false) => Route::Refuse(
                         self.error_response(&Error::invalid_token(TokenError::Revoked)),
                     ),
                     None => Route::Check(verified),
                 }
             }
-            Ok(verified) => Route::Pass(verified),
+            Ok(verified) => Route::Pass(Guarded::new(self.clone(), verified)),
             Err(error) => Route::Refuse(self.error_response(&error)),
         }
     }
@@ -353,22 +353,17 @@ impl TokenGate {
     /// Strict revocation: whether the token's session is live, from the store, remembered for
     /// `revocation_cache_ttl`. `Err` is the answer to give: 401 for an ended session, 503 when
     /// the store cannot say (a strict guard does not let unknown sessions through).
-    pub async fn confirm(&self, verified: VerifiedToken) -> Result<VerifiedToken, Response> {
+    pub async fn confirm(&self, verified: VerifiedToken) -> Result<Guarded, Response> {
         let now = unix_now();
         let sid = verified.claims().sid.clone();
         match self.inner.store.is_live(&sid, now).await {
-            Ok(live) => {
-                self.inner.revocations.put(&sid, live, now);
-                if !live {
-                    if let Some(cache) = &self.inner.cache {
-                        cache.forget_session(&sid);
-                    }
-                }
-                if live {
-                    Ok(verified)
-                } else {
-                    Err(self.error_response(&Error::invalid_token(TokenError::Revoked)))
-                }
+            Ok(true) => {
+                self.inner.revocations.put(&sid, true, now);
+                Ok(Guarded::new(self.clone(), Some(verified)))
+            }
+            Ok(false) => {
+                self.forget_sessions(&[&sid]);
+                Err(self.error_response(&Error::invalid_token(TokenError::Revoked)))
             }
             Err(error) => {
                 tracing::warn!(target: "tokengate", %error, "session store failed");
@@ -400,9 +395,10 @@ impl TokenGate {
         }
     }
 
-    /// Guards a request to any route that is not an endpoint.
+    /// Guards a request to any route that is not an endpoint. This is the token check alone:
+    /// [`TokenGate::route`] adds strict revocation on top of it.
     ///
-    /// `Ok(Some)` with the verified token to put into the request's extensions; `Ok(None)` to let
+    /// `Ok(Some)` with the verified token; `Ok(None)` to let
     /// the request through without claims (public path, or optional mode); `Err` to answer with
     /// [`TokenGate::error_response`].
     pub fn guard<R: RequestHead + ?Sized>(&self, head: &R) -> Result<Option<VerifiedToken>, Error> {
@@ -453,19 +449,28 @@ impl TokenGate {
         B: Buf,
         E: fmt::Display,
     {
-        if matches!(endpoint, Endpoint::Jwks | Endpoint::Sessions) {
-            if !matches!(head.method(), "GET" | "HEAD") {
-                return Err(Error::new(ErrorKind::MethodNotAllowed { allow: "GET" }));
+        let method = head.method();
+        match endpoint {
+            Endpoint::Jwks | Endpoint::Sessions if !matches!(method, "GET" | "HEAD") => {
+                Err(Error::new(ErrorKind::MethodNotAllowed { allow: "GET" }))
             }
-            return if endpoint == Endpoint::Jwks {
-                Ok(self.jwks())
-            } else {
-                self.sessions(head).await
-            };
+            Endpoint::Jwks => Ok(self.jwks()),
+            Endpoint::Sessions => self.sessions(head).await,
+            _ if method != "POST" => Err(Error::new(ErrorKind::MethodNotAllowed { allow: "POST" })),
+            Endpoint::SignIn => self.signin(head, &self.fields(head, body).await?).await,
+            Endpoint::Token => self.token(head, &self.fields(head, body).await?).await,
+            Endpoint::SignOut => self.signout(head, &self.fields(head, body).await?).await,
         }
-        if head.method() != "POST" {
-            return Err(Error::new(ErrorKind::MethodNotAllowed { allow: "POST" }));
-        }
+    }
+
+    /// The fields of a POST body: content type checked, read under the limit, parsed.
+    async fn fields<R, S, B, E>(&self, head: &R, body: S) -> Result<Fields, Error>
+    where
+        R: RequestHead + ?Sized,
+        S: Stream<Item = Result<B, E>>,
+        B: Buf,
+        E: fmt::Display,
+    {
         let content_type = match head.header("content-type") {
             None => None,
             Some(value) => Some(
@@ -480,15 +485,7 @@ impl TokenGate {
             self.inner.config.body_limit,
         )
         .await?;
-        let fields = parse_kind(&kind, body).await?;
-        match endpoint {
-            Endpoint::SignIn => self.signin(head, &fields).await,
-            Endpoint::Token => self.token(head, &fields).await,
-            Endpoint::SignOut => self.signout(head, &fields).await,
-            Endpoint::Jwks | Endpoint::Sessions => {
-                Err(Error::new(ErrorKind::MethodNotAllowed { allow: "GET" }))
-            }
-        }
+        parse_kind(&kind, body).await
     }
 
     /// Logs an audit event and hands it to the app's hook.
@@ -541,5 +538,35 @@ impl TokenGate {
             Some(hook) => hook(error, response),
             None => response,
         }
+    }
+}
+
+/// Gates and tokens for the core's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::TokenGate;
+    use crate::credentials::MemoryDirectory;
+    use crate::Config;
+
+    /// A gate on a test-only secret, with `settings` applied.
+    pub(crate) fn gate(settings: &[(&str, &str)]) -> TokenGate {
+        let mut config = Config::default()
+            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
+            .expect("valid secret");
+        for (key, value) in settings {
+            config = config.set(key, value).expect("valid test setting");
+        }
+        TokenGate::builder(config)
+            .credentials(MemoryDirectory::new())
+            .build()
+            .expect("valid test gate")
+    }
+
+    /// An access token of `gate` for session `sid`, expiring at `exp`.
+    pub(crate) fn access_token(gate: &TokenGate, sid: &str, exp: i64) -> String {
+        let payload = serde_json::json!({
+            "iss": "tokengate", "sub": "ada", "iat": exp - 60, "exp": exp, "jti": "j", "sid": sid,
+        });
+        crate::issue::sign(&gate.inner.keys, crate::TokenKind::Access, &payload).expect("signed")
     }
 }

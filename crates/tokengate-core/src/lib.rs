@@ -71,6 +71,7 @@ pub use cookies::{find_cookie, CSRF_HEADER};
 pub use duration::parse_duration;
 pub use error::{Error, ErrorKind, TokenError};
 pub use exp::{parse_exp, Expiry};
+pub use extract::Guarded;
 pub use gate::{Endpoint, Route, TokenGate, TokenGateBuilder};
 pub use issue::TokenKind;
 pub use keys::Algorithm;

@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
-use tokengate_core::{extract, TokenGate, VerifiedToken};
+use tokengate_core::{extract, Guarded};
 
 use crate::body::ResponseBody;
 use crate::head::to_http;
@@ -46,12 +46,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
     type Rejection = ClaimsRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        extract::required(
-            parts.extensions.get::<VerifiedToken>(),
-            parts.extensions.get::<TokenGate>(),
-        )
-        .map(Claims)
-        .map_err(ClaimsRejection)
+        extract::required(parts.extensions.get::<Guarded>())
+            .map(Claims)
+            .map_err(ClaimsRejection)
     }
 }
 
@@ -62,11 +59,71 @@ impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequestParts<S> for Claims
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        extract::optional(
-            parts.extensions.get::<VerifiedToken>(),
-            parts.extensions.get::<TokenGate>(),
-        )
-        .map(|claims| claims.map(Claims))
-        .map_err(ClaimsRejection)
+        extract::optional(parts.extensions.get::<Guarded>())
+            .map(|claims| claims.map(Claims))
+            .map_err(ClaimsRejection)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::get;
+    use axum::Router;
+    use http_body_util::BodyExt;
+    use tokengate_core::credentials::{hash_password, MemoryDirectory};
+    use tokengate_core::{Config, TokenGate};
+    use tower::ServiceExt;
+
+    use super::Claims;
+    use crate::TokenGateLayer;
+
+    #[derive(serde::Deserialize)]
+    struct Tenant {
+        #[allow(dead_code)]
+        tenant: u64,
+    }
+
+    async fn call(app: &Router, request: http::Request<axum::body::Body>) -> (u16, String) {
+        let response = app.clone().oneshot(request).await.expect("infallible");
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn custom_claims_that_do_not_fit_are_a_401_not_a_500() {
+        let config = Config::default()
+            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
+            .expect("valid test config");
+        let users = MemoryDirectory::new()
+            .user("ada", &hash_password("pw").expect("hash"))
+            .expect("user");
+        let gate = TokenGate::builder(config)
+            .credentials(users)
+            .build()
+            .expect("valid test config");
+        let app = Router::new()
+            .route("/tenant", get(|_claims: Claims<Tenant>| async { "ok" }))
+            .layer(TokenGateLayer::new(gate));
+        let signin = http::Request::post("/api/rest/signin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from("login=ada&password=pw"))
+            .expect("request");
+        let (status, body) = call(&app, signin).await;
+        assert_eq!(status, 201, "{body}");
+        let tokens: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        let access = tokens["accessToken"].as_str().unwrap_or_default();
+        let request = http::Request::get("/tenant")
+            .header("authorization", format!("Bearer {access}"))
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let (status, body) = call(&app, request).await;
+        assert_eq!(status, 401, "{body}");
+        assert!(body.contains("invalid_token"), "{body}");
     }
 }

@@ -54,12 +54,8 @@ where
                     to_http(response, ResponseBody::full)
                 }))
             }
-            Route::Pass(Some(verified)) => {
-                request.extensions_mut().insert(verified);
-                ResponseFuture::inner(self.inner.call(request))
-            }
-            Route::Pass(None) => {
-                request.extensions_mut().insert(self.gate.clone());
+            Route::Pass(guarded) => {
+                request.extensions_mut().insert(guarded);
                 ResponseFuture::inner(self.inner.call(request))
             }
             Route::Refuse(response) => ResponseFuture::ready(to_http(response, ResponseBody::full)),
@@ -70,8 +66,8 @@ where
                 let mut inner = std::mem::replace(&mut self.inner, fresh);
                 ResponseFuture::check(Box::pin(async move {
                     match gate.confirm(verified).await {
-                        Ok(verified) => {
-                            request.extensions_mut().insert(verified);
+                        Ok(guarded) => {
+                            request.extensions_mut().insert(guarded);
                             let response = inner.call(request).await?;
                             Ok(response.map(ResponseBody::inner))
                         }
