@@ -21,6 +21,21 @@ const REGISTERED: &[&str] = &[
     "iss", "sub", "aud", "iat", "exp", "nbf", "jti", "sid", "app",
 ];
 
+/// The throttling counters of one sign-in, with their limits.
+struct ThrottleKeys {
+    login: Option<(String, u32)>,
+    address: Option<(String, u32)>,
+}
+
+impl ThrottleKeys {
+    fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
+        [&self.login, &self.address]
+            .into_iter()
+            .flatten()
+            .map(|(key, limit)| (key.as_str(), *limit))
+    }
+}
+
 /// Which sessions a sign-out ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
@@ -153,17 +168,16 @@ impl TokenGate {
         )
     }
 
-    /// The throttling keys of a sign-in, with their limits: the login (hashed, so that the
-    /// keys stay short whatever is sent) and the client address.
+    /// The throttling counters of a sign-in: the login's (hashed, so that keys stay short
+    /// whatever is sent) and the client address's, each with its limit, where they apply.
     fn throttle_keys(
         &self,
         login: &str,
         application: Option<&str>,
         client: Option<std::net::IpAddr>,
-    ) -> Vec<(String, u32)> {
+    ) -> ThrottleKeys {
         let config = &self.inner.config;
-        let mut keys = Vec::with_capacity(2);
-        if config.throttle_per_login > 0 {
+        let login = (config.throttle_per_login > 0).then(|| {
             let tag = MacKey::new(b"tokengate throttle").sign(&[
                 application.unwrap_or("").as_bytes(),
                 b"\0",
@@ -173,26 +187,28 @@ impl TokenGate {
                 &base64::engine::general_purpose::URL_SAFE_NO_PAD,
                 &tag[..18],
             );
-            keys.push((
+            (
                 format!("tokengate:fail:login:{tag}"),
                 config.throttle_per_login,
-            ));
-        }
-        if let (Some(client), true) = (client, config.throttle_per_address > 0) {
-            keys.push((
-                format!("tokengate:fail:addr:{client}"),
-                config.throttle_per_address,
-            ));
-        }
-        keys
+            )
+        });
+        let address = client
+            .filter(|_| config.throttle_per_address > 0)
+            .map(|client| {
+                (
+                    format!("tokengate:fail:addr:{client}"),
+                    config.throttle_per_address,
+                )
+            });
+        ThrottleKeys { login, address }
     }
 
-    /// 429 when any key has reached its limit in its current window.
-    async fn check_throttle(&self, keys: &[(String, u32)], now: i64) -> Result<(), Error> {
+    /// 429 when any counter has reached its limit in its current window.
+    async fn check_throttle(&self, keys: &ThrottleKeys, now: i64) -> Result<(), Error> {
         let failures = &self.inner.failures;
-        for (key, limit) in keys {
+        for (key, limit) in keys.iter() {
             if let Some(window) = failures.get(key, now).await.map_err(|e| counter_down(&e))? {
-                if window.count >= *limit {
+                if window.count >= limit {
                     let retry_after = u64::try_from(window.ends_at - now).unwrap_or(0).max(1);
                     return Err(Error::new(ErrorKind::TooManyAttempts { retry_after }));
                 }
@@ -201,9 +217,9 @@ impl TokenGate {
         Ok(())
     }
 
-    async fn count_failure(&self, keys: &[(String, u32)], now: i64) -> Result<(), Error> {
+    async fn count_failure(&self, keys: &ThrottleKeys, now: i64) -> Result<(), Error> {
         let window = self.inner.config.throttle_window.as_secs();
-        for (key, _) in keys {
+        for (key, _) in keys.iter() {
             self.inner
                 .failures
                 .add(key, window, now)
@@ -214,8 +230,8 @@ impl TokenGate {
     }
 
     /// A successful sign-in clears its login's failures (not its address's).
-    async fn forget_failures(&self, keys: &[(String, u32)]) -> Result<(), Error> {
-        if let Some((key, _)) = keys.iter().find(|(key, _)| key.contains(":login:")) {
+    async fn forget_failures(&self, keys: &ThrottleKeys) -> Result<(), Error> {
+        if let Some((key, _)) = &keys.login {
             self.inner
                 .failures
                 .clear(key)
