@@ -187,4 +187,39 @@ mod tests {
             Some("Bearer realm=\"tokengate\"")
         );
     }
+
+    #[actix_web::test]
+    async fn an_error_hook_adding_a_mixed_case_header_never_kills_the_worker() {
+        let config = Config::default()
+            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
+            .expect("valid test config");
+        let gate = TokenGate::builder(config)
+            .credentials(MemoryDirectory::new())
+            .on_error(|_, mut response| {
+                // A name in any case is kept in lower case; a bad one is refused, not panicked.
+                let _ = response.append_header("X-Request-Id", "42");
+                assert!(response.append_header("Bad Name", "x").is_err());
+                response
+            })
+            .build()
+            .expect("valid test config");
+        let app = test::init_service(
+            App::new()
+                .route("/strict", web::get().to(strict))
+                .wrap(TokenGateTransform::new(gate)),
+        )
+        .await;
+        for _ in 0..2 {
+            let request = test::TestRequest::get().uri("/strict").to_request();
+            let response = test::call_service(&app, request).await;
+            assert_eq!(response.status().as_u16(), 401);
+            assert_eq!(
+                response
+                    .headers()
+                    .get("x-request-id")
+                    .map(actix_web::http::header::HeaderValue::as_bytes),
+                Some(&b"42"[..])
+            );
+        }
+    }
 }

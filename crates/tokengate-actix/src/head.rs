@@ -34,13 +34,18 @@ impl RequestHead for Head<'_> {
 }
 
 /// The core's plain answer as an actix response.
-pub(crate) fn to_actix(response: tokengate_core::Response) -> HttpResponse {
+pub(crate) fn to_actix(mut response: tokengate_core::Response) -> HttpResponse {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut out = HttpResponse::with_body(status, response.body);
+    let mut out = HttpResponse::with_body(status, std::mem::take(&mut response.body));
     let headers = out.headers_mut();
-    for (name, value) in response.headers {
-        if let Ok(value) = HeaderValue::try_from(value) {
-            headers.append(HeaderName::from_static(name), value);
+    // Names and values were checked where they entered the `Response`; should one still not
+    // fit, it is left out rather than risk a panic.
+    for (name, value) in response.headers() {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            headers.append(name, value);
         }
     }
     out.map_into_boxed_body()

@@ -130,6 +130,7 @@ impl fmt::Debug for KeyMaterial {
 /// | `audience` | none | the `aud` claim, checked when set |
 /// | `realm` | `tokengate` | the realm of `WWW-Authenticate` challenges |
 /// | `prefix` | `/api/rest` | where the endpoints live |
+/// | `body_timeout` | `10s` | how long an endpoint waits for its whole body; then 408 |
 /// | `body_limit` | `64KiB` | largest accepted endpoint body (`KiB`/`MiB` or bytes) |
 /// | `accept_authentication_header` | `true` | also read `Authentication: Bearer` (the seed's wording) |
 /// | `mode` | `required` | `required` or `optional`: whether guarded routes need a token |
@@ -212,6 +213,8 @@ pub struct Config {
     pub prefix: String,
     /// Largest accepted endpoint body, in bytes.
     pub body_limit: usize,
+    /// How long an endpoint waits for the whole body before it answers 408.
+    pub body_timeout: Duration,
     /// Also read the bearer token from the seed's `Authentication` header.
     pub accept_authentication_header: bool,
     /// Whether guarded routes need a token.
@@ -275,6 +278,7 @@ impl Default for Config {
             realm: "tokengate".to_owned(),
             prefix: "/api/rest".to_owned(),
             body_limit: 64 * 1024,
+            body_timeout: Duration::from_secs(10),
             accept_authentication_header: true,
             mode: GuardMode::Required,
             public_paths: Vec::new(),
@@ -357,6 +361,7 @@ const KEYS: &[&str] = &[
     "realm",
     "prefix",
     "body_limit",
+    "body_timeout",
     "accept_authentication_header",
     "mode",
     "public_paths",
@@ -506,6 +511,7 @@ impl Config {
             "max_refresh_ttl" => self.max_refresh_ttl = Some(duration()?),
             "allow_unlimited" => self.allow_unlimited = boolean()?,
             "leeway" => self.leeway = duration()?,
+            "body_timeout" => self.body_timeout = duration()?,
             "issuer" => text()?.clone_into(&mut self.issuer),
             "audience" => {
                 let value = text()?;
@@ -635,6 +641,7 @@ impl Config {
         positive("access_ttl", self.access_ttl)?;
         positive("refresh_ttl", self.refresh_ttl)?;
         positive("throttle_window", self.throttle_window)?;
+        positive("body_timeout", self.body_timeout)?;
         if self.max_refresh_ttl() < self.refresh_ttl {
             return Err(ConfigError::new(
                 "max_refresh_ttl",

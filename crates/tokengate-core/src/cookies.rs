@@ -33,9 +33,13 @@
 //! the page, so it cannot learn a token; and a token taken from one session does not fit
 //! another, because it is bound to the `sid` of the token it travels with. It comes in the
 //! sign-in body (`csrfToken`) and in the readable CSRF cookie, so a page can find it again after
-//! a reload. As defence in depth, an unsafe cookie request whose `Origin` header names another
-//! origin than the server's own (its `Host`) or one of `trusted_origins` is refused with 403 as
-//! well, and so is a cookie sign-in from a foreign origin (login CSRF). A bearer header, when
+//! a reload. As defence in depth, an unsafe cookie request whose `Origin` header (or, without
+//! one, its `Referer`) names another origin than the server's own or one of `trusted_origins`
+//! is refused with 403 as well, and so is a cookie sign-in from a foreign origin (login CSRF).
+//! The server's own origin is the scheme the browser sees it under — `https` with
+//! `cookie_secure` (also behind a TLS-terminating proxy), `http` without; on a loopback host
+//! both, as browsers send `Secure` cookies to `http://localhost` — with the `Host` header's
+//! host and port (the scheme's default port when it names none). A bearer header, when
 //! present, wins over the cookies, and such requests need no CSRF token: a browser never adds
 //! it by itself.
 //!
@@ -93,6 +97,9 @@ pub(crate) struct CookieJar {
     common: String,
     refresh_path: String,
     trusted_origins: Vec<String>,
+    /// The scheme the browser sees this server under: `https` with `cookie_secure` (behind a
+    /// TLS-terminating proxy too), `http` without.
+    scheme: &'static str,
     key: MacKey,
 }
 
@@ -131,7 +138,12 @@ impl CookieJar {
             csrf,
             common,
             refresh_path,
-            trusted_origins: config.trusted_origins.clone(),
+            trusted_origins: config
+                .trusted_origins
+                .iter()
+                .map(|origin| origin.trim_end_matches('/').to_ascii_lowercase())
+                .collect(),
+            scheme: if secure { "https" } else { "http" },
             key,
         }
     }
@@ -210,39 +222,95 @@ impl CookieJar {
         }
     }
 
-    /// Refuses a request whose `Origin` names a foreign origin. No `Origin` passes: browsers
-    /// send one with every cross-origin unsafe request, and other clients carry no cookies
-    /// they did not get themselves.
+    /// Refuses a request from a foreign origin: its `Origin`, or when there is none its
+    /// `Referer`, must name this server — the same scheme (`https` with `cookie_secure`, else
+    /// `http`), host and port as its `Host` — or one of `trusted_origins`. A request with
+    /// neither passes: browsers send `Origin` with every cross-origin unsafe request, and other
+    /// clients carry no cookies they did not get themselves.
     pub(crate) fn check_origin<R: RequestHead + ?Sized>(&self, head: &R) -> Result<(), Error> {
-        let Some(origin) = head.header("origin") else {
-            return Ok(());
-        };
         let foreign = || {
             Error::new(ErrorKind::CsrfRejected(
                 "requests from another origin are refused",
             ))
         };
-        let origin = std::str::from_utf8(origin)
-            .map_err(|_| foreign())?
-            .trim()
-            .to_ascii_lowercase();
+        let origin = match (head.header("origin"), head.header("referer")) {
+            (Some(origin), _) => std::str::from_utf8(origin)
+                .map_err(|_| foreign())?
+                .trim()
+                .to_ascii_lowercase(),
+            (None, Some(referer)) => {
+                let referer = std::str::from_utf8(referer).map_err(|_| foreign())?.trim();
+                origin_of_url(referer).ok_or_else(foreign)?
+            }
+            (None, None) => return Ok(()),
+        };
         if self.trusted_origins.contains(&origin) {
             return Ok(());
         }
-        let authority = origin
-            .strip_prefix("https://")
-            .or_else(|| origin.strip_prefix("http://"))
-            .ok_or_else(foreign)?;
+        let (scheme, authority) = origin.split_once("://").ok_or_else(foreign)?;
         let host = head
             .header("host")
             .and_then(|host| std::str::from_utf8(host).ok())
             .ok_or_else(foreign)?;
-        if authority.eq_ignore_ascii_case(host.trim()) {
+        let host = host.trim();
+        // Browsers send `Secure` cookies to loopback over plain http too (a development
+        // server), so there a secure-cookie server is also its own origin under `http`.
+        let scheme_fits = scheme == self.scheme
+            || (scheme == "http" && self.scheme == "https" && is_loopback(host));
+        if scheme_fits && same_authority(authority, host, scheme) {
             Ok(())
         } else {
             Err(foreign())
         }
     }
+}
+
+/// `scheme://authority` of an absolute http(s) URL, lower case; `None` for anything else.
+fn origin_of_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    // Credentials in a URL are no part of its origin, and no browser sends them.
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
+
+/// Whether `host[:port]` names this machine: `localhost`, 127.0.0.0/8 or `[::1]`.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.rfind(']') {
+        Some(end) => &authority[..=end],
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether two `host[:port]` are the same, a missing port being the scheme's default.
+fn same_authority(a: &str, b: &str, scheme: &str) -> bool {
+    let default = if scheme == "https" { "443" } else { "80" };
+    let split = |authority: &str| -> (String, String) {
+        let authority = authority.to_ascii_lowercase();
+        // An IPv6 literal keeps its colons inside brackets.
+        let port_at = match authority.rfind(']') {
+            Some(end) => authority[end..].find(':').map(|i| end + i),
+            None => authority.rfind(':'),
+        };
+        match port_at {
+            Some(i) => (authority[..i].to_owned(), authority[i + 1..].to_owned()),
+            None => (authority, default.to_owned()),
+        }
+    };
+    split(a) == split(b)
 }
 
 #[cfg(test)]
@@ -327,12 +395,92 @@ mod tests {
             ])
         };
         assert!(jar.check_origin(&head("https://api.example.org")).is_ok());
+        assert!(jar
+            .check_origin(&head("https://api.example.org:443"))
+            .is_ok());
         assert!(jar.check_origin(&head("https://APP.example.org")).is_ok());
         assert!(jar.check_origin(&head("https://evil.example")).is_err());
         assert!(jar.check_origin(&head("null")).is_err());
         assert!(jar
             .check_origin(&Head(vec![("host", "a".to_owned())]))
             .is_ok());
+    }
+
+    #[test]
+    fn origin_must_match_scheme_and_port_too() {
+        let head = |host: &str, origin: &str| {
+            Head(vec![
+                ("host", host.to_owned()),
+                ("origin", origin.to_owned()),
+            ])
+        };
+        // A secure-cookie server is https to the browser: plain http is another origin.
+        let secure = jar(true);
+        assert!(secure
+            .check_origin(&head("api.example.org", "http://api.example.org"))
+            .is_err());
+        assert!(secure
+            .check_origin(&head("api.example.org", "https://api.example.org:8443"))
+            .is_err());
+        // ...except on loopback, where browsers send secure cookies over http as well.
+        assert!(secure
+            .check_origin(&head("127.0.0.1:8080", "http://127.0.0.1:8080"))
+            .is_ok());
+        assert!(secure
+            .check_origin(&head("localhost:8080", "http://localhost:8080"))
+            .is_ok());
+        assert!(secure
+            .check_origin(&head("127.0.0.1:8080", "http://127.0.0.1:9999"))
+            .is_err());
+        // A plain-http development server is http: https is another origin.
+        let plain = jar(false);
+        assert!(plain
+            .check_origin(&head("127.0.0.1:8080", "http://127.0.0.1:8080"))
+            .is_ok());
+        assert!(plain
+            .check_origin(&head("127.0.0.1:8080", "https://127.0.0.1:8080"))
+            .is_err());
+        assert!(plain
+            .check_origin(&head("127.0.0.1:8080", "http://127.0.0.1:9090"))
+            .is_err());
+        assert!(plain
+            .check_origin(&head("localhost", "http://localhost:80"))
+            .is_ok());
+        assert!(plain
+            .check_origin(&head("[::1]:8080", "http://[::1]:8080"))
+            .is_ok());
+        assert!(plain
+            .check_origin(&head("[::1]:8080", "http://[::1]:8081"))
+            .is_err());
+    }
+
+    #[test]
+    fn referer_is_checked_when_origin_is_absent() {
+        let jar = jar(true);
+        let head = |referer: &str| {
+            Head(vec![
+                ("host", "api.example.org".to_owned()),
+                ("referer", referer.to_owned()),
+            ])
+        };
+        assert!(jar
+            .check_origin(&head("https://api.example.org/app/page?x=1"))
+            .is_ok());
+        assert!(jar
+            .check_origin(&head("https://evil.example/attack"))
+            .is_err());
+        assert!(jar.check_origin(&head("http://api.example.org/")).is_err());
+        assert!(jar
+            .check_origin(&head("https://user@api.example.org/"))
+            .is_err());
+        assert!(jar.check_origin(&head("not a url")).is_err());
+        // Origin wins when both are there.
+        let both = Head(vec![
+            ("host", "api.example.org".to_owned()),
+            ("origin", "https://api.example.org".to_owned()),
+            ("referer", "https://evil.example/".to_owned()),
+        ]);
+        assert!(jar.check_origin(&both).is_ok());
     }
 
     #[test]

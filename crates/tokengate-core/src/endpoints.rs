@@ -13,8 +13,8 @@ use crate::issue::{random_id, sign, TokenKind};
 use crate::mac::MacKey;
 use crate::request::{bearer, RequestHead};
 use crate::response::Response;
-use crate::store::{RefreshRequest, Refreshed, Session, StoreError};
-use crate::throttle::counter_down;
+use crate::store::{Presented, RefreshRequest, Refreshed, Session, StoreError, SubjectRevocation};
+use crate::throttle::{address_key, counter_down};
 
 /// Claim names tokengate sets itself; a credential checker cannot override them.
 const REGISTERED: &[&str] = &[
@@ -196,49 +196,66 @@ impl TokenGate {
             .filter(|_| config.throttle_per_address > 0)
             .map(|client| {
                 (
-                    format!("tokengate:fail:addr:{client}"),
+                    format!("tokengate:fail:addr:{}", address_key(client)),
                     config.throttle_per_address,
                 )
             });
         ThrottleKeys { login, address }
     }
 
-    /// 429 when any counter has reached its limit in its current window.
-    async fn check_throttle(&self, keys: &ThrottleKeys, now: i64) -> Result<(), Error> {
+    /// Reserves this sign-in's attempt on every counter, before the password is verified: one
+    /// atomic step per counter, so a burst cannot pass a check before its failures are counted.
+    /// A refusal on a later counter gives back the reservations made before it.
+    async fn reserve_attempt(&self, keys: &ThrottleKeys, now: i64) -> Result<(), Error> {
         let failures = &self.inner.failures;
+        let window = self.inner.config.throttle_window.as_secs();
+        let mut granted: Vec<&str> = Vec::with_capacity(2);
         for (key, limit) in keys.iter() {
-            if let Some(window) = failures.get(key, now).await.map_err(|e| counter_down(&e))? {
-                if window.count >= limit {
-                    let retry_after = u64::try_from(window.ends_at - now).unwrap_or(0).max(1);
-                    return Err(Error::new(ErrorKind::TooManyAttempts { retry_after }));
+            let reserved = failures.reserve(key, limit, window, now).await;
+            let refusal = match reserved {
+                Ok(reservation) => reservation
+                    .retry_after(now)
+                    .map(|retry_after| Error::new(ErrorKind::TooManyAttempts { retry_after })),
+                Err(error) => Some(counter_down(&error)),
+            };
+            if let Some(refusal) = refusal {
+                for key in granted {
+                    self.release_attempt(key, now).await;
                 }
+                return Err(refusal);
+            }
+            granted.push(key);
+        }
+        Ok(())
+    }
+
+    /// Gives back a reservation that turned out not to be a failure; best effort, as the
+    /// answer no longer depends on it.
+    async fn release_attempt(&self, key: &str, now: i64) {
+        if let Err(error) = self.inner.failures.release(key, now).await {
+            tracing::warn!(target: "tokengate", %error, "could not give back a sign-in reservation");
+        }
+    }
+
+    /// A successful sign-in clears its login's count and gives back its address reservation.
+    /// Best effort: the session is open by now, and a counter that is down must not turn a
+    /// sign-in that took effect into an error.
+    async fn attempt_succeeded(&self, keys: &ThrottleKeys, now: i64) {
+        if let Some((key, _)) = &keys.login {
+            if let Err(error) = self.inner.failures.clear(key).await {
+                tracing::warn!(target: "tokengate", %error, "could not clear the login's failed sign-ins");
             }
         }
-        Ok(())
+        if let Some((key, _)) = &keys.address {
+            self.release_attempt(key, now).await;
+        }
     }
 
-    async fn count_failure(&self, keys: &ThrottleKeys, now: i64) -> Result<(), Error> {
-        let window = self.inner.config.throttle_window.as_secs();
+    /// An attempt that could not be decided gives back every reservation.
+    async fn attempt_undecided(&self, keys: &ThrottleKeys, now: i64) {
         for (key, _) in keys.iter() {
-            self.inner
-                .failures
-                .add(key, window, now)
-                .await
-                .map_err(|e| counter_down(&e))?;
+            self.release_attempt(key, now).await;
         }
-        Ok(())
-    }
-
-    /// A successful sign-in clears its login's failures (not its address's).
-    async fn forget_failures(&self, keys: &ThrottleKeys) -> Result<(), Error> {
-        if let Some((key, _)) = &keys.login {
-            self.inner
-                .failures
-                .clear(key)
-                .await
-                .map_err(|e| counter_down(&e))?;
-        }
-        Ok(())
     }
 
     /// The cookie-mode answer: the tokens in cookies, only the CSRF token in the body.
@@ -258,7 +275,7 @@ impl TokenGate {
             }),
         );
         for cookie in cookies.set(access, refresh, &csrf) {
-            response.headers.push(("set-cookie", cookie));
+            response.push("set-cookie", cookie);
         }
         Ok(response)
     }
@@ -293,7 +310,7 @@ impl TokenGate {
         };
         let client = self.client_addr(head);
         let throttle = self.throttle_keys(login, application, client);
-        if let Err(error) = self.check_throttle(&throttle, now).await {
+        if let Err(error) = self.reserve_attempt(&throttle, now).await {
             if matches!(error.kind(), ErrorKind::TooManyAttempts { .. }) {
                 self.audit(
                     &AuditEvent::new(AuditKind::Throttled, client)
@@ -314,7 +331,7 @@ impl TokenGate {
         let principal: Principal = match self.inner.credentials.verify(credentials).await {
             Ok(Some(principal)) => principal,
             Ok(None) => {
-                self.count_failure(&throttle, now).await?;
+                // The reservations stand: this attempt was a failure.
                 self.audit(
                     &AuditEvent::new(AuditKind::SignInFailed, client)
                         .subject(login)
@@ -324,6 +341,7 @@ impl TokenGate {
             }
             Err(error) => {
                 tracing::warn!(target: "tokengate", %error, "credential directory failed");
+                self.attempt_undecided(&throttle, now).await;
                 return Err(Error::new(ErrorKind::Unavailable("credential directory")));
             }
         };
@@ -343,12 +361,11 @@ impl TokenGate {
         let refresh = self.refresh_token_for(&session)?;
         let access = self.access_token(&session, &principal.claims, now)?;
         let sid = session.id.clone();
-        self.inner
-            .store
-            .create(session)
-            .await
-            .map_err(|e| store_down(&e))?;
-        self.forget_failures(&throttle).await?;
+        if let Err(error) = self.inner.store.create(session).await {
+            self.attempt_undecided(&throttle, now).await;
+            return Err(store_down(&error));
+        }
+        self.attempt_succeeded(&throttle, now).await;
         self.audit(
             &AuditEvent::new(AuditKind::SignIn, client)
                 .subject(&principal.subject)
@@ -403,7 +420,7 @@ impl TokenGate {
                 session
             }
             Refreshed::Reused(session) => {
-                self.forget_sessions(&[&session.id]);
+                self.sessions_ended([session.id.as_str()]);
                 self.audit(
                     &AuditEvent::new(AuditKind::ReuseDetected, self.client_addr(head))
                         .subject(&session.subject)
@@ -439,10 +456,8 @@ impl TokenGate {
         &self,
         head: &R,
     ) -> Result<Response, Error> {
-        let (token, _) = self
-            .access_token_of(head)
-            .ok_or(Error::new(ErrorKind::MissingToken))?;
-        let verified = self.verify_access(token)?;
+        // The same checks as any route that needs a token: strict revocation and CSRF too.
+        let verified = self.authenticate(head).await?;
         let claims = verified.claims();
         let mut sessions = self
             .inner
@@ -503,37 +518,46 @@ impl TokenGate {
         if let Some(verified) = verified {
             let claims = verified.claims();
             let store = &self.inner.store;
-            if self.inner.config.strict_revocation {
-                // This instance's strict guard learns of every session that ends here at once.
-                let ending: Vec<String> = match scope {
-                    Scope::Local => vec![claims.sid.clone()],
-                    Scope::Global | Scope::Others => store
-                        .list(&claims.sub)
-                        .await
-                        .map_err(|e| store_down(&e))?
-                        .into_iter()
-                        .map(|s| s.id)
-                        .filter(|id| scope == Scope::Global || *id != claims.sid)
-                        .collect(),
-                };
-                self.forget_sessions(&ending.iter().map(String::as_str).collect::<Vec<_>>());
-            }
-            ended = match scope {
-                Scope::Local => usize::from(
-                    store
+            let now = unix_now();
+            // The store decides first; only what it ended is recorded here, so a sign-out that
+            // answers 503 has ended nothing, on this instance either.
+            let ended_ids: Vec<String> = match scope {
+                Scope::Local => {
+                    let live = store
                         .revoke(&claims.sid)
                         .await
-                        .map_err(|e| store_down(&e))?,
-                ),
-                Scope::Global => store
-                    .revoke_subject(&claims.sub, None)
-                    .await
-                    .map_err(|e| store_down(&e))?,
-                Scope::Others => store
-                    .revoke_subject(&claims.sub, Some(&claims.sid))
-                    .await
-                    .map_err(|e| store_down(&e))?,
+                        .map_err(|e| store_down(&e))?;
+                    self.sessions_ended([claims.sid.as_str()]);
+                    if live {
+                        vec![claims.sid.clone()]
+                    } else {
+                        Vec::new()
+                    }
+                }
+                Scope::Global | Scope::Others => {
+                    // Ending every session needs a token that could still refresh: one that
+                    // was signed out, rotated away or expired ends nothing.
+                    let config = &self.inner.config;
+                    let grace = config
+                        .rotation
+                        .then(|| i64::try_from(config.reuse_grace.as_secs()).unwrap_or(i64::MAX));
+                    let keep = (scope == Scope::Others).then_some(claims.sid.as_str());
+                    let request = SubjectRevocation::new(
+                        &claims.sub,
+                        keep,
+                        Some(Presented::new(&claims.sid, &claims.jti, grace)),
+                        now,
+                    );
+                    let ended = store
+                        .revoke_subject(request)
+                        .await
+                        .map_err(|e| store_down(&e))?
+                        .unwrap_or_default();
+                    self.sessions_ended(ended.iter().map(String::as_str));
+                    ended
+                }
             };
+            ended = ended_ids.len();
             self.audit(
                 &AuditEvent::new(AuditKind::SignOut, self.client_addr(head))
                     .subject(&claims.sub)
@@ -548,7 +572,7 @@ impl TokenGate {
         );
         if by_cookie {
             for cookie in self.inner.cookies.clear() {
-                response.headers.push(("set-cookie", cookie));
+                response.push("set-cookie", cookie);
             }
         }
         Ok(response)

@@ -70,6 +70,8 @@ pub enum ErrorKind {
         /// The configured limit in bytes.
         limit: usize,
     },
+    /// The body did not arrive in full within `body_timeout`.
+    RequestTimeout,
     /// The endpoint exists but not for this method; `allow` is the method it takes.
     MethodNotAllowed {
         /// The method the endpoint accepts (`POST`, or `GET` for the JWKS).
@@ -157,6 +159,7 @@ impl Error {
             | ErrorKind::MalformedBody(_) => 400,
             ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::PayloadTooLarge { .. } => 413,
+            ErrorKind::RequestTimeout => 408,
             ErrorKind::MethodNotAllowed { .. } => 405,
             ErrorKind::Unavailable(_) => 503,
             ErrorKind::TooManyAttempts { .. } => 429,
@@ -179,6 +182,7 @@ impl Error {
             | ErrorKind::MalformedBody(_) => "invalid_request",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
             ErrorKind::PayloadTooLarge { .. } => "payload_too_large",
+            ErrorKind::RequestTimeout => "request_timeout",
             ErrorKind::MethodNotAllowed { .. } => "method_not_allowed",
             ErrorKind::Unavailable(_) => "temporarily_unavailable",
             ErrorKind::TooManyAttempts { .. } => "too_many_attempts",
@@ -208,15 +212,13 @@ impl Error {
         });
         let mut response = Response::json(self.status(), &body);
         if let Some(challenge) = self.challenge(realm) {
-            response.headers.push(("www-authenticate", challenge));
+            response.push("www-authenticate", challenge);
         }
         if let ErrorKind::TooManyAttempts { retry_after } = self.kind {
-            response
-                .headers
-                .push(("retry-after", retry_after.to_string()));
+            response.push("retry-after", retry_after.to_string());
         }
         if let ErrorKind::MethodNotAllowed { allow } = self.kind {
-            response.headers.push(("allow", allow.to_owned()));
+            response.push("allow", allow.to_owned());
         }
         response
     }
@@ -245,6 +247,9 @@ impl fmt::Display for Error {
             }
             ErrorKind::MethodNotAllowed { allow } => {
                 write!(f, "this endpoint only accepts {allow}")
+            }
+            ErrorKind::RequestTimeout => {
+                f.write_str("the body did not arrive in time; send it whole and at once")
             }
             ErrorKind::Unavailable(what) => write!(f, "the {what} is unavailable; try again later"),
             ErrorKind::Internal(_) => f.write_str("an internal error occurred"),

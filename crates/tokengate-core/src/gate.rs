@@ -65,7 +65,17 @@ pub enum Route {
     Refuse(Response),
     /// Strict revocation: ask [`TokenGate::confirm`] whether the token's session is still
     /// live, then pass or refuse as it says.
-    Check(VerifiedToken),
+    Check(PendingCheck),
+}
+
+/// A valid token whose session strict revocation must still look up in the store; see
+/// [`Route::Check`] and [`TokenGate::confirm`].
+#[derive(Debug)]
+pub struct PendingCheck {
+    verified: VerifiedToken,
+    /// Whether the route needs a token: if not, an ended session or a store that cannot say
+    /// make the request anonymous rather than refused.
+    required: bool,
 }
 
 type ErrorHook = dyn Fn(&Error, Response) -> Response + Send + Sync;
@@ -182,18 +192,21 @@ impl TokenGateBuilder {
             format!("{prefix}/jwks"),
             format!("{prefix}/sessions"),
         ];
+        let (store, counter) = match self.store {
+            Some(store) => (store, None),
+            None => store_from_config(&self.config)?,
+        };
+        let failures = self
+            .failures
+            .or(counter)
+            .unwrap_or_else(|| Arc::new(MemoryCounter::new()));
         Ok(TokenGate {
             inner: Arc::new(Inner {
                 keys,
                 credentials,
-                store: match self.store {
-                    Some(store) => store,
-                    None => store_from_config(&self.config)?,
-                },
+                store,
                 cookies,
-                failures: self
-                    .failures
-                    .unwrap_or_else(|| Arc::new(MemoryCounter::new())),
+                failures,
                 on_audit: self.on_audit,
                 revocations: RevocationCache::default(),
                 cache,
@@ -205,16 +218,23 @@ impl TokenGateBuilder {
     }
 }
 
-/// The store named by `config.store`, for the schemes the core knows.
-fn store_from_config(config: &Config) -> Result<Arc<dyn SessionStore>, ConfigError> {
+/// Where sessions live, and where sign-in attempts are counted when the store counts them.
+type Stores = (Arc<dyn SessionStore>, Option<Arc<dyn FailureCounter>>);
+
+/// The store named by `config.store`, for the schemes the core knows; a SQLite store counts
+/// sign-in attempts too, so that a restart does not reset them.
+fn store_from_config(config: &Config) -> Result<Stores, ConfigError> {
     let url = config.store.as_str();
     if url == "memory" {
-        return Ok(Arc::new(MemoryStore::new()));
+        return Ok((Arc::new(MemoryStore::new()), None));
     }
     if let Some(path) = url.strip_prefix("sqlite://") {
         #[cfg(feature = "sqlite")]
         return crate::store::SqliteStore::open(path)
-            .map(|store| Arc::new(store) as Arc<dyn SessionStore>)
+            .map(|store| {
+                let counter: Arc<dyn FailureCounter> = Arc::new(store.clone());
+                (Arc::new(store) as Arc<dyn SessionStore>, Some(counter))
+            })
             .map_err(|e| ConfigError::new("store", url, e.to_string()));
         #[cfg(not(feature = "sqlite"))]
         return Err(ConfigError::new(
@@ -332,17 +352,17 @@ impl TokenGate {
         if let Some(endpoint) = self.endpoint(head.path()) {
             return Route::Endpoint(endpoint);
         }
-        match self.guard(head) {
+        let required = self.requires_token(head.path());
+        match self.check_token(head, required) {
             Ok(Some(verified)) if self.inner.config.strict_revocation => {
-                let ttl = i64::try_from(self.inner.config.revocation_cache_ttl.as_secs())
-                    .unwrap_or(i64::MAX);
-                let sid = &verified.claims().sid;
-                match self.inner.revocations.get(sid, unix_now(), ttl) {
+                match self.known_liveness(&verified.claims().sid) {
                     Some(true) => Route::Pass(Guarded::new(self.clone(), Some(verified))),
-                    Some(false) => Route::Refuse(
+                    Some(false) if required => Route::Refuse(
                         self.error_response(&Error::invalid_token(TokenError::Revoked)),
                     ),
-                    None => Route::Check(verified),
+                    // Where no token is needed, an ended session is no session: anonymous.
+                    Some(false) => Route::Pass(Guarded::new(self.clone(), None)),
+                    None => Route::Check(PendingCheck { verified, required }),
                 }
             }
             Ok(verified) => Route::Pass(Guarded::new(self.clone(), verified)),
@@ -351,36 +371,83 @@ impl TokenGate {
     }
 
     /// Strict revocation: whether the token's session is live, from the store, remembered for
-    /// `revocation_cache_ttl`. `Err` is the answer to give: 401 for an ended session, 503 when
-    /// the store cannot say (a strict guard does not let unknown sessions through).
-    pub async fn confirm(&self, verified: VerifiedToken) -> Result<Guarded, Response> {
+    /// `revocation_cache_ttl`. `Err` is the answer to give where the route needs a token: 401
+    /// for an ended session, 503 when the store cannot say (a strict guard does not let
+    /// unknown sessions through). Where it does not, both make the request anonymous.
+    pub async fn confirm(&self, pending: PendingCheck) -> Result<Guarded, Response> {
+        let PendingCheck { verified, required } = pending;
+        match self.session_is_live(&verified.claims().sid).await {
+            Ok(true) => Ok(Guarded::new(self.clone(), Some(verified))),
+            Ok(false) | Err(_) if !required => Ok(Guarded::new(self.clone(), None)),
+            Ok(false) => Err(self.error_response(&Error::invalid_token(TokenError::Revoked))),
+            Err(error) => Err(self.error_response(&error)),
+        }
+    }
+
+    fn revocation_ttl(&self) -> i64 {
+        i64::try_from(self.inner.config.revocation_cache_ttl.as_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// What this instance knows of a session without asking the store.
+    fn known_liveness(&self, sid: &str) -> Option<bool> {
+        self.inner
+            .revocations
+            .get(sid, unix_now(), self.revocation_ttl())
+    }
+
+    /// Whether session `sid` is live: from this instance's memory, else from the store. A
+    /// "live" read never overwrites a sign-out that this instance recorded meanwhile.
+    pub(crate) async fn session_is_live(&self, sid: &str) -> Result<bool, Error> {
+        if let Some(live) = self.known_liveness(sid) {
+            return Ok(live);
+        }
         let now = unix_now();
-        let sid = verified.claims().sid.clone();
-        match self.inner.store.is_live(&sid, now).await {
+        let ttl = self.revocation_ttl();
+        match self.inner.store.is_live(sid, now).await {
             Ok(true) => {
-                self.inner.revocations.put(&sid, true, now);
-                Ok(Guarded::new(self.clone(), Some(verified)))
+                self.inner.revocations.mark_live(sid, now, ttl);
+                Ok(true)
             }
             Ok(false) => {
-                self.forget_sessions(&[&sid]);
-                Err(self.error_response(&Error::invalid_token(TokenError::Revoked)))
+                self.inner.revocations.mark_dead(sid, now, ttl);
+                Ok(false)
             }
             Err(error) => {
                 tracing::warn!(target: "tokengate", %error, "session store failed");
-                Err(self.error_response(&Error::new(ErrorKind::Unavailable("session store"))))
+                Err(Error::new(ErrorKind::Unavailable("session store")))
             }
         }
     }
 
-    /// Tells this instance's strict guard that sessions ended.
-    pub(crate) fn forget_sessions(&self, sids: &[&str]) {
-        let now = unix_now();
-        for sid in sids {
-            self.inner.revocations.put(sid, false, now);
-            if let Some(cache) = &self.inner.cache {
-                cache.forget_session(sid);
-            }
+    /// Records that sessions ended in the store, for this instance's strict guard: at once,
+    /// and for good.
+    pub(crate) fn sessions_ended<'s>(&self, sids: impl IntoIterator<Item = &'s str>) {
+        if !self.inner.config.strict_revocation {
+            return;
         }
+        let (now, ttl) = (unix_now(), self.revocation_ttl());
+        for sid in sids {
+            self.inner.revocations.mark_dead(sid, now, ttl);
+        }
+    }
+
+    /// The access token of a request that needs one, checked as the guard of a route that
+    /// needs a token checks it: verified, CSRF-checked when it came by cookie on an unsafe
+    /// request, and with strict revocation its session live. For the endpoints that act with
+    /// an access token.
+    pub(crate) async fn authenticate<R: RequestHead + ?Sized>(
+        &self,
+        head: &R,
+    ) -> Result<VerifiedToken, Error> {
+        let verified = self
+            .check_token(head, true)?
+            .ok_or(Error::new(ErrorKind::MissingToken))?;
+        if self.inner.config.strict_revocation
+            && !self.session_is_live(&verified.claims().sid).await?
+        {
+            return Err(Error::invalid_token(TokenError::Revoked));
+        }
+        Ok(verified)
     }
 
     /// The access token of a request, and whether it came from the cookie. A bearer header
@@ -395,6 +462,11 @@ impl TokenGate {
         }
     }
 
+    /// Whether a request to `path` needs a token: in required mode, unless the path is public.
+    fn requires_token(&self, path: &str) -> bool {
+        self.inner.config.mode == GuardMode::Required && !self.is_public(path)
+    }
+
     /// Guards a request to any route that is not an endpoint. This is the token check alone:
     /// [`TokenGate::route`] adds strict revocation on top of it.
     ///
@@ -402,8 +474,16 @@ impl TokenGate {
     /// the request through without claims (public path, or optional mode); `Err` to answer with
     /// [`TokenGate::error_response`].
     pub fn guard<R: RequestHead + ?Sized>(&self, head: &R) -> Result<Option<VerifiedToken>, Error> {
-        let config = &self.inner.config;
-        let required = config.mode == GuardMode::Required && !self.is_public(head.path());
+        self.check_token(head, self.requires_token(head.path()))
+    }
+
+    /// The token check of a request: with `required`, a missing or invalid token is an error;
+    /// without, it is no token.
+    fn check_token<R: RequestHead + ?Sized>(
+        &self,
+        head: &R,
+        required: bool,
+    ) -> Result<Option<VerifiedToken>, Error> {
         let (token, by_cookie) = match self.access_token_of(head) {
             Some(found) => found,
             None if required => return Err(Error::new(ErrorKind::MissingToken)),
@@ -479,12 +559,21 @@ impl TokenGate {
             ),
         };
         let kind = body_kind(content_type)?;
-        let body = read_body(
-            body,
-            head.header("content-length"),
-            self.inner.config.body_limit,
-        )
-        .await?;
+        let config = &self.inner.config;
+        // A client that never finishes its body holds no connection and no task for longer.
+        let read = read_body(body, head.header("content-length"), config.body_limit);
+        let body = match deadline(config.body_timeout) {
+            Some(deadline) => {
+                let (read, deadline) = (std::pin::pin!(read), std::pin::pin!(deadline));
+                match futures_util::future::select(read, deadline).await {
+                    futures_util::future::Either::Left((body, _)) => body?,
+                    futures_util::future::Either::Right(_) => {
+                        return Err(Error::new(ErrorKind::RequestTimeout))
+                    }
+                }
+            }
+            None => read.await?,
+        };
         parse_kind(&kind, body).await
     }
 
@@ -497,29 +586,37 @@ impl TokenGate {
     }
 
     /// The client's address: the peer, or the last address of the trusted proxy's header.
+    /// A request without that header, or with one that does not end in an address, is
+    /// counted under its peer address, never under none: a proxy that fails to set the header
+    /// must not switch the per-address limit off.
     pub(crate) fn client_addr<R: RequestHead + ?Sized>(
         &self,
         head: &R,
     ) -> Option<std::net::IpAddr> {
-        match &self.inner.config.trusted_proxy_header {
-            None => head.peer_addr(),
-            Some(header) => head
-                .header(header)
-                .and_then(|value| std::str::from_utf8(value).ok())
-                .and_then(|value| value.rsplit(',').next())
-                .and_then(|last| last.trim().parse().ok()),
+        let Some(header) = &self.inner.config.trusted_proxy_header else {
+            return head.peer_addr();
+        };
+        let forwarded = head
+            .header(header)
+            .and_then(|value| std::str::from_utf8(value).ok())
+            .and_then(|value| value.rsplit(',').next())
+            .and_then(|last| last.trim().parse().ok());
+        if forwarded.is_none() {
+            tracing::warn!(
+                target: "tokengate",
+                header = %header,
+                "trusted proxy header missing or unreadable: counting the peer address"
+            );
         }
+        forwarded.or_else(|| head.peer_addr())
     }
 
     /// The JWKS document: public keys only, cacheable for a few minutes so that verifiers
     /// see a rotation soon.
     fn jwks(&self) -> Response {
         let mut response = Response::json(200, &self.inner.keys.jwks(unix_now()));
-        for header in &mut response.headers {
-            if header.0 == "cache-control" {
-                "public, max-age=300".clone_into(&mut header.1);
-            }
-        }
+        response.remove_header("cache-control");
+        response.push("cache-control", "public, max-age=300".to_owned());
         response
     }
 
@@ -541,6 +638,25 @@ impl TokenGate {
     }
 }
 
+/// A timer that fires after `duration`, when the runtime has timers (`#[tokio::main]` and
+/// actix-web's runtime do; a runtime built without `enable_time` does not, and then bodies are
+/// read without a deadline rather than the request panicking).
+fn deadline(duration: std::time::Duration) -> Option<tokio::time::Sleep> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static NO_TIMERS: AtomicBool = AtomicBool::new(false);
+    if NO_TIMERS.load(Ordering::Relaxed) {
+        return None;
+    }
+    let sleep = std::panic::catch_unwind(|| tokio::time::sleep(duration)).ok();
+    if sleep.is_none() && !NO_TIMERS.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            target: "tokengate",
+            "the tokio runtime has no timers (`enable_time`): endpoint bodies are read without a deadline"
+        );
+    }
+    sleep
+}
+
 /// Gates and tokens for the core's unit tests.
 #[cfg(test)]
 pub(crate) mod testing {
@@ -560,6 +676,37 @@ pub(crate) mod testing {
             .credentials(MemoryDirectory::new())
             .build()
             .expect("valid test gate")
+    }
+
+    /// A gate whose one key is an Ed25519 key made now (PKCS#8 built around 32 random bytes, so
+    /// it needs neither crypto backend to make).
+    pub(crate) fn eddsa_gate() -> TokenGate {
+        use base64::Engine as _;
+        let mut der = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).expect("random bytes");
+        der.extend_from_slice(&seed);
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        );
+        let config = Config {
+            keys: vec![crate::KeyConfig {
+                kid: None,
+                algorithm: crate::Algorithm::EdDsa,
+                material: crate::KeyMaterial::PrivatePem(crate::Secret::new(pem)),
+                signing: true,
+                verify_until: None,
+            }],
+            ..Config::default()
+        };
+        TokenGate::builder(config)
+            .credentials(MemoryDirectory::new())
+            .build()
+            .expect("valid EdDSA test gate")
     }
 
     /// An access token of `gate` for session `sid`, expiring at `exp`.

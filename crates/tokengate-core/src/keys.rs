@@ -182,6 +182,17 @@ impl Key {
                 "HS256 keys take `secret`; EdDSA, ES256 and RS256 take a PEM key or a JWK",
             )),
             (KeyMaterial::PrivatePem(pem), algorithm) => {
+                #[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
+                if algorithm == Algorithm::Rs256 {
+                    // The `rsa` crate behind this backend leaks its private key through timing
+                    // (RUSTSEC-2023-0071, the Marvin attack; no fixed version). Verifying with
+                    // a public key is not affected.
+                    return Err(bad(
+                        "RS256 signing is refused with the `rust_crypto` backend: its `rsa` crate \
+                         is open to RUSTSEC-2023-0071 (Marvin timing attack). Use `aws_lc_rs`, \
+                         another algorithm, or this key's public part to verify only",
+                    ));
+                }
                 let pem = pem.expose();
                 let private = match algorithm {
                     Algorithm::EdDsa => EncodingKey::from_ed_pem(pem),
@@ -257,8 +268,20 @@ impl Key {
             Material::Asymmetric {
                 private: Some(private),
                 ..
-            } => jsonwebtoken::crypto::sign(message, private, self.algorithm.jose())
-                .map_err(|e| e.to_string()),
+            } => {
+                let signature = jsonwebtoken::crypto::sign(message, private, self.algorithm.jose())
+                    .map_err(|e| e.to_string())?;
+                if self.algorithm != Algorithm::Es256 {
+                    return Ok(signature);
+                }
+                // One valid encoding per token (RFC 8725 §3.3 asks for no malleability): ECDSA
+                // signs with `s` or `n - s` alike, and we always send the low one.
+                let mut raw = URL_SAFE_NO_PAD
+                    .decode(&signature)
+                    .map_err(|e| e.to_string())?;
+                crate::canonical::normalise_p256_s(&mut raw)?;
+                Ok(URL_SAFE_NO_PAD.encode(raw))
+            }
             Material::Asymmetric { private: None, .. } => {
                 Err(format!("key `{}` has no private part", self.kid))
             }
@@ -271,7 +294,19 @@ impl Key {
             // Constant-time comparison of the tag.
             Material::Hmac(mac) => mac.verify(&[message], signature),
             Material::Asymmetric { public, .. } => {
-                jsonwebtoken::crypto::verify(signature_b64, message, public, self.algorithm.jose())
+                // A second encoding of a valid signature is refused before it is checked.
+                let canonical = match self.algorithm {
+                    Algorithm::Es256 => crate::canonical::is_low_s_p256(signature),
+                    Algorithm::EdDsa => crate::canonical::is_canonical_ed25519(signature),
+                    _ => true,
+                };
+                canonical
+                    && jsonwebtoken::crypto::verify(
+                        signature_b64,
+                        message,
+                        public,
+                        self.algorithm.jose(),
+                    )
                     .unwrap_or(false)
             }
         }

@@ -43,6 +43,7 @@
 
 pub mod audit;
 mod cache;
+mod canonical;
 mod claims;
 mod clock;
 mod config;
@@ -72,9 +73,9 @@ pub use duration::parse_duration;
 pub use error::{Error, ErrorKind, TokenError};
 pub use exp::{parse_exp, Expiry};
 pub use extract::Guarded;
-pub use gate::{Endpoint, Route, TokenGate, TokenGateBuilder};
+pub use gate::{Endpoint, PendingCheck, Route, TokenGate, TokenGateBuilder};
 pub use issue::TokenKind;
 pub use keys::Algorithm;
 pub use request::RequestHead;
-pub use response::Response;
+pub use response::{InvalidHeader, Response};
 pub use verify::{VerifiedToken, MAX_TOKEN_LEN};

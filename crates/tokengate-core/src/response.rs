@@ -1,50 +1,198 @@
 //! The plain answer that both adapters translate into their framework's response.
 //!
+//! Header names and values are checked where they enter a [`Response`], so an adapter can
+//! never meet one its framework refuses: a name is a lower-case RFC 9110 token, a value holds
+//! no control character but tab.
+//!
 //! # Example
 //!
 //! ```
 //! use tokengate_core::Response;
 //!
-//! let response = Response::json(201, &serde_json::json!({"accessToken": "..."}));
+//! let mut response = Response::json(201, &serde_json::json!({"accessToken": "..."}));
 //! assert_eq!(response.status, 201);
 //! assert_eq!(response.header("content-type"), Some("application/json"));
+//! // Names are normalised to lower case; a name or value that HTTP forbids is an error.
+//! response.append_header("X-Request-Id", "42")?;
+//! assert_eq!(response.header("x-request-id"), Some("42"));
+//! assert!(response.append_header("bad name", "x").is_err());
+//! assert!(response.append_header("x-ok", "line\r\nbreak").is_err());
+//! # Ok::<(), tokengate_core::InvalidHeader>(())
 //! ```
+
+use std::borrow::Cow;
 
 use bytes::Bytes;
 use serde::Serialize;
 
-/// A status, headers (lower-case names) and a body; no framework types.
+/// A status, headers and a body; no framework types.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
-    /// The HTTP status code.
+    /// The HTTP status code; adapters answer 500 for one outside 100..=999.
     pub status: u16,
-    /// Header names (lower case) and values, in order; a name may repeat (`set-cookie`).
-    pub headers: Vec<(&'static str, String)>,
+    /// Lower-case names and values, in order; a name may repeat (`set-cookie`).
+    headers: Vec<(Cow<'static, str>, String)>,
     /// The body bytes.
     pub body: Bytes,
 }
 
+/// A header name or value that HTTP does not allow, refused by [`Response::append_header`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid response header `{name}`: {reason}")]
+pub struct InvalidHeader {
+    /// The name as given (its value is left out: it may be a secret).
+    pub name: String,
+    /// What is wrong.
+    pub reason: &'static str,
+}
+
+/// Whether `name` is an RFC 9110 token (`tchar`s only), not empty.
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
+}
+
+/// Whether `value` is a header value both `http` crates accept: visible ASCII, spaces, tabs
+/// and bytes of 0x80 and above, no other control character.
+fn is_field_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
+}
+
 impl Response {
-    /// A JSON answer with `Content-Type: application/json` and `Cache-Control: no-store`
-    /// (RFC 6749 §5.1: token answers must not be cached).
+    /// A JSON answer with `Content-Type: application/json`, `Cache-Control: no-store`
+    /// (RFC 6749 §5.1: token answers must not be cached) and `X-Content-Type-Options: nosniff`
+    /// (a browser never reads the JSON as anything else).
     pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Self {
         // Serializing our own maps and structs cannot fail; an empty object is the safe fallback.
         let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
         Self {
             status,
             headers: vec![
-                ("content-type", "application/json".to_owned()),
-                ("cache-control", "no-store".to_owned()),
+                (Cow::Borrowed("content-type"), "application/json".to_owned()),
+                (Cow::Borrowed("cache-control"), "no-store".to_owned()),
+                (
+                    Cow::Borrowed("x-content-type-options"),
+                    "nosniff".to_owned(),
+                ),
             ],
             body: Bytes::from(body),
         }
     }
 
-    /// The first value of a header, by lower-case name.
+    /// The first value of a header, by name (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|(key, _)| *key == name)
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
+    }
+
+    /// Every header, in order: lower-case name and value.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers
+            .iter()
+            .map(|(name, value)| (name.as_ref(), value.as_str()))
+    }
+
+    /// Adds a header after the others (the name in any case; it is kept in lower case).
+    pub fn append_header(
+        &mut self,
+        name: &str,
+        value: impl Into<String>,
+    ) -> Result<&mut Self, InvalidHeader> {
+        let value = value.into();
+        let invalid = |reason| InvalidHeader {
+            name: name.to_owned(),
+            reason,
+        };
+        if !is_token(name) {
+            return Err(invalid("the name is not an HTTP token"));
+        }
+        if !is_field_value(&value) {
+            return Err(invalid("the value holds a control character"));
+        }
+        self.headers
+            .push((Cow::Owned(name.to_ascii_lowercase()), value));
+        Ok(self)
+    }
+
+    /// Replaces every value of a header by one (the name in any case).
+    pub fn set_header(
+        &mut self,
+        name: &str,
+        value: impl Into<String>,
+    ) -> Result<&mut Self, InvalidHeader> {
+        self.remove_header(name);
+        self.append_header(name, value)
+    }
+
+    /// Removes every value of a header (the name in any case).
+    pub fn remove_header(&mut self, name: &str) -> &mut Self {
+        self.headers
+            .retain(|(key, _)| !key.eq_ignore_ascii_case(name));
+        self
+    }
+
+    /// Adds a header the core writes itself, whose name is a lower-case literal.
+    pub(crate) fn push(&mut self, name: &'static str, value: String) {
+        debug_assert!(is_token(name) && !name.bytes().any(|b| b.is_ascii_uppercase()));
+        debug_assert!(is_field_value(&value));
+        self.headers.push((Cow::Borrowed(name), value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixed_case_names_are_normalised_and_bad_ones_refused() {
+        let mut response = Response::json(200, &());
+        response.append_header("X-Request-Id", "abc").unwrap();
+        assert_eq!(response.header("x-request-id"), Some("abc"));
+        assert!(response.headers().any(|(name, _)| name == "x-request-id"));
+        for name in ["", "a b", "a:b", "é", "a\nb"] {
+            assert!(response.append_header(name, "x").is_err(), "{name:?}");
+        }
+        for value in ["a\rb", "a\nb", "a\0b", "\u{7f}"] {
+            assert!(response.append_header("x-v", value).is_err(), "{value:?}");
+        }
+        response.set_header("Cache-Control", "private").unwrap();
+        assert_eq!(response.header("cache-control"), Some("private"));
+        assert_eq!(
+            response
+                .headers()
+                .filter(|(n, _)| *n == "cache-control")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn every_json_answer_forbids_sniffing_and_caching() {
+        let response = Response::json(401, &());
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(response.header("cache-control"), Some("no-store"));
     }
 }

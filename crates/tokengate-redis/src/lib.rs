@@ -33,9 +33,9 @@ use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, Script};
 use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
 use tokengate_core::store::{
-    RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture,
+    RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture, SubjectRevocation,
 };
-use tokengate_core::throttle::{FailureCounter, Window};
+use tokengate_core::throttle::{FailureCounter, Reservation, Window};
 
 /// Sessions and throttling counters in Redis, behind a connection pool. Cheap to clone.
 #[derive(Clone)]
@@ -63,8 +63,8 @@ struct Scripts {
     revoke: Script,
     revoke_subject: Script,
     list: Script,
-    fail_get: Script,
-    fail_add: Script,
+    reserve: Script,
+    release: Script,
 }
 
 const FIELDS: [&str; 10] = [
@@ -111,8 +111,8 @@ impl RedisStore {
                 revoke: Script::new(REVOKE),
                 revoke_subject: Script::new(REVOKE_SUBJECT),
                 list: Script::new(LIST),
-                fail_get: Script::new(FAIL_GET),
-                fail_add: Script::new(FAIL_ADD),
+                reserve: Script::new(RESERVE),
+                release: Script::new(RELEASE),
             }),
         })
     }
@@ -224,6 +224,7 @@ impl SessionStore for RedisStore {
             for (field, value) in FIELDS.iter().zip(values) {
                 invocation.arg(*field).arg(value);
             }
+            invocation.arg(&self.prefix);
             invocation
                 .invoke_async::<i64>(&mut connection)
                 .await
@@ -288,21 +289,35 @@ impl SessionStore for RedisStore {
 
     fn revoke_subject<'a>(
         &'a self,
-        subject: &'a str,
-        keep: Option<&'a str>,
-    ) -> StoreFuture<'a, usize> {
+        request: SubjectRevocation<'a>,
+    ) -> StoreFuture<'a, Option<Vec<String>>> {
         Box::pin(self.guarded(async move {
             let mut connection = self.connection().await?;
-            let ended: i64 = self
+            let by = request.by;
+            let answer: Vec<String> = self
                 .scripts
                 .revoke_subject
-                .key(self.subject_key(subject))
+                .key(self.subject_key(request.subject))
+                .key(self.session_key(by.map_or("", |by| by.id)))
                 .arg(&self.prefix)
-                .arg(keep.unwrap_or(""))
+                .arg(request.keep.unwrap_or(""))
+                .arg(if by.is_some() { "1" } else { "0" })
+                .arg(by.map_or("", |by| by.token))
+                .arg(request.now)
+                .arg(
+                    by.and_then(|by| by.grace)
+                        .map(|g| g.to_string())
+                        .unwrap_or_default(),
+                )
+                .arg(request.subject)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(failed)?;
-            Ok(usize::try_from(ended).unwrap_or(0))
+            match answer.split_first() {
+                Some((status, ended)) if status == "ended" => Ok(Some(ended.to_vec())),
+                Some((status, _)) if status == "refused" => Ok(None),
+                _ => Err(failed("unexpected sign-out answer")),
+            }
         }))
     }
 
@@ -332,44 +347,54 @@ impl SessionStore for RedisStore {
 }
 
 impl FailureCounter for RedisStore {
-    fn get<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, Option<Window>> {
+    fn reserve<'a>(
+        &'a self,
+        key: &'a str,
+        limit: u32,
+        window: u64,
+        now: i64,
+    ) -> StoreFuture<'a, Reservation> {
         Box::pin(self.guarded(async move {
             let mut connection = self.connection().await?;
             let found: Vec<i64> = self
                 .scripts
-                .fail_get
+                .reserve
                 .key(format!("{}:{key}", self.prefix))
-                .invoke_async(&mut connection)
-                .await
-                .map_err(failed)?;
-            Ok(match found[..] {
-                [count, ttl] if ttl > 0 => Some(Window {
-                    count: u32::try_from(count).unwrap_or(u32::MAX),
-                    ends_at: now + ttl,
-                }),
-                _ => None,
-            })
-        }))
-    }
-
-    fn add<'a>(&'a self, key: &'a str, window: u64, now: i64) -> StoreFuture<'a, Window> {
-        Box::pin(self.guarded(async move {
-            let mut connection = self.connection().await?;
-            let found: Vec<i64> = self
-                .scripts
-                .fail_add
-                .key(format!("{}:{key}", self.prefix))
+                .arg(limit)
                 .arg(window)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(failed)?;
-            let [count, ttl] = found[..] else {
+            let [granted, count, ttl] = found[..] else {
                 return Err(failed("unexpected counter answer"));
             };
-            Ok(Window {
+            let ttl = if ttl > 0 {
+                ttl
+            } else {
+                i64::try_from(window).unwrap_or(i64::MAX)
+            };
+            let window = Window {
                 count: u32::try_from(count).unwrap_or(u32::MAX),
-                ends_at: now + ttl.max(0),
+                ends_at: now.saturating_add(ttl),
+            };
+            Ok(if granted == 1 {
+                Reservation::Granted(window)
+            } else {
+                Reservation::Refused(window)
             })
+        }))
+    }
+
+    fn release<'a>(&'a self, key: &'a str, _now: i64) -> StoreFuture<'a, ()> {
+        Box::pin(self.guarded(async move {
+            let mut connection = self.connection().await?;
+            self.scripts
+                .release
+                .key(format!("{}:{key}", self.prefix))
+                .invoke_async::<i64>(&mut connection)
+                .await
+                .map(|_| ())
+                .map_err(failed)
         }))
     }
 
@@ -386,13 +411,33 @@ impl FailureCounter for RedisStore {
     }
 }
 
-/// KEYS: session, subject index. ARGV: field, value pairs in `FIELDS` order.
+/// KEYS: session, subject index. ARGV: field, value pairs in `FIELDS` order, then the prefix.
+/// Also drops from the subject index the ids of sessions that are gone, and keeps the index
+/// exactly as long as its longest-lived session (for ever while an unlimited one lives), so
+/// that a client that signs in often and never signs out leaves nothing behind.
 const CREATE: &str = r"
+local prefix = ARGV[21]
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV))
+redis.call('HSET', KEYS[1], unpack(ARGV, 1, 20))
 local expires_at = ARGV[14]
 if expires_at ~= '' then redis.call('EXPIREAT', KEYS[1], expires_at) end
 redis.call('SADD', KEYS[2], ARGV[2])
+local latest = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local at = redis.call('HGET', prefix .. ':session:' .. id, 'expires_at')
+  if not at then
+    redis.call('SREM', KEYS[2], id)
+  elseif at == '' then
+    latest = -1
+  elseif latest ~= -1 and tonumber(at) > latest then
+    latest = tonumber(at)
+  end
+end
+if latest == -1 then
+  redis.call('PERSIST', KEYS[2])
+elseif latest > 0 then
+  redis.call('EXPIREAT', KEYS[2], latest)
+end
 return 1
 ";
 
@@ -434,12 +479,24 @@ redis.call('SREM', ARGV[1] .. ':subject:' .. s[1], s[2])
 return 1
 ";
 
-/// KEYS: subject index. ARGV: prefix, session id to keep or ''.
+/// KEYS: subject index, presenting session. ARGV: prefix, session id to keep or '', whether a
+/// token presents ('1'/'0'), its jti, now, the rotation grace or '', the subject.
+/// The rule of `Session::accepts`, then the revocation, in one step.
 const REVOKE_SUBJECT: &str = r"
-local ended = 0
+if ARGV[3] == '1' then
+  local s = redis.call('HMGET', KEYS[2], 'token', 'previous', 'rotated_at', 'expires_at', 'subject')
+  if not s[1] then return {'refused'} end
+  local now = tonumber(ARGV[5])
+  if s[4] ~= '' and tonumber(s[4]) <= now then return {'refused'} end
+  if s[5] ~= ARGV[7] then return {'refused'} end
+  local current = s[1] == ARGV[4]
+  local replaced = ARGV[6] ~= '' and s[2] == ARGV[4] and now - tonumber(s[3]) <= tonumber(ARGV[6])
+  if not current and not replaced then return {'refused'} end
+end
+local ended = {'ended'}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if id ~= ARGV[2] then
-    ended = ended + redis.call('DEL', ARGV[1] .. ':session:' .. id)
+    if redis.call('DEL', ARGV[1] .. ':session:' .. id) == 1 then table.insert(ended, id) end
     redis.call('SREM', KEYS[1], id)
   end
 end
@@ -460,16 +517,27 @@ end
 return found
 ";
 
-/// KEYS: counter.
-const FAIL_GET: &str = r"
-local count = redis.call('GET', KEYS[1])
-if not count then return {} end
-return {tonumber(count), redis.call('TTL', KEYS[1])}
+/// KEYS: counter. ARGV: limit, window in seconds. Grants and counts an attempt, or refuses
+/// it uncounted when the open window holds the limit: {granted 1/0, count, seconds left}.
+const RESERVE: &str = r"
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('TTL', KEYS[1])
+if count > 0 and ttl < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  ttl = tonumber(ARGV[2])
+end
+if count >= tonumber(ARGV[1]) then return {0, count, ttl} end
+count = redis.call('INCR', KEYS[1])
+if count == 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  ttl = tonumber(ARGV[2])
+end
+return {1, count, ttl}
 ";
 
-/// KEYS: counter. ARGV: window in seconds.
-const FAIL_ADD: &str = r"
-local count = redis.call('INCR', KEYS[1])
-if count == 1 or redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return {count, redis.call('TTL', KEYS[1])}
+/// KEYS: counter. Gives one attempt back; the window keeps its end.
+const RELEASE: &str = r"
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then redis.call('DECR', KEYS[1]) end
+return count
 ";

@@ -65,16 +65,21 @@ impl RequestHead for Head<'_> {
 
 /// The core's plain answer as an `http` response.
 pub(crate) fn to_http<B>(
-    response: tokengate_core::Response,
+    mut response: tokengate_core::Response,
     wrap: impl FnOnce(bytes::Bytes) -> B,
 ) -> http::Response<B> {
-    let mut out = http::Response::new(wrap(response.body));
+    let mut out = http::Response::new(wrap(std::mem::take(&mut response.body)));
     *out.status_mut() = http::StatusCode::from_u16(response.status)
         .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     let headers = out.headers_mut();
-    for (name, value) in response.headers {
-        if let Ok(value) = http::HeaderValue::try_from(value) {
-            headers.append(http::HeaderName::from_static(name), value);
+    // Names and values were checked where they entered the `Response`; should one still not
+    // fit, it is left out rather than risk a panic.
+    for (name, value) in response.headers() {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            headers.append(name, value);
         }
     }
     out

@@ -161,4 +161,40 @@ mod tests {
         assert_eq!(status, 405);
         assert!(body.contains("method_not_allowed"));
     }
+
+    #[tokio::test]
+    async fn an_error_hook_adding_a_mixed_case_header_never_panics() {
+        let config = Config::default()
+            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
+            .unwrap_or_default();
+        let gate = TokenGate::builder(config)
+            .credentials(MemoryDirectory::new())
+            .on_error(|_, mut response| {
+                // A name in any case is kept in lower case; a bad one is refused, not panicked.
+                let _ = response.append_header("X-Request-Id", "42");
+                assert!(response.append_header("Bad Name", "x").is_err());
+                response
+            })
+            .build()
+            .expect("valid test config");
+        let service = ServiceBuilder::new()
+            .layer(TokenGateLayer::new(gate))
+            .service_fn(|_request: http::Request<Full<bytes::Bytes>>| async {
+                Ok::<_, Infallible>(http::Response::new(Full::new(bytes::Bytes::new())))
+            });
+        for _ in 0..2 {
+            let request = http::Request::get("/private")
+                .body(Full::default())
+                .expect("valid request");
+            let response = service.clone().oneshot(request).await.expect("infallible");
+            assert_eq!(response.status().as_u16(), 401);
+            assert_eq!(
+                response
+                    .headers()
+                    .get("x-request-id")
+                    .map(http::HeaderValue::as_bytes),
+                Some(&b"42"[..])
+            );
+        }
+    }
 }

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use super::{RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture};
+use super::{
+    RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture, SubjectRevocation,
+};
 use crate::clock::unix_now;
 
 /// An id: 16 bytes when it is 22 base64url characters (every id tokengate makes), else text.
@@ -298,14 +300,22 @@ impl SessionStore for MemoryStore {
 
     fn revoke_subject<'a>(
         &'a self,
-        subject: &'a str,
-        keep: Option<&'a str>,
-    ) -> StoreFuture<'a, usize> {
+        request: SubjectRevocation<'a>,
+    ) -> StoreFuture<'a, Option<Vec<String>>> {
         let mut state = self.state();
-        let keep = keep.map(Id::new);
+        let now = request.now;
+        if let Some(by) = &request.by {
+            let accepted = state
+                .session(&Id::new(by.id), now)
+                .is_some_and(|session| session.accepts(request.subject, by, now));
+            if !accepted {
+                return Box::pin(std::future::ready(Ok(None)));
+            }
+        }
+        let keep = request.keep.map(Id::new);
         let ids: Vec<Id> = state
             .subjects
-            .get(subject)
+            .get(request.subject)
             .map(|found| {
                 found
                     .ids
@@ -315,12 +325,12 @@ impl SessionStore for MemoryStore {
                     .collect()
             })
             .unwrap_or_default();
-        let now = unix_now();
-        let count = ids
+        let ended = ids
             .iter()
             .filter(|id| state.remove(id).is_some_and(|entry| entry.is_live(now)))
-            .count();
-        Box::pin(std::future::ready(Ok(count)))
+            .map(Id::text)
+            .collect();
+        Box::pin(std::future::ready(Ok(Some(ended))))
     }
 
     fn list<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<Session>> {
@@ -406,7 +416,9 @@ mod tests {
             block(store.create(Session::new(id, "ada", None, "{}", now, None)));
         }
         block(store.create(Session::new("d", "bob", None, "{}", now, None)));
-        assert_eq!(block(store.revoke_subject("ada", Some("b"))), 2);
+        let ended =
+            block(store.revoke_subject(SubjectRevocation::new("ada", Some("b"), None, now)));
+        assert_eq!(ended.map(|ids| ids.len()), Some(2));
         let left: Vec<_> = block(store.list("ada")).into_iter().map(|s| s.id).collect();
         assert_eq!(left, ["b"]);
         assert_eq!(block(store.list("bob")).len(), 1);
@@ -465,5 +477,34 @@ mod tests {
             block(store.refresh(rotate("t2", "t5", now + 12))),
             Refreshed::Gone
         );
+    }
+
+    #[test]
+    fn a_client_that_never_signs_out_leaves_little_behind() {
+        let store = MemoryStore::new();
+        let now = unix_now();
+        for i in 0..1_000 {
+            block(store.create(Session::new(
+                &format!("s{i}"),
+                "machine",
+                None,
+                "{}",
+                now - 10,
+                Some(now - 1),
+            )));
+        }
+        block(store.create(Session::new(
+            "live",
+            "machine",
+            None,
+            "{}",
+            now,
+            Some(now + 60),
+        )));
+        let state = store.state();
+        let held = state.subjects.get("machine").map_or(0, |s| s.ids.len());
+        // Expired sessions are swept as sessions are added: never more than the sweep period.
+        assert!(held <= 65, "{held} ids held for one live session");
+        assert!(state.sessions.len() <= 65, "{}", state.sessions.len());
     }
 }

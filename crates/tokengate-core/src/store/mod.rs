@@ -87,6 +87,73 @@ impl Session {
     pub fn is_live(&self, now: i64) -> bool {
         self.expires_at.is_none_or(|at| at > now)
     }
+
+    /// Whether `presented` may act for this session at `now`, as `/token` would accept it:
+    /// the session is live, belongs to `subject`, and the token is its current one, or (with
+    /// rotation) the one it replaced, within the grace.
+    pub fn accepts(&self, subject: &str, presented: &Presented<'_>, now: i64) -> bool {
+        if !self.is_live(now) || self.subject != subject || self.id != presented.id {
+            return false;
+        }
+        if self.token == presented.token {
+            return true;
+        }
+        presented.grace.is_some_and(|grace| {
+            self.previous.as_deref() == Some(presented.token)
+                && now.saturating_sub(self.rotated_at) <= grace
+        })
+    }
+}
+
+/// The refresh token that asks for a sign-out of several sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Presented<'a> {
+    /// Its session (`sid`).
+    pub id: &'a str,
+    /// Its `jti`.
+    pub token: &'a str,
+    /// With rotation, how long a replaced token still counts (`reuse_grace`); `None` without.
+    pub grace: Option<i64>,
+}
+
+impl<'a> Presented<'a> {
+    /// The token `token` of session `id`; `grace` as in [`Presented::grace`].
+    pub fn new(id: &'a str, token: &'a str, grace: Option<i64>) -> Self {
+        Self { id, token, grace }
+    }
+}
+
+/// A sign-out of every session of a subject, or of all but one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubjectRevocation<'a> {
+    /// Whose sessions end.
+    pub subject: &'a str,
+    /// The session that stays (`scope=others`).
+    pub keep: Option<&'a str>,
+    /// The refresh token that asks, when a client asks: then nothing ends unless
+    /// [`Session::accepts`] it, decided in the same atomic step as the revocation.
+    pub by: Option<Presented<'a>>,
+    /// The time of the call.
+    pub now: i64,
+}
+
+impl<'a> SubjectRevocation<'a> {
+    /// Every session of `subject` but `keep`, asked for by the holder of `by`.
+    pub fn new(
+        subject: &'a str,
+        keep: Option<&'a str>,
+        by: Option<Presented<'a>>,
+        now: i64,
+    ) -> Self {
+        Self {
+            subject,
+            keep,
+            by,
+            now,
+        }
+    }
 }
 
 /// A `/token` call, as the store sees it.
@@ -189,12 +256,13 @@ pub trait SessionStore: Send + Sync + 'static {
     fn is_live<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, bool>;
     /// Ends one session; `true` if it was live.
     fn revoke<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
-    /// Ends every session of `subject` except `keep`; returns how many ended.
+    /// Ends every live session of `request.subject` except `request.keep`, and returns their
+    /// ids; or, when the presenting token is not accepted ([`Session::accepts`]), ends nothing
+    /// and returns `None`. The check and the revocation are one atomic step.
     fn revoke_subject<'a>(
         &'a self,
-        subject: &'a str,
-        keep: Option<&'a str>,
-    ) -> StoreFuture<'a, usize>;
+        request: SubjectRevocation<'a>,
+    ) -> StoreFuture<'a, Option<Vec<String>>>;
     /// The live sessions of `subject`.
     fn list<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<Session>>;
 }

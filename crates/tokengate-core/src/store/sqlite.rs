@@ -10,7 +10,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
-use super::{RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture};
+use super::{
+    Presented, RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture,
+    SubjectRevocation,
+};
+use crate::throttle::{FailureCounter, Reservation, Window};
 
 /// Sessions in a SQLite database file.
 #[derive(Clone)]
@@ -89,7 +93,12 @@ impl SqliteStore {
                  CREATE INDEX IF NOT EXISTS tokengate_sessions_subject
                      ON tokengate_sessions (subject);
                  CREATE INDEX IF NOT EXISTS tokengate_sessions_expiry
-                     ON tokengate_sessions (expires_at);",
+                     ON tokengate_sessions (expires_at);
+                 CREATE TABLE IF NOT EXISTS tokengate_attempts (
+                     key TEXT PRIMARY KEY,
+                     count INTEGER NOT NULL,
+                     ends_at INTEGER NOT NULL
+                 );",
             )
             .map_err(failed)?;
         Ok(Self {
@@ -199,18 +208,40 @@ impl SessionStore for SqliteStore {
 
     fn revoke_subject<'a>(
         &'a self,
-        subject: &'a str,
-        keep: Option<&'a str>,
-    ) -> StoreFuture<'a, usize> {
-        let subject = subject.to_owned();
-        let keep = keep.map(str::to_owned);
-        let now = crate::clock::unix_now();
+        request: SubjectRevocation<'a>,
+    ) -> StoreFuture<'a, Option<Vec<String>>> {
+        let subject = request.subject.to_owned();
+        let keep = request.keep.map(str::to_owned);
+        let by = request
+            .by
+            .map(|by| (by.id.to_owned(), by.token.to_owned(), by.grace));
+        let now = request.now;
         self.run(move |connection| {
-            connection.execute(
-                "DELETE FROM tokengate_sessions WHERE subject = ?1 AND id IS NOT ?2 \
-                 AND (expires_at IS NULL OR expires_at > ?3)",
-                params![subject, keep, now],
-            )
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some((id, token, grace)) = &by {
+                let presenter = transaction
+                    .query_row(
+                        &format!("SELECT {COLUMNS} FROM tokengate_sessions WHERE id = ?1"),
+                        params![id],
+                        session,
+                    )
+                    .optional()?;
+                let asking = Presented::new(id, token, *grace);
+                if !presenter.is_some_and(|s| s.accepts(&subject, &asking, now)) {
+                    return Ok(None);
+                }
+            }
+            let ended = {
+                let mut statement = transaction.prepare(
+                    "DELETE FROM tokengate_sessions WHERE subject = ?1 AND id IS NOT ?2 \
+                     AND (expires_at IS NULL OR expires_at > ?3) RETURNING id",
+                )?;
+                let rows = statement.query_map(params![subject, keep, now], |row| row.get(0))?;
+                rows.collect::<rusqlite::Result<Vec<String>>>()?
+            };
+            transaction.commit()?;
+            Ok(Some(ended))
         })
     }
 
@@ -224,6 +255,89 @@ impl SessionStore for SqliteStore {
             ))?;
             let rows = statement.query_map(params![subject, now], session)?;
             rows.collect()
+        })
+    }
+}
+
+/// Sign-in throttling in the same database: a restart does not hand an attacker fresh counts.
+/// Each reservation is one immediate transaction.
+impl FailureCounter for SqliteStore {
+    fn reserve<'a>(
+        &'a self,
+        key: &'a str,
+        limit: u32,
+        window: u64,
+        now: i64,
+    ) -> StoreFuture<'a, Reservation> {
+        let key = key.to_owned();
+        let length = i64::try_from(window).unwrap_or(i64::MAX);
+        self.run(move |connection| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Ended windows go as attempts come: the table stays bounded by open windows.
+            transaction.execute(
+                "DELETE FROM tokengate_attempts WHERE ends_at <= ?1",
+                params![now],
+            )?;
+            let open = transaction
+                .query_row(
+                    "SELECT count, ends_at FROM tokengate_attempts WHERE key = ?1",
+                    params![key],
+                    |row| Ok((row.get::<_, u32>(0)?, row.get::<_, i64>(1)?)),
+                )
+                .optional()?;
+            let reservation = match open {
+                Some((count, ends_at)) if count >= limit => {
+                    Reservation::Refused(Window { count, ends_at })
+                }
+                Some((count, ends_at)) => {
+                    transaction.execute(
+                        "UPDATE tokengate_attempts SET count = count + 1 WHERE key = ?1",
+                        params![key],
+                    )?;
+                    Reservation::Granted(Window {
+                        count: count + 1,
+                        ends_at,
+                    })
+                }
+                None if limit == 0 => Reservation::Refused(Window {
+                    count: 0,
+                    ends_at: now.saturating_add(length),
+                }),
+                None => {
+                    let ends_at = now.saturating_add(length);
+                    transaction.execute(
+                        "INSERT INTO tokengate_attempts (key, count, ends_at) VALUES (?1, 1, ?2)",
+                        params![key, ends_at],
+                    )?;
+                    Reservation::Granted(Window { count: 1, ends_at })
+                }
+            };
+            transaction.commit()?;
+            Ok(reservation)
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()> {
+        let key = key.to_owned();
+        self.run(move |connection| {
+            connection.execute(
+                "UPDATE tokengate_attempts SET count = count - 1 \
+                 WHERE key = ?1 AND count > 0 AND ends_at > ?2",
+                params![key, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn clear<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        let key = key.to_owned();
+        self.run(move |connection| {
+            connection.execute(
+                "DELETE FROM tokengate_attempts WHERE key = ?1",
+                params![key],
+            )?;
+            Ok(())
         })
     }
 }
@@ -260,7 +374,53 @@ mod tests {
         );
         assert!(!store.is_live("gone", now).await.unwrap());
         assert_eq!(store.list("ada").await.unwrap().len(), 1);
-        assert_eq!(store.revoke_subject("ada", None).await.unwrap(), 1);
+        let ended = store
+            .revoke_subject(SubjectRevocation::new("ada", None, None, now))
+            .await
+            .unwrap();
+        assert_eq!(ended, Some(vec!["forever".to_owned()]));
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_signs_out_leaves_nothing_behind() {
+        let path = std::env::temp_dir().join(format!(
+            "tokengate-sqlite-leak-{}.db",
+            crate::issue::random_id().unwrap()
+        ));
+        let store = SqliteStore::open(&path).unwrap();
+        let now = crate::clock::unix_now();
+        for i in 0..1_000 {
+            let session = Session::new(
+                &format!("s{i}"),
+                "machine",
+                None,
+                "{}",
+                now - 10,
+                Some(now - 1),
+            );
+            store.create(session).await.unwrap();
+        }
+        store
+            .create(Session::new(
+                "live",
+                "machine",
+                None,
+                "{}",
+                now,
+                Some(now + 60),
+            ))
+            .await
+            .unwrap();
+        let rows: i64 = store
+            .run(|connection| {
+                connection.query_row("SELECT COUNT(*) FROM tokengate_sessions", [], |row| {
+                    row.get(0)
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, 1);
         let _ = std::fs::remove_file(&path);
     }
 }
