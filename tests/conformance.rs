@@ -92,6 +92,15 @@ macro_rules! with_scenarios {
             parallel_refreshes_never_fork_a_session,
             sessions_lists_the_callers_sessions_without_tokens,
             strict_revocation_ends_access_tokens_at_signout,
+            a_burst_of_wrong_passwords_verifies_at_most_the_limit,
+            a_burst_from_one_address_verifies_at_most_its_limit,
+            a_dead_refresh_token_cannot_sign_everyone_out,
+            sessions_needs_a_live_session_under_strict_revocation,
+            a_missing_proxy_header_falls_back_to_the_peer_address,
+            signatures_have_one_valid_encoding,
+            cookie_origin_is_checked_by_scheme_host_port_and_referer,
+            a_body_that_never_completes_gets_408,
+            every_answer_forbids_sniffing,
         ]);
     };
 }

@@ -20,6 +20,23 @@
 //! - duplicate JSON and multipart fields: `scenarios::duplicate_fields_are_400`
 //! - 10 MB body refused before it is read: [`big_body_is_refused_before_it_is_read`]
 //! - token in the query string: `scenarios::token_in_query_string_is_ignored`
+//! - a burst of wrong passwords sent at once, to pass the throttle's check before any failure
+//!   is counted: [`a_burst_of_wrong_passwords_verifies_at_most_the_limit`]
+//! - the same burst from one address with rotating logins:
+//!   [`a_burst_from_one_address_verifies_at_most_its_limit`]
+//! - an old refresh token (signed out, rotated away, expired) used to sign the user out
+//!   everywhere: [`a_dead_refresh_token_cannot_sign_everyone_out`]
+//! - a signed-out access token listing the sessions:
+//!   [`sessions_needs_a_live_session_under_strict_revocation`]
+//! - dropping the trusted proxy header to switch the per-address limit off:
+//!   [`a_missing_proxy_header_falls_back_to_the_peer_address`]
+//! - a second valid encoding of a signature (ES256 `n - s`, EdDSA `S + L`):
+//!   [`signatures_have_one_valid_encoding`]
+//! - a cookie request from the same host under another scheme or port, or with a foreign
+//!   `Referer` and no `Origin`: [`cookie_origin_is_checked_by_scheme_host_port_and_referer`]
+//! - a body that never completes, to hold a connection and a task:
+//!   [`a_body_that_never_completes_gets_408`]
+//! - content sniffing of an answer: [`every_answer_forbids_sniffing`]
 
 use std::io::{Read as _, Write as _};
 use std::time::Duration;
@@ -607,4 +624,422 @@ pub async fn failed_signins_are_throttled_per_address(adapter: Adapter) {
         assert_eq!(reply.status, if i < 5 { 401 } else { 429 }, "attempt {i}");
     }
     server.signin(&[]).await.expect(429);
+}
+
+// ---- holes found by an outside attack ----
+
+/// Sends `count` sign-ins at once, each with its own body, and gives their answers.
+async fn burst(server: &Server, bodies: Vec<Vec<(String, String)>>) -> Vec<super::Reply> {
+    let requests = bodies.iter().map(|fields| {
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        async move {
+            server
+                .post("/api/rest/signin", Body::Form(&fields), &[])
+                .await
+        }
+    });
+    futures_util::future::join_all(requests).await
+}
+
+fn fields(login: &str, password: &str) -> Vec<(String, String)> {
+    vec![
+        ("login".to_owned(), login.to_owned()),
+        ("password".to_owned(), password.to_owned()),
+    ]
+}
+
+/// Counts the statuses of `replies`; every 429 must carry a `Retry-After` within the window.
+fn tally(replies: &[super::Reply]) -> std::collections::BTreeMap<u16, usize> {
+    let mut tally = std::collections::BTreeMap::new();
+    for reply in replies {
+        *tally.entry(reply.status).or_insert(0) += 1;
+        if reply.status == 429 {
+            reply.expect(429).error("too_many_attempts");
+            let retry: u64 = reply
+                .header("retry-after")
+                .expect("Retry-After")
+                .parse()
+                .expect("seconds");
+            assert!((1..=900).contains(&retry), "{retry}");
+        }
+    }
+    tally
+}
+
+/// Attack: 40 wrong passwords for one login sent at once, so that all pass the throttle's
+/// check before any failure is counted (all 40 were verified, limit 10). Each attempt is now
+/// reserved before its password is verified: exactly 10 are verified, 30 get 429, and the
+/// right password after the burst gets 429 too.
+pub async fn a_burst_of_wrong_passwords_verifies_at_most_the_limit(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let bodies = (0..40)
+        .map(|i| fields(demo::USER.0, &format!("wrong {i}")))
+        .collect();
+    let replies = burst(&server, bodies).await;
+    let counts = tally(&replies);
+    assert_eq!(counts.get(&401), Some(&10), "{counts:?}");
+    assert_eq!(counts.get(&429), Some(&30), "{counts:?}");
+    server
+        .signin(&[])
+        .await
+        .expect(429)
+        .error("too_many_attempts");
+    // An unknown login is held to the same count, so the answer tells nothing.
+    let bodies = (0..40)
+        .map(|i| fields("nobody@example.org", &format!("x{i}")))
+        .collect();
+    let counts = tally(&burst(&server, bodies).await);
+    assert_eq!(counts.get(&401), Some(&10), "{counts:?}");
+}
+
+/// Attack: the burst from one address, each attempt with another login so that no login's
+/// count fills: the address's limit (5 here) holds under concurrency as well.
+pub async fn a_burst_from_one_address_verifies_at_most_its_limit(adapter: Adapter) {
+    let server = start(adapter, &[("TOKENGATE_THROTTLE_PER_ADDRESS", "5")]).await;
+    let bodies = (0..20)
+        .map(|i| fields(&format!("user{i}@example.org"), "x"))
+        .collect();
+    let counts = tally(&burst(&server, bodies).await);
+    assert_eq!(counts.get(&401), Some(&5), "{counts:?}");
+    assert_eq!(counts.get(&429), Some(&15), "{counts:?}");
+}
+
+/// Attack: any refresh token the user ever had — signed out, rotated away, expired — sent
+/// with `scope=global` or `scope=others` to end every live session of the user, as often as
+/// wanted. Such a token now ends nothing (200, `sessionsEnded: 0`); a live current token, or
+/// one rotated away within the grace, still ends them all.
+pub async fn a_dead_refresh_token_cannot_sign_everyone_out(adapter: Adapter) {
+    let server = start(
+        adapter,
+        &[
+            ("TOKENGATE_ROTATION", "true"),
+            ("TOKENGATE_REUSE_GRACE", "1s"),
+        ],
+    )
+    .await;
+    let victim = server.signin(&[]).await.tokens();
+    // A signed-out token.
+    let old = server.signin(&[]).await.tokens();
+    server.signout(&old.refresh, &[]).await.expect(200);
+    // A token rotated away, past the grace.
+    let rotated = server.signin(&[]).await.tokens();
+    let current = server.refresh(&rotated.refresh).await.tokens();
+    // An expired one (its session ends in 2 s).
+    let soon = (now() + 2).to_string();
+    let expiring = server.signin(&[("exp", soon.as_str())]).await.tokens();
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    for dead in [&old.refresh, &rotated.refresh, &expiring.refresh] {
+        for scope in ["global", "others"] {
+            let reply = server.signout(dead, &[("scope", scope)]).await;
+            reply.expect(200);
+            assert_eq!(
+                reply.json()["sessionsEnded"],
+                0,
+                "{scope}: {}",
+                reply.text()
+            );
+        }
+    }
+    // Nothing ended: the victim's session and the rotated one's current token still work.
+    let victim = server.refresh(&victim.refresh).await.tokens();
+    let current = server.refresh(&current.refresh).await.tokens();
+    // A live current token ends the others...
+    let reply = server
+        .signout(&current.refresh, &[("scope", "others")])
+        .await;
+    reply.expect(200);
+    assert_eq!(reply.json()["sessionsEnded"], 1, "{}", reply.text());
+    server.refresh(&victim.refresh).await.invalid_token();
+    // ...and a token replaced within the grace acts as /token would accept it.
+    let fresh = server.signin(&[]).await.tokens();
+    let next = server.refresh(&current.refresh).await.tokens();
+    let reply = server
+        .signout(&current.refresh, &[("scope", "global")])
+        .await;
+    assert_eq!(reply.json()["sessionsEnded"], 2, "{}", reply.text());
+    server.refresh(&next.refresh).await.invalid_token();
+    server.refresh(&fresh.refresh).await.invalid_token();
+}
+
+/// Attack: after sign-out, the session's access token still listed the user's sessions (the
+/// endpoint skipped strict revocation while `/me` answered 401).
+pub async fn sessions_needs_a_live_session_under_strict_revocation(adapter: Adapter) {
+    let server = start(adapter, &[("TOKENGATE_STRICT_REVOCATION", "true")]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let auth = format!("Bearer {}", tokens.access);
+    server
+        .get("/api/rest/sessions", &[("authorization", &auth)])
+        .await
+        .expect(200);
+    server.signout(&tokens.refresh, &[]).await.expect(200);
+    server.me(&tokens.access).await.invalid_token();
+    server
+        .get("/api/rest/sessions", &[("authorization", &auth)])
+        .await
+        .invalid_token()
+        .says("session");
+}
+
+/// Attack: with `trusted_proxy_header` set, leaving the header out (or sending garbage)
+/// switched the per-address limit off. The peer address now counts instead.
+pub async fn a_missing_proxy_header_falls_back_to_the_peer_address(adapter: Adapter) {
+    let server = start(
+        adapter,
+        &[
+            ("TOKENGATE_TRUSTED_PROXY_HEADER", "x-forwarded-for"),
+            ("TOKENGATE_THROTTLE_PER_ADDRESS", "3"),
+        ],
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for (i, forwarded) in ["", "garbage", "", "not, an, address", ""]
+        .iter()
+        .enumerate()
+    {
+        let login = format!("user{i}@example.org");
+        let headers: Vec<(&str, &str)> = if forwarded.is_empty() {
+            vec![]
+        } else {
+            vec![("x-forwarded-for", forwarded)]
+        };
+        let reply = server
+            .post(
+                "/api/rest/signin",
+                Body::Form(&[("login", &login), ("password", "x")]),
+                &headers,
+            )
+            .await;
+        statuses.push(reply.status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+    // A well-formed header still names the client: another address has its own count.
+    let reply = server
+        .post(
+            "/api/rest/signin",
+            Body::Form(&[("login", "user9@example.org"), ("password", "x")]),
+            &[("x-forwarded-for", "198.51.100.7")],
+        )
+        .await;
+    reply.expect(401);
+}
+
+/// `a - b` for 32-byte big-endian numbers with `a >= b`.
+fn sub_be(a: &[u8], b: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut digit = i16::from(a[i]) - i16::from(b[i]) - borrow;
+        borrow = i16::from(digit < 0);
+        if digit < 0 {
+            digit += 256;
+        }
+        out[i] = u8::try_from(digit).expect("a byte");
+    }
+    out
+}
+
+/// `a + b` for 32-byte little-endian numbers (no overflow for the values used here).
+fn add_le(a: &[u8], b: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; 32];
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let sum = u16::from(a[i]) + u16::from(b[i]) + carry;
+        out[i] = u8::try_from(sum & 0xff).expect("a byte");
+        carry = sum >> 8;
+    }
+    out
+}
+
+const P256_N: &str = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+const ED25519_L_LE: &str = "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010";
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// `token` with its signature replaced by `signature`.
+fn resigned(token: &str, signature: &[u8]) -> String {
+    let (signed, _) = token.rsplit_once('.').expect("three parts");
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// Attack: re-encoding a valid signature into a second valid token string. ES256 accepted
+/// `(r, n - s)` beside `(r, s)` (RFC 8725 asks for a single valid encoding); EdDSA must refuse
+/// `S + L`. We now sign with low `s` only and refuse high `s` and non-canonical `S`.
+pub async fn signatures_have_one_valid_encoding(adapter: Adapter) {
+    let n = hex(P256_N);
+    let half: Vec<u8> = {
+        // n / 2, big-endian.
+        let mut out = vec![0u8; 32];
+        let mut carry = 0u8;
+        for (i, byte) in n.iter().enumerate() {
+            out[i] = (byte >> 1) | (carry << 7);
+            carry = byte & 1;
+        }
+        out
+    };
+    let server = asymmetric(adapter, &keys::p256()).await;
+    let mut issued = Vec::new();
+    let first = server.signin(&[]).await.tokens();
+    issued.push(first.access.clone());
+    issued.push(first.refresh.clone());
+    for _ in 0..8 {
+        issued.push(server.refresh(&first.refresh).await.tokens().access);
+    }
+    for token in &issued {
+        let signature = URL_SAFE_NO_PAD
+            .decode(token.rsplit('.').next().expect("a signature"))
+            .expect("base64url");
+        assert_eq!(signature.len(), 64);
+        assert!(signature[32..] <= half[..], "a high-s signature was issued");
+        // The twin with n - s is a valid ECDSA signature of the same claims, and refused.
+        let mut twin = signature[..32].to_vec();
+        twin.extend(sub_be(&n, &signature[32..]));
+        let forged = resigned(token, &twin);
+        assert_ne!(&forged, token);
+        if token == &first.refresh {
+            server.refresh(&forged).await.invalid_token();
+        } else {
+            server.me(&forged).await.invalid_token();
+        }
+    }
+    server.me(&first.access).await.expect(200);
+
+    let server = asymmetric(adapter, &keys::ed25519()).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let signature = URL_SAFE_NO_PAD
+        .decode(tokens.access.rsplit('.').next().expect("a signature"))
+        .expect("base64url");
+    let mut twin = signature[..32].to_vec();
+    twin.extend(add_le(&signature[32..], &hex(ED25519_L_LE)));
+    server
+        .me(&resigned(&tokens.access, &twin))
+        .await
+        .invalid_token();
+    server.me(&tokens.access).await.expect(200);
+}
+
+/// Attack: the cookie-mode `Origin` check compared only the host, so `https://host` passed for
+/// a plain-http server (and another port too), and with no `Origin` a foreign `Referer` was
+/// not looked at. Scheme, host and port now count, and `Referer` stands in for `Origin`.
+pub async fn cookie_origin_is_checked_by_scheme_host_port_and_referer(adapter: Adapter) {
+    let server = start(adapter, &[("TOKENGATE_COOKIE_SECURE", "false")]).await;
+    let reply = server.signin(&[("cookieauth", "true")]).await;
+    reply.expect(201);
+    let browser = super::scenarios::Browser::of(&reply);
+    let own = server.base.clone();
+    let host = own.trim_start_matches("http://").to_owned();
+    let other_port = {
+        let (name, port) = host.rsplit_once(':').expect("a port");
+        let port: u16 = port.parse().expect("a port number");
+        format!("http://{name}:{}", port.wrapping_add(1))
+    };
+    let https = format!("https://{host}");
+    let own_page = format!("{own}/app/page");
+    let cases: [(&str, &str, u16); 6] = [
+        ("origin", own.as_str(), 200),
+        ("origin", https.as_str(), 403),
+        ("origin", other_port.as_str(), 403),
+        ("referer", own_page.as_str(), 200),
+        ("referer", "http://evil.example/attack", 403),
+        ("referer", "https://evil.example/", 403),
+    ];
+    for (header, value, status) in cases {
+        let mut headers = browser.headers(true);
+        headers.push((header, value));
+        let reply = server.post("/api/rest/ping", Body::None, &headers).await;
+        assert_eq!(reply.status, status, "{header}: {value}: {}", reply.text());
+        if status == 403 {
+            reply.expect(403).error("csrf_rejected").says("origin");
+        }
+    }
+}
+
+/// Attack: a body that never completes held a connection and a task open (over 6 s seen).
+/// Reading an endpoint's body has a deadline (`body_timeout`), then 408 with the JSON error.
+pub async fn a_body_that_never_completes_gets_408(adapter: Adapter) {
+    let server = start(adapter, &[("TOKENGATE_BODY_TIMEOUT", "1s")]).await;
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let (answer, waited) = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .expect("timeout");
+        let head = format!(
+            "POST /api/rest/signin HTTP/1.1\r\nHost: {address}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: 100\r\n\r\nlogin=a"
+        );
+        stream.write_all(head.as_bytes()).expect("send the head");
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") || !answer.ends_with(b"}") {
+            match stream.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+                Err(e) => panic!("no answer while the body hangs: {e}"),
+            }
+        }
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            started.elapsed(),
+        )
+    })
+    .await
+    .expect("the client thread");
+    let reply = super::Reply::parse_raw(&answer);
+    super::record("POST", "/api/rest/signin (body never completes)", &reply);
+    reply.expect(408).error("request_timeout");
+    assert!(
+        waited < Duration::from_secs(10),
+        "answered after {waited:?}"
+    );
+}
+
+/// Attack surface: an answer a browser might sniff into something else. Every answer the gate
+/// writes says `nosniff`, and every one but the public JWKS says `no-store`.
+pub async fn every_answer_forbids_sniffing(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let signin = server.signin(&[]).await;
+    let tokens = signin.tokens();
+    let replies = [
+        signin,
+        server.refresh(&tokens.refresh).await,
+        server.get("/api/rest/me", &[]).await,
+        server.me("not.a.token").await,
+        server.get("/api/rest/signin", &[]).await,
+        server
+            .post(
+                "/api/rest/signin",
+                Body::Raw("text/plain", b"x".to_vec()),
+                &[],
+            )
+            .await,
+        server.signout(&tokens.refresh, &[]).await,
+        server.get("/api/rest/jwks", &[]).await,
+    ];
+    for reply in &replies {
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{}: {:?}",
+            reply.status,
+            reply.headers
+        );
+    }
+    for reply in &replies[..replies.len() - 1] {
+        assert_eq!(
+            reply.header("cache-control"),
+            Some("no-store"),
+            "{}",
+            reply.status
+        );
+    }
 }

@@ -848,13 +848,13 @@ const CSRF_COOKIE: &str = "__Host-tokengate-csrf";
 
 /// What a browser holds after a cookie sign-in: the `Cookie` header it would send, and the
 /// CSRF token the page got.
-struct Browser {
-    cookie: String,
-    csrf: String,
+pub struct Browser {
+    pub cookie: String,
+    pub csrf: String,
 }
 
 impl Browser {
-    fn of(reply: &Reply) -> Self {
+    pub fn of(reply: &Reply) -> Self {
         let pairs: Vec<String> = reply
             .headers_named("set-cookie")
             .into_iter()
@@ -871,7 +871,7 @@ impl Browser {
     }
 
     /// Headers of a request authenticated by cookie, with or without the CSRF header.
-    fn headers(&self, with_csrf: bool) -> Vec<(&str, &str)> {
+    pub fn headers(&self, with_csrf: bool) -> Vec<(&str, &str)> {
         let mut headers = vec![("cookie", self.cookie.as_str())];
         if with_csrf {
             headers.push(("x-csrf-token", self.csrf.as_str()));
@@ -880,7 +880,7 @@ impl Browser {
     }
 }
 
-async fn cookie_signin(server: &super::Server) -> (Reply, Browser) {
+pub async fn cookie_signin(server: &super::Server) -> (Reply, Browser) {
     let reply = server.signin(&[("cookieauth", "true")]).await;
     reply.expect(201);
     let browser = Browser::of(&reply);
