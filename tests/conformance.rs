@@ -119,16 +119,17 @@ macro_rules! adapter_tests {
     };
 }
 
-/// One test per scenario that runs it on both adapters and holds them to the same answers.
+/// One test per scenario that runs it on both adapters and holds them to the same answers,
+/// exchange by exchange, in order.
 macro_rules! alike_tests {
-    ([$($name:ident),* $(,)?]) => {
-        mod alike {
+    ($module:ident, $axum:ident, $actix:ident, [$($name:ident),* $(,)?]) => {
+        mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     use crate::support::{recorded, scenarios, Adapter};
-                    let axum = recorded(scenarios::$name(Adapter::Axum)).await;
-                    let actix = recorded(scenarios::$name(Adapter::Actix)).await;
+                    let axum = recorded(scenarios::$name(Adapter::$axum)).await;
+                    let actix = recorded(scenarios::$name(Adapter::$actix)).await;
                     crate::support::assert_alike(&axum, &actix);
                 }
             )*
@@ -142,4 +143,5 @@ with_scenarios!(adapter_tests!(axum_sqlite, AxumSqlite,));
 with_scenarios!(adapter_tests!(actix_sqlite, ActixSqlite,));
 with_scenarios!(adapter_tests!(axum_redis, AxumRedis,));
 with_scenarios!(adapter_tests!(actix_redis, ActixRedis,));
-with_scenarios!(alike_tests!());
+with_scenarios!(alike_tests!(alike, Axum, Actix,));
+with_scenarios!(alike_tests!(alike_redis, AxumRedis, ActixRedis,));

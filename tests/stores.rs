@@ -206,3 +206,89 @@ async fn sqlite_sessions_outlive_their_server() {
     drop(restarted);
     let _ = std::fs::remove_file(&path);
 }
+
+/// Strict revocation across instances: a sign-out on one is refused on the other within
+/// `revocation_cache_ttl`, and at once on the one that signed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strict_sign_out_reaches_the_other_instance_within_the_cache_ttl() {
+    let redis = Redis::start();
+    let url = redis.url();
+    let first = start(
+        Adapter::AxumRedis,
+        &[
+            ("TOKENGATE_STORE", url.as_str()),
+            ("TOKENGATE_STORE_PREFIX", "shared"),
+            ("TOKENGATE_STRICT_REVOCATION", "true"),
+            ("TOKENGATE_REVOCATION_CACHE_TTL", "2s"),
+        ],
+    )
+    .await;
+    let env = [
+        ("TOKENGATE_STORE", url.as_str()),
+        ("TOKENGATE_STORE_PREFIX", "shared"),
+        ("TOKENGATE_STRICT_REVOCATION", "true"),
+        ("TOKENGATE_REVOCATION_CACHE_TTL", "2s"),
+        ("TOKENGATE_SECRET", first.secret.as_str()),
+    ];
+    let second = start(Adapter::ActixRedis, &env).await;
+    let tokens = first.signin(&[]).await.tokens();
+    // The second instance has looked at the session and remembers it live.
+    second.me(&tokens.access).await.expect(200);
+    first.signout(&tokens.refresh, &[]).await.expect(200);
+    let signed_out = Instant::now();
+    first.me(&tokens.access).await.invalid_token();
+    loop {
+        let reply = second.me(&tokens.access).await;
+        if reply.status == 401 {
+            reply.invalid_token();
+            break;
+        }
+        reply.expect(200);
+        assert!(
+            signed_out.elapsed() < Duration::from_millis(2_500),
+            "still accepted {:?} after the sign-out",
+            signed_out.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A sign-out that answers 503 because Redis is down has ended nothing, on this instance
+/// either: the strict guard still takes the token (from its memory of the session), and the
+/// sign-out works once Redis is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strict_sign_out_that_answers_503_ends_nothing() {
+    let mut redis = Redis::start();
+    let url = redis.url();
+    let env = [
+        ("TOKENGATE_STORE", url.as_str()),
+        ("TOKENGATE_STRICT_REVOCATION", "true"),
+        ("TOKENGATE_REVOCATION_CACHE_TTL", "60s"),
+    ];
+    for adapter in [Adapter::AxumRedis, Adapter::ActixRedis] {
+        let server = start(adapter, &env).await;
+        let tokens = server.signin(&[]).await.tokens();
+        server.me(&tokens.access).await.expect(200);
+        redis.stop();
+        for scope in ["local", "global"] {
+            server
+                .signout(&tokens.refresh, &[("scope", scope)])
+                .await
+                .expect(503)
+                .error("temporarily_unavailable");
+            server.me(&tokens.access).await.expect(200);
+        }
+        redis.resume();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let reply = server.signout(&tokens.refresh, &[]).await;
+            if reply.status == 200 {
+                break;
+            }
+            reply.expect(503);
+            assert!(Instant::now() < deadline, "the store did not come back");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        server.me(&tokens.access).await.invalid_token();
+    }
+}

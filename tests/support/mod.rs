@@ -167,16 +167,33 @@ tokio::task_local! {
     static RECORDING: Arc<Mutex<Vec<String>>>;
 }
 
-/// Runs `scenario`, and gives every exchange it had with any server, normalised so that two
-/// adapters' answers compare equal when they say the same: status, the headers that carry
-/// meaning, and the body with token values, times and random ids replaced by their kind.
+/// Runs `scenario`, and gives every exchange it had with any server, in the order they were
+/// made, normalised so that two adapters' answers compare equal when they say the same:
+/// status, every header but those that carry no meaning (`date`, framing), every
+/// `Set-Cookie`, and the body with times and random ids replaced by their kind and every JWT
+/// replaced by its decoded header and claims, normalised the same way.
 pub async fn recorded(scenario: impl Future<Output = ()>) -> Vec<String> {
     let recording = Arc::new(Mutex::new(Vec::new()));
     RECORDING.scope(recording.clone(), scenario).await;
-    let mut lines = recording.lock().expect("recording").clone();
-    // Answers to parallel requests arrive in any order.
-    lines.sort();
+    let lines = recording.lock().expect("recording").clone();
     lines
+}
+
+/// Runs requests sent at once: their answers are recorded as one group, sorted, since they
+/// arrive in any order. Everything else is compared in the order it was sent.
+pub async fn parallel<T>(requests: impl Future<Output = T>) -> T {
+    let group = Arc::new(Mutex::new(Vec::new()));
+    let recording = RECORDING.try_with(Arc::clone).ok();
+    let result = match &recording {
+        Some(_) => RECORDING.scope(group.clone(), requests).await,
+        None => requests.await,
+    };
+    if let Some(recording) = recording {
+        let mut lines = group.lock().expect("group").clone();
+        lines.sort();
+        recording.lock().expect("recording").extend(lines);
+    }
+    result
 }
 
 /// Asserts that two adapters answered a scenario alike, exchange by exchange.
@@ -198,28 +215,45 @@ pub fn assert_alike(axum: &[String], actix: &[String]) {
     );
 }
 
+/// Headers that say nothing about the answer itself: when, and how it was framed.
+const UNCOMPARED: [&str; 5] = [
+    "date",
+    "content-length",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+];
+
 /// Records an exchange made without [`Server::send`] (a raw socket).
 pub fn record(method: &str, path: &str, reply: &Reply) {
     let _ = RECORDING.try_with(|recording| {
         let mut line = format!("{method} {} -> {}", mask_tokens(path), reply.status);
-        for name in ["www-authenticate", "content-type", "cache-control", "allow"] {
-            if let Some(value) = reply.header(name) {
-                let _ = write!(line, " | {name}: {value}");
-            }
-        }
-        for cookie in reply.headers_named("set-cookie") {
-            let cookie = SetCookie::parse(cookie);
-            let value = match cookie.value.as_str() {
-                "" => "",
-                value if is_jwt(value) => "<jwt>",
-                _ => "<value>",
-            };
-            let _ = write!(
-                line,
-                " | set-cookie: {}={value}; {}",
-                cookie.name,
-                cookie.attributes.join("; ")
-            );
+        let mut headers: Vec<(&str, String)> = reply
+            .headers
+            .iter()
+            .filter(|(name, _)| !UNCOMPARED.contains(&name.as_str()))
+            .map(|(name, value)| {
+                let value = if name == "set-cookie" {
+                    let cookie = SetCookie::parse(value);
+                    let value = match cookie.value.as_str() {
+                        "" => String::new(),
+                        value if is_jwt(value) => describe_jwt(value),
+                        _ => "<value>".to_owned(),
+                    };
+                    format!("{}={value}; {}", cookie.name, cookie.attributes.join("; "))
+                } else if name == "retry-after" && value.parse::<u32>().is_ok_and(|n| n > 0) {
+                    // A time left, which the scenarios check; it moves by the second.
+                    "<seconds>".to_owned()
+                } else {
+                    value.clone()
+                };
+                (name.as_str(), value)
+            })
+            .collect();
+        // Each framework orders headers its own way; the values of one name keep their order.
+        headers.sort_by(|a, b| a.0.cmp(b.0));
+        for (name, value) in headers {
+            let _ = write!(line, " | {name}: {value}");
         }
         let body = match serde_json::from_slice::<Value>(&reply.body) {
             Ok(json) => normalise(json).to_string(),
@@ -232,6 +266,22 @@ pub fn record(method: &str, path: &str, reply: &Reply) {
 
 fn is_jwt(text: &str) -> bool {
     text.starts_with("eyJ") && text.split('.').count() == 3
+}
+
+/// A JWT as its decoded header and claims, normalised, so two adapters' tokens compare by
+/// what they say.
+fn describe_jwt(token: &str) -> String {
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .map_or(Value::Null, normalise)
+    };
+    let mut parts = token.split('.');
+    let header = decode(parts.next().unwrap_or_default());
+    let claims = decode(parts.next().unwrap_or_default());
+    format!("<jwt {header} {claims}>")
 }
 
 /// `text` with every token in a query string replaced by `<jwt>`.
@@ -268,7 +318,7 @@ fn normalise(value: Value) -> Value {
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(normalise).collect()),
-        Value::String(text) if is_jwt(&text) => Value::String("<jwt>".into()),
+        Value::String(text) if is_jwt(&text) => Value::String(describe_jwt(&text)),
         other => other,
     }
 }

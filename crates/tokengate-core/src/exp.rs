@@ -126,12 +126,30 @@ mod tests {
             let _ = parse_exp(&input, now, Duration::from_secs(max), unlimited);
         }
 
+        /// Past, present and future instants, as epoch seconds and as RFC 3339 with any
+        /// offset: exactly those after now and within the maximum are accepted, as themselves.
         #[test]
-        fn accepted_epochs_are_in_the_future_and_within_max(offset in 1i64..200_000) {
-            match parse_exp(&(NOW + offset).to_string(), NOW, DAY, false) {
-                Ok(Expiry::At(at)) => prop_assert!(at > NOW && at - NOW <= 86_400),
-                Ok(Expiry::Unlimited) => prop_assert!(false),
-                Err(_) => prop_assert!(offset > 86_400),
+        fn an_instant_is_accepted_exactly_when_it_is_ahead_and_within_max(
+            offset in -200_000i64..200_000,
+            zone_minutes in -720i32..=840,
+            as_text in any::<bool>(),
+        ) {
+            let at = NOW + offset;
+            let input = if as_text {
+                let zone = UtcOffset::from_whole_seconds(zone_minutes * 60).unwrap();
+                OffsetDateTime::from_unix_timestamp(at)
+                    .unwrap()
+                    .to_offset(zone)
+                    .format(&Rfc3339)
+                    .unwrap()
+            } else {
+                at.to_string()
+            };
+            let parsed = parse_exp(&input, NOW, DAY, false);
+            if offset > 0 && offset <= 86_400 {
+                prop_assert_eq!(parsed, Ok(Expiry::At(at)), "{}", input);
+            } else {
+                prop_assert!(parsed.is_err(), "{} gave {:?}", input, parsed);
             }
         }
     }
