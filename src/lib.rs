@@ -14,7 +14,7 @@
 //! | `redis` | no | the Redis session store and shared throttling, for `store = "redis://..."` |
 //! | `sqlite` | no | the SQLite session store, for `store = "sqlite://path"` |
 //! | `aws_lc_rs` | yes | crypto from aws-lc-rs |
-//! | `rust_crypto` | no | crypto from RustCrypto instead (with `default-features = false`) |
+//! | `rust_crypto` | no | crypto from RustCrypto instead (with `default-features = false`); refuses RS256 *signing* keys (RUSTSEC-2023-0071, see `SECURITY.md`) |
 //!
 //! Everything else (config, keys, credentials, stores, errors) comes from `tokengate-core` and
 //! is re-exported at the top level.

@@ -563,17 +563,30 @@ pub async fn huge_authorization_header_is_a_clean_4xx(adapter: Adapter) {
 /// from `Content-Length` alone, without waiting for a body that never comes.
 pub async fn big_body_is_refused_before_it_is_read(adapter: Adapter) {
     let server = start(adapter, &[]).await;
+    let (reply, _) = raw_exchange(
+        &server,
+        "POST /api/rest/signin (head only)",
+        "Content-Length: 10485760\r\n\r\nlogin=a",
+    )
+    .await;
+    assert_eq!(reply.status, 413, "{}", reply.text());
+    reply.expect(413).error("payload_too_large");
+}
+
+/// Sends a sign-in head (its `Content-Type` given, `rest` after it) on a raw socket and
+/// never anything more, and reads the answer: the reply, and how long it took.
+async fn raw_exchange(server: &Server, label: &str, rest: &str) -> (super::Reply, Duration) {
     let address = server.base.trim_start_matches("http://").to_owned();
-    let answer = tokio::task::spawn_blocking(move || {
+    let head = format!(
+        "POST /api/rest/signin HTTP/1.1\r\nHost: {address}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\n{rest}"
+    );
+    let (answer, waited) = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
         let mut stream = std::net::TcpStream::connect(&address).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
             .expect("timeout");
-        let head = format!(
-            "POST /api/rest/signin HTTP/1.1\r\nHost: {address}\r\n\
-             Content-Type: application/x-www-form-urlencoded\r\n\
-             Content-Length: 10485760\r\n\r\nlogin=a"
-        );
         stream.write_all(head.as_bytes()).expect("send the head");
         let mut answer = Vec::new();
         let mut buffer = [0u8; 4096];
@@ -581,17 +594,19 @@ pub async fn big_body_is_refused_before_it_is_read(adapter: Adapter) {
             match stream.read(&mut buffer) {
                 Ok(0) => break,
                 Ok(n) => answer.extend_from_slice(&buffer[..n]),
-                Err(e) => panic!("no answer before the body was sent: {e}"),
+                Err(e) => panic!("no answer while the rest of the body is missing: {e}"),
             }
         }
-        String::from_utf8_lossy(&answer).into_owned()
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            started.elapsed(),
+        )
     })
     .await
     .expect("the client thread");
     let reply = super::Reply::parse_raw(&answer);
-    super::record("POST", "/api/rest/signin (head only)", &reply);
-    assert_eq!(reply.status, 413, "{answer}");
-    reply.expect(413).error("payload_too_large");
+    super::record("POST", label, &reply);
+    (reply, waited)
 }
 
 // ---- throttling ----
@@ -993,37 +1008,12 @@ pub async fn cookie_origin_is_checked_by_scheme_host_port_and_referer(adapter: A
 /// Reading an endpoint's body has a deadline (`body_timeout`), then 408 with the JSON error.
 pub async fn a_body_that_never_completes_gets_408(adapter: Adapter) {
     let server = start(adapter, &[("TOKENGATE_BODY_TIMEOUT", "1s")]).await;
-    let address = server.base.trim_start_matches("http://").to_owned();
-    let (answer, waited) = tokio::task::spawn_blocking(move || {
-        let started = std::time::Instant::now();
-        let mut stream = std::net::TcpStream::connect(&address).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(15)))
-            .expect("timeout");
-        let head = format!(
-            "POST /api/rest/signin HTTP/1.1\r\nHost: {address}\r\n\
-             Content-Type: application/x-www-form-urlencoded\r\n\
-             Content-Length: 100\r\n\r\nlogin=a"
-        );
-        stream.write_all(head.as_bytes()).expect("send the head");
-        let mut answer = Vec::new();
-        let mut buffer = [0u8; 4096];
-        while !answer.windows(4).any(|w| w == b"\r\n\r\n") || !answer.ends_with(b"}") {
-            match stream.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(n) => answer.extend_from_slice(&buffer[..n]),
-                Err(e) => panic!("no answer while the body hangs: {e}"),
-            }
-        }
-        (
-            String::from_utf8_lossy(&answer).into_owned(),
-            started.elapsed(),
-        )
-    })
-    .await
-    .expect("the client thread");
-    let reply = super::Reply::parse_raw(&answer);
-    super::record("POST", "/api/rest/signin (body never completes)", &reply);
+    let (reply, waited) = raw_exchange(
+        &server,
+        "POST /api/rest/signin (body never completes)",
+        "Content-Length: 100\r\n\r\nlogin=a",
+    )
+    .await;
     reply.expect(408).error("request_timeout");
     assert!(
         waited < Duration::from_secs(10),

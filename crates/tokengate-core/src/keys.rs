@@ -508,3 +508,38 @@ impl std::fmt::Debug for KeySet {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An RS256 signing key, as configured; the PEM is not read before the backend check.
+    fn rs256_signing_key() -> KeyConfig {
+        KeyConfig {
+            kid: Some("rsa".to_owned()),
+            algorithm: Algorithm::Rs256,
+            material: KeyMaterial::PrivatePem(Secret::new("-----BEGIN PRIVATE KEY-----\n")),
+            signing: true,
+            verify_until: None,
+        }
+    }
+
+    #[test]
+    #[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
+    fn rsa_signing_is_refused_on_the_rust_crypto_backend_naming_the_advisory() {
+        let Err(error) = Key::from_config(&rs256_signing_key(), 0) else {
+            panic!("an RS256 signing key was accepted");
+        };
+        assert!(error.to_string().contains("RUSTSEC-2023-0071"), "{error}");
+    }
+
+    #[test]
+    #[cfg(feature = "aws_lc_rs")]
+    fn rsa_signing_keys_are_read_on_aws_lc_rs() {
+        let Err(error) = Key::from_config(&rs256_signing_key(), 0) else {
+            panic!("a truncated PEM was accepted");
+        };
+        // Refused for its PEM, not for the backend.
+        assert!(!error.to_string().contains("RUSTSEC"), "{error}");
+    }
+}
