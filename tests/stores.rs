@@ -108,8 +108,14 @@ async fn store_down_and_back(adapter: Adapter) {
     server.signout(&before.refresh, &[]).await.expect(503);
     // The guard needs no store: routes keep working with the tokens already out.
     server.me(&before.access).await.expect(200);
-    // A strict guard cannot tell, so it does not let the token through.
+    // A strict guard cannot tell, so it does not let the token through...
     strict.me(&before.access).await.expect(503);
+    // ...where a token is needed. A public route stays open, the token taken as none.
+    let bearer = format!("Bearer {}", before.access);
+    strict
+        .get("/health", &[("authorization", bearer.as_str())])
+        .await
+        .expect(200);
 
     redis.resume();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -291,4 +297,37 @@ async fn a_strict_sign_out_that_answers_503_ends_nothing() {
         }
         server.me(&tokens.access).await.invalid_token();
     }
+}
+
+/// The same on SQLite: another connection holds the database's write lock past the store's
+/// busy timeout, so the sign-out fails with 503, and it has ended nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strict_sign_out_that_sqlite_cannot_write_ends_nothing() {
+    let path = std::env::temp_dir().join(format!("tokengate-locked-{}.db", test_secret()));
+    let store = format!("sqlite://{}", path.display());
+    let env = [
+        ("TOKENGATE_STORE", store.as_str()),
+        ("TOKENGATE_STRICT_REVOCATION", "true"),
+        ("TOKENGATE_REVOCATION_CACHE_TTL", "60s"),
+    ];
+    for adapter in [Adapter::AxumSqlite, Adapter::ActixSqlite] {
+        let server = start(adapter, &env).await;
+        let tokens = server.signin(&[]).await.tokens();
+        server.me(&tokens.access).await.expect(200);
+        let locker = rusqlite::Connection::open(&path).expect("a second connection");
+        locker
+            .execute_batch("BEGIN EXCLUSIVE")
+            .expect("the write lock");
+        server
+            .signout(&tokens.refresh, &[])
+            .await
+            .expect(503)
+            .error("temporarily_unavailable");
+        server.me(&tokens.access).await.expect(200);
+        locker.execute_batch("COMMIT").expect("the lock given back");
+        drop(locker);
+        server.signout(&tokens.refresh, &[]).await.expect(200);
+        server.me(&tokens.access).await.invalid_token();
+    }
+    let _ = std::fs::remove_file(&path);
 }
