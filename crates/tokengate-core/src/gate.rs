@@ -93,6 +93,8 @@ pub(crate) struct Inner {
     on_audit: Option<Box<AuditHook>>,
     paths: [String; 5],
     on_error: Option<Box<ErrorHook>>,
+    /// Whether a request without the trusted proxy header was logged already.
+    proxy_warned: std::sync::atomic::AtomicBool,
 }
 
 /// The sign-in service; cheap to clone (one `Arc`).
@@ -212,6 +214,7 @@ impl TokenGateBuilder {
                 cache,
                 paths,
                 on_error: self.on_error,
+                proxy_warned: std::sync::atomic::AtomicBool::new(false),
                 config: self.config,
             }),
         })
@@ -405,7 +408,9 @@ impl TokenGate {
         let ttl = self.revocation_ttl();
         match self.inner.store.is_live(sid, now).await {
             Ok(true) => {
-                self.inner.revocations.mark_live(sid, now, ttl);
+                if ttl > 0 {
+                    self.inner.revocations.mark_live(sid, now, ttl);
+                }
                 Ok(true)
             }
             Ok(false) => {
@@ -602,11 +607,16 @@ impl TokenGate {
             .and_then(|value| value.rsplit(',').next())
             .and_then(|last| last.trim().parse().ok());
         if forwarded.is_none() {
-            tracing::warn!(
-                target: "tokengate",
-                header = %header,
-                "trusted proxy header missing or unreadable: counting the peer address"
-            );
+            // Once loudly (a proxy that does not set it is a misconfiguration), then quietly.
+            if self
+                .inner
+                .proxy_warned
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                tracing::debug!(target: "tokengate", header = %header, "trusted proxy header missing or unreadable: counting the peer address");
+            } else {
+                tracing::warn!(target: "tokengate", header = %header, "trusted proxy header missing or unreadable: counting the peer address (logged once)");
+            }
         }
         forwarded.or_else(|| head.peer_addr())
     }
