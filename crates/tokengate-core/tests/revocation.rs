@@ -351,3 +351,23 @@ async fn a_sign_in_that_took_effect_is_answered_as_one_when_the_counter_fails_af
     assert!(events.lock().unwrap().contains(&AuditKind::SignIn));
     assert_eq!(guard(&gate, "/api/rest/me", &access).await, Ok(true));
 }
+
+/// A runtime built without timers cannot run the body deadline: the endpoint still answers,
+/// without one, rather than panic.
+#[test]
+fn endpoints_answer_on_a_runtime_without_timers() {
+    let store = Arc::new(Controlled::default());
+    let gate = gate(&store, &[]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let (status, body) = runtime.block_on(post(
+            &gate,
+            Endpoint::SignIn,
+            "/api/rest/signin",
+            "login=ada&password=pw",
+        ));
+        assert_eq!(status, 201, "{body}");
+    }
+}
