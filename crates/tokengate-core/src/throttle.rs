@@ -332,4 +332,9 @@ mod tests {
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
         assert_eq!(address_key(mapped), "192.0.2.1");
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keeps_the_counter_contract() {
+        crate::store::testing::failure_counter_contract(&MemoryCounter::new()).await;
+    }
 }

@@ -507,4 +507,9 @@ mod tests {
         assert!(held <= 65, "{held} ids held for one live session");
         assert!(state.sessions.len() <= 65, "{}", state.sessions.len());
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keeps_the_store_contract() {
+        crate::store::testing::session_store_contract(&MemoryStore::new()).await;
+    }
 }

@@ -423,4 +423,16 @@ mod tests {
         assert_eq!(rows, 1);
         let _ = std::fs::remove_file(&path);
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keeps_the_store_and_counter_contracts() {
+        let path = std::env::temp_dir().join(format!(
+            "tokengate-sqlite-contract-{}.db",
+            crate::issue::random_id().unwrap()
+        ));
+        let store = SqliteStore::open(&path).unwrap();
+        crate::store::testing::session_store_contract(&store).await;
+        crate::store::testing::failure_counter_contract(&store).await;
+        let _ = std::fs::remove_file(&path);
+    }
 }

@@ -1,0 +1,399 @@
+//! The contract every [`SessionStore`] and [`FailureCounter`] must keep, as a suite a store
+//! runs against itself (feature `test-util`).
+//!
+//! The same rules live in Rust ([`Refreshed::decide`], [`Session::accepts`], the memory
+//! counter), in SQL and in Lua; this suite holds each store to them, branch by branch:
+//! refresh of the current token, rotation, the grace, reuse detection, expiry, revocation,
+//! sign-out of a subject with and without a presenting token, and concurrent refreshes and
+//! reservations. Ids are random, so the suite can run on a shared server.
+//!
+//! # Example
+//!
+//! ```
+//! use tokengate_core::store::testing;
+//! use tokengate_core::store::MemoryStore;
+//! use tokengate_core::throttle::MemoryCounter;
+//!
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+//! testing::session_store_contract(&MemoryStore::new()).await;
+//! testing::failure_counter_contract(&MemoryCounter::new()).await;
+//! # });
+//! ```
+
+// A test suite: a broken rule is a panic with the rule's name, as in any test.
+#![allow(clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::{Presented, RefreshRequest, Refreshed, Session, SessionStore, SubjectRevocation};
+use crate::throttle::{FailureCounter, Reservation};
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A name no other run uses.
+fn unique(what: &str) -> String {
+    let tag = crate::issue::random_id().unwrap_or_else(|_| now().to_string());
+    format!("{what}-{tag}")
+}
+
+/// A session of `subject` opened at `at`, ending at `end`, whose current token is `token`.
+fn session(id: &str, subject: &str, token: &str, at: i64, end: Option<i64>) -> Session {
+    let mut session = Session::new(id, subject, Some("app"), r#"{"roles":["user"]}"#, at, end);
+    token.clone_into(&mut session.token);
+    session
+}
+
+fn ids(sessions: &[Session]) -> BTreeSet<String> {
+    sessions.iter().map(|s| s.id.clone()).collect()
+}
+
+/// Runs every [`SessionStore`] rule against `store`.
+///
+/// # Panics
+///
+/// On the first rule the store breaks, or on a store error, with what was expected.
+#[allow(clippy::too_many_lines)]
+pub async fn session_store_contract<S: SessionStore>(store: &S) {
+    let t = now();
+    let ada = unique("ada");
+    let bob = unique("bob");
+    let (a1, a2, a3, b1) = (unique("a1"), unique("a2"), unique("a3"), unique("b1"));
+    let hour = Some(t + 3_600);
+
+    // Created sessions are live, listed under their subject only, as they were stored.
+    store
+        .create(session(&a1, &ada, "t1", t, hour))
+        .await
+        .expect("create");
+    store
+        .create(session(&a2, &ada, "u1", t, None))
+        .await
+        .expect("create");
+    store
+        .create(session(&b1, &bob, "v1", t, hour))
+        .await
+        .expect("create");
+    assert!(
+        store.is_live(&a1, t).await.expect("is_live"),
+        "a created session is live"
+    );
+    let listed = store.list(&ada).await.expect("list");
+    assert_eq!(ids(&listed), [a1.clone(), a2.clone()].into(), "list");
+    let unlimited = listed.iter().find(|s| s.id == a2).expect("listed");
+    assert_eq!(
+        unlimited.expires_at, None,
+        "an unlimited session keeps no end"
+    );
+    assert_eq!(unlimited.application.as_deref(), Some("app"));
+    assert_eq!(unlimited.claims, r#"{"roles":["user"]}"#);
+
+    // Without rotation: the current token refreshes and stamps the time; another is gone.
+    let keep = store
+        .refresh(RefreshRequest::keep(&a1, "t1", t + 5))
+        .await
+        .expect("refresh");
+    let Refreshed::Current(current) = keep else {
+        panic!("the current token did not refresh: {keep:?}");
+    };
+    assert_eq!(
+        (current.token.as_str(), current.refreshed_at),
+        ("t1", t + 5)
+    );
+    let other = store
+        .refresh(RefreshRequest::keep(&a1, "t0", t + 6))
+        .await
+        .expect("refresh");
+    assert_eq!(
+        other,
+        Refreshed::Gone,
+        "a token that is not the current one"
+    );
+    assert!(
+        store.is_live(&a1, t + 6).await.expect("is_live"),
+        "a wrong token ends nothing"
+    );
+
+    // Rotation: current → replaced within the grace (the current token handed out again,
+    // nothing rotated) → reused after it (the session ends) → the current token is gone too.
+    let rotate = |token, new, at| RefreshRequest::rotate(&a1, token, at, new, 10);
+    let first = store
+        .refresh(rotate("t1", "t2", t + 10))
+        .await
+        .expect("rotate");
+    assert!(
+        matches!(&first, Refreshed::Current(s) if s.token == "t2" && s.previous.as_deref() == Some("t1") && s.rotated_at == t + 10),
+        "rotation: {first:?}"
+    );
+    let grace = store
+        .refresh(rotate("t1", "t3", t + 20))
+        .await
+        .expect("rotate");
+    assert!(
+        matches!(&grace, Refreshed::Replaced(s) if s.token == "t2"),
+        "grace: {grace:?}"
+    );
+    // Within the grace, the replaced token may sign its subject out everywhere but here...
+    let presented = Presented::new(&a1, "t1", Some(10));
+    let revocation = SubjectRevocation::new(&ada, Some(&a1), Some(presented), t + 20);
+    let ended = store
+        .revoke_subject(revocation)
+        .await
+        .expect("revoke_subject");
+    assert_eq!(
+        ended,
+        Some(vec![a2.clone()]),
+        "sign-out of the others, within the grace"
+    );
+    // ...and after it not: it ends nothing, in the same step that checks it.
+    store
+        .create(session(&a3, &ada, "w1", t, hour))
+        .await
+        .expect("create");
+    let late = Presented::new(&a1, "t1", Some(10));
+    let revocation = SubjectRevocation::new(&ada, None, Some(late), t + 21);
+    let ended = store
+        .revoke_subject(revocation)
+        .await
+        .expect("revoke_subject");
+    assert_eq!(
+        ended, None,
+        "a token replaced past the grace signed everyone out"
+    );
+    assert!(store.is_live(&a3, t + 21).await.expect("is_live"));
+    // Without rotation (no grace) the replaced token is not accepted at all.
+    let no_grace = Presented::new(&a1, "t1", None);
+    let revocation = SubjectRevocation::new(&ada, None, Some(no_grace), t + 20);
+    assert_eq!(
+        store
+            .revoke_subject(revocation)
+            .await
+            .expect("revoke_subject"),
+        None
+    );
+    // Another subject's token, even a current one, is not accepted for this subject.
+    let foreign = Presented::new(&b1, "v1", None);
+    let revocation = SubjectRevocation::new(&ada, None, Some(foreign), t + 20);
+    assert_eq!(
+        store
+            .revoke_subject(revocation)
+            .await
+            .expect("revoke_subject"),
+        None
+    );
+    // Reuse after the grace ends the session.
+    let reused = store
+        .refresh(rotate("t1", "t4", t + 21))
+        .await
+        .expect("rotate");
+    assert!(
+        matches!(&reused, Refreshed::Reused(s) if s.id == a1),
+        "reuse: {reused:?}"
+    );
+    assert!(
+        !store.is_live(&a1, t + 21).await.expect("is_live"),
+        "reuse ended nothing"
+    );
+    let after = store
+        .refresh(rotate("t2", "t5", t + 22))
+        .await
+        .expect("rotate");
+    assert_eq!(
+        after,
+        Refreshed::Gone,
+        "the current token outlived its ended session"
+    );
+
+    // A current, live token signs its subject out everywhere: the ids that ended come back.
+    let current = Presented::new(&a3, "w1", None);
+    let revocation = SubjectRevocation::new(&ada, None, Some(current), t + 30);
+    let ended = store
+        .revoke_subject(revocation)
+        .await
+        .expect("revoke_subject");
+    assert_eq!(ended, Some(vec![a3.clone()]));
+    assert!(store.list(&ada).await.expect("list").is_empty());
+    // An ended presenter is not accepted again.
+    let revocation = SubjectRevocation::new(&ada, None, Some(current), t + 31);
+    assert_eq!(
+        store
+            .revoke_subject(revocation)
+            .await
+            .expect("revoke_subject"),
+        None
+    );
+    assert!(
+        store.is_live(&b1, t + 31).await.expect("is_live"),
+        "another subject was touched"
+    );
+
+    // Revocation of one session: true once, then false; its token is gone.
+    assert!(store.revoke(&b1).await.expect("revoke"));
+    assert!(!store.revoke(&b1).await.expect("revoke"), "revoked twice");
+    let gone = store
+        .refresh(RefreshRequest::keep(&b1, "v1", t + 40))
+        .await
+        .expect("refresh");
+    assert_eq!(gone, Refreshed::Gone);
+
+    // Expiry: a session past its end is not live, not listed, not refreshed, not revoked.
+    let (e1, e2) = (unique("e1"), unique("e2"));
+    let carol = unique("carol");
+    store
+        .create(session(&e1, &carol, "x1", t - 60, Some(t - 1)))
+        .await
+        .expect("create");
+    store
+        .create(session(&e2, &carol, "y1", t, hour))
+        .await
+        .expect("create");
+    assert!(
+        !store.is_live(&e1, t).await.expect("is_live"),
+        "an expired session is live"
+    );
+    assert_eq!(
+        ids(&store.list(&carol).await.expect("list")),
+        [e2.clone()].into()
+    );
+    let expired = store
+        .refresh(RefreshRequest::keep(&e1, "x1", t))
+        .await
+        .expect("refresh");
+    assert_eq!(expired, Refreshed::Gone);
+    let stale = Presented::new(&e1, "x1", None);
+    let revocation = SubjectRevocation::new(&carol, None, Some(stale), t);
+    assert_eq!(
+        store
+            .revoke_subject(revocation)
+            .await
+            .expect("revoke_subject"),
+        None
+    );
+    // Without a presenter (the application's own call), every live session ends.
+    let revocation = SubjectRevocation::new(&carol, None, None, t);
+    let ended = store
+        .revoke_subject(revocation)
+        .await
+        .expect("revoke_subject");
+    assert_eq!(ended, Some(vec![e2.clone()]));
+
+    // Concurrent refreshes with rotation never fork a session: one rotates, the others get
+    // the token it rotated to.
+    let (c1, dave) = (unique("c1"), unique("dave"));
+    store
+        .create(session(&c1, &dave, "z1", t, hour))
+        .await
+        .expect("create");
+    let news: Vec<String> = (0..20).map(|i| format!("z2-{i}")).collect();
+    let outcomes = futures_util::future::join_all(
+        news.iter()
+            .map(|new| store.refresh(RefreshRequest::rotate(&c1, "z1", t + 50, new, 10))),
+    )
+    .await;
+    let mut rotated = 0;
+    let mut handed_out = BTreeSet::new();
+    for outcome in outcomes {
+        match outcome.expect("refresh") {
+            Refreshed::Current(s) => {
+                rotated += 1;
+                handed_out.insert(s.token);
+            }
+            Refreshed::Replaced(s) => {
+                handed_out.insert(s.token);
+            }
+            other => panic!("a concurrent refresh got {other:?}"),
+        }
+    }
+    assert_eq!(rotated, 1, "the session was rotated more than once");
+    assert_eq!(
+        handed_out.len(),
+        1,
+        "refreshes forked the session: {handed_out:?}"
+    );
+    assert!(store.revoke(&c1).await.expect("revoke"));
+}
+
+/// Runs every [`FailureCounter`] rule against `counter`. Takes about two seconds: windows end
+/// in real time on a store with its own clock.
+///
+/// # Panics
+///
+/// On the first rule the counter breaks, or on a counter error, with what was expected.
+pub async fn failure_counter_contract<C: FailureCounter>(counter: &C) {
+    let t = now();
+    let key = unique("login");
+    // The limit is granted, counted one by one, then refused uncounted until the window ends.
+    for count in 1..=3 {
+        let granted = counter.reserve(&key, 3, 900, t).await.expect("reserve");
+        assert!(
+            matches!(granted, Reservation::Granted(w) if w.count == count),
+            "attempt {count}: {granted:?}"
+        );
+    }
+    let refused = counter.reserve(&key, 3, 900, t).await.expect("reserve");
+    let Reservation::Refused(window) = refused else {
+        panic!("the limit was passed: {refused:?}");
+    };
+    assert_eq!(window.count, 3);
+    assert!((t + 1..=t + 900).contains(&window.ends_at), "{window:?}");
+    assert!(refused
+        .retry_after(t)
+        .is_some_and(|s| (1..=900).contains(&s)));
+    // A release gives exactly one attempt back; a clear, all of them.
+    counter.release(&key, t).await.expect("release");
+    assert!(matches!(
+        counter.reserve(&key, 3, 900, t).await.expect("reserve"),
+        Reservation::Granted(_)
+    ));
+    assert!(matches!(
+        counter.reserve(&key, 3, 900, t).await.expect("reserve"),
+        Reservation::Refused(_)
+    ));
+    counter.clear(&key).await.expect("clear");
+    let fresh = counter.reserve(&key, 3, 900, t).await.expect("reserve");
+    assert!(
+        matches!(fresh, Reservation::Granted(w) if w.count == 1),
+        "{fresh:?}"
+    );
+    // Keys count apart.
+    let other = unique("address");
+    let apart = counter.reserve(&other, 3, 900, t).await.expect("reserve");
+    assert!(
+        matches!(apart, Reservation::Granted(w) if w.count == 1),
+        "{apart:?}"
+    );
+    counter.clear(&key).await.expect("clear");
+    counter.clear(&other).await.expect("clear");
+
+    // A burst of reservations at once: exactly the limit is granted.
+    let burst = unique("burst");
+    let outcomes =
+        futures_util::future::join_all((0..40).map(|_| counter.reserve(&burst, 10, 900, t))).await;
+    let granted = outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("reserve"))
+        .filter(|outcome| matches!(outcome, Reservation::Granted(_)))
+        .count();
+    assert_eq!(granted, 10, "a burst passed the limit");
+    counter.clear(&burst).await.expect("clear");
+
+    // A window ends: attempts count from one again.
+    let short = unique("short");
+    counter.reserve(&short, 1, 1, t).await.expect("reserve");
+    assert!(matches!(
+        counter.reserve(&short, 1, 1, t).await.expect("reserve"),
+        Reservation::Refused(_)
+    ));
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let later = t + 2;
+    let again = counter.reserve(&short, 1, 1, later).await.expect("reserve");
+    assert!(
+        matches!(again, Reservation::Granted(w) if w.count == 1),
+        "{again:?}"
+    );
+    counter.clear(&short).await.expect("clear");
+}
