@@ -27,32 +27,33 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_redis::redis::aio::MultiplexedConnection;
-use deadpool_redis::redis::{self, Script};
-use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::Script;
 use tokengate_core::store::{
     RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture, SubjectRevocation,
 };
 use tokengate_core::throttle::{FailureCounter, Reservation, Window};
+use tokio::sync::OnceCell;
 
-/// Sessions and throttling counters in Redis, behind a connection pool. Cheap to clone.
+/// Sessions and throttling counters in Redis, over one multiplexed connection that
+/// reconnects by itself. Cheap to clone.
 #[derive(Clone)]
 pub struct RedisStore {
-    pool: Pool,
-    /// A multiplexed connection taken from the pool and kept while it works: each operation
-    /// is then one round trip, without the pool's per-checkout health check.
-    shared: std::sync::Arc<std::sync::Mutex<Option<MultiplexedConnection>>>,
+    client: redis::Client,
+    /// Made on first use (it needs the async runtime), then shared by every clone.
+    manager: Arc<OnceCell<ConnectionManager>>,
     prefix: String,
-    scripts: std::sync::Arc<Scripts>,
+    scripts: Arc<Scripts>,
 }
 
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
-            .field("pool", &self.pool.status())
+            .field("connected", &self.manager.initialized())
             .finish_non_exhaustive()
     }
 }
@@ -84,28 +85,21 @@ fn failed(error: impl fmt::Display) -> StoreError {
     StoreError(format!("redis: {error}"))
 }
 
+/// Every wait on Redis is bounded, so a Redis that is down makes the endpoints answer 503
+/// within about this long rather than hold requests.
+const WAIT: Duration = Duration::from_secs(2);
+
 impl RedisStore {
     /// A store on the Redis at `url` (`redis://host:port/db`), with keys under `prefix`.
-    /// Connections are made on first use; every wait is bounded (2 s), so a Redis that is
-    /// down makes the endpoints answer 503 quickly, and the pool reconnects by itself.
+    /// The connection is made on first use; every wait is bounded (2 s), so a Redis that is
+    /// down makes the endpoints answer 503 quickly, and the connection comes back by itself.
     pub fn open(url: &str, prefix: &str) -> Result<Self, StoreError> {
-        let mut config = deadpool_redis::Config::from_url(url);
-        let timeout = Some(Duration::from_secs(2));
-        config.pool = Some(PoolConfig {
-            max_size: 16,
-            timeouts: Timeouts {
-                wait: timeout,
-                create: timeout,
-                recycle: timeout,
-            },
-            ..PoolConfig::default()
-        });
-        let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(failed)?;
+        let client = redis::Client::open(url).map_err(failed)?;
         Ok(Self {
-            pool,
-            shared: std::sync::Arc::default(),
+            client,
+            manager: Arc::new(OnceCell::new()),
             prefix: prefix.to_owned(),
-            scripts: std::sync::Arc::new(Scripts {
+            scripts: Arc::new(Scripts {
                 create: Script::new(CREATE),
                 refresh: Script::new(REFRESH),
                 revoke: Script::new(REVOKE),
@@ -125,33 +119,21 @@ impl RedisStore {
         format!("{}:subject:{subject}", self.prefix)
     }
 
-    async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
-        if let Some(connection) = self.held().clone() {
-            return Ok(connection);
-        }
-        let pooled = self.pool.get().await.map_err(failed)?;
-        let connection = (*pooled).clone();
-        *self.held() = Some(connection.clone());
-        Ok(connection)
-    }
-
-    fn held(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
-        self.shared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Runs one operation; after a failure the kept connection is dropped, so the next
-    /// operation takes a fresh one from the pool (which reconnects when Redis is back).
-    async fn guarded<T>(
-        &self,
-        operation: impl std::future::Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        let result = operation.await;
-        if result.is_err() {
-            *self.held() = None;
-        }
-        result
+    /// The shared connection. Reconnection after a failure is the manager's own: one quick
+    /// retry, so that an operation never waits long on a Redis that is down.
+    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        let manager = self
+            .manager
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(WAIT))
+                    .set_response_timeout(Some(WAIT))
+                    .set_number_of_retries(1)
+                    .set_max_delay(Duration::from_millis(200));
+                ConnectionManager::new_lazy_with_config(self.client.clone(), config).map_err(failed)
+            })
+            .await?;
+        Ok(manager.clone())
     }
 }
 
@@ -200,7 +182,7 @@ fn parse(flat: &[String]) -> Result<Session, StoreError> {
 
 impl SessionStore for RedisStore {
     fn create(&self, session: Session) -> StoreFuture<'_, ()> {
-        Box::pin(self.guarded(async move {
+        Box::pin(async move {
             let mut connection = self.connection().await?;
             let values = [
                 session.id.clone(),
@@ -230,11 +212,11 @@ impl SessionStore for RedisStore {
                 .await
                 .map(|_| ())
                 .map_err(failed)
-        }))
+        })
     }
 
     fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed> {
-        Box::pin(self.guarded(async move {
+        Box::pin(async move {
             let mut connection = self.connection().await?;
             let answer: Vec<String> = self
                 .scripts
@@ -257,11 +239,11 @@ impl SessionStore for RedisStore {
                 "reused" => Refreshed::Reused(parse(flat)?),
                 _ => Refreshed::Gone,
             })
-        }))
+        })
     }
 
     fn is_live<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, bool> {
-        Box::pin(self.guarded(async move {
+        Box::pin(async move {
             let mut connection = self.connection().await?;
             // Sessions expire with their refresh token: existing is being live.
             redis::cmd("EXISTS")
@@ -270,11 +252,11 @@ impl SessionStore for RedisStore {
                 .await
                 .map(|n| n > 0)
                 .map_err(failed)
-        }))
+        })
     }
 
     fn revoke<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(self.guarded(async move {
+        Box::pin(async move {
             let mut connection = self.connection().await?;
             self.scripts
                 .revoke
@@ -284,14 +266,14 @@ impl SessionStore for RedisStore {
                 .await
                 .map(|n| n > 0)
                 .map_err(failed)
-        }))
+        })
     }
 
     fn revoke_subject<'a>(
         &'a self,
         request: SubjectRevocation<'a>,
     ) -> StoreFuture<'a, Option<Vec<String>>> {
-        Box::pin(self.guarded(async move {
+        Box::pin(async move {
             let mut connection = self.connection().await?;
             let by = request.by;
             let answer: Vec<String> = self
@@ -318,11 +300,11 @@ impl SessionStore for RedisStore {
                 Some((status, _)) if status == "refused" => Ok(None),
                 _ => Err(failed("unexpected sign-out answer")),
             }
-        }))
+        })
     }
 
     fn list<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<Session>> {
-        Box::pin(self.guarded(async move {
+        Box::pin(async move {
             let mut connection = self.connection().await?;
             let found: Vec<Vec<String>> = self
                 .scripts
@@ -342,7 +324,7 @@ impl SessionStore for RedisStore {
                     .then_with(|| a.id.cmp(&b.id))
             });
             Ok(sessions)
-        }))
+        })
     }
 }
 
@@ -354,7 +336,7 @@ impl FailureCounter for RedisStore {
         window: u64,
         now: i64,
     ) -> StoreFuture<'a, Reservation> {
-        Box::pin(self.guarded(async move {
+        Box::pin(async move {
             let mut connection = self.connection().await?;
             let found: Vec<i64> = self
                 .scripts
@@ -382,11 +364,11 @@ impl FailureCounter for RedisStore {
             } else {
                 Reservation::Refused(window)
             })
-        }))
+        })
     }
 
     fn release<'a>(&'a self, key: &'a str, _now: i64) -> StoreFuture<'a, ()> {
-        Box::pin(self.guarded(async move {
+        Box::pin(async move {
             let mut connection = self.connection().await?;
             self.scripts
                 .release
@@ -395,11 +377,11 @@ impl FailureCounter for RedisStore {
                 .await
                 .map(|_| ())
                 .map_err(failed)
-        }))
+        })
     }
 
     fn clear<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
-        Box::pin(self.guarded(async move {
+        Box::pin(async move {
             let mut connection = self.connection().await?;
             redis::cmd("DEL")
                 .arg(format!("{}:{key}", self.prefix))
@@ -407,137 +389,15 @@ impl FailureCounter for RedisStore {
                 .await
                 .map(|_| ())
                 .map_err(failed)
-        }))
+        })
     }
 }
 
-/// KEYS: session, subject index. ARGV: field, value pairs in `FIELDS` order, then the prefix.
-/// Also drops from the subject index the ids of sessions that are gone, and keeps the index
-/// exactly as long as its longest-lived session (for ever while an unlimited one lives), so
-/// that a client that signs in often and never signs out leaves nothing behind.
-const CREATE: &str = r"
-local prefix = ARGV[21]
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 1, 20))
-local expires_at = ARGV[14]
-if expires_at ~= '' then redis.call('EXPIREAT', KEYS[1], expires_at) end
-redis.call('SADD', KEYS[2], ARGV[2])
-local latest = 0
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  local at = redis.call('HGET', prefix .. ':session:' .. id, 'expires_at')
-  if not at then
-    redis.call('SREM', KEYS[2], id)
-  elseif at == '' then
-    latest = -1
-  elseif latest ~= -1 and tonumber(at) > latest then
-    latest = tonumber(at)
-  end
-end
-if latest == -1 then
-  redis.call('PERSIST', KEYS[2])
-elseif latest > 0 then
-  redis.call('EXPIREAT', KEYS[2], latest)
-end
-return 1
-";
-
-/// The rules of `Refreshed::decide`, on the server. KEYS: session.
-/// ARGV: presented token id, now, new token id or '', grace, prefix.
-const REFRESH: &str = r"
-local s = redis.call('HMGET', KEYS[1], 'token', 'previous', 'rotated_at', 'expires_at', 'subject', 'id')
-if not s[1] then return {'gone'} end
-local now = tonumber(ARGV[2])
-if s[4] ~= '' and tonumber(s[4]) <= now then return {'gone'} end
-if s[1] == ARGV[1] then
-  if ARGV[3] ~= '' then
-    redis.call('HSET', KEYS[1], 'refreshed_at', ARGV[2], 'previous', s[1], 'token', ARGV[3], 'rotated_at', ARGV[2])
-  else
-    redis.call('HSET', KEYS[1], 'refreshed_at', ARGV[2])
-  end
-  local all = redis.call('HGETALL', KEYS[1])
-  table.insert(all, 1, 'current')
-  return all
-end
-if ARGV[3] == '' then return {'gone'} end
-local all = redis.call('HGETALL', KEYS[1])
-if s[2] == ARGV[1] and now - tonumber(s[3]) <= tonumber(ARGV[4]) then
-  table.insert(all, 1, 'replaced')
-  return all
-end
-redis.call('DEL', KEYS[1])
-redis.call('SREM', ARGV[5] .. ':subject:' .. s[5], s[6])
-table.insert(all, 1, 'reused')
-return all
-";
-
-/// KEYS: session. ARGV: prefix.
-const REVOKE: &str = r"
-local s = redis.call('HMGET', KEYS[1], 'subject', 'id')
-if not s[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('SREM', ARGV[1] .. ':subject:' .. s[1], s[2])
-return 1
-";
-
-/// KEYS: subject index, presenting session. ARGV: prefix, session id to keep or '', whether a
-/// token presents ('1'/'0'), its jti, now, the rotation grace or '', the subject.
-/// The rule of `Session::accepts`, then the revocation, in one step.
-const REVOKE_SUBJECT: &str = r"
-if ARGV[3] == '1' then
-  local s = redis.call('HMGET', KEYS[2], 'token', 'previous', 'rotated_at', 'expires_at', 'subject')
-  if not s[1] then return {'refused'} end
-  local now = tonumber(ARGV[5])
-  if s[4] ~= '' and tonumber(s[4]) <= now then return {'refused'} end
-  if s[5] ~= ARGV[7] then return {'refused'} end
-  local current = s[1] == ARGV[4]
-  local replaced = ARGV[6] ~= '' and s[2] == ARGV[4] and now - tonumber(s[3]) <= tonumber(ARGV[6])
-  if not current and not replaced then return {'refused'} end
-end
-local ended = {'ended'}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if id ~= ARGV[2] then
-    if redis.call('DEL', ARGV[1] .. ':session:' .. id) == 1 then table.insert(ended, id) end
-    redis.call('SREM', KEYS[1], id)
-  end
-end
-return ended
-";
-
-/// KEYS: subject index. ARGV: prefix. Drops the ids of sessions that expired meanwhile.
-const LIST: &str = r"
-local found = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local all = redis.call('HGETALL', ARGV[1] .. ':session:' .. id)
-  if #all == 0 then
-    redis.call('SREM', KEYS[1], id)
-  else
-    table.insert(found, all)
-  end
-end
-return found
-";
-
-/// KEYS: counter. ARGV: limit, window in seconds. Grants and counts an attempt, or refuses
-/// it uncounted when the open window holds the limit: {granted 1/0, count, seconds left}.
-const RESERVE: &str = r"
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-local ttl = redis.call('TTL', KEYS[1])
-if count > 0 and ttl < 0 then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  ttl = tonumber(ARGV[2])
-end
-if count >= tonumber(ARGV[1]) then return {0, count, ttl} end
-count = redis.call('INCR', KEYS[1])
-if count == 1 then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  ttl = tonumber(ARGV[2])
-end
-return {1, count, ttl}
-";
-
-/// KEYS: counter. Gives one attempt back; the window keeps its end.
-const RELEASE: &str = r"
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-if count > 0 then redis.call('DECR', KEYS[1]) end
-return count
-";
+// The scripts, one file each with its KEYS and ARGV written at its top.
+const CREATE: &str = include_str!("scripts/create.lua");
+const REFRESH: &str = include_str!("scripts/refresh.lua");
+const REVOKE: &str = include_str!("scripts/revoke.lua");
+const REVOKE_SUBJECT: &str = include_str!("scripts/revoke_subject.lua");
+const LIST: &str = include_str!("scripts/list.lua");
+const RESERVE: &str = include_str!("scripts/reserve.lua");
+const RELEASE: &str = include_str!("scripts/release.lua");
