@@ -69,18 +69,16 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// ```
 pub fn find_cookie<'a>(header: &'a [u8], name: &str) -> Option<&'a str> {
     let header = std::str::from_utf8(header).ok()?;
-    header.split(';').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        if key.trim() != name {
-            return None;
-        }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        (!value.is_empty()).then_some(value)
-    })
+    // Parsed borrowed from the header: no allocation on the guard's path.
+    let value = cookie::Cookie::split_parse(header)
+        .filter_map(Result::ok)
+        .find(|pair| pair.name_raw() == Some(name))?
+        .value_raw()?;
+    let value = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    (!value.is_empty()).then_some(value)
 }
 
 /// Whether a method can change state (RFC 9110 §9.2.1: the others are safe).
@@ -93,8 +91,9 @@ pub(crate) struct CookieJar {
     access: &'static str,
     refresh: &'static str,
     csrf: &'static str,
-    /// `; SameSite=..; Secure`, shared by every cookie.
-    common: String,
+    same_site: cookie::SameSite,
+    /// `Secure`: with `cookie_secure`, and always with `SameSite=None`.
+    secure_flag: bool,
     refresh_path: String,
     trusted_origins: Vec<String>,
     /// The scheme the browser sees this server under: `https` with `cookie_secure` (behind a
@@ -116,10 +115,12 @@ impl CookieJar {
         } else {
             ("tokengate-access", "tokengate-refresh", "tokengate-csrf")
         };
-        let mut common = format!("; SameSite={}", config.cookie_same_site.name());
-        if secure || config.cookie_same_site == SameSite::None {
-            common.push_str("; Secure");
-        }
+        let same_site = match config.cookie_same_site {
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::None => cookie::SameSite::None,
+        };
+        let secure_flag = secure || config.cookie_same_site == SameSite::None;
         let key = if let Some(secret) = &config.csrf_secret {
             MacKey::new(secret.expose())
         } else {
@@ -136,7 +137,8 @@ impl CookieJar {
             access,
             refresh,
             csrf,
-            common,
+            same_site,
+            secure_flag,
             refresh_path,
             trusted_origins: config
                 .trusted_origins
@@ -148,26 +150,43 @@ impl CookieJar {
         }
     }
 
-    fn cookie(&self, name: &str, value: &str, path: &str, http_only: bool) -> String {
-        let http_only = if http_only { "; HttpOnly" } else { "" };
-        format!("{name}={value}; Path={path}{http_only}{}", self.common)
+    fn cookie<'c>(
+        &self,
+        name: &'c str,
+        value: &'c str,
+        path: &'c str,
+        http_only: bool,
+    ) -> cookie::CookieBuilder<'c> {
+        cookie::Cookie::build((name, value))
+            .path(path)
+            .http_only(http_only)
+            .same_site(self.same_site)
+            .secure(self.secure_flag)
     }
 
     /// The three `Set-Cookie` values of a cookie sign-in or refresh.
     pub(crate) fn set(&self, access: &str, refresh: &str, csrf: &str) -> [String; 3] {
         [
-            self.cookie(self.access, access, "/", true),
-            self.cookie(self.refresh, refresh, &self.refresh_path, true),
-            self.cookie(self.csrf, csrf, "/", false),
+            self.cookie(self.access, access, "/", true).to_string(),
+            self.cookie(self.refresh, refresh, &self.refresh_path, true)
+                .to_string(),
+            self.cookie(self.csrf, csrf, "/", false).to_string(),
         ]
     }
 
     /// The three `Set-Cookie` values that delete the cookies: the same attributes, `Max-Age=0`.
     pub(crate) fn clear(&self) -> [String; 3] {
+        let gone = time::Duration::ZERO;
         [
-            self.cookie(self.access, "", "/", true) + "; Max-Age=0",
-            self.cookie(self.refresh, "", &self.refresh_path, true) + "; Max-Age=0",
-            self.cookie(self.csrf, "", "/", false) + "; Max-Age=0",
+            self.cookie(self.access, "", "/", true)
+                .max_age(gone)
+                .to_string(),
+            self.cookie(self.refresh, "", &self.refresh_path, true)
+                .max_age(gone)
+                .to_string(),
+            self.cookie(self.csrf, "", "/", false)
+                .max_age(gone)
+                .to_string(),
         ]
     }
 
@@ -348,18 +367,18 @@ mod tests {
         let [access, refresh, csrf] = jar(true).set("A", "R", "C");
         assert_eq!(
             access,
-            "__Host-tokengate-access=A; Path=/; HttpOnly; SameSite=Lax; Secure"
+            "__Host-tokengate-access=A; HttpOnly; SameSite=Lax; Secure; Path=/"
         );
         assert_eq!(
             refresh,
-            "__Secure-tokengate-refresh=R; Path=/api/rest; HttpOnly; SameSite=Lax; Secure"
+            "__Secure-tokengate-refresh=R; HttpOnly; SameSite=Lax; Secure; Path=/api/rest"
         );
         assert_eq!(
             csrf,
-            "__Host-tokengate-csrf=C; Path=/; SameSite=Lax; Secure"
+            "__Host-tokengate-csrf=C; SameSite=Lax; Secure; Path=/"
         );
         let [access, ..] = jar(false).set("A", "R", "C");
-        assert_eq!(access, "tokengate-access=A; Path=/; HttpOnly; SameSite=Lax");
+        assert_eq!(access, "tokengate-access=A; HttpOnly; SameSite=Lax; Path=/");
     }
 
     #[test]
