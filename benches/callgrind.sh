@@ -20,10 +20,8 @@ HOST="http://127.0.0.1:$PORT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tokengate-target}"
 export RUST_LOG=warn
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-for tool in valgrind curl python3 openssl; do
-  command -v $tool >/dev/null 2>&1 || { as_root apt-get update -qq; as_root apt-get install -y -qq $tool >/dev/null; }
-done
+. benches/common.sh
+need valgrind:valgrind curl:curl python3:python3 openssl:openssl
 
 if [ -z "${BIN_DIR:-}" ]; then
   cargo build --quiet --release --example axum_demo --example actix_demo \
@@ -47,10 +45,6 @@ launch() { # binary env...
   server=$!
   for _ in $(seq 1 600); do curl -s -o /dev/null "$HOST/health" && return 0; sleep 0.1; done
   cat "$work/server.log" >&2; echo "callgrind: $name did not start" >&2; exit 1
-}
-token() {
-  curl -s -X POST "$HOST/api/rest/signin" --form login=john.doe@email.org --form 'password=#thePassword1234!' \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])'
 }
 # Instructions per request for `path`, over $REQUESTS requests on one connection.
 count() { # path [token]
