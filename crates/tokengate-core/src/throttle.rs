@@ -14,6 +14,10 @@
 //! throttled for signing in well). An attempt that could not be decided (the credential
 //! directory is down) gives both back.
 //!
+//! So, for one login, no more than `throttle_per_login` sign-ins can be in flight at the same
+//! moment, right password or not: a service account that signs in from many workers at once
+//! needs a higher limit (a success clears the count, so sequential sign-ins are never held).
+//!
 //! The client address is the peer address, or, only when `trusted_proxy_header` names one
 //! (`x-forwarded-for`), the last address that header lists: the one the trusted proxy saw.
 //! When that header is missing or unreadable, the peer address is used (and a warning logged),
