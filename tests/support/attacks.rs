@@ -975,7 +975,7 @@ pub async fn cookie_origin_is_checked_by_scheme_host_port_and_referer(adapter: A
     let server = start(adapter, &[("TOKENGATE_COOKIE_SECURE", "false")]).await;
     let reply = server.signin(&[("cookieauth", "true")]).await;
     reply.expect(201);
-    let browser = super::scenarios::Browser::of(&reply);
+    let browser = super::cookies::Browser::of(&reply);
     let own = server.base.clone();
     let host = own.trim_start_matches("http://").to_owned();
     let other_port = {

@@ -10,8 +10,14 @@ mod axum_app;
 pub mod demo;
 
 pub mod attacks;
+pub mod bodies;
+pub mod cookies;
+pub mod credentials;
+pub mod guard;
 pub mod keys;
+pub mod lifetimes;
 pub mod scenarios;
+pub mod seed_flow;
 pub mod sessions;
 
 use std::fmt::Write as _;
