@@ -187,16 +187,13 @@ impl TokenGate {
                 &base64::engine::general_purpose::URL_SAFE_NO_PAD,
                 &tag[..18],
             );
-            (
-                format!("tokengate:fail:login:{tag}"),
-                config.throttle_per_login,
-            )
+            (format!("fail:login:{tag}"), config.throttle_per_login)
         });
         let address = client
             .filter(|_| config.throttle_per_address > 0)
             .map(|client| {
                 (
-                    format!("tokengate:fail:addr:{}", address_key(client)),
+                    format!("fail:addr:{}", address_key(client)),
                     config.throttle_per_address,
                 )
             });

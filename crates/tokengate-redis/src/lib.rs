@@ -6,6 +6,8 @@
 //! (never, for an unlimited one); `{prefix}:subject:{subject}` indexes a subject's sessions for
 //! listing and sign-out of all. Throttling counters are `{prefix}:fail:...` keys that expire
 //! with their window.
+//! (Builds before 2026-11-29 wrote them as `{prefix}:tokengate:fail:...`; counts
+//! under those names are not read any more and expire with their window.)
 //!
 //! # Example
 //!
