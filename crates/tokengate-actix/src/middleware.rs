@@ -85,11 +85,11 @@ where
             Route::Refuse(response) => {
                 ResponseFuture::ready(request.into_response(to_actix(response)))
             }
-            Route::Check(verified) => {
+            Route::Check(pending) => {
                 let gate = self.gate.clone();
                 let service = Rc::clone(&self.service);
                 ResponseFuture::check(Box::pin(async move {
-                    match gate.confirm(verified).await {
+                    match gate.confirm(pending).await {
                         Ok(guarded) => {
                             request.extensions_mut().insert(guarded);
                             let response = service.call(request).await?;

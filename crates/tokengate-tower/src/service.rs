@@ -59,13 +59,13 @@ where
                 ResponseFuture::inner(self.inner.call(request))
             }
             Route::Refuse(response) => ResponseFuture::ready(to_http(response, ResponseBody::full)),
-            Route::Check(verified) => {
+            Route::Check(pending) => {
                 let gate = self.gate.clone();
                 // The service polled ready goes into the future; a fresh clone stays here.
                 let fresh = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, fresh);
                 ResponseFuture::check(Box::pin(async move {
-                    match gate.confirm(verified).await {
+                    match gate.confirm(pending).await {
                         Ok(guarded) => {
                             request.extensions_mut().insert(guarded);
                             let response = inner.call(request).await?;
