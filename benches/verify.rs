@@ -12,9 +12,10 @@ use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, ECDSA_P256_SHA256_FIXED
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, Criterion};
+use tokengate::adapter::RequestHead;
 use tokengate::credentials::{Credentials, CredentialsFuture, Login, Principal};
 use tokengate::store::{MemoryStore, RefreshRequest, Session, SessionStore};
-use tokengate::{Config, Endpoint, RequestHead, TokenGate};
+use tokengate::{Config, Endpoint, TokenGate};
 
 const SECRET: &str = "a-benchmark-only-secret-of-32-bytes-or-more";
 
@@ -60,9 +61,7 @@ fn runtime() -> tokio::runtime::Runtime {
 fn gate(toml: Option<&str>, env: &[(&str, &str)]) -> TokenGate {
     let mut pairs = vec![("TOKENGATE_SECRET", SECRET)];
     pairs.extend_from_slice(env);
-    let config = Config::default()
-        .with_sources(toml, "default", pairs)
-        .unwrap();
+    let config = Config::from_sources(toml, "default", pairs).unwrap();
     TokenGate::builder(config)
         .credentials(Anyone)
         .build()
@@ -174,18 +173,18 @@ fn memory_store(c: &mut Criterion) {
             let id = format!("bench{n}");
             let session = Session::new(&id, "bob", None, "{}", now, Some(now + 86_400));
             rt.block_on(store.create(session)).unwrap();
-            rt.block_on(store.revoke(&id)).unwrap()
+            rt.block_on(store.revoke("bob", &id, now)).unwrap()
         });
     });
     group.bench_function("refresh", |b| {
         b.iter(|| {
-            rt.block_on(store.refresh(RefreshRequest::keep("s42", "t", now + 1)))
+            rt.block_on(store.refresh(RefreshRequest::keep("ada", "s42", "t", now + 1)))
                 .unwrap()
         });
     });
     group.bench_function("is_live", |b| {
         b.iter(|| {
-            rt.block_on(store.is_live(black_box("s4242"), now + 1))
+            rt.block_on(store.is_live("ada", black_box("s4242"), now + 1))
                 .unwrap()
         });
     });

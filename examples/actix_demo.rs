@@ -17,7 +17,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::log_to_stderr();
-    let config = demo::demo_config()?;
+    let config = demo::demo_config();
     let gate = demo::demo_gate(config)?;
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, demo::port()));
     let server = actix_web::HttpServer::new(move || actix_app::app(gate.clone()))

@@ -16,7 +16,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::log_to_stderr();
-    let config = demo::demo_config()?;
+    let config = demo::demo_config();
     let gate = demo::demo_gate(config)?;
     let app = axum_app::router(gate);
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, demo::port()));

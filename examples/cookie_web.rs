@@ -16,8 +16,11 @@ use std::net::{Ipv4Addr, SocketAddr};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     demo::log_to_stderr();
-    let defaults = cookie_web_app::cookie_web_defaults(demo::demo_defaults()?)?;
-    let config = demo::demo_config_over(defaults)?;
+    let config = demo::or_exit(
+        tokengate::Config::figment()
+            .map(cookie_web_app::cookie_web_defaults)
+            .and_then(demo::demo_config_from),
+    );
     let gate = demo::demo_gate(config)?;
     let app = cookie_web_app::router(gate, cookie_web_app::Notes::default());
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, demo::port()));

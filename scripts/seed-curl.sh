@@ -110,6 +110,14 @@ for demo in "${demos[@]}"; do
   [ "$lifetime" = 2 ] || fail "$demo: TOKENGATE_ACCESS_TTL=2s gave a $lifetime s token"
   stop_server
 
+  # A misspelt variable stops start-up, naming it, rather than being ignored.
+  if env PORT="$PORT" TOKENGATE_ACESS_TTL=1s "${CARGO_TARGET_DIR:-target}/debug/examples/$demo" \
+      2>"/tmp/seed-curl-$demo-misspelt.log"; then
+    fail "$demo started with TOKENGATE_ACESS_TTL=1s"
+  fi
+  grep -q 'TOKENGATE_ACESS_TTL' "/tmp/seed-curl-$demo-misspelt.log" \
+    || fail "$demo: the refusal does not name TOKENGATE_ACESS_TTL: $(cat "/tmp/seed-curl-$demo-misspelt.log")"
+
   # EdDSA keys, published as a JWKS and verified by PyJWT.
   start_server "$demo" TOKENGATE_ALGORITHM=EdDSA "TOKENGATE_KEY_FILE=$keydir/ed25519.pem"
   eddsa=$(curl --silent --request POST --url "$HOST/api/rest/signin" \

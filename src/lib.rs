@@ -16,8 +16,12 @@
 //! | `aws_lc_rs` | yes | crypto from aws-lc-rs |
 //! | `rust_crypto` | no | crypto from RustCrypto instead (with `default-features = false`); refuses RS256 *signing* keys (RUSTSEC-2023-0071, see `SECURITY.md`) |
 //!
-//! Everything else (config, keys, credentials, stores, errors) comes from `tokengate-core` and
-//! is re-exported at the top level.
+//! The top level is what an application uses: [`Config`], [`TokenGate`] and its builder,
+//! [`credentials`], [`Claims`], [`Error`], the [`store`]s and [`throttle`] counters. The
+//! builder opens the store `store = "..."` names — `memory`, `sqlite://path` (feature
+//! `sqlite`) or `redis://host:port/db` (feature `redis`) — and says which feature to enable
+//! when it is off. What framework adapters are written with is under [`adapter`]; keys and
+//! tokens themselves under [`jws`].
 //!
 //! # Example
 //!
@@ -33,7 +37,7 @@
 //! }
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
+//! # let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
 //! // In an application: `let config = Config::load()?;` (file, profile, TOKENGATE_* variables).
 //! let users = MemoryDirectory::new().user("ada@example.org", &hash_password("correct horse")?)?;
 //! let gate = TokenGate::builder(config).credentials(users).build()?;
@@ -45,31 +49,13 @@
 //! # }
 //! ```
 
-pub use tokengate_core::*;
-
-/// A [`TokenGateBuilder`] for `config` with the store `config.store` names: `memory`,
-/// `sqlite://path` (feature `sqlite`) or `redis://host:port/db` (feature `redis`; the Redis
-/// store then also counts failed sign-ins, so throttling holds across instances).
-/// [`TokenGate::builder`] is the same without Redis.
-pub fn builder(config: Config) -> Result<TokenGateBuilder, ConfigError> {
-    #[cfg(feature = "redis")]
-    if config.store.starts_with("redis://") || config.store.starts_with("rediss://") {
-        let store = tokengate_redis::RedisStore::open(&config.store, &config.store_prefix)
-            .map_err(|error| ConfigError {
-                key: "store".to_owned(),
-                value: config.store.clone(),
-                reason: error.to_string(),
-            })?;
-        return Ok(TokenGate::builder(config)
-            .store(store.clone())
-            .failure_counter(store));
-    }
-    Ok(TokenGate::builder(config))
-}
-
-/// The Redis session store.
-#[cfg(feature = "redis")]
-pub use tokengate_redis as redis;
+pub use tokengate_core::{
+    adapter, audit, credentials, figment, jws, store, throttle, Algorithm, Claims, Config,
+    ConfigError, CookieSettings, Endpoint, EndpointSettings, Error, ErrorKind, GuardMode,
+    GuardSettings, InvalidHeader, KeyConfig, KeyMaterial, KeySettings, Response, SameSite, Secret,
+    StoreSettings, ThrottleSettings, TokenError, TokenGate, TokenGateBuilder, TokenSettings,
+    VerifiedToken, CSRF_HEADER,
+};
 
 /// The axum integration: the layer and the claims extractor.
 #[cfg(feature = "axum")]
@@ -91,7 +77,7 @@ pub mod axum {
 /// }
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
+/// # let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
 /// // In an application: `let config = Config::load()?;` (file, profile, TOKENGATE_* variables).
 /// let users = MemoryDirectory::new().user("ada@example.org", &hash_password("correct horse")?)?;
 /// let gate = TokenGate::builder(config).credentials(users).build()?;

@@ -2,7 +2,7 @@
 //! `chromium-driver`), against the `cookie_web` example's app on 127.0.0.1.
 //!
 //! It needs `chromedriver` and `chromium` on the PATH (`scripts/test-deps.sh` installs them);
-//! `TOKENGATE_CHROMEDRIVER` names another driver binary.
+//! `CHROMEDRIVER` names another driver binary.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
@@ -47,8 +47,7 @@ fn free_port() -> u16 {
 }
 
 fn chromedriver() -> Driver {
-    let program =
-        std::env::var("TOKENGATE_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
+    let program = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
     let port = free_port();
     let child = Command::new(&program)
         .arg(format!("--port={port}"))
@@ -109,11 +108,10 @@ async fn cookie_web(notes: Notes) -> String {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).expect("random");
     let secret = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret);
-    let defaults = cookie_web_app::cookie_web_defaults(demo::demo_defaults().expect("defaults"))
-        .expect("cookie_web defaults");
-    let config = defaults
-        .with_sources(None, "default", [("TOKENGATE_SECRET", secret)])
-        .expect("config");
+    let sources = tokengate::Config::sources(None, "default", [("TOKENGATE_SECRET", secret)])
+        .expect("sources");
+    let config =
+        demo::demo_config_from(cookie_web_app::cookie_web_defaults(sources)).expect("config");
     let gate = demo::demo_gate(config).expect("gate");
     serve(cookie_web_app::router(gate, notes)).await
 }

@@ -13,7 +13,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 use tokengate::axum::{Claims, TokenGateLayer};
-use tokengate::{Config, ConfigError, TokenGate};
+use tokengate::figment::Figment;
+use tokengate::TokenGate;
 
 const PAGE: &str = include_str!("cookie_web.html");
 
@@ -35,10 +36,10 @@ impl Notes {
 
 /// The demo defaults, served over plain http: cookies without `Secure` unless the
 /// environment says otherwise, and the page itself public.
-pub(crate) fn cookie_web_defaults(defaults: Config) -> Result<Config, ConfigError> {
-    defaults
-        .set("cookie_secure", "false")?
-        .set("public_paths", "/,/health")
+pub(crate) fn cookie_web_defaults(figment: Figment) -> Figment {
+    figment
+        .join(("cookie_secure", "false"))
+        .join(("public_paths", "/,/health"))
 }
 
 async fn page() -> Html<&'static str> {

@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use tokengate::credentials::{hash_password, MemoryDirectory};
+use tokengate::figment::Figment;
 use tokengate::{Config, ConfigError, Secret, TokenGate};
 
 /// The seed's user.
@@ -11,28 +12,45 @@ pub(crate) const USER: (&str, &str) = ("john.doe@email.org", "#thePassword1234!"
 /// The demo application key: (application, key, secret).
 pub(crate) const APPLICATION: (&str, &str, &str) = ("demo-app", "demo-key", "demo-secret");
 
-/// Demo defaults: long-lived and unlimited tokens allowed, `/health` public.
-pub(crate) fn demo_defaults() -> Result<Config, ConfigError> {
-    Config::default()
-        .set("max_refresh_ttl", "30d")?
-        .set("allow_unlimited", "true")?
-        .set("public_paths", "/health")
+/// Demo defaults: long-lived and unlimited tokens allowed, `/health` public; under whatever
+/// the file and the environment say.
+pub(crate) fn demo_defaults(figment: Figment) -> Figment {
+    figment
+        .join(("max_refresh_ttl", "30d"))
+        .join(("allow_unlimited", "true"))
+        .join(("public_paths", "/health"))
 }
 
-/// The demo config: the defaults, then the TOKENGATE_* environment. Without a secret in the
-/// environment, a random one is made, so tokens do not survive a restart.
+/// The demo config: the defaults, then the tokengate.toml profile and the TOKENGATE_*
+/// environment. A configuration that is refused ends the process with its message.
 #[allow(dead_code)]
-pub(crate) fn demo_config() -> Result<Config, ConfigError> {
-    demo_config_over(demo_defaults()?)
+pub(crate) fn demo_config() -> Config {
+    or_exit(Config::figment().and_then(demo_config_from))
 }
 
-/// [`demo_config`] over other defaults.
-pub(crate) fn demo_config_over(mut defaults: Config) -> Result<Config, ConfigError> {
-    if std::env::var_os("TOKENGATE_SECRET").is_none() {
+/// The configuration, or the process ends (status 2) with the refusal's message on stderr.
+pub(crate) fn or_exit(config: Result<Config, ConfigError>) -> Config {
+    config.unwrap_or_else(|error| {
+        eprintln!("error: {error}");
+        std::process::exit(2)
+    })
+}
+
+/// The demo config from these sources. Without a secret in them, a random one is made, so
+/// tokens do not survive a restart.
+pub(crate) fn demo_config_from(figment: Figment) -> Result<Config, ConfigError> {
+    let mut figment = demo_defaults(figment);
+    if !figment.contains("secret") && !figment.contains("keys") {
         tracing::warn!("TOKENGATE_SECRET is not set: using a random secret for this run only");
-        defaults.secret = Some(Secret::random()?);
+        let secret = Secret::random()?;
+        let mut text = String::with_capacity(64);
+        for byte in secret.expose() {
+            text.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+            text.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+        }
+        figment = figment.join(("secret", text));
     }
-    defaults.load_over()
+    Config::from_figment(&figment)
 }
 
 fn directory() -> Result<MemoryDirectory, Box<dyn std::error::Error + Send + Sync>> {
@@ -56,7 +74,7 @@ fn directory() -> Result<MemoryDirectory, Box<dyn std::error::Error + Send + Syn
 pub(crate) fn demo_gate(
     config: Config,
 ) -> Result<TokenGate, Box<dyn std::error::Error + Send + Sync>> {
-    Ok(tokengate::builder(config)?
+    Ok(TokenGate::builder(config)
         .credentials(directory()?)
         .build()?)
 }

@@ -28,5 +28,5 @@ fuzz_target!(|data: &[u8]| {
     };
     let content_type = TYPES[usize::from(selector) % TYPES.len()];
     let body = bytes::Bytes::copy_from_slice(body);
-    let _ = runtime().block_on(tokengate_core::form::parse_body(Some(content_type), body));
+    let _ = runtime().block_on(tokengate_core::fuzz::parse_body(Some(content_type), body));
 });

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use tokengate_core::{parse_exp, Expiry};
+use tokengate_core::fuzz::{parse_exp, Expiry};
 
 const NOW: i64 = 1_800_000_000;
 const MAX: u64 = 30 * 24 * 3600;

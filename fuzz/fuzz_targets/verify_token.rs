@@ -14,7 +14,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
 use tokengate_core::credentials::{hash_password, MemoryDirectory};
-use tokengate_core::{Config, Endpoint, RequestHead, TokenGate};
+use tokengate_core::adapter::RequestHead;
+use tokengate_core::{Config, Endpoint, TokenGate};
 
 /// A gate, and an access token it issued.
 struct Target {
@@ -87,11 +88,13 @@ fn key_file(algorithm: &str) -> std::path::PathBuf {
 fn asymmetric(algorithm: &str, pem: String) -> Config {
     let path = key_file(algorithm);
     std::fs::write(&path, pem).expect("a key file");
-    let config = Config::default()
-        .set("algorithm", algorithm)
-        .and_then(|c| c.set("key_file", &path.display().to_string()))
-        .expect("a valid key config");
-    config
+    let path = path.display().to_string();
+    Config::from_sources(
+        None,
+        "default",
+        [("TOKENGATE_ALGORITHM", algorithm), ("TOKENGATE_KEY_FILE", path.as_str())],
+    )
+    .expect("a valid key config")
 }
 
 fn targets() -> &'static [Target; 4] {
@@ -100,8 +103,7 @@ fn targets() -> &'static [Target; 4] {
         let hash = hash_password("pw").expect("a hash");
         let random = SystemRandom::new();
         let hs256 = Config::default()
-            .set("secret", "a-fuzzing-only-secret-of-32-bytes-or-more")
-            .expect("valid secret");
+            .with_secret("a-fuzzing-only-secret-of-32-bytes-or-more");
         let ed = Ed25519KeyPair::generate_pkcs8v1(&random).expect("ed25519");
         let ec = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &random)
             .expect("p256");

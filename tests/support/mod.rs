@@ -68,9 +68,9 @@ impl Adapter {
     }
 }
 
-/// The Redis the tests use: `TOKENGATE_TEST_REDIS`, or database 15 on 127.0.0.1:6379.
+/// The Redis the tests use: `TEST_REDIS_URL`, or database 15 on 127.0.0.1:6379.
 pub fn redis_url() -> String {
-    std::env::var("TOKENGATE_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379/15".into())
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/15".into())
 }
 
 /// A random HS256 secret for one test server: generated at test time, never stored.
@@ -139,10 +139,8 @@ pub async fn start_with(adapter: Adapter, toml: Option<&str>, env: &[(&str, &str
         .find(|(key, _)| key == "TOKENGATE_SECRET")
         .map(|(_, value)| value.clone())
         .unwrap_or_default();
-    let config = demo::demo_defaults()
-        .expect("demo defaults")
-        .with_sources(toml, "default", pairs)
-        .expect("valid test config");
+    let sources = tokengate::Config::sources(toml, "default", pairs).expect("valid test sources");
+    let config = demo::demo_config_from(sources).expect("valid test config");
     let gate = demo::demo_gate(config).expect("demo gate");
     let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .expect("bind a free port");

@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::{ready, Ready};
 use serde::de::DeserializeOwned;
-use tokengate_core::{extract, Guarded};
+use tokengate_core::adapter::{extract, Guarded};
 
 use crate::head::to_actix;
 
@@ -88,9 +88,8 @@ mod tests {
 
     fn gate() -> TokenGate {
         let config = Config::default()
-            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
-            .and_then(|c| c.set("public_paths", "/open"))
-            .expect("valid test config");
+            .with_secret("a-test-only-secret-of-32-bytes-or-more")
+            .with_public_paths(["/open"]);
         TokenGate::builder(config)
             .credentials(MemoryDirectory::new())
             .build()
@@ -115,9 +114,7 @@ mod tests {
         async fn tenant(_claims: Claims<Tenant>) -> HttpResponse {
             HttpResponse::Ok().finish()
         }
-        let config = Config::default()
-            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
-            .expect("valid test config");
+        let config = Config::default().with_secret("a-test-only-secret-of-32-bytes-or-more");
         let users = MemoryDirectory::new()
             .user("ada", &hash_password("pw").expect("hash"))
             .expect("user");
@@ -190,9 +187,7 @@ mod tests {
 
     #[actix_web::test]
     async fn an_error_hook_adding_a_mixed_case_header_never_kills_the_worker() {
-        let config = Config::default()
-            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
-            .expect("valid test config");
+        let config = Config::default().with_secret("a-test-only-secret-of-32-bytes-or-more");
         let gate = TokenGate::builder(config)
             .credentials(MemoryDirectory::new())
             .on_error(|_, mut response| {

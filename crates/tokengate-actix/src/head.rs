@@ -4,7 +4,7 @@
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use tokengate_core::RequestHead;
+use tokengate_core::adapter::RequestHead;
 
 pub(crate) struct Head<'a>(pub(crate) &'a HttpRequest);
 
@@ -25,7 +25,7 @@ impl RequestHead for Head<'_> {
         self.0
             .headers()
             .get_all(actix_web::http::header::COOKIE)
-            .find_map(|value| tokengate_core::find_cookie(value.as_bytes(), name))
+            .find_map(|value| tokengate_core::adapter::find_cookie(value.as_bytes(), name))
     }
 
     fn peer_addr(&self) -> Option<std::net::IpAddr> {

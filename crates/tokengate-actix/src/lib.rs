@@ -17,7 +17,7 @@
 //! }
 //!
 //! # actix_web::rt::System::new().block_on(async {
-//! let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
+//! let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
 //! let directory = MemoryDirectory::new().user("ada", &hash_password("pw")?)?;
 //! let gate = TokenGate::builder(config).credentials(directory).build()?;
 //!

@@ -11,7 +11,8 @@ use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Tr
 use actix_web::HttpMessage as _;
 use futures_util::future::{ready, LocalBoxFuture, Ready};
 use pin_project_lite::pin_project;
-use tokengate_core::{Route, TokenGate};
+use tokengate_core::adapter::Route;
+use tokengate_core::TokenGate;
 
 use crate::head::{to_actix, Head};
 

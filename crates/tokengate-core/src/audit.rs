@@ -16,7 +16,7 @@
 //!
 //! let seen: Arc<Mutex<Vec<AuditKind>>> = Arc::default();
 //! let sink = seen.clone();
-//! let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
+//! let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
 //! let gate = TokenGate::builder(config)
 //!     .credentials(MemoryDirectory::new())
 //!     .on_audit(move |event: &AuditEvent| sink.lock().unwrap().push(event.kind))

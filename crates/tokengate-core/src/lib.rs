@@ -1,20 +1,30 @@
 //! The framework-free core of tokengate: the JWT sign-in service of the seed API, as plain
 //! functions over plain request data.
 //!
-//! - [`Config`]: per-environment settings (TOML profiles, `TOKENGATE_*` variables).
-//! - [`TokenGate`]: issues and verifies tokens, answers `signin`, `token` and `signout`, guards
-//!   routes. Adapters (the tower Layer, the actix-web Transform) only translate requests to
-//!   [`RequestHead`] + body stream and [`Response`] back.
+//! For an application:
+//!
+//! - [`Config`]: per-environment settings (defaults, `tokengate.toml` profile, `TOKENGATE_*`
+//!   variables), in typed sections.
+//! - [`TokenGate`]: built once with [`TokenGate::builder`]; issues and verifies tokens,
+//!   answers the endpoints, guards routes.
 //! - [`credentials`]: who may sign in; passwords as Argon2id hashes only.
-//! - [`store`]: sessions, so that sign-out revokes refresh tokens.
-//! - [`cookies`]: cookie mode for browser applications (`cookieauth=true`): the cookies'
-//!   attributes and the CSRF defences, with the reasons for each.
+//! - [`store`] and [`throttle`]: where sessions live and where failed sign-ins are counted.
+//! - [`Claims`], [`Error`], [`audit`]: what handlers, error hooks and audit hooks see.
+//!
+//! For the authors of framework adapters: [`adapter`] (the request head, the route decision,
+//! the claims extractors' helpers). Keys and tokens themselves: [`jws`].
+//!
+//! Inside, one module per concern, each depending only on the ones above it:
+//! `duration`/`clock` → `jws` → `config` → `http` → `credentials`, `store`, `throttle` →
+//! `gate` (the state, the builder, the guard) → `endpoints` (one file per endpoint) →
+//! `adapter`.
 //!
 //! # Example
 //!
 //! ```
 //! use tokengate_core::credentials::{hash_password, MemoryDirectory};
-//! use tokengate_core::{Config, Endpoint, RequestHead, TokenGate};
+//! use tokengate_core::adapter::RequestHead;
+//! use tokengate_core::{Config, Endpoint, TokenGate};
 //!
 //! struct Post<'a>(&'a str, &'a str);
 //! impl RequestHead for Post<'_> {
@@ -26,7 +36,7 @@
 //! }
 //!
 //! # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
-//! let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
+//! let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
 //! let directory = MemoryDirectory::new().user("ada", &hash_password("pw")?)?;
 //! let gate = TokenGate::builder(config).credentials(directory).build()?;
 //!
@@ -41,41 +51,37 @@
 //! # }).unwrap();
 //! ```
 
+pub mod adapter;
 pub mod audit;
-mod cache;
-mod canonical;
-mod claims;
 mod clock;
 mod config;
-pub mod cookies;
 pub mod credentials;
 mod duration;
 mod endpoints;
-mod error;
-mod exp;
-pub mod extract;
-pub mod form;
 mod gate;
-mod issue;
-mod keys;
-mod mac;
-mod request;
-mod response;
-mod revocation;
+mod http;
+pub mod jws;
 pub mod store;
 pub mod throttle;
-mod verify;
 
-pub use claims::Claims;
-pub use config::{Config, ConfigError, GuardMode, KeyConfig, KeyMaterial, SameSite, Secret};
-pub use cookies::{find_cookie, CSRF_HEADER};
+pub use config::{
+    Config, ConfigError, CookieSettings, EndpointSettings, GuardMode, GuardSettings, KeySettings,
+    SameSite, StoreSettings, ThrottleSettings, TokenSettings,
+};
 pub use duration::parse_duration;
-pub use error::{Error, ErrorKind, TokenError};
-pub use exp::{parse_exp, Expiry};
-pub use extract::Guarded;
-pub use gate::{Endpoint, PendingCheck, Route, TokenGate, TokenGateBuilder};
-pub use issue::TokenKind;
-pub use keys::Algorithm;
-pub use request::RequestHead;
-pub use response::{InvalidHeader, Response};
-pub use verify::{VerifiedToken, MAX_TOKEN_LEN};
+/// The layered configuration library [`Config::figment`] returns.
+#[doc(no_inline)]
+pub use figment;
+pub use gate::{Endpoint, TokenGate, TokenGateBuilder};
+pub use http::cookies::CSRF_HEADER;
+pub use http::error::{Error, ErrorKind};
+pub use http::response::{InvalidHeader, Response};
+pub use jws::{Algorithm, Claims, KeyConfig, KeyMaterial, Secret, TokenError, VerifiedToken};
+
+/// Entry points for the fuzz targets (feature `fuzzing`): the parsers that read what clients
+/// send, outside any request.
+#[cfg(feature = "fuzzing")]
+pub mod fuzz {
+    pub use crate::endpoints::{parse_exp, Expiry};
+    pub use crate::http::form::{parse_body, Fields};
+}

@@ -7,9 +7,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use tokengate_core::adapter::RequestHead;
 use tokengate_core::audit::{AuditEvent, AuditKind};
 use tokengate_core::credentials::{hash_password, MemoryDirectory};
-use tokengate_core::{Config, Endpoint, RequestHead, TokenGate};
+use tokengate_core::{Config, Endpoint, TokenGate};
 
 const SECRET: &str = "an-audit-test-secret-of-at-least-32-bytes";
 const PASSWORD: &str = "correct horse battery staple";
@@ -72,10 +73,7 @@ async fn every_endpoint_is_audited_without_secrets() {
 
     let events: Arc<Mutex<Vec<AuditEvent>>> = Arc::default();
     let sink = events.clone();
-    let config = Config::default()
-        .set("secret", SECRET)
-        .and_then(|c| c.set("throttle_per_login", "2"))
-        .unwrap();
+    let config = Config::default().with_secret(SECRET).with_throttle(2, 100);
     let gate = TokenGate::builder(config)
         .credentials(
             MemoryDirectory::new()

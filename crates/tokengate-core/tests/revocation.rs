@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use tokengate_core::adapter::{RequestHead, Route};
 use tokengate_core::audit::{AuditEvent, AuditKind};
 use tokengate_core::credentials::{hash_password, MemoryDirectory};
 use tokengate_core::store::{
@@ -16,7 +17,7 @@ use tokengate_core::store::{
     SubjectRevocation,
 };
 use tokengate_core::throttle::{FailureCounter, MemoryCounter, Reservation};
-use tokengate_core::{Config, Endpoint, RequestHead, Route, TokenGate};
+use tokengate_core::{Config, Endpoint, TokenGate};
 use tokio::sync::oneshot;
 
 const SECRET: &str = "a-revocation-test-secret-of-32-bytes-or-more";
@@ -91,12 +92,12 @@ impl SessionStore for Shared {
     fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed> {
         self.inner.refresh(request)
     }
-    fn is_live<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
+    fn is_live<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             if self.fail_reads.load(Ordering::SeqCst) {
                 return Err(down("is_live"));
             }
-            let live = self.inner.is_live(id, now).await?;
+            let live = self.inner.is_live(subject, id, now).await?;
             let held = self.hold.lock().unwrap().take();
             if let Some((reached, release)) = held {
                 let _ = reached.send(());
@@ -105,11 +106,11 @@ impl SessionStore for Shared {
             Ok(live)
         })
     }
-    fn revoke<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
+    fn revoke<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
         if self.fail_writes.load(Ordering::SeqCst) {
             return Box::pin(std::future::ready(Err(down("revoke"))));
         }
-        self.inner.revoke(id)
+        self.inner.revoke(subject, id, now)
     }
     fn revoke_subject<'a>(
         &'a self,
@@ -120,21 +121,31 @@ impl SessionStore for Shared {
         }
         self.inner.revoke_subject(request)
     }
-    fn list<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<Session>> {
-        self.inner.list(subject)
+    fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>> {
+        self.inner.list(subject, now)
     }
 }
 
 fn config(settings: &[(&str, &str)]) -> Config {
-    let mut config = Config::default()
-        .set("secret", SECRET)
-        .and_then(|c| c.set("strict_revocation", "true"))
-        .and_then(|c| c.set("public_paths", "/health"))
-        .unwrap();
+    let mut pairs = vec![
+        ("TOKENGATE_SECRET".to_owned(), SECRET.to_owned()),
+        ("TOKENGATE_STRICT_REVOCATION".to_owned(), "true".to_owned()),
+        ("TOKENGATE_PUBLIC_PATHS".to_owned(), "/health".to_owned()),
+    ];
     for (key, value) in settings {
-        config = config.set(key, value).unwrap();
+        pairs.push((
+            format!("TOKENGATE_{}", key.to_ascii_uppercase()),
+            (*value).to_owned(),
+        ));
     }
-    config
+    Config::from_sources(None, "default", pairs).unwrap()
+}
+
+fn now() -> i64 {
+    let elapsed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(elapsed.as_secs()).unwrap()
 }
 
 fn gate(store: &Arc<Controlled>, settings: &[(&str, &str)]) -> TokenGate {
@@ -347,7 +358,7 @@ async fn a_sign_in_that_took_effect_is_answered_as_one_when_the_counter_fails_af
         .build()
         .unwrap();
     let (_, access) = sign_in(&gate).await;
-    assert_eq!(store.inner.list("ada").await.unwrap().len(), 1);
+    assert_eq!(store.inner.list("ada", now()).await.unwrap().len(), 1);
     assert!(events.lock().unwrap().contains(&AuditKind::SignIn));
     assert_eq!(guard(&gate, "/api/rest/me", &access).await, Ok(true));
 }

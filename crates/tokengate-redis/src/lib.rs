@@ -1,27 +1,31 @@
 //! The Redis session store of tokengate, for several app instances behind a balancer: they
 //! share sessions (a sign-out on one is a sign-out on all) and sign-in throttling counters.
 //!
-//! Each operation is one round trip, atomic on the server (a Lua script where it reads and
-//! writes). A session is a hash `{prefix}:session:{id}` that expires with its refresh token
-//! (never, for an unlimited one); `{prefix}:subject:{subject}` indexes a subject's sessions for
-//! listing and sign-out of all. Throttling counters are `{prefix}:fail:...` keys that expire
-//! with their window.
-//! (Builds before 2026-11-29 wrote them as `{prefix}:tokengate:fail:...`; counts
-//! under those names are not read any more and expire with their window.)
+//! Each operation is atomic on the server (a Lua script where it reads and writes), and each
+//! script declares every key it touches in `KEYS`, all in the slot of one subject: the store
+//! is ready for Redis Cluster. The key layout is written in one place, the `keys` module: a
+//! session is a hash that expires with its refresh token (never, for an unlimited one), a
+//! subject's sessions are indexed in a sorted set for listing and sign-out of all, and each
+//! throttling counter is a hash that expires with its window. Decisions use the time the
+//! caller passes, not the server's clock; expiry on the server only collects garbage.
+//!
+//! Upgrading from the builds before this layout (`{prefix}:session:{id}`, `{prefix}:subject:...`,
+//! `{prefix}:fail:...`): sessions and counts under those keys are no longer read — clients sign
+//! in again — and they expire by themselves.
 //!
 //! # Example
 //!
 //! ```no_run
 //! use tokengate_core::credentials::MemoryDirectory;
 //! use tokengate_core::{Config, TokenGate};
-//! use tokengate_redis::RedisStore;
 //!
-//! let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
-//! let redis = RedisStore::open("redis://127.0.0.1:6379/0", "myapp")?;
+//! // The usual way: `store = "redis://..."` (feature `redis` of tokengate), which opens a
+//! // `RedisStore` for sessions and throttling alike.
+//! let config = Config::default()
+//!     .with_secret("an-example-secret-of-at-least-32-bytes")
+//!     .with_store("redis://127.0.0.1:6379/0");
 //! let gate = TokenGate::builder(config)
 //!     .credentials(MemoryDirectory::new())
-//!     .store(redis.clone())
-//!     .failure_counter(redis)
 //!     .build()?;
 //! # drop(gate);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -34,11 +38,15 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
-use tokengate_core::store::{
-    RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture, SubjectRevocation,
+use tokengate_store::{
+    FailureCounter, RefreshRequest, Refreshed, Reservation, Session, SessionStore, StoreError,
+    StoreFuture, SubjectRevocation, Window,
 };
-use tokengate_core::throttle::{FailureCounter, Reservation, Window};
 use tokio::sync::OnceCell;
+
+use keys::Layout;
+
+mod keys;
 
 /// Sessions and throttling counters in Redis, over one multiplexed connection that
 /// reconnects by itself. Cheap to clone.
@@ -47,14 +55,14 @@ pub struct RedisStore {
     client: redis::Client,
     /// Made on first use (it needs the async runtime), then shared by every clone.
     manager: Arc<OnceCell<ConnectionManager>>,
-    prefix: String,
+    keys: Layout,
     scripts: Arc<Scripts>,
 }
 
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
-            .field("prefix", &self.prefix)
+            .field("keys", &self.keys)
             .field("connected", &self.manager.initialized())
             .finish_non_exhaustive()
     }
@@ -65,7 +73,6 @@ struct Scripts {
     refresh: Script,
     revoke: Script,
     revoke_subject: Script,
-    list: Script,
     reserve: Script,
     release: Script,
 }
@@ -100,25 +107,16 @@ impl RedisStore {
         Ok(Self {
             client,
             manager: Arc::new(OnceCell::new()),
-            prefix: prefix.to_owned(),
+            keys: Layout::new(prefix),
             scripts: Arc::new(Scripts {
                 create: Script::new(CREATE),
                 refresh: Script::new(REFRESH),
                 revoke: Script::new(REVOKE),
                 revoke_subject: Script::new(REVOKE_SUBJECT),
-                list: Script::new(LIST),
                 reserve: Script::new(RESERVE),
                 release: Script::new(RELEASE),
             }),
         })
-    }
-
-    fn session_key(&self, id: &str) -> String {
-        format!("{}:session:{id}", self.prefix)
-    }
-
-    fn subject_key(&self, subject: &str) -> String {
-        format!("{}:subject:{subject}", self.prefix)
     }
 
     /// The shared connection. Reconnection after a failure is the manager's own: one quick
@@ -203,12 +201,12 @@ impl SessionStore for RedisStore {
             ];
             let mut invocation = self.scripts.create.prepare_invoke();
             invocation
-                .key(self.session_key(&session.id))
-                .key(self.subject_key(&session.subject));
+                .key(self.keys.session(&session.subject, &session.id))
+                .key(self.keys.index(&session.subject));
             for (field, value) in FIELDS.iter().zip(values) {
                 invocation.arg(*field).arg(value);
             }
-            invocation.arg(&self.prefix);
+            invocation.arg(session.created_at);
             invocation
                 .invoke_async::<i64>(&mut connection)
                 .await
@@ -223,12 +221,13 @@ impl SessionStore for RedisStore {
             let answer: Vec<String> = self
                 .scripts
                 .refresh
-                .key(self.session_key(request.id))
+                .key(self.keys.session(request.subject, request.id))
+                .key(self.keys.index(request.subject))
                 .arg(request.token)
                 .arg(request.now)
                 .arg(request.rotate_to.unwrap_or(""))
                 .arg(request.grace)
-                .arg(&self.prefix)
+                .arg(request.subject)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(failed)?;
@@ -244,26 +243,27 @@ impl SessionStore for RedisStore {
         })
     }
 
-    fn is_live<'a>(&'a self, id: &'a str, _now: i64) -> StoreFuture<'a, bool> {
+    fn is_live<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            // Sessions expire with their refresh token: existing is being live.
-            redis::cmd("EXISTS")
-                .arg(self.session_key(id))
-                .query_async::<i64>(&mut connection)
+            let ends: Option<String> = redis::cmd("HGET")
+                .arg(self.keys.session(subject, id))
+                .arg("expires_at")
+                .query_async(&mut connection)
                 .await
-                .map(|n| n > 0)
-                .map_err(failed)
+                .map_err(failed)?;
+            Ok(ends.is_some_and(|at| at.is_empty() || at.parse::<i64>().is_ok_and(|at| at > now)))
         })
     }
 
-    fn revoke<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
+    fn revoke<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
             self.scripts
                 .revoke
-                .key(self.session_key(id))
-                .arg(&self.prefix)
+                .key(self.keys.session(subject, id))
+                .key(self.keys.index(subject))
+                .arg(now)
                 .invoke_async::<i64>(&mut connection)
                 .await
                 .map(|n| n > 0)
@@ -277,49 +277,81 @@ impl SessionStore for RedisStore {
     ) -> StoreFuture<'a, Option<Vec<String>>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
+            let index = self.keys.index(request.subject);
             let by = request.by;
-            let answer: Vec<String> = self
-                .scripts
-                .revoke_subject
-                .key(self.subject_key(request.subject))
-                .key(self.session_key(by.map_or("", |by| by.id)))
-                .arg(&self.prefix)
-                .arg(request.keep.unwrap_or(""))
-                .arg(if by.is_some() { "1" } else { "0" })
-                .arg(by.map_or("", |by| by.token))
-                .arg(request.now)
-                .arg(
-                    by.and_then(|by| by.grace)
-                        .map(|g| g.to_string())
-                        .unwrap_or_default(),
-                )
-                .arg(request.subject)
-                .invoke_async(&mut connection)
-                .await
-                .map_err(failed)?;
-            match answer.split_first() {
-                Some((status, ended)) if status == "ended" => Ok(Some(ended.to_vec())),
-                Some((status, _)) if status == "refused" => Ok(None),
-                _ => Err(failed("unexpected sign-out answer")),
+            // The script must name every key it touches: read the index, then end what it
+            // held in one step that starts over if a session was added in between.
+            for _ in 0..RETRIES {
+                let ids: Vec<String> = redis::cmd("ZRANGE")
+                    .arg(&index)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(failed)?;
+                let mut invocation = self.scripts.revoke_subject.prepare_invoke();
+                invocation.key(&index).key(match by {
+                    Some(by) => self.keys.session(request.subject, by.id),
+                    None => index.clone(),
+                });
+                for id in &ids {
+                    invocation.key(self.keys.session(request.subject, id));
+                }
+                invocation
+                    .arg(request.keep.unwrap_or(""))
+                    .arg(if by.is_some() { "1" } else { "0" })
+                    .arg(by.map_or("", |by| by.token))
+                    .arg(request.now)
+                    .arg(
+                        by.and_then(|by| by.grace)
+                            .map(|g| g.to_string())
+                            .unwrap_or_default(),
+                    )
+                    .arg(request.subject);
+                for id in &ids {
+                    invocation.arg(id);
+                }
+                let answer: Vec<String> = invocation
+                    .invoke_async(&mut connection)
+                    .await
+                    .map_err(failed)?;
+                match answer.split_first() {
+                    Some((status, ended)) if status == "ended" => return Ok(Some(ended.to_vec())),
+                    Some((status, _)) if status == "refused" => return Ok(None),
+                    Some((status, _)) if status == "retry" => {}
+                    _ => return Err(failed("unexpected sign-out answer")),
+                }
             }
+            Err(failed("sessions kept being added during a sign-out of all"))
         })
     }
 
-    fn list<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<Session>> {
+    fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            let found: Vec<Vec<String>> = self
-                .scripts
-                .list
-                .key(self.subject_key(subject))
-                .arg(&self.prefix)
-                .invoke_async(&mut connection)
+            let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+                .arg(self.keys.index(subject))
+                .arg(format!("({now}"))
+                .arg("+inf")
+                .query_async(&mut connection)
                 .await
                 .map_err(failed)?;
-            let mut sessions = found
-                .iter()
-                .map(|flat| parse(flat))
-                .collect::<Result<Vec<_>, _>>()?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut reads = redis::pipe();
+            for id in &ids {
+                reads.cmd("HGETALL").arg(self.keys.session(subject, id));
+            }
+            let found: Vec<Vec<String>> =
+                reads.query_async(&mut connection).await.map_err(failed)?;
+            let mut sessions = Vec::with_capacity(found.len());
+            for flat in found.iter().filter(|flat| !flat.is_empty()) {
+                let session = parse(flat)?;
+                if session.is_live(now) {
+                    sessions.push(session);
+                }
+            }
             sessions.sort_by(|a, b| {
                 a.created_at
                     .cmp(&b.created_at)
@@ -329,6 +361,9 @@ impl SessionStore for RedisStore {
         })
     }
 }
+
+/// How many times a sign-out of all reads the index again when sessions keep being added.
+const RETRIES: usize = 8;
 
 impl FailureCounter for RedisStore {
     fn reserve<'a>(
@@ -343,23 +378,19 @@ impl FailureCounter for RedisStore {
             let found: Vec<i64> = self
                 .scripts
                 .reserve
-                .key(format!("{}:{key}", self.prefix))
+                .key(self.keys.counter(key))
                 .arg(limit)
                 .arg(window)
+                .arg(now)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(failed)?;
-            let [granted, count, ttl] = found[..] else {
+            let [granted, count, ends_at] = found[..] else {
                 return Err(failed("unexpected counter answer"));
-            };
-            let ttl = if ttl > 0 {
-                ttl
-            } else {
-                i64::try_from(window).unwrap_or(i64::MAX)
             };
             let window = Window {
                 count: u32::try_from(count).unwrap_or(u32::MAX),
-                ends_at: now.saturating_add(ttl),
+                ends_at,
             };
             Ok(if granted == 1 {
                 Reservation::Granted(window)
@@ -369,12 +400,13 @@ impl FailureCounter for RedisStore {
         })
     }
 
-    fn release<'a>(&'a self, key: &'a str, _now: i64) -> StoreFuture<'a, ()> {
+    fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
             self.scripts
                 .release
-                .key(format!("{}:{key}", self.prefix))
+                .key(self.keys.counter(key))
+                .arg(now)
                 .invoke_async::<i64>(&mut connection)
                 .await
                 .map(|_| ())
@@ -386,7 +418,7 @@ impl FailureCounter for RedisStore {
         Box::pin(async move {
             let mut connection = self.connection().await?;
             redis::cmd("DEL")
-                .arg(format!("{}:{key}", self.prefix))
+                .arg(self.keys.counter(key))
                 .query_async::<i64>(&mut connection)
                 .await
                 .map(|_| ())
@@ -400,6 +432,5 @@ const CREATE: &str = include_str!("scripts/create.lua");
 const REFRESH: &str = include_str!("scripts/refresh.lua");
 const REVOKE: &str = include_str!("scripts/revoke.lua");
 const REVOKE_SUBJECT: &str = include_str!("scripts/revoke_subject.lua");
-const LIST: &str = include_str!("scripts/list.lua");
 const RESERVE: &str = include_str!("scripts/reserve.lua");
 const RELEASE: &str = include_str!("scripts/release.lua");

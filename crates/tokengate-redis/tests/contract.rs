@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use tokengate_core::store::testing;
 use tokengate_redis::RedisStore;
+use tokengate_store::testing;
 
-/// The Redis the tests use: `TOKENGATE_TEST_REDIS`, or database 15 on 127.0.0.1:6379.
+/// The Redis the tests use: `TEST_REDIS_URL`, or database 15 on 127.0.0.1:6379.
 fn redis_url() -> String {
-    std::env::var("TOKENGATE_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379/15".into())
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/15".into())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

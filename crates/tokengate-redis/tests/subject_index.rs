@@ -6,12 +6,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokengate_core::store::{Session, SessionStore};
 use tokengate_redis::RedisStore;
+use tokengate_store::{Session, SessionStore};
 
-/// The Redis the tests use: `TOKENGATE_TEST_REDIS`, or database 15 on 127.0.0.1:6379.
+/// The Redis the tests use: `TEST_REDIS_URL`, or database 15 on 127.0.0.1:6379.
 fn redis_url() -> String {
-    std::env::var("TOKENGATE_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379/15".into())
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/15".into())
 }
 
 fn now() -> i64 {
@@ -45,7 +45,7 @@ async fn a_client_that_never_signs_out_leaves_a_small_index() {
     let store = RedisStore::open(&redis_url(), &prefix).unwrap();
     let client = redis::Client::open(redis_url()).unwrap();
     let mut redis = client.get_multiplexed_async_connection().await.unwrap();
-    let index = format!("{prefix}:subject:machine");
+    let index = format!("{prefix}:{{machine}}:sessions");
 
     // A thousand sign-ins whose refresh tokens live one second, never signed out.
     let start = now();
@@ -67,7 +67,7 @@ async fn a_client_that_never_signs_out_leaves_a_small_index() {
         .create(session("next", later, Some(later + 3_600)))
         .await
         .unwrap();
-    let held = ask(&mut redis, "SCARD", &index).await;
+    let held = ask(&mut redis, "ZCARD", &index).await;
     assert_eq!(held, 1, "the ids of expired sessions stay in the index");
     let ttl = ask(&mut redis, "TTL", &index).await;
     assert!((3_590..=3_600).contains(&ttl), "ttl {ttl}");
@@ -75,12 +75,12 @@ async fn a_client_that_never_signs_out_leaves_a_small_index() {
     // An unlimited session keeps the index for as long as it lives: no expiry.
     store.create(session("forever", later, None)).await.unwrap();
     assert_eq!(ask(&mut redis, "TTL", &index).await, -1);
-    assert_eq!(store.list("machine").await.unwrap().len(), 2);
+    assert_eq!(store.list("machine", later).await.unwrap().len(), 2);
 
     for key in [
         index,
-        format!("{prefix}:session:next"),
-        format!("{prefix}:session:forever"),
+        format!("{prefix}:{{machine}}:session:next"),
+        format!("{prefix}:{{machine}}:session:forever"),
     ] {
         ask(&mut redis, "DEL", &key).await;
     }

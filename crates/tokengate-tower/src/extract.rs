@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
-use tokengate_core::{extract, Guarded};
+use tokengate_core::adapter::{extract, Guarded};
 
 use crate::body::ResponseBody;
 use crate::head::to_http;
@@ -97,9 +97,7 @@ mod tests {
 
     #[tokio::test]
     async fn custom_claims_that_do_not_fit_are_a_401_not_a_500() {
-        let config = Config::default()
-            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
-            .expect("valid test config");
+        let config = Config::default().with_secret("a-test-only-secret-of-32-bytes-or-more");
         let users = MemoryDirectory::new()
             .user("ada", &hash_password("pw").expect("hash"))
             .expect("user");

@@ -1,7 +1,7 @@
 //! `http` request parts seen as the core's [`RequestHead`].
 
 use http::request::Parts;
-use tokengate_core::RequestHead;
+use tokengate_core::adapter::RequestHead;
 
 pub(crate) struct Head<'a> {
     pub(crate) method: &'a http::Method,
@@ -47,7 +47,7 @@ impl RequestHead for Head<'_> {
         self.headers
             .get_all(http::header::COOKIE)
             .iter()
-            .find_map(|value| tokengate_core::find_cookie(value.as_bytes(), name))
+            .find_map(|value| tokengate_core::adapter::find_cookie(value.as_bytes(), name))
     }
 
     fn peer_addr(&self) -> Option<std::net::IpAddr> {

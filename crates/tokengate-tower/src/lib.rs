@@ -22,7 +22,7 @@
 //! }
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = Config::default().set("secret", "an-example-secret-of-at-least-32-bytes")?;
+//! let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
 //! let directory = MemoryDirectory::new().user("ada", &hash_password("pw")?)?;
 //! let gate = TokenGate::builder(config).credentials(directory).build()?;
 //! let app: Router = Router::new()

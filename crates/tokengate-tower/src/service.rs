@@ -4,7 +4,8 @@ use std::fmt;
 use std::task::{Context, Poll};
 
 use http_body::Body;
-use tokengate_core::{Route, TokenGate};
+use tokengate_core::adapter::Route;
+use tokengate_core::TokenGate;
 use tower_service::Service;
 
 use crate::body::ResponseBody;
@@ -92,9 +93,8 @@ mod tests {
 
     fn gate() -> TokenGate {
         let config = Config::default()
-            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
-            .and_then(|c| c.set("public_paths", "/health"))
-            .unwrap_or_default();
+            .with_secret("a-test-only-secret-of-32-bytes-or-more")
+            .with_public_paths(["/health"]);
         TokenGate::builder(config)
             .credentials(MemoryDirectory::new())
             .build()
@@ -164,9 +164,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_error_hook_adding_a_mixed_case_header_never_panics() {
-        let config = Config::default()
-            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
-            .unwrap_or_default();
+        let config = Config::default().with_secret("a-test-only-secret-of-32-bytes-or-more");
         let gate = TokenGate::builder(config)
             .credentials(MemoryDirectory::new())
             .on_error(|_, mut response| {

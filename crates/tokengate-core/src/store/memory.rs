@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use super::{
+use tokengate_store::{
     RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture, SubjectRevocation,
 };
+
 use crate::clock::unix_now;
 
 /// An id: 16 bytes when it is 22 base64url characters (every id tokengate makes), else text.
@@ -259,7 +260,7 @@ impl MemoryStore {
 impl SessionStore for MemoryStore {
     fn create(&self, session: Session) -> StoreFuture<'_, ()> {
         let mut state = self.state();
-        state.sweep(unix_now());
+        state.sweep(session.created_at);
         state.insert(&session);
         Box::pin(std::future::ready(Ok(())))
     }
@@ -280,21 +281,23 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(Ok(outcome)))
     }
 
-    fn is_live<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
+    fn is_live<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
         let live = self
             .state()
             .sessions
             .get(&Id::new(id))
-            .is_some_and(|entry| entry.is_live(now));
+            .is_some_and(|entry| entry.is_live(now) && &*entry.who.subject == subject);
         Box::pin(std::future::ready(Ok(live)))
     }
 
-    fn revoke<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
-        let now = unix_now();
-        let removed = self
-            .state()
-            .remove(&Id::new(id))
-            .is_some_and(|entry| entry.is_live(now));
+    fn revoke<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
+        let mut state = self.state();
+        let id = Id::new(id);
+        let owned = state
+            .sessions
+            .get(&id)
+            .is_some_and(|entry| &*entry.who.subject == subject);
+        let removed = owned && state.remove(&id).is_some_and(|entry| entry.is_live(now));
         Box::pin(std::future::ready(Ok(removed)))
     }
 
@@ -333,9 +336,8 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(Ok(Some(ended))))
     }
 
-    fn list<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<Session>> {
+    fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>> {
         let state = self.state();
-        let now = unix_now();
         let mut sessions: Vec<Session> = state
             .subjects
             .get(subject)
@@ -381,7 +383,7 @@ mod tests {
         block(store.create(Session::new("forever", "ada", None, "{}", now, None)));
         assert_eq!(store.len(), 2);
         assert_eq!(
-            block(store.refresh(RefreshRequest::keep("old", "", now))),
+            block(store.refresh(RefreshRequest::keep("ada", "old", "", now))),
             Refreshed::Gone
         );
         // Adding sessions sweeps the expired ones out.
@@ -419,9 +421,12 @@ mod tests {
         let ended =
             block(store.revoke_subject(SubjectRevocation::new("ada", Some("b"), None, now)));
         assert_eq!(ended.map(|ids| ids.len()), Some(2));
-        let left: Vec<_> = block(store.list("ada")).into_iter().map(|s| s.id).collect();
+        let left: Vec<_> = block(store.list("ada", now))
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
         assert_eq!(left, ["b"]);
-        assert_eq!(block(store.list("bob")).len(), 1);
+        assert_eq!(block(store.list("bob", now)).len(), 1);
     }
 
     #[test]
@@ -446,7 +451,7 @@ mod tests {
         let now = unix_now();
         block(store.create(Session::new("s", "ada", None, "{}", now, None)));
         let Refreshed::Current(session) =
-            block(store.refresh(RefreshRequest::keep("s", "", now + 5)))
+            block(store.refresh(RefreshRequest::keep("ada", "s", "", now + 5)))
         else {
             panic!("not refreshed");
         };
@@ -460,7 +465,7 @@ mod tests {
         let mut session = Session::new("s", "ada", None, "{}", now, None);
         session.token = "t1".to_owned();
         block(store.create(session));
-        let rotate = |token, new, at| RefreshRequest::rotate("s", token, at, new, 10);
+        let rotate = |token, new, at| RefreshRequest::rotate("ada", "s", token, at, new, 10);
         assert!(
             matches!(block(store.refresh(rotate("t1", "t2", now))), Refreshed::Current(s) if s.token == "t2")
         );
@@ -483,14 +488,16 @@ mod tests {
     fn a_client_that_never_signs_out_leaves_little_behind() {
         let store = MemoryStore::new();
         let now = unix_now();
+        // A sign-in every two seconds, each session ending one second after it opened.
         for i in 0..1_000 {
+            let at = now - 3_000 + 2 * i;
             block(store.create(Session::new(
                 &format!("s{i}"),
                 "machine",
                 None,
                 "{}",
-                now - 10,
-                Some(now - 1),
+                at,
+                Some(at + 1),
             )));
         }
         block(store.create(Session::new(
@@ -510,6 +517,6 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn keeps_the_store_contract() {
-        crate::store::testing::session_store_contract(&MemoryStore::new()).await;
+        tokengate_store::testing::session_store_contract(&MemoryStore::new()).await;
     }
 }

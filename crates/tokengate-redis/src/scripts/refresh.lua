@@ -1,9 +1,10 @@
--- The rules of `Refreshed::decide`, on the server. KEYS: session.
--- ARGV: presented token id, now, new token id or '', grace, prefix.
+-- The rules of `Refreshed::decide`, on the server. KEYS: the session, its subject's index.
+-- ARGV: presented token id, now, new token id or '', grace, subject.
 local s = redis.call('HMGET', KEYS[1], 'token', 'previous', 'rotated_at', 'expires_at', 'subject', 'id')
 if not s[1] then return {'gone'} end
 local now = tonumber(ARGV[2])
 if s[4] ~= '' and tonumber(s[4]) <= now then return {'gone'} end
+if s[5] ~= ARGV[5] then return {'gone'} end
 if s[1] == ARGV[1] then
   if ARGV[3] ~= '' then
     redis.call('HSET', KEYS[1], 'refreshed_at', ARGV[2], 'previous', s[1], 'token', ARGV[3], 'rotated_at', ARGV[2])
@@ -20,7 +21,8 @@ if s[2] == ARGV[1] and now - tonumber(s[3]) <= tonumber(ARGV[4]) then
   table.insert(all, 1, 'replaced')
   return all
 end
+-- A token of this session that rotation already replaced: stolen, or replayed.
 redis.call('DEL', KEYS[1])
-redis.call('SREM', ARGV[5] .. ':subject:' .. s[5], s[6])
+redis.call('ZREM', KEYS[2], s[6])
 table.insert(all, 1, 'reused')
 return all

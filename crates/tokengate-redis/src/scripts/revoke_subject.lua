@@ -1,21 +1,32 @@
--- KEYS: subject index, presenting session. ARGV: prefix, session id to keep or '', whether a
--- token presents ('1'/'0'), its jti, now, the rotation grace or '', the subject.
+-- KEYS: the subject's index, the presenting session (the index again when none presents),
+-- then the key of every session the index held when it was read.
+-- ARGV: session id to keep or '', whether a token presents ('1'/'0'), its jti, now, the
+-- rotation grace or '', the subject, then the ids of KEYS[3..] in the same order.
 -- The rule of `Session::accepts`, then the revocation, in one step.
-if ARGV[3] == '1' then
+local now = tonumber(ARGV[4])
+if ARGV[2] == '1' then
   local s = redis.call('HMGET', KEYS[2], 'token', 'previous', 'rotated_at', 'expires_at', 'subject')
   if not s[1] then return {'refused'} end
-  local now = tonumber(ARGV[5])
   if s[4] ~= '' and tonumber(s[4]) <= now then return {'refused'} end
-  if s[5] ~= ARGV[7] then return {'refused'} end
-  local current = s[1] == ARGV[4]
-  local replaced = ARGV[6] ~= '' and s[2] == ARGV[4] and now - tonumber(s[3]) <= tonumber(ARGV[6])
+  if s[5] ~= ARGV[6] then return {'refused'} end
+  local current = s[1] == ARGV[3]
+  local replaced = ARGV[5] ~= '' and s[2] == ARGV[3] and now - tonumber(s[3]) <= tonumber(ARGV[5])
   if not current and not replaced then return {'refused'} end
 end
+-- A session added since the index was read is not among the keys: read it again.
+local passed = {}
+for i = 7, #ARGV do passed[ARGV[i]] = true end
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if not passed[id] then return {'retry'} end
+end
 local ended = {'ended'}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if id ~= ARGV[2] then
-    if redis.call('DEL', ARGV[1] .. ':session:' .. id) == 1 then table.insert(ended, id) end
-    redis.call('SREM', KEYS[1], id)
+for i = 3, #KEYS do
+  local id = ARGV[i + 4]
+  if id ~= ARGV[1] then
+    local at = redis.call('HGET', KEYS[i], 'expires_at')
+    if at and (at == '' or tonumber(at) > now) then table.insert(ended, id) end
+    redis.call('DEL', KEYS[i])
+    redis.call('ZREM', KEYS[1], id)
   end
 end
 return ended

@@ -9,15 +9,16 @@
 //!
 //! ```
 //! use tokengate_core::credentials::MemoryDirectory;
-//! use tokengate_core::{extract, Config, Route, TokenGate};
+//! use tokengate_core::adapter::{extract, Route};
+//! use tokengate_core::{Config, GuardMode, TokenGate};
 //!
 //! let config = Config::default()
-//!     .set("secret", "an-example-secret-of-at-least-32-bytes")?
-//!     .set("mode", "optional")?;
+//!     .with_secret("an-example-secret-of-at-least-32-bytes")
+//!     .with_mode(GuardMode::Optional);
 //! let gate = TokenGate::builder(config).credentials(MemoryDirectory::new()).build()?;
 //!
 //! # struct Get;
-//! # impl tokengate_core::RequestHead for Get {
+//! # impl tokengate_core::adapter::RequestHead for Get {
 //! #     fn method(&self) -> &str { "GET" }
 //! #     fn path(&self) -> &str { "/api/rest/me" }
 //! #     fn header(&self, _: &str) -> Option<&[u8]> { None }
@@ -32,35 +33,10 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::claims::Claims;
-use crate::error::{Error, ErrorKind, TokenError};
-use crate::gate::TokenGate;
-use crate::response::Response;
-use crate::verify::VerifiedToken;
-
-/// What the guard leaves in the extensions of a request it lets through. Cloning it is two
-/// reference counts.
-#[derive(Debug, Clone)]
-pub struct Guarded {
-    gate: TokenGate,
-    verified: Option<VerifiedToken>,
-}
-
-impl Guarded {
-    pub(crate) fn new(gate: TokenGate, verified: Option<VerifiedToken>) -> Self {
-        Self { gate, verified }
-    }
-
-    /// The verified access token, when the request carried a valid one.
-    pub fn verified(&self) -> Option<&VerifiedToken> {
-        self.verified.as_ref()
-    }
-
-    /// The gate that let the request through.
-    pub fn gate(&self) -> &TokenGate {
-        &self.gate
-    }
-}
+use crate::gate::Guarded;
+use crate::http::error::{Error, ErrorKind};
+use crate::http::response::Response;
+use crate::jws::{Claims, TokenError};
 
 /// The request's claims read as `Claims<T>`, required.
 ///
@@ -92,7 +68,7 @@ pub fn optional<T: DeserializeOwned>(
 
 fn refuse(guarded: Option<&Guarded>, error: &Error) -> Response {
     if let Some(guarded) = guarded {
-        return guarded.gate.error_response(error);
+        return guarded.gate().error_response(error);
     }
     let error = Error::new(ErrorKind::Internal(
         "claims extracted on a route that no TokenGate guards".to_owned(),

@@ -1,11 +1,5 @@
-//! Signing keys, prepared once at start-up.
-//!
-//! Each key has a `kid` and its own pinned algorithm: a token's `alg` header never picks the
-//! algorithm, it must equal the algorithm of the key its `kid` names, and `kid` is only ever
-//! looked up among the configured keys (`jwk`, `jku`, `x5u` and `x5c` headers are never
-//! followed). One key signs; the others only verify, each until its `verify_until` (rotation
-//! with a grace period). HS256 runs on a prepared HMAC key; EdDSA, ES256 and RS256 run on
-//! jsonwebtoken's primitives with the crypto backend chosen by feature.
+//! One key, prepared once at start-up: its `kid`, its pinned algorithm, its material and the
+//! encoded headers of its tokens.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -13,51 +7,10 @@ use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::Value;
 
-use crate::config::{Config, ConfigError, KeyConfig, KeyMaterial, Secret};
-use crate::mac::MacKey;
-
-/// A JWS algorithm tokengate can sign and verify with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Algorithm {
-    /// HMAC with SHA-256, over a shared secret of at least 32 bytes.
-    #[default]
-    Hs256,
-    /// Ed25519 signatures (RFC 8037).
-    EdDsa,
-    /// ECDSA over P-256 with SHA-256.
-    Es256,
-    /// RSASSA-PKCS1-v1_5 with SHA-256, keys of at least 2048 bits.
-    Rs256,
-}
-
-impl Algorithm {
-    /// The `alg` header value.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Hs256 => "HS256",
-            Self::EdDsa => "EdDSA",
-            Self::Es256 => "ES256",
-            Self::Rs256 => "RS256",
-        }
-    }
-
-    /// The algorithm named `text` (`HS256`, `EdDSA`, `ES256`, `RS256`; any case).
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Hs256, Self::EdDsa, Self::Es256, Self::Rs256]
-            .into_iter()
-            .find(|algorithm| algorithm.name().eq_ignore_ascii_case(text.trim()))
-    }
-
-    fn jose(self) -> jsonwebtoken::Algorithm {
-        match self {
-            Self::Hs256 => jsonwebtoken::Algorithm::HS256,
-            Self::EdDsa => jsonwebtoken::Algorithm::EdDSA,
-            Self::Es256 => jsonwebtoken::Algorithm::ES256,
-            Self::Rs256 => jsonwebtoken::Algorithm::RS256,
-        }
-    }
-}
+use super::algorithm::Algorithm;
+use super::mac::MacKey;
+use super::material::{KeyConfig, KeyError, KeyMaterial};
+use super::sign::TokenKind;
 
 enum Material {
     Hmac(Box<MacKey>),
@@ -106,8 +59,8 @@ impl Key {
         private: Option<EncodingKey>,
         public: DecodingKey,
         mut jwk: Jwk,
-    ) -> Result<Self, ConfigError> {
-        let bad = |reason: String| ConfigError::new(&format!("keys[{index}]"), "(key)", reason);
+    ) -> Result<Self, KeyError> {
+        let bad = |reason: String| KeyError::new(&format!("keys[{index}]"), "(key)", reason);
         if key.algorithm == Algorithm::Rs256 {
             if let jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) = &jwk.algorithm {
                 let bits = URL_SAFE_NO_PAD.decode(&rsa.n).map_or(0, |n| n.len() * 8);
@@ -147,23 +100,31 @@ impl Key {
 
     fn with_headers(mut self) -> Self {
         self.headers = [
-            crate::issue::encoded_header(&self, crate::TokenKind::Access),
-            crate::issue::encoded_header(&self, crate::TokenKind::Refresh),
+            super::sign::encoded_header(&self, TokenKind::Access),
+            super::sign::encoded_header(&self, TokenKind::Refresh),
         ];
         self
     }
 
-    /// The encoded header of its tokens of `kind`.
-    pub(crate) fn header(&self, kind: crate::TokenKind) -> &str {
-        match kind {
-            crate::TokenKind::Access => &self.headers[0],
-            crate::TokenKind::Refresh => &self.headers[1],
+    /// The public JWK, as published, for an asymmetric key.
+    pub(crate) fn public_jwk(&self) -> Option<&Value> {
+        match &self.material {
+            Material::Asymmetric { jwk, .. } => Some(jwk),
+            Material::Hmac(_) => None,
         }
     }
 
-    fn from_config(key: &KeyConfig, index: usize) -> Result<Self, ConfigError> {
+    /// The encoded header of its tokens of `kind`.
+    pub(crate) fn header(&self, kind: TokenKind) -> &str {
+        match kind {
+            TokenKind::Access => &self.headers[0],
+            TokenKind::Refresh => &self.headers[1],
+        }
+    }
+
+    pub(crate) fn from_config(key: &KeyConfig, index: usize) -> Result<Self, KeyError> {
         let name = format!("keys[{index}]");
-        let bad = |reason: &str| ConfigError::new(&name, "(key)", reason);
+        let bad = |reason: &str| KeyError::new(&name, "(key)", reason);
         let jose = |e: jsonwebtoken::errors::Error| {
             bad(&format!("not a usable {} key: {e}", key.algorithm.name()))
         };
@@ -250,14 +211,14 @@ impl Key {
         matches!(self.material, Material::Asymmetric { .. })
     }
 
-    fn can_sign(&self) -> bool {
+    pub(crate) fn can_sign(&self) -> bool {
         match &self.material {
             Material::Hmac(_) => true,
             Material::Asymmetric { private, .. } => private.is_some(),
         }
     }
 
-    fn live(&self, now: i64) -> bool {
+    pub(crate) fn live(&self, now: i64) -> bool {
         self.verify_until.is_none_or(|until| now <= until)
     }
 
@@ -279,7 +240,7 @@ impl Key {
                 let mut raw = URL_SAFE_NO_PAD
                     .decode(&signature)
                     .map_err(|e| e.to_string())?;
-                crate::canonical::normalise_p256_s(&mut raw)?;
+                super::canonical::normalise_p256_s(&mut raw)?;
                 Ok(URL_SAFE_NO_PAD.encode(raw))
             }
             Material::Asymmetric { private: None, .. } => {
@@ -296,8 +257,8 @@ impl Key {
             Material::Asymmetric { public, .. } => {
                 // A second encoding of a valid signature is refused before it is checked.
                 let canonical = match self.algorithm {
-                    Algorithm::Es256 => crate::canonical::is_low_s_p256(signature),
-                    Algorithm::EdDsa => crate::canonical::is_canonical_ed25519(signature),
+                    Algorithm::Es256 => super::canonical::is_low_s_p256(signature),
+                    Algorithm::EdDsa => super::canonical::is_canonical_ed25519(signature),
                     _ => true,
                 };
                 canonical
@@ -313,7 +274,7 @@ impl Key {
     }
 
     /// Bytes to derive other keys from (the CSRF key) when no secret is configured.
-    fn private_bytes(&self) -> Option<Vec<u8>> {
+    pub(crate) fn private_bytes(&self) -> Option<Vec<u8>> {
         match &self.material {
             Material::Hmac(mac) => Some(mac.sign(&[b"tokengate derivation root"]).to_vec()),
             Material::Asymmetric { private, .. } => {
@@ -323,195 +284,10 @@ impl Key {
     }
 }
 
-/// The configured keys: one signs, all verify while live.
-pub(crate) struct KeySet {
-    keys: Vec<Key>,
-    signer: usize,
-}
-
-impl KeySet {
-    pub(crate) fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        install_crypto_provider()?;
-        let keys = if config.keys.is_empty() {
-            vec![single_key(config)?]
-        } else {
-            config.keys.clone()
-        };
-        let mut prepared = Vec::with_capacity(keys.len());
-        for (index, key) in keys.iter().enumerate() {
-            let key = Key::from_config(key, index)?;
-            if prepared.iter().any(|other: &Key| other.kid == key.kid) {
-                return Err(ConfigError::new("keys", &key.kid, "two keys have this kid"));
-            }
-            prepared.push(key);
-        }
-        let signers: Vec<usize> = keys
-            .iter()
-            .enumerate()
-            .filter(|(_, key)| key.signing || keys.len() == 1)
-            .map(|(index, _)| index)
-            .collect();
-        let [signer] = signers[..] else {
-            return Err(ConfigError::new(
-                "keys",
-                &format!("{} signing keys", signers.len()),
-                "exactly one key must have `signing = true`",
-            ));
-        };
-        if !prepared[signer].can_sign() {
-            return Err(ConfigError::new(
-                "keys",
-                &prepared[signer].kid,
-                "the signing key needs its private part (a PEM private key or an HS256 secret)",
-            ));
-        }
-        if keys[signer].verify_until.is_some() {
-            return Err(ConfigError::new(
-                "keys",
-                &prepared[signer].kid,
-                "the signing key cannot have `verify_until`",
-            ));
-        }
-        Ok(Self {
-            keys: prepared,
-            signer,
-        })
-    }
-
-    pub(crate) fn signer(&self) -> &Key {
-        &self.keys[self.signer]
-    }
-
-    /// The live key whose own header of `kind` is exactly `encoded`: the fast path for our own
-    /// tokens, which needs no parsing (any other header takes the full path).
-    pub(crate) fn by_header(
-        &self,
-        encoded: &str,
-        kind: crate::TokenKind,
-        now: i64,
-    ) -> Option<&Key> {
-        self.keys
-            .iter()
-            .find(|key| key.header(kind) == encoded)
-            .filter(|key| key.live(now))
-    }
-
-    /// The key named `kid`, while it still verifies at `now`.
-    pub(crate) fn find(&self, kid: &str, now: i64) -> Option<&Key> {
-        self.keys
-            .iter()
-            .find(|key| key.kid == kid)
-            .filter(|key| key.live(now))
-    }
-
-    /// The JWKS document: the public keys of every asymmetric key still verifying at `now`.
-    pub(crate) fn jwks(&self, now: i64) -> Value {
-        let keys: Vec<&Value> = self
-            .keys
-            .iter()
-            .filter(|key| key.live(now))
-            .filter_map(|key| match &key.material {
-                Material::Asymmetric { jwk, .. } => Some(jwk),
-                Material::Hmac(_) => None,
-            })
-            .collect();
-        serde_json::json!({ "keys": keys })
-    }
-
-    /// Whether any key is asymmetric.
-    pub(crate) fn any_asymmetric(&self) -> bool {
-        self.keys.iter().any(Key::is_asymmetric)
-    }
-
-    /// Material to derive the CSRF key from when no secret is configured.
-    pub(crate) fn derivation_root(&self) -> Vec<u8> {
-        self.signer().private_bytes().unwrap_or_default()
-    }
-}
-
-/// Makes sure jsonwebtoken has its crypto provider: with both backends on, it would find none.
-fn install_crypto_provider() -> Result<(), ConfigError> {
-    #[cfg(all(feature = "aws_lc_rs", feature = "rust_crypto"))]
-    {
-        // Err means a provider is installed already, which is what we need.
-        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
-    }
-    jsonwebtoken::crypto::CryptoProvider::try_get_default()
-        .map(|_| ())
-        .ok_or_else(|| {
-            ConfigError::new(
-                "crypto",
-                "",
-                "no crypto provider: enable feature `aws_lc_rs` or `rust_crypto`",
-            )
-        })
-}
-
-/// The single key of `algorithm` + `secret` or `key_file`, when no key list is configured.
-fn single_key(config: &Config) -> Result<KeyConfig, ConfigError> {
-    let material = match (config.algorithm, &config.key_file) {
-        (Algorithm::Hs256, Some(path)) => {
-            return Err(ConfigError::new(
-                "key_file",
-                &path.display().to_string(),
-                "HS256 takes `secret`; set `algorithm` to EdDSA, ES256 or RS256 for a key file",
-            ))
-        }
-        (Algorithm::Hs256, None) => {
-            KeyMaterial::Secret(config.secret.clone().ok_or_else(|| {
-                ConfigError::new(
-                    "secret",
-                    "",
-                    "is required: set TOKENGATE_SECRET to at least 32 random bytes",
-                )
-            })?)
-        }
-        (algorithm, None) => {
-            return Err(ConfigError::new(
-                "key_file",
-                "",
-                format!(
-                    "is required for {}: a PKCS#8 PEM private key",
-                    algorithm.name()
-                ),
-            ))
-        }
-        (_, Some(path)) => {
-            KeyMaterial::PrivatePem(Secret::new(std::fs::read(path).map_err(|e| {
-                ConfigError::new(
-                    "key_file",
-                    &path.display().to_string(),
-                    format!("cannot read: {e}"),
-                )
-            })?))
-        }
-    };
-    Ok(KeyConfig {
-        kid: None,
-        algorithm: config.algorithm,
-        material,
-        signing: true,
-        verify_until: None,
-    })
-}
-
-impl std::fmt::Debug for KeySet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kids: Vec<_> = self
-            .keys
-            .iter()
-            .map(|key| (&key.kid, key.algorithm))
-            .collect();
-        f.debug_struct("KeySet")
-            .field("keys", &kids)
-            .field("signer", &self.signer().kid)
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jws::Secret;
 
     /// An RS256 signing key, as configured; the PEM is not read before the backend check.
     fn rs256_signing_key() -> KeyConfig {

@@ -18,7 +18,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use crate::verify::VerifiedToken;
+use crate::jws::VerifiedToken;
 
 const SHARDS: usize = 16;
 

@@ -49,37 +49,13 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
+use super::error::{Error, ErrorKind};
+use super::request::RequestHead;
 use crate::config::{Config, SameSite};
-use crate::error::{Error, ErrorKind};
-use crate::mac::MacKey;
-use crate::request::RequestHead;
+use crate::jws::mac::MacKey;
 
 /// The header that carries the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-
-/// The value of cookie `name` in one `Cookie` header value (`a=1; b=2`), if it is there.
-///
-/// Adapters call it for each `Cookie` header of a request (HTTP/2 may send several).
-///
-/// ```
-/// use tokengate_core::find_cookie;
-///
-/// assert_eq!(find_cookie(b"a=1; tokengate-access=xyz", "tokengate-access"), Some("xyz"));
-/// assert_eq!(find_cookie(b"a=1", "tokengate-access"), None);
-/// ```
-pub fn find_cookie<'a>(header: &'a [u8], name: &str) -> Option<&'a str> {
-    let header = std::str::from_utf8(header).ok()?;
-    // Parsed borrowed from the header: no allocation on the guard's path.
-    let value = cookie::Cookie::split_parse(header)
-        .filter_map(Result::ok)
-        .find(|pair| pair.name_raw() == Some(name))?
-        .value_raw()?;
-    let value = value
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .unwrap_or(value);
-    (!value.is_empty()).then_some(value)
-}
 
 /// Whether a method can change state (RFC 9110 §9.2.1: the others are safe).
 pub(crate) fn is_unsafe(method: &str) -> bool {
@@ -105,7 +81,7 @@ pub(crate) struct CookieJar {
 impl CookieJar {
     /// `root` is the material the CSRF key is derived from when `csrf_secret` is not set.
     pub(crate) fn new(config: &Config, root: &[u8]) -> Self {
-        let secure = config.cookie_secure;
+        let secure = config.cookies.secure;
         let (access, refresh, csrf) = if secure {
             (
                 "__Host-tokengate-access",
@@ -115,23 +91,23 @@ impl CookieJar {
         } else {
             ("tokengate-access", "tokengate-refresh", "tokengate-csrf")
         };
-        let same_site = match config.cookie_same_site {
+        let same_site = match config.cookies.same_site {
             SameSite::Strict => cookie::SameSite::Strict,
             SameSite::Lax => cookie::SameSite::Lax,
             SameSite::None => cookie::SameSite::None,
         };
-        let secure_flag = secure || config.cookie_same_site == SameSite::None;
-        let key = if let Some(secret) = &config.csrf_secret {
+        let secure_flag = secure || config.cookies.same_site == SameSite::None;
+        let key = if let Some(secret) = &config.cookies.csrf_secret {
             MacKey::new(secret.expose())
         } else {
             // A key of its own, derived from the signing key: a CSRF token is never a MAC that
             // means anything to the token verifier, nor the other way round.
             MacKey::new(&MacKey::new(root).sign(&[b"tokengate csrf key"]))
         };
-        let refresh_path = if config.prefix.is_empty() {
+        let refresh_path = if config.endpoints.prefix.is_empty() {
             "/".to_owned()
         } else {
-            config.prefix.clone()
+            config.endpoints.prefix.clone()
         };
         Self {
             access,
@@ -141,6 +117,7 @@ impl CookieJar {
             secure_flag,
             refresh_path,
             trusted_origins: config
+                .cookies
                 .trusted_origins
                 .iter()
                 .map(|origin| origin.trim_end_matches('/').to_ascii_lowercase())
@@ -335,6 +312,7 @@ fn same_authority(a: &str, b: &str, scheme: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::request::find_cookie;
 
     struct Head(Vec<(&'static str, String)>);
 
@@ -354,11 +332,8 @@ mod tests {
     }
 
     fn jar(secure: bool) -> CookieJar {
-        let config = Config {
-            cookie_secure: secure,
-            trusted_origins: vec!["https://app.example.org".to_owned()],
-            ..Config::default()
-        };
+        let mut config = Config::default().with_cookie_secure(secure);
+        config.cookies.trusted_origins = vec!["https://app.example.org".to_owned()];
         CookieJar::new(&config, b"a-test-only-secret-of-32-bytes-or-more")
     }
 

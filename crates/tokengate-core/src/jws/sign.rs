@@ -4,7 +4,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::Serialize;
 
-use crate::keys::KeySet;
+use super::key::Key;
+use super::keys::KeySet;
 
 /// Which of the two token types; each carries its own `typ` header and each verifier accepts
 /// only its own.
@@ -35,7 +36,7 @@ struct Header<'a> {
 
 /// The base64url header of every token of `kind` that `key` signs: tokens are compared with it
 /// byte for byte before their header is ever parsed.
-pub(crate) fn encoded_header(key: &crate::keys::Key, kind: TokenKind) -> String {
+pub(crate) fn encoded_header(key: &Key, kind: TokenKind) -> String {
     let header = serde_json::to_vec(&Header {
         alg: key.algorithm.name(),
         typ: kind.typ(),

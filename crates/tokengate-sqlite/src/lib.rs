@@ -1,4 +1,5 @@
-//! The SQLite session store: durable on one machine, so a restart loses no session, no
+//! The SQLite session store of tokengate (`store = "sqlite://path"`, feature `sqlite` of
+//! `tokengate`): durable on one machine, so a restart loses no session, no
 //! revocation and no unlimited token.
 //!
 //! The database runs in WAL mode with `synchronous = NORMAL`: a committed sign-in or sign-out
@@ -10,11 +11,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
-use super::{
-    Presented, RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture,
-    SubjectRevocation,
+use tokengate_store::{
+    FailureCounter, Presented, RefreshRequest, Refreshed, Reservation, Session, SessionStore,
+    StoreError, StoreFuture, SubjectRevocation, Window,
 };
-use crate::throttle::{FailureCounter, Reservation, Window};
 
 /// Sessions in a SQLite database file.
 #[derive(Clone)]
@@ -139,6 +139,7 @@ impl SessionStore for SqliteStore {
     }
 
     fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed> {
+        let subject = request.subject.to_owned();
         let id = request.id.to_owned();
         let token = request.token.to_owned();
         let rotate_to = request.rotate_to.map(str::to_owned);
@@ -157,12 +158,9 @@ impl SessionStore for SqliteStore {
             let Some(found) = found else {
                 return Ok(Refreshed::Gone);
             };
-            let request = RefreshRequest {
-                id: &id,
-                token: &token,
-                now,
-                rotate_to: rotate_to.as_deref(),
-                grace,
+            let request = match rotate_to.as_deref() {
+                Some(new) => RefreshRequest::rotate(&subject, &id, &token, now, new, grace),
+                None => RefreshRequest::keep(&subject, &id, &token, now),
             };
             let (outcome, keep) = Refreshed::decide(found, &request);
             match keep {
@@ -177,14 +175,14 @@ impl SessionStore for SqliteStore {
         })
     }
 
-    fn is_live<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
-        let id = id.to_owned();
+    fn is_live<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
+        let (subject, id) = (subject.to_owned(), id.to_owned());
         self.run(move |connection| {
             connection
                 .query_row(
-                    "SELECT 1 FROM tokengate_sessions WHERE id = ?1 \
-                     AND (expires_at IS NULL OR expires_at > ?2)",
-                    params![id, now],
+                    "SELECT 1 FROM tokengate_sessions WHERE id = ?1 AND subject = ?2 \
+                     AND (expires_at IS NULL OR expires_at > ?3)",
+                    params![id, subject, now],
                     |_| Ok(()),
                 )
                 .optional()
@@ -192,16 +190,20 @@ impl SessionStore for SqliteStore {
         })
     }
 
-    fn revoke<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
-        let id = id.to_owned();
-        let now = crate::clock::unix_now();
+    fn revoke<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
+        let (subject, id) = (subject.to_owned(), id.to_owned());
         self.run(move |connection| {
-            let live = connection.execute(
-                "DELETE FROM tokengate_sessions WHERE id = ?1 \
-                 AND (expires_at IS NULL OR expires_at > ?2)",
-                params![id, now],
+            let transaction = connection.transaction()?;
+            let live = transaction.execute(
+                "DELETE FROM tokengate_sessions WHERE id = ?1 AND subject = ?2 \
+                 AND (expires_at IS NULL OR expires_at > ?3)",
+                params![id, subject, now],
             )?;
-            connection.execute("DELETE FROM tokengate_sessions WHERE id = ?1", params![id])?;
+            transaction.execute(
+                "DELETE FROM tokengate_sessions WHERE id = ?1 AND subject = ?2",
+                params![id, subject],
+            )?;
+            transaction.commit()?;
             Ok(live > 0)
         })
     }
@@ -245,9 +247,8 @@ impl SessionStore for SqliteStore {
         })
     }
 
-    fn list<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Vec<Session>> {
+    fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>> {
         let subject = subject.to_owned();
-        let now = crate::clock::unix_now();
         self.run(move |connection| {
             let mut statement = connection.prepare(&format!(
                 "SELECT {COLUMNS} FROM tokengate_sessions WHERE subject = ?1 \
@@ -346,13 +347,23 @@ impl FailureCounter for SqliteStore {
 mod tests {
     use super::*;
 
+    /// A name no other test of this run uses.
+    fn unique() -> String {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}-{}-{n}", std::process::id(), now())
+    }
+
+    fn now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    }
+
     #[tokio::test]
     async fn sessions_survive_reopening_the_file() {
-        let path = std::env::temp_dir().join(format!(
-            "tokengate-sqlite-test-{}.db",
-            crate::issue::random_id().unwrap()
-        ));
-        let now = crate::clock::unix_now();
+        let path = std::env::temp_dir().join(format!("tokengate-sqlite-test-{}.db", unique()));
+        let now = now();
         {
             let store = SqliteStore::open(&path).unwrap();
             let mut forever = Session::new("forever", "ada", Some("app"), "{}", now, None);
@@ -362,18 +373,18 @@ mod tests {
                 .create(Session::new("gone", "ada", None, "{}", now, Some(now + 60)))
                 .await
                 .unwrap();
-            assert!(store.revoke("gone").await.unwrap());
+            assert!(store.revoke("ada", "gone", now).await.unwrap());
         }
         let store = SqliteStore::open(&path).unwrap();
         let refreshed = store
-            .refresh(RefreshRequest::keep("forever", "t", now + 1))
+            .refresh(RefreshRequest::keep("ada", "forever", "t", now + 1))
             .await
             .unwrap();
         assert!(
             matches!(refreshed, Refreshed::Current(s) if s.application.as_deref() == Some("app"))
         );
-        assert!(!store.is_live("gone", now).await.unwrap());
-        assert_eq!(store.list("ada").await.unwrap().len(), 1);
+        assert!(!store.is_live("ada", "gone", now).await.unwrap());
+        assert_eq!(store.list("ada", now).await.unwrap().len(), 1);
         let ended = store
             .revoke_subject(SubjectRevocation::new("ada", None, None, now))
             .await
@@ -384,12 +395,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_that_never_signs_out_leaves_nothing_behind() {
-        let path = std::env::temp_dir().join(format!(
-            "tokengate-sqlite-leak-{}.db",
-            crate::issue::random_id().unwrap()
-        ));
+        let path = std::env::temp_dir().join(format!("tokengate-sqlite-leak-{}.db", unique()));
         let store = SqliteStore::open(&path).unwrap();
-        let now = crate::clock::unix_now();
+        let now = now();
         for i in 0..1_000 {
             let session = Session::new(
                 &format!("s{i}"),
@@ -426,13 +434,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn keeps_the_store_and_counter_contracts() {
-        let path = std::env::temp_dir().join(format!(
-            "tokengate-sqlite-contract-{}.db",
-            crate::issue::random_id().unwrap()
-        ));
+        let path = std::env::temp_dir().join(format!("tokengate-sqlite-contract-{}.db", unique()));
         let store = SqliteStore::open(&path).unwrap();
-        crate::store::testing::session_store_contract(&store).await;
-        crate::store::testing::failure_counter_contract(&store).await;
+        tokengate_store::testing::session_store_contract(&store).await;
+        tokengate_store::testing::failure_counter_contract(&store).await;
         let _ = std::fs::remove_file(&path);
     }
 }

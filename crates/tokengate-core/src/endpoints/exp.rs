@@ -8,7 +8,8 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use tokengate_core::{parse_exp, Expiry};
+//! # #[cfg(feature = "fuzzing")] {
+//! use tokengate_core::fuzz::{parse_exp, Expiry};
 //!
 //! let now = 1_767_225_600; // 2026-01-01T00:00:00Z
 //! let max = Duration::from_secs(30 * 86_400);
@@ -16,6 +17,7 @@
 //! assert_eq!(parse_exp("2026-01-01T01:00:00Z", now, max, false), Ok(Expiry::At(1_767_229_200)));
 //! assert!(parse_exp("unlimited", now, max, false).is_err());
 //! assert_eq!(parse_exp("unlimited", now, max, true), Ok(Expiry::Unlimited));
+//! # }
 //! ```
 
 use std::time::Duration;

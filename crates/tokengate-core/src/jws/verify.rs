@@ -11,10 +11,11 @@ use base64::Engine as _;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use crate::claims::Claims;
-use crate::error::TokenError;
-use crate::issue::TokenKind;
-use crate::keys::KeySet;
+use super::claims::Claims;
+use super::error::TokenError;
+use super::key::Key;
+use super::keys::KeySet;
+use super::sign::TokenKind;
 
 /// Longest token considered; anything longer is refused before decoding.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -174,7 +175,7 @@ fn key_of_header<'k>(
     header_b64: &str,
     kind: TokenKind,
     now: i64,
-) -> Result<&'k crate::keys::Key, TokenError> {
+) -> Result<&'k Key, TokenError> {
     let header_bytes = decode_object(header_b64, TokenError::BadHeader)?;
     let header: Header<'_> =
         serde_json::from_slice(&header_bytes).map_err(|_| TokenError::BadHeader)?;
@@ -281,13 +282,15 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::Config;
+    use crate::jws::{Algorithm, KeyConfig, KeyMaterial, Secret};
 
     fn keys() -> KeySet {
-        let config = Config::default()
-            .set("secret", "a-test-only-secret-of-32-bytes-or-more")
-            .unwrap();
-        KeySet::from_config(&config).unwrap()
+        let secret = Secret::new("a-test-only-secret-of-32-bytes-or-more");
+        KeySet::new(&[KeyConfig::new(
+            Algorithm::Hs256,
+            KeyMaterial::Secret(secret),
+        )])
+        .unwrap()
     }
 
     const NOW: i64 = 1_800_000_000;
@@ -306,7 +309,7 @@ mod tests {
         let claims = serde_json::json!({
             "iss": "tokengate", "sub": "ada", "iat": NOW, "exp": NOW + 600, "jti": "j", "sid": "s",
         });
-        crate::issue::sign(keys, TokenKind::Access, &claims).unwrap()
+        crate::jws::sign(keys, TokenKind::Access, &claims).unwrap()
     }
 
     #[test]

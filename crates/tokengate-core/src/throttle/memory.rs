@@ -1,114 +1,9 @@
-//! Throttling sign-ins, per login and per client address.
-//!
-//! Each sign-in *reserves* an attempt against the login tried and one against the client
-//! address before the password is verified, in fixed windows (`throttle_window`, default 15
-//! minutes). A reservation is one atomic step in the counter — count it, or refuse it when the
-//! window already holds its limit (`throttle_per_login`, default 10; `throttle_per_address`,
-//! default 100) — so however many attempts arrive at once, no more than the limit are ever
-//! verified per login and per address in a window. A refused attempt answers 429 with
-//! `Retry-After` until the window ends, whether or not the login exists and whether or not the
-//! password is right, so the answer reveals nothing.
-//!
-//! A failed attempt keeps its reservations: it was a failure. A successful one clears its
-//! login's count and gives back its address reservation (an office behind one address is not
-//! throttled for signing in well). An attempt that could not be decided (the credential
-//! directory is down) gives both back.
-//!
-//! So, for one login, no more than `throttle_per_login` sign-ins can be in flight at the same
-//! moment, right password or not: a service account that signs in from many workers at once
-//! needs a higher limit (a success clears the count, so sequential sign-ins are never held).
-//!
-//! The client address is the peer address, or, only when `trusted_proxy_header` names one
-//! (`x-forwarded-for`), the last address that header lists: the one the trusted proxy saw.
-//! When that header is missing or unreadable, the peer address is used (and a warning logged),
-//! so a misconfigured proxy never turns the per-address limit off. IPv6 addresses count per
-//! `/64`, the block one host usually gets, so rotating addresses within it gains nothing.
-//!
-//! The counters sit behind [`FailureCounter`] so that several instances can share them (the
-//! Redis store implements it); [`MemoryCounter`] is the default, for one process.
-//!
-//! # Example
-//!
-//! ```
-//! use tokengate_core::throttle::{FailureCounter, MemoryCounter, Reservation};
-//!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let counter = MemoryCounter::new();
-//! for _ in 0..3 {
-//!     let granted = counter.reserve("login:ada", 3, 900, 1_000).await?;
-//!     assert!(matches!(granted, Reservation::Granted(_)));
-//! }
-//! let refused = counter.reserve("login:ada", 3, 900, 1_010).await?;
-//! assert_eq!(refused.retry_after(1_010), Some(890));
-//! // The window ends, and attempts count again from zero.
-//! let granted = counter.reserve("login:ada", 3, 900, 1_900).await?;
-//! assert_eq!(granted.window().count, 1);
-//! # Ok::<(), tokengate_core::store::StoreError>(())
-//! # }).unwrap();
-//! ```
+//! Attempt counters in this process's memory.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
-use crate::store::{StoreError, StoreFuture};
-
-/// The attempts of one key in its current window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    /// Attempts counted so far.
-    pub count: u32,
-    /// When the window ends, Unix seconds.
-    pub ends_at: i64,
-}
-
-/// What [`FailureCounter::reserve`] decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reservation {
-    /// The attempt is counted and may go on; the window after counting it.
-    Granted(Window),
-    /// The window already holds the limit; the attempt was not counted.
-    Refused(Window),
-}
-
-impl Reservation {
-    /// The window as the reservation left it.
-    pub fn window(self) -> Window {
-        match self {
-            Self::Granted(window) | Self::Refused(window) => window,
-        }
-    }
-
-    /// For a refused attempt, the seconds until the window ends (at least 1).
-    pub fn retry_after(self, now: i64) -> Option<u64> {
-        match self {
-            Self::Granted(_) => None,
-            Self::Refused(window) => Some(
-                u64::try_from(window.ends_at.saturating_sub(now))
-                    .unwrap_or(0)
-                    .max(1),
-            ),
-        }
-    }
-}
-
-/// Counts attempts per key in fixed windows. Every operation is one atomic step.
-pub trait FailureCounter: Send + Sync + 'static {
-    /// Counts one attempt for `key` and grants it, unless the window open at `now` already
-    /// holds `limit` attempts: then refuses it without counting it. A window of `window`
-    /// seconds opens when none is open. Check and count are one atomic step.
-    fn reserve<'a>(
-        &'a self,
-        key: &'a str,
-        limit: u32,
-        window: u64,
-        now: i64,
-    ) -> StoreFuture<'a, Reservation>;
-    /// Gives back one attempt granted earlier in the window open at `now` (it was no failure).
-    fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()>;
-    /// Forgets `key`.
-    fn clear<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()>;
-}
+use tokengate_store::{FailureCounter, Reservation, StoreFuture, Window};
 
 /// Largest number of keys a [`MemoryCounter`] holds.
 const MEMORY_CAPACITY: usize = 100_000;
@@ -204,27 +99,6 @@ impl FailureCounter for MemoryCounter {
             .remove(key);
         Box::pin(std::future::ready(Ok(())))
     }
-}
-
-/// The address a client is counted under: itself for IPv4, its `/64` for IPv6 (an IPv4
-/// address mapped into IPv6 counts as the IPv4 address).
-pub(crate) fn address_key(address: IpAddr) -> String {
-    match address {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return v4.to_string();
-            }
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-    }
-}
-
-/// Turns a counter error into the type the endpoints answer with.
-pub(crate) fn counter_down(error: &StoreError) -> crate::Error {
-    tracing::warn!(target: "tokengate", %error, "failure counter unavailable");
-    crate::Error::new(crate::ErrorKind::Unavailable("throttling store"))
 }
 
 #[cfg(test)]
@@ -326,19 +200,8 @@ mod tests {
         });
     }
 
-    #[test]
-    fn ipv6_addresses_count_per_64() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(address_key(a), address_key(b));
-        assert_ne!(address_key(a), address_key(c));
-        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
-        assert_eq!(address_key(mapped), "192.0.2.1");
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn keeps_the_counter_contract() {
-        crate::store::testing::failure_counter_contract(&MemoryCounter::new()).await;
+        tokengate_store::testing::failure_counter_contract(&MemoryCounter::new()).await;
     }
 }

@@ -1,6 +1,11 @@
 //! The contract every [`SessionStore`] and [`FailureCounter`] must keep, as a suite a store
 //! runs against itself (feature `test-util`).
 //!
+//! The suite drives time itself: every operation gets the time of the call from it, starting
+//! at the wall clock (so that a server expiring keys at a session's end keeps them while the
+//! suite runs) and moved on by hand — past a grace period, past a session's end, past a
+//! throttling window — without waiting.
+//!
 //! The same rules live in Rust ([`Refreshed::decide`], [`Session::accepts`], the memory
 //! counter), in SQL and in Lua; this suite holds each store to them, branch by branch:
 //! refresh of the current token, rotation, the grace, reuse detection, expiry, revocation,
@@ -10,8 +15,7 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::store::testing;
-//! use tokengate_core::store::MemoryStore;
+//! use tokengate_core::store::{testing, MemoryStore};
 //! use tokengate_core::throttle::MemoryCounter;
 //!
 //! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
@@ -24,12 +28,15 @@
 #![allow(clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{Presented, RefreshRequest, Refreshed, Session, SessionStore, SubjectRevocation};
-use crate::throttle::{FailureCounter, Reservation};
+use crate::{
+    FailureCounter, Presented, RefreshRequest, Refreshed, Reservation, Session, SessionStore,
+    SubjectRevocation,
+};
 
-fn now() -> i64 {
+/// Where the suite's clock starts.
+fn start() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -37,8 +44,14 @@ fn now() -> i64 {
 
 /// A name no other run uses.
 fn unique(what: &str) -> String {
-    let tag = crate::issue::random_id().unwrap_or_else(|_| now().to_string());
-    format!("{what}-{tag}")
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).expect("random bytes");
+    let tag = u128::from_le_bytes({
+        let mut wide = [0u8; 16];
+        wide[..12].copy_from_slice(&bytes);
+        wide
+    });
+    format!("{what}-{tag:x}")
 }
 
 /// A session of `subject` opened at `at`, ending at `end`, whose current token is `token`.
@@ -59,7 +72,7 @@ fn ids(sessions: &[Session]) -> BTreeSet<String> {
 /// On the first rule the store breaks, or on a store error, with what was expected.
 #[allow(clippy::too_many_lines)]
 pub async fn session_store_contract<S: SessionStore>(store: &S) {
-    let t = now();
+    let t = start();
     let ada = unique("ada");
     let bob = unique("bob");
     let (a1, a2, a3, b1) = (unique("a1"), unique("a2"), unique("a3"), unique("b1"));
@@ -79,10 +92,10 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
         .await
         .expect("create");
     assert!(
-        store.is_live(&a1, t).await.expect("is_live"),
+        store.is_live(&ada, &a1, t).await.expect("is_live"),
         "a created session is live"
     );
-    let listed = store.list(&ada).await.expect("list");
+    let listed = store.list(&ada, t).await.expect("list");
     assert_eq!(ids(&listed), [a1.clone(), a2.clone()].into(), "list");
     let unlimited = listed.iter().find(|s| s.id == a2).expect("listed");
     assert_eq!(
@@ -94,7 +107,7 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
 
     // Without rotation: the current token refreshes and stamps the time; another is gone.
     let keep = store
-        .refresh(RefreshRequest::keep(&a1, "t1", t + 5))
+        .refresh(RefreshRequest::keep(&ada, &a1, "t1", t + 5))
         .await
         .expect("refresh");
     let Refreshed::Current(current) = keep else {
@@ -105,7 +118,7 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
         ("t1", t + 5)
     );
     let other = store
-        .refresh(RefreshRequest::keep(&a1, "t0", t + 6))
+        .refresh(RefreshRequest::keep(&ada, &a1, "t0", t + 6))
         .await
         .expect("refresh");
     assert_eq!(
@@ -114,13 +127,13 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
         "a token that is not the current one"
     );
     assert!(
-        store.is_live(&a1, t + 6).await.expect("is_live"),
+        store.is_live(&ada, &a1, t + 6).await.expect("is_live"),
         "a wrong token ends nothing"
     );
 
     // Rotation: current → replaced within the grace (the current token handed out again,
     // nothing rotated) → reused after it (the session ends) → the current token is gone too.
-    let rotate = |token, new, at| RefreshRequest::rotate(&a1, token, at, new, 10);
+    let rotate = |token, new, at| RefreshRequest::rotate(&ada, &a1, token, at, new, 10);
     let first = store
         .refresh(rotate("t1", "t2", t + 10))
         .await
@@ -164,7 +177,7 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
         ended, None,
         "a token replaced past the grace signed everyone out"
     );
-    assert!(store.is_live(&a3, t + 21).await.expect("is_live"));
+    assert!(store.is_live(&ada, &a3, t + 21).await.expect("is_live"));
     // Without rotation (no grace) the replaced token is not accepted at all.
     let no_grace = Presented::new(&a1, "t1", None);
     let revocation = SubjectRevocation::new(&ada, None, Some(no_grace), t + 20);
@@ -195,7 +208,7 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
         "reuse: {reused:?}"
     );
     assert!(
-        !store.is_live(&a1, t + 21).await.expect("is_live"),
+        !store.is_live(&ada, &a1, t + 21).await.expect("is_live"),
         "reuse ended nothing"
     );
     let after = store
@@ -216,7 +229,7 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
         .await
         .expect("revoke_subject");
     assert_eq!(ended, Some(vec![a3.clone()]));
-    assert!(store.list(&ada).await.expect("list").is_empty());
+    assert!(store.list(&ada, t + 30).await.expect("list").is_empty());
     // An ended presenter is not accepted again.
     let revocation = SubjectRevocation::new(&ada, None, Some(current), t + 31);
     assert_eq!(
@@ -227,15 +240,18 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
         None
     );
     assert!(
-        store.is_live(&b1, t + 31).await.expect("is_live"),
+        store.is_live(&bob, &b1, t + 31).await.expect("is_live"),
         "another subject was touched"
     );
 
     // Revocation of one session: true once, then false; its token is gone.
-    assert!(store.revoke(&b1).await.expect("revoke"));
-    assert!(!store.revoke(&b1).await.expect("revoke"), "revoked twice");
+    assert!(store.revoke(&bob, &b1, t + 40).await.expect("revoke"));
+    assert!(
+        !store.revoke(&bob, &b1, t + 40).await.expect("revoke"),
+        "revoked twice"
+    );
     let gone = store
-        .refresh(RefreshRequest::keep(&b1, "v1", t + 40))
+        .refresh(RefreshRequest::keep(&bob, &b1, "v1", t + 40))
         .await
         .expect("refresh");
     assert_eq!(gone, Refreshed::Gone);
@@ -252,15 +268,15 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
         .await
         .expect("create");
     assert!(
-        !store.is_live(&e1, t).await.expect("is_live"),
+        !store.is_live(&carol, &e1, t).await.expect("is_live"),
         "an expired session is live"
     );
     assert_eq!(
-        ids(&store.list(&carol).await.expect("list")),
+        ids(&store.list(&carol, t).await.expect("list")),
         [e2.clone()].into()
     );
     let expired = store
-        .refresh(RefreshRequest::keep(&e1, "x1", t))
+        .refresh(RefreshRequest::keep(&carol, &e1, "x1", t))
         .await
         .expect("refresh");
     assert_eq!(expired, Refreshed::Gone);
@@ -273,6 +289,55 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
             .expect("revoke_subject"),
         None
     );
+    // The clock moves past a session's end: from then on it is not live, not listed, not
+    // refreshed, not revoked, and its current token cannot sign its subject out.
+    let f1 = unique("f1");
+    store
+        .create(session(&f1, &carol, "f-1", t, Some(t + 100)))
+        .await
+        .expect("create");
+    let refreshed = store
+        .refresh(RefreshRequest::keep(&carol, &f1, "f-1", t + 99))
+        .await
+        .expect("refresh");
+    assert!(matches!(refreshed, Refreshed::Current(_)), "{refreshed:?}");
+    assert!(store.is_live(&carol, &f1, t + 99).await.expect("is_live"));
+    assert!(
+        !store.is_live(&carol, &f1, t + 100).await.expect("is_live"),
+        "a session is live at its end"
+    );
+    assert!(!ids(&store.list(&carol, t + 101).await.expect("list")).contains(&f1));
+    let ended = store
+        .refresh(RefreshRequest::keep(&carol, &f1, "f-1", t + 101))
+        .await
+        .expect("refresh");
+    assert_eq!(ended, Refreshed::Gone, "a session refreshed past its end");
+    let stale = Presented::new(&f1, "f-1", None);
+    let revocation = SubjectRevocation::new(&carol, None, Some(stale), t + 101);
+    assert_eq!(
+        store
+            .revoke_subject(revocation)
+            .await
+            .expect("revoke_subject"),
+        None,
+        "an ended session signed its subject out"
+    );
+    assert!(
+        !store.revoke(&carol, &f1, t + 101).await.expect("revoke"),
+        "an ended session was revoked as live"
+    );
+    // A refresh naming another subject finds nothing, and changes nothing.
+    let foreign = store
+        .refresh(RefreshRequest::keep(&bob, &e2, "y1", t))
+        .await
+        .expect("refresh");
+    assert_eq!(
+        foreign,
+        Refreshed::Gone,
+        "a session answered for another subject"
+    );
+    assert!(store.is_live(&carol, &e2, t).await.expect("is_live"));
+
     // Without a presenter (the application's own call), every live session ends.
     let revocation = SubjectRevocation::new(&carol, None, None, t);
     let ended = store
@@ -291,7 +356,7 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
     let news: Vec<String> = (0..20).map(|i| format!("z2-{i}")).collect();
     let outcomes = futures_util::future::join_all(
         news.iter()
-            .map(|new| store.refresh(RefreshRequest::rotate(&c1, "z1", t + 50, new, 10))),
+            .map(|new| store.refresh(RefreshRequest::rotate(&dave, &c1, "z1", t + 50, new, 10))),
     )
     .await;
     let mut rotated = 0;
@@ -314,17 +379,16 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
         1,
         "refreshes forked the session: {handed_out:?}"
     );
-    assert!(store.revoke(&c1).await.expect("revoke"));
+    assert!(store.revoke(&dave, &c1, t + 60).await.expect("revoke"));
 }
 
-/// Runs every [`FailureCounter`] rule against `counter`. Takes about two seconds: windows end
-/// in real time on a store with its own clock.
+/// Runs every [`FailureCounter`] rule against `counter`.
 ///
 /// # Panics
 ///
 /// On the first rule the counter breaks, or on a counter error, with what was expected.
 pub async fn failure_counter_contract<C: FailureCounter>(counter: &C) {
-    let t = now();
+    let t = start();
     let key = unique("login");
     // The limit is granted, counted one by one, then refused uncounted until the window ends.
     for count in 1..=3 {
@@ -388,7 +452,6 @@ pub async fn failure_counter_contract<C: FailureCounter>(counter: &C) {
         counter.reserve(&short, 1, 1, t).await.expect("reserve"),
         Reservation::Refused(_)
     ));
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
     let later = t + 2;
     let again = counter.reserve(&short, 1, 1, later).await.expect("reserve");
     assert!(

@@ -7,7 +7,8 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::form::parse_body;
+//! # #[cfg(feature = "fuzzing")] {
+//! use tokengate_core::fuzz::parse_body;
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let fields = parse_body(Some("application/x-www-form-urlencoded"), "login=ada&password=p%21".into()).await?;
@@ -16,6 +17,7 @@
 //! assert_eq!(json.get("cookieauth"), Some("true"));
 //! # Ok::<(), tokengate_core::Error>(())
 //! # }).unwrap();
+//! # }
 //! ```
 
 use std::fmt;
@@ -24,7 +26,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use serde::de::{Deserializer, MapAccess, Visitor};
 
-use crate::error::{Error, ErrorKind};
+use super::error::{Error, ErrorKind};
 
 /// The text fields of a body, in order, each name once.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -107,7 +109,7 @@ pub(crate) fn body_kind(content_type: Option<&str>) -> Result<BodyKind, Error> {
 
 /// Reads a body stream into memory, refusing it with 413 as soon as it is known to be larger
 /// than `limit`: from `Content-Length` before reading, or while reading a body without one.
-pub async fn read_body<S, B, E>(
+pub(crate) async fn read_body<S, B, E>(
     stream: S,
     content_length: Option<&[u8]>,
     limit: usize,

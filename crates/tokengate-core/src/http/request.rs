@@ -5,7 +5,7 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::RequestHead;
+//! use tokengate_core::adapter::RequestHead;
 //!
 //! struct Plain<'a> { auth: Option<&'a str> }
 //!
@@ -35,12 +35,36 @@ pub trait RequestHead {
     /// override it to read every one (HTTP/2 clients may split cookies over several).
     fn cookie(&self, name: &str) -> Option<&str> {
         self.header("cookie")
-            .and_then(|header| crate::cookies::find_cookie(header, name))
+            .and_then(|header| find_cookie(header, name))
     }
     /// The peer address, where the adapter knows it.
     fn peer_addr(&self) -> Option<IpAddr> {
         None
     }
+}
+
+/// The value of cookie `name` in one `Cookie` header value (`a=1; b=2`), if it is there.
+///
+/// Adapters call it for each `Cookie` header of a request (HTTP/2 may send several).
+///
+/// ```
+/// use tokengate_core::adapter::find_cookie;
+///
+/// assert_eq!(find_cookie(b"a=1; tokengate-access=xyz", "tokengate-access"), Some("xyz"));
+/// assert_eq!(find_cookie(b"a=1", "tokengate-access"), None);
+/// ```
+pub fn find_cookie<'a>(header: &'a [u8], name: &str) -> Option<&'a str> {
+    let header = std::str::from_utf8(header).ok()?;
+    // Parsed borrowed from the header: no allocation on the guard's path.
+    let value = cookie::Cookie::split_parse(header)
+        .filter_map(Result::ok)
+        .find(|pair| pair.name_raw() == Some(name))?
+        .value_raw()?;
+    let value = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    (!value.is_empty()).then_some(value)
 }
 
 /// Which bearer token a request carries, and where it came from.

@@ -1,0 +1,502 @@
+//! Loading: defaults, then the `tokengate.toml` profile, then `TOKENGATE_*` variables, layered
+//! by figment. A key no section knows is refused, in the file and in the environment alike.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use figment::providers::{Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+use super::error::ConfigError;
+use super::sections::{
+    CookieSettings, EndpointSettings, GuardSettings, KeySettings, StoreSettings, ThrottleSettings,
+    TokenSettings,
+};
+use super::Config;
+
+/// The variables that choose the file and the profile; not settings themselves.
+const LOADER_VARIABLES: [&str; 2] = ["TOKENGATE_CONFIG", "TOKENGATE_PROFILE"];
+
+/// Keys whose values are never repeated in a message.
+const HIDDEN: [&str; 2] = ["secret", "csrf_secret"];
+
+impl Config {
+    /// Defaults, then the TOML file and profile, then `TOKENGATE_*` variables; validated.
+    ///
+    /// The file is the one `TOKENGATE_CONFIG` names, else `tokengate.toml` in the working
+    /// directory when there is one; the profile is `TOKENGATE_PROFILE` (default `default`).
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_figment(&Self::figment()?)
+    }
+
+    /// The sources [`Config::load`] reads, before they are read: merge or join providers of
+    /// your own (figment's idiom) and pass the result to [`Config::from_figment`].
+    ///
+    /// ```
+    /// use tokengate_core::Config;
+    ///
+    /// // An application's own default, under the file and the environment.
+    /// let figment = Config::figment()?
+    ///     .join(("secret", "an-example-secret-of-at-least-32-bytes"))
+    ///     .join(("public_paths", "/health"));
+    /// let config = Config::from_figment(&figment)?;
+    /// assert_eq!(config.guard.public_paths, ["/health"]);
+    /// # Ok::<(), tokengate_core::ConfigError>(())
+    /// ```
+    pub fn figment() -> Result<Figment, ConfigError> {
+        let profile = std::env::var("TOKENGATE_PROFILE").unwrap_or_else(|_| "default".to_owned());
+        let file = match std::env::var("TOKENGATE_CONFIG") {
+            Ok(path) => {
+                if !Path::new(&path).is_file() {
+                    return Err(ConfigError::new("TOKENGATE_CONFIG", &path, "no such file"));
+                }
+                Some(Toml::file_exact(path))
+            }
+            Err(_) => Path::new("tokengate.toml")
+                .is_file()
+                .then(|| Toml::file_exact("tokengate.toml")),
+        };
+        figment_of(file, &profile, std::env::vars())
+    }
+
+    /// A configuration from a TOML text (its `[default]` table, then `[profile]`) and then the
+    /// `TOKENGATE_*` pairs of `env`, validated: what [`Config::load`] does, with the sources
+    /// given (for tests, and for applications that keep their settings elsewhere).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tokengate_core::Config;
+    ///
+    /// let toml = r#"
+    ///     [default]
+    ///     access_ttl = "10m"
+    ///     [production]
+    ///     access_ttl = "5m"
+    /// "#;
+    /// let env = [("TOKENGATE_SECRET", "an-example-secret-of-at-least-32-bytes")];
+    /// let config = Config::from_sources(Some(toml), "production", env)?;
+    /// assert_eq!(config.tokens.access_ttl, Duration::from_secs(300));
+    ///
+    /// let misspelt = [("TOKENGATE_ACESS_TTL", "1s")];
+    /// let error = Config::from_sources(None, "default", misspelt).unwrap_err();
+    /// assert_eq!(error.key, "TOKENGATE_ACESS_TTL");
+    /// # Ok::<(), tokengate_core::ConfigError>(())
+    /// ```
+    pub fn from_sources<K, V>(
+        toml_text: Option<&str>,
+        profile: &str,
+        env: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, ConfigError>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        Self::from_figment(&Self::sources(toml_text, profile, env)?)
+    }
+
+    /// The sources [`Config::from_sources`] reads, before they are read, for providers of
+    /// your own to join (see [`Config::figment`]).
+    pub fn sources<K, V>(
+        toml_text: Option<&str>,
+        profile: &str,
+        env: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Figment, ConfigError>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let pairs = env
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()));
+        figment_of(toml_text.map(Toml::string), profile, pairs)
+    }
+
+    /// Reads every section from `figment`, refuses keys that no section knows, validates.
+    pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
+        let known = known_keys();
+        let data: Dict = figment
+            .extract()
+            .map_err(|error| from_figment_error(figment, &error))?;
+        if let Some(key) = data.keys().find(|key| !known.contains(key.as_str())) {
+            let source = figment
+                .find_metadata(key)
+                .map_or_else(|| "the configuration".to_owned(), |m| m.name.to_string());
+            return Err(ConfigError::new(
+                key,
+                &shown(key, data.get(key)),
+                format!(
+                    "unknown key (in {source}){}",
+                    suggest(key, &known).map_or_else(String::new, |candidate| format!(
+                        "; did you mean `{candidate}`?"
+                    ))
+                ),
+            ));
+        }
+        let section = |error| from_figment_error(figment, &error);
+        let config = Self {
+            tokens: figment.extract().map_err(section)?,
+            guard: figment.extract().map_err(section)?,
+            endpoints: figment.extract().map_err(section)?,
+            cookies: figment.extract().map_err(section)?,
+            throttle: figment.extract().map_err(section)?,
+            store: figment.extract().map_err(section)?,
+            keys: figment.extract().map_err(section)?,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// The file's `[default]` table, then its `[profile]` table, then the variables over both.
+fn figment_of(
+    file: Option<figment::providers::Data<Toml>>,
+    profile: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Figment, ConfigError> {
+    let mut figment = Figment::new().select(profile);
+    if let Some(file) = file {
+        figment = figment.merge(file.nested());
+        let profiles: BTreeSet<String> = figment
+            .profiles()
+            .map(|p| p.as_str().as_str().to_owned())
+            .collect();
+        if profile != "default" && !profiles.contains(profile) {
+            return Err(ConfigError::new(
+                "TOKENGATE_PROFILE",
+                profile,
+                "no such profile in the config file",
+            ));
+        }
+    }
+    Ok(figment.merge(Variables::read(env)?))
+}
+
+/// The `TOKENGATE_*` variables as settings, each kept as the text it is (a secret of digits
+/// stays text); they override every profile of the file.
+struct Variables(Dict);
+
+impl Variables {
+    fn read(env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let known = known_keys();
+        let mut settings = Dict::new();
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("TOKENGATE_") else {
+                continue;
+            };
+            if LOADER_VARIABLES.contains(&name.as_str()) {
+                continue;
+            }
+            let key = key.to_ascii_lowercase();
+            if !known.contains(key.as_str()) {
+                return Err(ConfigError::new(
+                    &name,
+                    &shown(&key, Some(&Value::from(value))),
+                    format!(
+                        "no such setting: `TOKENGATE_*` variables are read as configuration{}",
+                        suggest(&key, &known).map_or_else(String::new, |candidate| format!(
+                            "; did you mean `TOKENGATE_{}`?",
+                            candidate.to_ascii_uppercase()
+                        ))
+                    ),
+                ));
+            }
+            settings.insert(key, Value::from(value));
+        }
+        Ok(Self(settings))
+    }
+}
+
+impl Provider for Variables {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("TOKENGATE_* environment variables")
+            .interpolater(|_, keys| format!("TOKENGATE_{}", keys.join("_").to_ascii_uppercase()))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Profile::Global.collect(self.0.clone()))
+    }
+}
+
+/// A figment error as a start-up error naming the key as the source spells it.
+fn from_figment_error(figment: &Figment, error: &figment::Error) -> ConfigError {
+    let key = error.path.join(".");
+    let source = error.metadata.as_ref().map(|metadata| {
+        let profile = error.profile.clone().unwrap_or_default();
+        (
+            metadata.interpolate(&profile, &error.path),
+            metadata.name.to_string(),
+        )
+    });
+    let value = shown(&key, figment.find_value(&key).ok().as_ref());
+    let reason = error.kind.to_string();
+    match source {
+        Some((native, _)) if native.starts_with("TOKENGATE_") => {
+            ConfigError::new(&key, &value, format!("{reason} (in {native})"))
+        }
+        Some((_, name)) => ConfigError::new(&key, &value, format!("{reason} (in {name})")),
+        None => ConfigError::new(&key, &value, reason),
+    }
+}
+
+/// What a message shows of a value: secrets never.
+fn shown(key: &str, value: Option<&Value>) -> String {
+    if HIDDEN.contains(&key) {
+        return "(hidden)".to_owned();
+    }
+    match value {
+        Some(Value::String(_, text)) => text.clone(),
+        Some(other) => serde_json::to_string(other).unwrap_or_default(),
+        None => String::new(),
+    }
+}
+
+/// The known key one or two edits away from `key`, if any.
+fn suggest(key: &str, known: &BTreeSet<&'static str>) -> Option<&'static str> {
+    known
+        .iter()
+        .map(|candidate| (edits(key, candidate), *candidate))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// Every key some section reads: the sections' own field lists, as serde knows them.
+pub(super) fn known_keys() -> BTreeSet<&'static str> {
+    [
+        fields::<TokenSettings>(),
+        fields::<GuardSettings>(),
+        fields::<EndpointSettings>(),
+        fields::<CookieSettings>(),
+        fields::<ThrottleSettings>(),
+        fields::<StoreSettings>(),
+        fields::<KeySettings>(),
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
+    .collect()
+}
+
+/// The field names a derived `Deserialize` struct asks for.
+fn fields<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    struct Names(&'static [&'static str]);
+    #[derive(Debug)]
+    struct Done;
+    impl std::fmt::Display for Done {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("field names read")
+        }
+    }
+    impl std::error::Error for Done {}
+    impl de::Error for Done {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Done
+        }
+    }
+    impl<'de> Deserializer<'de> for &mut Names {
+        type Error = Done;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Done> {
+            Err(Done)
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Done> {
+            self.0 = fields;
+            Err(Done)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut names = Names(&[]);
+    let _ = T::deserialize(&mut names);
+    names.0
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::GuardMode;
+    use crate::jws::Secret;
+
+    const SECRET: (&str, &str) = ("TOKENGATE_SECRET", "0123456789abcdef0123456789abcdef");
+
+    fn load(
+        toml: Option<&str>,
+        profile: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Config, ConfigError> {
+        let mut pairs = vec![SECRET];
+        pairs.extend_from_slice(env);
+        Config::from_sources(toml, profile, pairs)
+    }
+
+    #[test]
+    fn defaults_are_the_seed_lifetimes() {
+        let config = load(None, "default", &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.tokens.access_ttl, Duration::from_secs(1200));
+        assert_eq!(config.tokens.refresh_ttl, Duration::from_secs(86_400));
+        assert_eq!(config.tokens.max_refresh_ttl(), Duration::from_secs(86_400));
+        assert_eq!(config.endpoints.body_limit, 65_536);
+        assert_eq!(config.endpoints.prefix, "/api/rest");
+    }
+
+    #[test]
+    fn environment_overrides_the_profile_which_overrides_default() {
+        let toml = "[default]\naccess_ttl = \"10m\"\nleeway = \"5s\"\nissuer = \"a\"\n[staging]\naccess_ttl = \"5m\"\nleeway = \"1s\"\n";
+        let config = load(Some(toml), "staging", &[("TOKENGATE_ACCESS_TTL", "2s")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.tokens.access_ttl, Duration::from_secs(2));
+        assert_eq!(config.tokens.leeway, Duration::from_secs(1));
+        assert_eq!(config.tokens.issuer, "a");
+    }
+
+    #[test]
+    fn wrong_value_names_key_value_and_variable() {
+        let error = load(None, "default", &[("TOKENGATE_ACCESS_TTL", "soon")]).unwrap_err();
+        assert_eq!(error.key, "access_ttl");
+        assert_eq!(error.value, "soon");
+        assert!(error.reason.contains("TOKENGATE_ACCESS_TTL"), "{error}");
+    }
+
+    #[test]
+    fn wrong_value_in_the_file_names_the_key() {
+        let error = load(Some("[default]\nthrottle_per_login = -3\n"), "default", &[]).unwrap_err();
+        assert_eq!(error.key, "throttle_per_login");
+        assert!(error.reason.contains("whole number"), "{error}");
+    }
+
+    #[test]
+    fn a_misspelt_variable_stops_start_up_naming_it() {
+        let error = load(None, "default", &[("TOKENGATE_ACESS_TTL", "1s")]).unwrap_err();
+        assert_eq!(error.key, "TOKENGATE_ACESS_TTL");
+        assert!(error.reason.contains("TOKENGATE_ACCESS_TTL"), "{error}");
+    }
+
+    #[test]
+    fn loader_variables_and_other_names_are_not_settings() {
+        let config = load(
+            None,
+            "default",
+            &[
+                ("TOKENGATE_PROFILE", "default"),
+                ("TOKENGATEWAY", "x"),
+                ("PATH", "/bin"),
+            ],
+        );
+        assert!(config.is_ok(), "{config:?}");
+    }
+
+    #[test]
+    fn a_secret_of_digits_stays_text() {
+        let digits = "01234567890123456789012345678901";
+        let config = Config::from_sources(None, "default", [("TOKENGATE_SECRET", digits)])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.keys.secret, Some(Secret::new(digits)));
+    }
+
+    #[test]
+    fn short_secret_is_refused_without_repeating_it() {
+        let error = Config::from_sources(None, "default", [("TOKENGATE_SECRET", "short-secret")])
+            .unwrap_err();
+        assert_eq!(error.key, "secret");
+        assert!(!error.to_string().contains("short-secret"));
+    }
+
+    #[test]
+    fn unknown_toml_key_and_missing_profile_are_refused() {
+        let error = load(Some("[default]\nacess_ttl = \"1m\"\n"), "default", &[]).unwrap_err();
+        assert_eq!(error.key, "acess_ttl");
+        assert!(error.reason.contains("access_ttl"), "{error}");
+        assert_eq!(
+            load(Some("[default]\n"), "prod", &[]).unwrap_err().key,
+            "TOKENGATE_PROFILE"
+        );
+    }
+
+    #[test]
+    fn max_refresh_shorter_than_refresh_is_inconsistent() {
+        let error = load(None, "default", &[("TOKENGATE_MAX_REFRESH_TTL", "1h")]).unwrap_err();
+        assert_eq!(error.key, "max_refresh_ttl");
+    }
+
+    #[test]
+    fn sizes_lists_and_booleans_parse() {
+        let config = load(
+            None,
+            "default",
+            &[
+                ("TOKENGATE_BODY_LIMIT", "1MiB"),
+                ("TOKENGATE_PUBLIC_PATHS", "/health, /static/*"),
+                ("TOKENGATE_ALLOW_UNLIMITED", "true"),
+                ("TOKENGATE_MODE", "optional"),
+                ("TOKENGATE_VERIFY_CACHE", "auto"),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.endpoints.body_limit, 1024 * 1024);
+        assert_eq!(config.guard.public_paths, vec!["/health", "/static/*"]);
+        assert!(config.tokens.allow_unlimited);
+        assert_eq!(config.guard.mode, GuardMode::Optional);
+        assert_eq!(config.guard.verify_cache, None);
+    }
+
+    #[test]
+    fn toml_types_parse_too() {
+        let toml = "[default]\nbody_limit = 2048\npublic_paths = [\"/a\"]\nrotation = true\nthrottle_window = 60\n";
+        let config = load(Some(toml), "default", &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.endpoints.body_limit, 2048);
+        assert_eq!(config.guard.public_paths, ["/a"]);
+        assert!(config.tokens.rotation);
+        assert_eq!(config.throttle.window, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn every_section_field_is_a_known_key() {
+        let known = known_keys();
+        for key in [
+            "access_ttl",
+            "cookie_secure",
+            "throttle_per_login",
+            "store",
+            "keys",
+            "secret",
+        ] {
+            assert!(known.contains(key), "{key}");
+        }
+        assert_eq!(known.len(), 34);
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let secret = Secret::new(b"super-secret-value".to_vec());
+        assert_eq!(format!("{secret:?}"), "Secret(REDACTED)");
+    }
+}

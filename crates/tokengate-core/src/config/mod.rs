@@ -1,0 +1,242 @@
+//! Configuration per environment: defaults, a TOML file with profiles, `TOKENGATE_*` variables
+//! ([`load`](Config::load)), in typed sections ([`sections`](self)), validated at start-up.
+
+mod de;
+mod error;
+mod keys;
+mod load;
+mod sections;
+mod validate;
+
+use std::time::Duration;
+
+pub use error::ConfigError;
+pub use sections::{
+    CookieSettings, EndpointSettings, GuardMode, GuardSettings, KeySettings, SameSite,
+    StoreSettings, ThrottleSettings, TokenSettings,
+};
+
+use crate::jws::{KeyConfig, Secret};
+
+/// The whole configuration, per environment.
+///
+/// [`Config::load`] starts from the defaults, then reads the TOML file named by
+/// `TOKENGATE_CONFIG` (or `tokengate.toml` in the working directory, when it exists), taking the
+/// `[default]` table and then the table of the profile named by `TOKENGATE_PROFILE`, and last
+/// the `TOKENGATE_<KEY>` environment variables (`TOKENGATE_ACCESS_TTL=2s`). Each key, in the file
+/// and as a variable:
+///
+/// | key | default | meaning |
+/// |---|---|---|
+/// | `access_ttl` | `20m` | lifetime of access tokens |
+/// | `refresh_ttl` | `24h` | lifetime of refresh tokens when the client asks for none |
+/// | `max_refresh_ttl` | = `refresh_ttl` | the longest lifetime a client may ask for with `exp` |
+/// | `allow_unlimited` | `false` | whether `exp=unlimited` is honoured |
+/// | `leeway` | `30s` | clock skew tolerated on `exp` and `nbf` |
+/// | `issuer` | `tokengate` | the `iss` claim |
+/// | `audience` | none | the `aud` claim, checked when set |
+/// | `realm` | `tokengate` | the realm of `WWW-Authenticate` challenges |
+/// | `prefix` | `/api/rest` | where the endpoints live |
+/// | `body_timeout` | `10s` | how long an endpoint waits for its whole body; then 408 |
+/// | `body_limit` | `64KiB` | largest accepted endpoint body (`KiB`/`MiB` or bytes) |
+/// | `accept_authentication_header` | `true` | also read `Authentication: Bearer` (the seed's wording) |
+/// | `mode` | `required` | `required` or `optional`: whether guarded routes need a token |
+/// | `public_paths` | none | paths served without a token (`/health`, or a prefix `/static/*`) |
+/// | `secret` | none | the HS256 secret, at least 32 bytes |
+/// | `throttle_per_login` | `10` | failed sign-ins per login per window before 429 (`0`: no limit) |
+/// | `throttle_per_address` | `100` | failed sign-ins per client address per window (`0`: no limit) |
+/// | `throttle_window` | `15m` | the throttling window |
+/// | `trusted_proxy_header` | none | take the client address from this header (`x-forwarded-for`), behind a trusted proxy only |
+/// | `store` | `memory` | where sessions live: `memory`, `redis://host:port/db` or `sqlite://path` |
+/// | `store_prefix` | `tokengate` | key prefix in a shared store (Redis) |
+/// | `rotation` | `false` | `/token` returns a new refresh token and retires the old one |
+/// | `reuse_grace` | `10s` | how long a retired refresh token still gets the current one |
+/// | `strict_revocation` | `false` | the guard also checks that the token's session is live |
+/// | `revocation_cache_ttl` | `5s` | how long a strict guard trusts its last look at a session: a sign-out on another instance is seen within it (on the same instance, at once) |
+/// | `verify_cache` | `auto` | remember verified tokens until their `exp`: `auto` (on when a key is asymmetric), `true`, `false` |
+/// | `verify_cache_size` | `10000` | how many verified tokens are remembered at most |
+/// | `algorithm` | `HS256` | the single key's algorithm: `HS256`, `EdDSA`, `ES256` or `RS256` |
+/// | `key_file` | none | the single key for EdDSA/ES256/RS256: a PKCS#8 PEM private key file |
+/// | `keys` | none | a key list instead (TOML only), see below |
+/// | `cookie_secure` | `true` | cookie mode: mark cookies `Secure` (`false` only for plain-http development) |
+/// | `cookie_same_site` | `lax` | cookie mode: `strict`, `lax` or `none` (`none` needs `cookie_secure`) |
+/// | `trusted_origins` | none | cookie mode: origins besides the server's own that may send unsafe requests |
+/// | `csrf_secret` | derived from `secret` | cookie mode: the key that signs CSRF tokens, at least 32 bytes |
+///
+/// The keys are flat in the file and the environment; in code they are grouped in sections
+/// ([`TokenSettings`], [`GuardSettings`], [`EndpointSettings`], [`CookieSettings`],
+/// [`ThrottleSettings`], [`StoreSettings`], [`KeySettings`]), each field documented with its key.
+///
+/// A wrong value stops start-up with a [`ConfigError`] naming the key and the value; so does a
+/// key that no section knows, in the file as in the environment (`TOKENGATE_ACESS_TTL` is
+/// refused, naming the variable, not ignored).
+///
+/// A key list rotates keys: each entry has `algorithm`, one of `secret` (HS256), `key` or
+/// `key_file` (a PEM private key), `public_key` or `public_key_file` (a PEM public key, verify
+/// only) or `jwk` (a public JWK, verify only); optionally `kid`, `signing = true` (exactly one
+/// key signs) and `verify_until` (RFC 3339 or Unix seconds: the end of a retired key's grace).
+///
+/// ```toml
+/// [production]
+/// keys = [
+///   { kid = "2026-11", algorithm = "EdDSA", key_file = "/etc/tokengate/ed25519.pem", signing = true },
+///   { kid = "2026-05", algorithm = "EdDSA", public_key_file = "/etc/tokengate/old.pub.pem",
+///     verify_until = "2026-12-01T00:00:00Z" },
+/// ]
+/// ```
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tokengate_core::Config;
+///
+/// let toml = r#"
+///     [default]
+///     access_ttl = "10m"
+///     [production]
+///     access_ttl = "5m"
+/// "#;
+/// let env = [("TOKENGATE_SECRET", "an-example-secret-of-at-least-32-bytes")];
+/// let config = Config::from_sources(Some(toml), "production", env)?;
+/// assert_eq!(config.tokens.access_ttl, Duration::from_secs(300));
+///
+/// // In code: typed setters.
+/// let config = Config::default()
+///     .with_secret("an-example-secret-of-at-least-32-bytes")
+///     .with_access_ttl(Duration::from_secs(300))
+///     .with_rotation(true);
+/// assert!(config.tokens.rotation);
+/// # Ok::<(), tokengate_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Config {
+    /// Tokens: lifetimes, claims, rotation.
+    pub tokens: TokenSettings,
+    /// The guard: which routes need a token and how it is checked.
+    pub guard: GuardSettings,
+    /// The endpoints: where they live and what they read.
+    pub endpoints: EndpointSettings,
+    /// Cookie mode and its CSRF defences.
+    pub cookies: CookieSettings,
+    /// Sign-in throttling.
+    pub throttle: ThrottleSettings,
+    /// Where sessions live.
+    pub store: StoreSettings,
+    /// The signing and verifying keys.
+    pub keys: KeySettings,
+}
+
+/// Whether `url` names a store some build can open (whether this build can is the builder's
+/// question, answered with the feature to enable).
+fn store_url_is_known(url: &str) -> bool {
+    url == "memory"
+        || ["redis://", "rediss://", "sqlite://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme))
+}
+
+impl Config {
+    /// The HS256 secret (at least 32 bytes).
+    #[must_use]
+    pub fn with_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.keys.secret = Some(Secret::new(secret));
+        self
+    }
+
+    /// A key list instead of the single key (see the table above).
+    #[must_use]
+    pub fn with_keys(mut self, keys: Vec<KeyConfig>) -> Self {
+        self.keys.list = keys;
+        self
+    }
+
+    /// The lifetime of access tokens.
+    #[must_use]
+    pub fn with_access_ttl(mut self, ttl: Duration) -> Self {
+        self.tokens.access_ttl = ttl;
+        self
+    }
+
+    /// The lifetime of refresh tokens when the client asks for none.
+    #[must_use]
+    pub fn with_refresh_ttl(mut self, ttl: Duration) -> Self {
+        self.tokens.refresh_ttl = ttl;
+        self
+    }
+
+    /// Whether `/token` rotates the refresh token.
+    #[must_use]
+    pub fn with_rotation(mut self, rotation: bool) -> Self {
+        self.tokens.rotation = rotation;
+        self
+    }
+
+    /// Whether guarded routes need a token.
+    #[must_use]
+    pub fn with_mode(mut self, mode: GuardMode) -> Self {
+        self.guard.mode = mode;
+        self
+    }
+
+    /// Paths served without a token: exact, or a prefix when ending in `/*`.
+    #[must_use]
+    pub fn with_public_paths<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.guard.public_paths = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether the guard checks that each token's session is still live.
+    #[must_use]
+    pub fn with_strict_revocation(mut self, strict: bool) -> Self {
+        self.guard.strict_revocation = strict;
+        self
+    }
+
+    /// Where the endpoints live (`/api/rest` by default).
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        prefix
+            .trim_end_matches('/')
+            .clone_into(&mut self.endpoints.prefix);
+        self
+    }
+
+    /// Where sessions live: `memory`, `sqlite://path` or `redis://host:port/db`.
+    #[must_use]
+    pub fn with_store(mut self, url: &str) -> Self {
+        url.trim().clone_into(&mut self.store.url);
+        self
+    }
+
+    /// Whether cookie mode marks its cookies `Secure` (`false` only for plain-http
+    /// development).
+    #[must_use]
+    pub fn with_cookie_secure(mut self, secure: bool) -> Self {
+        self.cookies.secure = secure;
+        self
+    }
+
+    /// Failed sign-ins allowed per login and per client address in each window (0: no limit).
+    #[must_use]
+    pub fn with_throttle(mut self, per_login: u32, per_address: u32) -> Self {
+        self.throttle.per_login = per_login;
+        self.throttle.per_address = per_address;
+        self
+    }
+
+    /// The keys to prepare: the key list, or the single key of `algorithm` + `secret` or
+    /// `key_file`.
+    pub(crate) fn key_list(&self) -> Result<Vec<KeyConfig>, ConfigError> {
+        if self.keys.list.is_empty() {
+            Ok(vec![keys::single_key(&self.keys)?])
+        } else {
+            Ok(self.keys.list.clone())
+        }
+    }
+}

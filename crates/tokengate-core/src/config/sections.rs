@@ -1,0 +1,283 @@
+//! The configuration's sections, each a serde type read from the same flat keys (`access_ttl`,
+//! `cookie_secure`, ...) that the TOML file and the `TOKENGATE_*` variables use.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::de;
+use crate::jws::{Algorithm, KeyConfig, Secret};
+
+/// Whether guarded routes need a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GuardMode {
+    /// Every route but the public paths needs a valid access token (401 otherwise).
+    #[default]
+    Required,
+    /// Claims are attached when a valid token comes; requests without one pass through, and
+    /// the `Claims` extractor rejects them.
+    Optional,
+}
+
+/// The `SameSite` attribute of the cookies set in cookie mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SameSite {
+    /// Sent only with requests from the site itself.
+    Strict,
+    /// Also sent with top-level navigations from other sites (links), never with their
+    /// sub-requests or form posts.
+    #[default]
+    Lax,
+    /// Sent everywhere; needs `Secure`.
+    None,
+}
+
+impl SameSite {
+    /// The attribute's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Strict => "Strict",
+            Self::Lax => "Lax",
+            Self::None => "None",
+        }
+    }
+}
+
+/// Tokens: lifetimes, claims, rotation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+#[allow(clippy::struct_field_names)]
+pub struct TokenSettings {
+    /// Lifetime of access tokens (`access_ttl`).
+    #[serde(deserialize_with = "de::duration")]
+    pub access_ttl: Duration,
+    /// Lifetime of refresh tokens when the client asks for none (`refresh_ttl`).
+    #[serde(deserialize_with = "de::duration")]
+    pub refresh_ttl: Duration,
+    /// The longest refresh lifetime a client may ask for with `exp`; `None` means
+    /// `refresh_ttl` (`max_refresh_ttl`).
+    #[serde(deserialize_with = "de::optional_duration")]
+    pub max_refresh_ttl: Option<Duration>,
+    /// Whether `exp=unlimited` is honoured (`allow_unlimited`).
+    #[serde(deserialize_with = "de::switch")]
+    pub allow_unlimited: bool,
+    /// Clock skew tolerated on `exp` and `nbf` (`leeway`).
+    #[serde(deserialize_with = "de::duration")]
+    pub leeway: Duration,
+    /// The `iss` claim (`issuer`).
+    pub issuer: String,
+    /// The `aud` claim, checked on every token when set (`audience`).
+    #[serde(deserialize_with = "de::optional_text")]
+    pub audience: Option<String>,
+    /// Whether `/token` rotates the refresh token (`rotation`).
+    #[serde(deserialize_with = "de::switch")]
+    pub rotation: bool,
+    /// How long a rotated-out refresh token still gets the current one (`reuse_grace`).
+    #[serde(deserialize_with = "de::duration")]
+    pub reuse_grace: Duration,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            access_ttl: Duration::from_secs(20 * 60),
+            refresh_ttl: Duration::from_secs(24 * 3600),
+            max_refresh_ttl: None,
+            allow_unlimited: false,
+            leeway: Duration::from_secs(30),
+            issuer: "tokengate".to_owned(),
+            audience: None,
+            rotation: false,
+            reuse_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl TokenSettings {
+    /// The longest refresh lifetime a client may ask for.
+    pub fn max_refresh_ttl(&self) -> Duration {
+        self.max_refresh_ttl.unwrap_or(self.refresh_ttl)
+    }
+}
+
+/// The guard: which routes need a token, where it is read, how it is checked.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct GuardSettings {
+    /// Whether guarded routes need a token (`mode`).
+    #[serde(deserialize_with = "de::mode")]
+    pub mode: GuardMode,
+    /// Paths served without a token: exact, or a prefix when ending in `/*` (`public_paths`).
+    #[serde(deserialize_with = "de::list")]
+    pub public_paths: Vec<String>,
+    /// Also read the bearer token from the seed's `Authentication` header
+    /// (`accept_authentication_header`).
+    #[serde(deserialize_with = "de::switch")]
+    pub accept_authentication_header: bool,
+    /// The realm of `WWW-Authenticate` challenges (`realm`).
+    pub realm: String,
+    /// Whether the guard checks that the token's session is still live (`strict_revocation`).
+    #[serde(deserialize_with = "de::switch")]
+    pub strict_revocation: bool,
+    /// How long the strict guard trusts its last look at a session (`revocation_cache_ttl`).
+    #[serde(deserialize_with = "de::duration")]
+    pub revocation_cache_ttl: Duration,
+    /// Whether verified tokens are remembered until their `exp`; `None`: when a key is
+    /// asymmetric (`verify_cache`).
+    #[serde(deserialize_with = "de::auto_switch")]
+    pub verify_cache: Option<bool>,
+    /// How many verified tokens are remembered at most (`verify_cache_size`).
+    #[serde(deserialize_with = "de::capacity")]
+    pub verify_cache_size: usize,
+}
+
+impl Default for GuardSettings {
+    fn default() -> Self {
+        Self {
+            mode: GuardMode::Required,
+            public_paths: Vec::new(),
+            accept_authentication_header: true,
+            realm: "tokengate".to_owned(),
+            strict_revocation: false,
+            revocation_cache_ttl: Duration::from_secs(5),
+            verify_cache: None,
+            verify_cache_size: 10_000,
+        }
+    }
+}
+
+/// The endpoints: where they live and what they read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct EndpointSettings {
+    /// Path prefix of the endpoints, without a trailing slash (`prefix`).
+    #[serde(deserialize_with = "de::prefix")]
+    pub prefix: String,
+    /// Largest accepted endpoint body, in bytes (`body_limit`).
+    #[serde(deserialize_with = "de::size")]
+    pub body_limit: usize,
+    /// How long an endpoint waits for the whole body before it answers 408 (`body_timeout`).
+    #[serde(deserialize_with = "de::duration")]
+    pub body_timeout: Duration,
+    /// The header a trusted proxy puts the client address in; `None` to use the peer address
+    /// (`trusted_proxy_header`).
+    #[serde(deserialize_with = "de::header_name")]
+    pub trusted_proxy_header: Option<String>,
+}
+
+impl Default for EndpointSettings {
+    fn default() -> Self {
+        Self {
+            prefix: "/api/rest".to_owned(),
+            body_limit: 64 * 1024,
+            body_timeout: Duration::from_secs(10),
+            trusted_proxy_header: None,
+        }
+    }
+}
+
+/// Cookie mode (`cookieauth=true`): the cookies and the CSRF defences.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct CookieSettings {
+    /// Whether cookies are `Secure` (and use the `__Host-`/`__Secure-` names)
+    /// (`cookie_secure`).
+    #[serde(rename = "cookie_secure", deserialize_with = "de::switch")]
+    pub secure: bool,
+    /// The cookies' `SameSite` (`cookie_same_site`).
+    #[serde(rename = "cookie_same_site", deserialize_with = "de::same_site")]
+    pub same_site: SameSite,
+    /// Origins (`https://app.example.org`) besides the server's own whose unsafe requests are
+    /// accepted (`trusted_origins`).
+    #[serde(deserialize_with = "de::origins")]
+    pub trusted_origins: Vec<String>,
+    /// The key of CSRF tokens; derived from `secret` when absent (`csrf_secret`).
+    #[serde(deserialize_with = "de::secret")]
+    pub csrf_secret: Option<Secret>,
+}
+
+impl Default for CookieSettings {
+    fn default() -> Self {
+        Self {
+            secure: true,
+            same_site: SameSite::Lax,
+            trusted_origins: Vec::new(),
+            csrf_secret: None,
+        }
+    }
+}
+
+/// Sign-in throttling.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ThrottleSettings {
+    /// Failed sign-ins per login per window before 429; 0 for no limit
+    /// (`throttle_per_login`).
+    #[serde(rename = "throttle_per_login", deserialize_with = "de::count")]
+    pub per_login: u32,
+    /// Failed sign-ins per client address per window before 429; 0 for no limit
+    /// (`throttle_per_address`).
+    #[serde(rename = "throttle_per_address", deserialize_with = "de::count")]
+    pub per_address: u32,
+    /// The throttling window (`throttle_window`).
+    #[serde(rename = "throttle_window", deserialize_with = "de::duration")]
+    pub window: Duration,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        Self {
+            per_login: 10,
+            per_address: 100,
+            window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Where sessions live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct StoreSettings {
+    /// `memory`, `redis://...` or `sqlite://path` (`store`).
+    #[serde(rename = "store", deserialize_with = "de::trimmed")]
+    pub url: String,
+    /// Key prefix in a shared store (`store_prefix`).
+    #[serde(rename = "store_prefix", deserialize_with = "de::trimmed")]
+    pub prefix: String,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            url: "memory".to_owned(),
+            prefix: "tokengate".to_owned(),
+        }
+    }
+}
+
+/// The keys tokens are signed and verified with.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct KeySettings {
+    /// The HS256 secret (`secret`).
+    #[serde(deserialize_with = "de::secret")]
+    pub secret: Option<Secret>,
+    /// The single key's algorithm, when `keys` is empty (`algorithm`).
+    #[serde(deserialize_with = "de::algorithm")]
+    pub algorithm: Algorithm,
+    /// The single key's PEM file, for EdDSA, ES256 and RS256 (`key_file`).
+    #[serde(deserialize_with = "de::optional_path")]
+    pub key_file: Option<PathBuf>,
+    /// The key list; when set, `algorithm`, `key_file` and `secret` no longer make the keys
+    /// (`keys`, TOML only).
+    #[serde(rename = "keys", deserialize_with = "super::keys::key_list")]
+    pub list: Vec<KeyConfig>,
+}

@@ -1,0 +1,127 @@
+//! Refusing an unsafe or inconsistent configuration at start-up, naming the key.
+
+use std::time::Duration;
+
+use super::error::ConfigError;
+use super::{Config, SameSite};
+use crate::duration::format_duration;
+use crate::jws::Algorithm;
+
+impl Config {
+    /// Refuses an unsafe or inconsistent configuration, naming the key.
+    #[allow(clippy::too_many_lines)] // one check per rule, in the order of the key table
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = |key: &str, value: Duration| {
+            if value.is_zero() {
+                Err(ConfigError::new(
+                    key,
+                    &format_duration(value),
+                    "must be longer than zero",
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        positive("access_ttl", self.tokens.access_ttl)?;
+        positive("refresh_ttl", self.tokens.refresh_ttl)?;
+        positive("throttle_window", self.throttle.window)?;
+        positive("body_timeout", self.endpoints.body_timeout)?;
+        if self.tokens.max_refresh_ttl() < self.tokens.refresh_ttl {
+            return Err(ConfigError::new(
+                "max_refresh_ttl",
+                &format_duration(self.tokens.max_refresh_ttl()),
+                format!(
+                    "is shorter than refresh_ttl ({})",
+                    format_duration(self.tokens.refresh_ttl)
+                ),
+            ));
+        }
+        if self.tokens.leeway > Duration::from_secs(300) {
+            return Err(ConfigError::new(
+                "leeway",
+                &format_duration(self.tokens.leeway),
+                "is more than 5m: expired tokens would be accepted for too long",
+            ));
+        }
+        if !self.endpoints.prefix.starts_with('/')
+            || self.endpoints.prefix.contains(['?', '#', '*'])
+        {
+            return Err(ConfigError::new(
+                "prefix",
+                &self.endpoints.prefix,
+                "must be a path starting with `/`",
+            ));
+        }
+        if self.endpoints.body_limit == 0 {
+            return Err(ConfigError::new(
+                "body_limit",
+                "0",
+                "must be at least one byte",
+            ));
+        }
+        if let Some(path) = self
+            .guard
+            .public_paths
+            .iter()
+            .find(|path| !path.starts_with('/'))
+        {
+            return Err(ConfigError::new(
+                "public_paths",
+                path,
+                "each path must start with `/`",
+            ));
+        }
+        if self.cookies.same_site == SameSite::None && !self.cookies.secure {
+            return Err(ConfigError::new(
+                "cookie_same_site",
+                "none",
+                "needs cookie_secure = true: browsers drop SameSite=None cookies that are not Secure",
+            ));
+        }
+        if let Some(origin) = self
+            .cookies
+            .trusted_origins
+            .iter()
+            .find(|origin| !(origin.starts_with("https://") || origin.starts_with("http://")))
+        {
+            return Err(ConfigError::new(
+                "trusted_origins",
+                origin,
+                "each origin must look like https://host[:port]",
+            ));
+        }
+        if let Some(secret) = &self.cookies.csrf_secret {
+            if secret.expose().len() < 32 {
+                return Err(ConfigError::new(
+                    "csrf_secret",
+                    "(hidden)",
+                    "must be at least 32 bytes",
+                ));
+            }
+        }
+        if !super::store_url_is_known(&self.store.url) {
+            return Err(ConfigError::new(
+                "store",
+                &self.store.url,
+                format!("expected {}", crate::store::SCHEMES),
+            ));
+        }
+        let needs_secret = self.keys.list.is_empty() && self.keys.algorithm == Algorithm::Hs256;
+        match &self.keys.secret {
+            None if needs_secret => Err(ConfigError::new(
+                "secret",
+                "",
+                "is required: set TOKENGATE_SECRET to at least 32 random bytes",
+            )),
+            Some(secret) if secret.expose().len() < 32 => Err(ConfigError::new(
+                "secret",
+                "(hidden)",
+                format!(
+                    "is {} bytes long; HS256 needs at least 32",
+                    secret.expose().len()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}

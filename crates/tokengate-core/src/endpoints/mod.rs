@@ -1,0 +1,147 @@
+//! The endpoints the gate answers itself, one file each: [`signin`], [`refresh`] (`/token`),
+//! [`signout`], [`sessions`] and [`jwks`]; with what they share — reading the fields of a
+//! body ([`fields`]) and minting the tokens of a session ([`tokens`]).
+
+// `parse_exp` is public for the fuzz targets only (feature `fuzzing`).
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
+mod exp;
+mod fields;
+mod jwks;
+mod refresh;
+mod sessions;
+mod signin;
+mod signout;
+mod tokens;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::task::Poll;
+
+use bytes::Buf;
+use futures_util::Stream;
+
+#[cfg(feature = "fuzzing")]
+pub use exp::{parse_exp, Expiry};
+
+use crate::gate::{Endpoint, TokenGate};
+use crate::http::error::{Error, ErrorKind};
+use crate::http::form::{body_kind, parse_kind, read_body, Fields};
+use crate::http::request::RequestHead;
+use crate::http::response::Response;
+use crate::store::StoreError;
+
+impl TokenGate {
+    /// Answers an endpoint: checks the method and content type, reads the body under the limit,
+    /// parses it and runs the endpoint. Every failure becomes its error answer.
+    pub async fn serve<R, S, B, E>(&self, endpoint: Endpoint, head: &R, body: S) -> Response
+    where
+        R: RequestHead + ?Sized,
+        S: Stream<Item = Result<B, E>>,
+        B: Buf,
+        E: fmt::Display,
+    {
+        match serve(self, endpoint, head, body).await {
+            Ok(response) => response,
+            Err(error) => self.error_response(&error),
+        }
+    }
+}
+
+async fn serve<R, S, B, E>(
+    gate: &TokenGate,
+    endpoint: Endpoint,
+    head: &R,
+    body: S,
+) -> Result<Response, Error>
+where
+    R: RequestHead + ?Sized,
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+    E: fmt::Display,
+{
+    let method = head.method();
+    match endpoint {
+        Endpoint::Jwks | Endpoint::Sessions if !matches!(method, "GET" | "HEAD") => {
+            Err(Error::new(ErrorKind::MethodNotAllowed { allow: "GET" }))
+        }
+        Endpoint::Jwks => Ok(jwks::jwks(gate)),
+        Endpoint::Sessions => sessions::sessions(gate, head).await,
+        _ if method != "POST" => Err(Error::new(ErrorKind::MethodNotAllowed { allow: "POST" })),
+        Endpoint::SignIn => signin::signin(gate, head, &body_fields(gate, head, body).await?).await,
+        Endpoint::Token => {
+            refresh::refresh(gate, head, &body_fields(gate, head, body).await?).await
+        }
+        Endpoint::SignOut => {
+            signout::signout(gate, head, &body_fields(gate, head, body).await?).await
+        }
+    }
+}
+
+/// The fields of a POST body: content type checked, read under the limit and within the
+/// deadline, parsed.
+async fn body_fields<R, S, B, E>(gate: &TokenGate, head: &R, body: S) -> Result<Fields, Error>
+where
+    R: RequestHead + ?Sized,
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+    E: fmt::Display,
+{
+    let content_type = match head.header("content-type") {
+        None => None,
+        Some(value) => Some(
+            std::str::from_utf8(value).map_err(|_| Error::new(ErrorKind::UnsupportedMediaType))?,
+        ),
+    };
+    let kind = body_kind(content_type)?;
+    let settings = &gate.config().endpoints;
+    // A client that never finishes its body holds no connection and no task for longer.
+    let read = read_body(body, head.header("content-length"), settings.body_limit);
+    let body = match deadline(settings.body_timeout) {
+        Some(deadline) => {
+            let (mut read, mut deadline) = (pin!(read), pin!(deadline));
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(body) = read.as_mut().poll(cx) {
+                    return Poll::Ready(body);
+                }
+                deadline
+                    .as_mut()
+                    .poll(cx)
+                    .map(|()| Err(Error::new(ErrorKind::RequestTimeout)))
+            })
+            .await?
+        }
+        None => read.await?,
+    };
+    parse_kind(&kind, body).await
+}
+
+/// A timer that fires after `duration`, when the runtime has timers (`#[tokio::main]` and
+/// actix-web's runtime do; a runtime built without `enable_time` does not, and then bodies are
+/// read without a deadline rather than the request panicking).
+fn deadline(duration: std::time::Duration) -> Option<tokio::time::Sleep> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static NO_TIMERS: AtomicBool = AtomicBool::new(false);
+    if NO_TIMERS.load(Ordering::Relaxed) {
+        return None;
+    }
+    let sleep = std::panic::catch_unwind(|| tokio::time::sleep(duration)).ok();
+    if sleep.is_none() && !NO_TIMERS.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            target: "tokengate",
+            "the tokio runtime has no timers (`enable_time`): endpoint bodies are read without a deadline"
+        );
+    }
+    sleep
+}
+
+/// A session store error, as the endpoints answer it (503), logged.
+fn store_down(error: &StoreError) -> Error {
+    tracing::warn!(target: "tokengate", %error, "session store failed");
+    Error::new(ErrorKind::Unavailable("session store"))
+}
+
+/// Something that cannot fail did (randomness, signing with a prepared key): a 500.
+fn internal(error: impl fmt::Display) -> Error {
+    Error::new(ErrorKind::Internal(error.to_string()))
+}

@@ -1,0 +1,88 @@
+//! `POST {prefix}/token`: trades a live refresh token for a new access token (201), rotating
+//! the refresh token when rotation is on.
+
+use serde_json::{Map, Value};
+
+use super::fields::presented_refresh;
+use super::tokens::{cookies_response, mint_access, mint_refresh, tokens_response};
+use super::{internal, store_down};
+use crate::audit::{AuditEvent, AuditKind};
+use crate::clock::unix_now;
+use crate::gate::TokenGate;
+use crate::http::error::Error;
+use crate::http::form::Fields;
+use crate::http::request::RequestHead;
+use crate::http::response::Response;
+use crate::jws::{random_id, TokenError};
+use crate::store::{RefreshRequest, Refreshed};
+
+pub(super) async fn refresh<R: RequestHead + ?Sized>(
+    gate: &TokenGate,
+    head: &R,
+    fields: &Fields,
+) -> Result<Response, Error> {
+    let (token, by_cookie) = presented_refresh(gate, head, fields)?;
+    let verified = gate.verify_refresh(token, false)?;
+    let claims = verified.claims();
+    if by_cookie {
+        gate.cookies().check(head, &claims.sid)?;
+    }
+    let now = unix_now();
+    let settings = &gate.config().tokens;
+    let new_token = if settings.rotation {
+        Some(random_id().map_err(internal)?)
+    } else {
+        None
+    };
+    let request = match &new_token {
+        Some(new_token) => RefreshRequest::rotate(
+            &claims.sub,
+            &claims.sid,
+            &claims.jti,
+            now,
+            new_token,
+            i64::try_from(settings.reuse_grace.as_secs()).unwrap_or(i64::MAX),
+        ),
+        None => RefreshRequest::keep(&claims.sub, &claims.sid, &claims.jti, now),
+    };
+    let outcome = gate
+        .store()
+        .refresh(request)
+        .await
+        .map_err(|e| store_down(&e))?;
+    let session = match outcome {
+        Refreshed::Current(session) | Refreshed::Replaced(session)
+            if session.subject == claims.sub =>
+        {
+            session
+        }
+        Refreshed::Reused(session) => {
+            gate.sessions_ended([session.id.as_str()]);
+            gate.audit(
+                &AuditEvent::new(AuditKind::ReuseDetected, gate.client_addr(head))
+                    .subject(&session.subject)
+                    .session(&session.id)
+                    .application(session.application.as_deref()),
+            );
+            return Err(Error::invalid_token(TokenError::Revoked));
+        }
+        _ => return Err(Error::invalid_token(TokenError::Revoked)),
+    };
+    let refresh = if settings.rotation {
+        mint_refresh(gate, &session)?
+    } else {
+        token.to_owned()
+    };
+    let extra: Map<String, Value> = serde_json::from_str(&session.claims).unwrap_or_default();
+    let access = mint_access(gate, &session, &extra, now)?;
+    gate.audit(
+        &AuditEvent::new(AuditKind::Refresh, gate.client_addr(head))
+            .subject(&session.subject)
+            .session(&session.id)
+            .application(session.application.as_deref()),
+    );
+    if by_cookie {
+        return cookies_response(gate, &session.id, &refresh, &access);
+    }
+    Ok(tokens_response(gate, &refresh, &access))
+}

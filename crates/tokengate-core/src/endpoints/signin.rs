@@ -1,0 +1,127 @@
+//! `POST {prefix}/signin`: checks the login, opens a session, answers 201 with both tokens.
+
+use serde_json::Value;
+
+use super::exp::{parse_exp, Expiry};
+use super::fields::{flag, non_empty, required};
+use super::tokens::{cookies_response, mint_access, mint_refresh, tokens_response};
+use super::{internal, store_down};
+use crate::audit::{AuditEvent, AuditKind};
+use crate::clock::unix_now;
+use crate::credentials::{Login, Principal};
+use crate::gate::TokenGate;
+use crate::http::error::{Error, ErrorKind};
+use crate::http::form::Fields;
+use crate::http::request::RequestHead;
+use crate::http::response::Response;
+use crate::jws::random_id;
+use crate::store::Session;
+use crate::throttle::{Attempt, Refusal};
+
+pub(super) async fn signin<R: RequestHead + ?Sized>(
+    gate: &TokenGate,
+    head: &R,
+    fields: &Fields,
+) -> Result<Response, Error> {
+    let settings = &gate.config().tokens;
+    let login = required(fields, "login")?;
+    let password = required(fields, "password")?;
+    let application = non_empty(fields, "application")?;
+    let cookie_mode = flag(fields, "cookieauth")?;
+    if cookie_mode {
+        // Login CSRF: another site must not sign the browser in to an account of its own.
+        gate.cookies().check_origin(head)?;
+    }
+    let now = unix_now();
+    let expiry = match non_empty(fields, "exp")? {
+        None => Expiry::At(
+            now.saturating_add(i64::try_from(settings.refresh_ttl.as_secs()).unwrap_or(i64::MAX)),
+        ),
+        Some(exp) => parse_exp(
+            exp,
+            now,
+            settings.max_refresh_ttl(),
+            settings.allow_unlimited,
+        )
+        .map_err(|reason| {
+            Error::new(ErrorKind::InvalidField {
+                field: "exp",
+                reason,
+            })
+        })?,
+    };
+    let client = gate.client_addr(head);
+    let attempt = Attempt::new(&gate.config().throttle, login, application, client);
+    let counter = gate.failures();
+    match attempt.reserve(counter, now).await {
+        Ok(()) => {}
+        Err(Refusal::TooMany { retry_after }) => {
+            gate.audit(
+                &AuditEvent::new(AuditKind::Throttled, client)
+                    .subject(login)
+                    .application(application),
+            );
+            return Err(Error::new(ErrorKind::TooManyAttempts { retry_after }));
+        }
+        Err(Refusal::Down(error)) => {
+            tracing::warn!(target: "tokengate", %error, "failure counter unavailable");
+            return Err(Error::new(ErrorKind::Unavailable("throttling store")));
+        }
+    }
+    let credentials = match application {
+        Some(application) => Login::Application {
+            application,
+            key: login,
+            secret: password,
+        },
+        None => Login::User { login, password },
+    };
+    let principal: Principal = match gate.credentials().verify(credentials).await {
+        Ok(Some(principal)) => principal,
+        Ok(None) => {
+            // The reservations stand: this attempt was a failure.
+            gate.audit(
+                &AuditEvent::new(AuditKind::SignInFailed, client)
+                    .subject(login)
+                    .application(application),
+            );
+            return Err(Error::new(ErrorKind::InvalidCredentials));
+        }
+        Err(error) => {
+            tracing::warn!(target: "tokengate", %error, "credential directory failed");
+            attempt.undecided(counter, now).await;
+            return Err(Error::new(ErrorKind::Unavailable("credential directory")));
+        }
+    };
+    let mut session = Session::new(
+        &random_id().map_err(internal)?,
+        &principal.subject,
+        principal.application.as_deref(),
+        &Value::Object(principal.claims.clone()).to_string(),
+        now,
+        match expiry {
+            Expiry::At(at) => Some(at),
+            Expiry::Unlimited => None,
+        },
+    );
+    session.token = random_id().map_err(internal)?;
+    // Sign first: if the store then fails, nothing was written and no token escapes.
+    let refresh = mint_refresh(gate, &session)?;
+    let access = mint_access(gate, &session, &principal.claims, now)?;
+    let sid = session.id.clone();
+    if let Err(error) = gate.store().create(session).await {
+        attempt.undecided(counter, now).await;
+        return Err(store_down(&error));
+    }
+    attempt.succeeded(counter, now).await;
+    gate.audit(
+        &AuditEvent::new(AuditKind::SignIn, client)
+            .subject(&principal.subject)
+            .session(&sid)
+            .application(principal.application.as_deref()),
+    );
+    if cookie_mode {
+        return cookies_response(gate, &sid, &refresh, &access);
+    }
+    Ok(tokens_response(gate, &refresh, &access))
+}

@@ -1,0 +1,108 @@
+//! `POST {prefix}/signout`: ends the session (or all of the subject's, or all others) and
+//! answers 200. Idempotent (RFC 7009): an unknown, expired or revoked token also gets 200.
+
+use super::fields::presented_refresh;
+use super::store_down;
+use crate::audit::{AuditEvent, AuditKind};
+use crate::clock::unix_now;
+use crate::gate::TokenGate;
+use crate::http::error::{Error, ErrorKind};
+use crate::http::form::Fields;
+use crate::http::request::RequestHead;
+use crate::http::response::Response;
+use crate::jws::Claims;
+use crate::store::{Presented, SubjectRevocation};
+
+/// Which sessions a sign-out ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Local,
+    Global,
+    Others,
+}
+
+pub(super) async fn signout<R: RequestHead + ?Sized>(
+    gate: &TokenGate,
+    head: &R,
+    fields: &Fields,
+) -> Result<Response, Error> {
+    let (token, by_cookie) = presented_refresh(gate, head, fields)?;
+    let scope = match fields.get("scope") {
+        None | Some("local") => Scope::Local,
+        Some("global") => Scope::Global,
+        Some("others") => Scope::Others,
+        Some(_) => {
+            return Err(Error::new(ErrorKind::InvalidField {
+                field: "scope",
+                reason: "must be `local`, `global` or `others`".to_owned(),
+            }))
+        }
+    };
+    let mut ended = 0;
+    // Only a token we signed may end a session; anything else changes nothing.
+    let verified = gate.verify_refresh(token, true).ok();
+    if by_cookie {
+        match &verified {
+            Some(verified) => gate.cookies().check(head, &verified.claims().sid)?,
+            // Nothing to end: only the cookies go, and not at another origin's request.
+            None => gate.cookies().check_origin(head)?,
+        }
+    }
+    if let Some(verified) = verified {
+        let claims = verified.claims();
+        ended = end_sessions(gate, claims, scope).await?;
+        gate.audit(
+            &AuditEvent::new(AuditKind::SignOut, gate.client_addr(head))
+                .subject(&claims.sub)
+                .session(&claims.sid)
+                .application(claims.app.as_deref())
+                .ended(ended),
+        );
+    }
+    let mut response = Response::json(
+        200,
+        &serde_json::json!({ "signedOut": true, "sessionsEnded": ended }),
+    );
+    if by_cookie {
+        for cookie in gate.cookies().clear() {
+            response.push("set-cookie", cookie);
+        }
+    }
+    Ok(response)
+}
+
+/// Ends what `scope` names for the holder of `claims`, and says how many live sessions ended.
+/// The store decides first; only what it ended is recorded here, so a sign-out that answers
+/// 503 has ended nothing, on this instance either.
+async fn end_sessions(gate: &TokenGate, claims: &Claims, scope: Scope) -> Result<usize, Error> {
+    let store = gate.store();
+    let now = unix_now();
+    if scope == Scope::Local {
+        let live = store
+            .revoke(&claims.sub, &claims.sid, now)
+            .await
+            .map_err(|e| store_down(&e))?;
+        gate.sessions_ended([claims.sid.as_str()]);
+        return Ok(usize::from(live));
+    }
+    // Ending every session needs a token that could still refresh: one that was signed out,
+    // rotated away or expired ends nothing.
+    let settings = &gate.config().tokens;
+    let grace = settings
+        .rotation
+        .then(|| i64::try_from(settings.reuse_grace.as_secs()).unwrap_or(i64::MAX));
+    let keep = (scope == Scope::Others).then_some(claims.sid.as_str());
+    let request = SubjectRevocation::new(
+        &claims.sub,
+        keep,
+        Some(Presented::new(&claims.sid, &claims.jti, grace)),
+        now,
+    );
+    let ended = store
+        .revoke_subject(request)
+        .await
+        .map_err(|e| store_down(&e))?
+        .unwrap_or_default();
+    gate.sessions_ended(ended.iter().map(String::as_str));
+    Ok(ended.len())
+}

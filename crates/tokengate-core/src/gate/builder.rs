@@ -1,0 +1,146 @@
+//! Building a [`TokenGate`]: the configuration validated, the keys prepared, the store the
+//! configuration names opened, once at start-up.
+
+use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use super::cache::VerifyCache;
+use super::revocation::RevocationCache;
+use super::{AuditHook, ErrorHook, Inner, TokenGate};
+use crate::audit::AuditEvent;
+use crate::config::{Config, ConfigError};
+use crate::credentials::Credentials;
+use crate::http::cookies::CookieJar;
+use crate::http::error::Error;
+use crate::http::response::Response;
+use crate::jws::KeySet;
+use crate::store::SessionStore;
+use crate::throttle::{FailureCounter, MemoryCounter};
+
+/// Builds a [`TokenGate`]; see [`TokenGate::builder`].
+#[must_use]
+pub struct TokenGateBuilder {
+    config: Config,
+    credentials: Option<Arc<dyn Credentials>>,
+    store: Option<Arc<dyn SessionStore>>,
+    failures: Option<Arc<dyn FailureCounter>>,
+    on_error: Option<Box<ErrorHook>>,
+    on_audit: Option<Box<AuditHook>>,
+}
+
+impl fmt::Debug for TokenGateBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenGateBuilder")
+            .field("config", &self.config)
+            .field("credentials", &self.credentials.is_some())
+            .field("store", &self.store.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenGateBuilder {
+    pub(super) fn new(config: Config) -> Self {
+        Self {
+            config,
+            credentials: None,
+            store: None,
+            failures: None,
+            on_error: None,
+            on_audit: None,
+        }
+    }
+
+    /// Who may sign in (required).
+    pub fn credentials(mut self, credentials: impl Credentials) -> Self {
+        self.credentials = Some(Arc::new(credentials));
+        self
+    }
+
+    /// Where sessions live, instead of the store `config.store` names.
+    pub fn store(mut self, store: impl SessionStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Where failed sign-ins are counted for throttling, instead of the store's own counter
+    /// (SQLite, Redis) or a [`MemoryCounter`]; share one between instances to throttle across
+    /// them.
+    pub fn failure_counter(mut self, counter: impl FailureCounter) -> Self {
+        self.failures = Some(Arc::new(counter));
+        self
+    }
+
+    /// Also sends every [audit event](crate::audit) to `hook` (they are always logged on
+    /// target `tokengate::audit`). The hook runs on the request's task: keep it quick.
+    pub fn on_audit(mut self, hook: impl Fn(&AuditEvent) + Send + Sync + 'static) -> Self {
+        self.on_audit = Some(Box::new(hook));
+        self
+    }
+
+    /// Replaces every error answer: the hook gets the error and the default answer.
+    pub fn on_error(
+        mut self,
+        hook: impl Fn(&Error, Response) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.on_error = Some(Box::new(hook));
+        self
+    }
+
+    /// Validates the configuration, prepares the keys, opens the store that `config.store`
+    /// names (unless one was given) and builds the gate. A store whose feature is off is
+    /// refused here, naming the feature.
+    pub fn build(self) -> Result<TokenGate, ConfigError> {
+        let config = self.config;
+        config.validate()?;
+        let credentials = self.credentials.ok_or_else(|| {
+            ConfigError::new("credentials", "", "a credential checker is required")
+        })?;
+        let keys = KeySet::new(&config.key_list()?)?;
+        let root = match &config.keys.secret {
+            Some(secret) => secret.expose().to_vec(),
+            None => keys.derivation_root(),
+        };
+        let cookies = CookieJar::new(&config, &root);
+        let cache = config
+            .guard
+            .verify_cache
+            .unwrap_or_else(|| keys.any_asymmetric())
+            .then(|| VerifyCache::new(config.guard.verify_cache_size));
+        let prefix = &config.endpoints.prefix;
+        let paths = [
+            format!("{prefix}/signin"),
+            format!("{prefix}/token"),
+            format!("{prefix}/signout"),
+            format!("{prefix}/jwks"),
+            format!("{prefix}/sessions"),
+        ];
+        let (store, counter) = if let Some(store) = self.store {
+            (store, None)
+        } else {
+            let opened = crate::store::open(&config.store.url, &config.store.prefix)
+                .map_err(|reason| ConfigError::new("store", &config.store.url, reason))?;
+            (opened.sessions, opened.failures)
+        };
+        let failures = self
+            .failures
+            .or(counter)
+            .unwrap_or_else(|| Arc::new(MemoryCounter::new()));
+        Ok(TokenGate {
+            inner: Arc::new(Inner {
+                keys,
+                credentials,
+                store,
+                failures,
+                cookies,
+                revocations: RevocationCache::default(),
+                cache,
+                paths,
+                on_audit: self.on_audit,
+                on_error: self.on_error,
+                proxy_warned: AtomicBool::new(false),
+                config,
+            }),
+        })
+    }
+}

@@ -1,0 +1,228 @@
+//! The guard: what becomes of a request that is not an endpoint, and the checks of an access
+//! token wherever one is presented.
+
+use super::TokenGate;
+use crate::clock::unix_now;
+use crate::config::GuardMode;
+use crate::http::cookies::is_unsafe;
+use crate::http::error::{Error, ErrorKind};
+use crate::http::request::{bearer, RequestHead};
+use crate::http::response::Response;
+use crate::jws::{verify, Expectations, TokenError, TokenKind, VerifiedToken};
+
+use super::Endpoint;
+
+/// What an adapter does with a request, as decided by [`TokenGate::route`].
+#[derive(Debug)]
+pub enum Route {
+    /// Answer it with [`TokenGate::serve`]: it is one of the gate's endpoints.
+    Endpoint(Endpoint),
+    /// Let it through to the app with this in its extensions, for the `Claims` extractors.
+    Pass(Guarded),
+    /// Answer it at once with this response (no token, or an invalid one).
+    Refuse(Response),
+    /// Strict revocation: ask [`TokenGate::confirm`] whether the token's session is still
+    /// live, then pass or refuse as it says.
+    Check(PendingCheck),
+}
+
+/// A valid token whose session strict revocation must still look up in the store; see
+/// [`Route::Check`] and [`TokenGate::confirm`].
+#[derive(Debug)]
+pub struct PendingCheck {
+    verified: VerifiedToken,
+    /// Whether the route needs a token: if not, an ended session or a store that cannot say
+    /// make the request anonymous rather than refused.
+    required: bool,
+}
+
+/// What the guard leaves in the extensions of a request it lets through. Cloning it is two
+/// reference counts.
+#[derive(Debug, Clone)]
+pub struct Guarded {
+    gate: TokenGate,
+    verified: Option<VerifiedToken>,
+}
+
+impl Guarded {
+    pub(crate) fn new(gate: TokenGate, verified: Option<VerifiedToken>) -> Self {
+        Self { gate, verified }
+    }
+
+    /// The verified access token, when the request carried a valid one.
+    pub fn verified(&self) -> Option<&VerifiedToken> {
+        self.verified.as_ref()
+    }
+
+    /// The gate that let the request through.
+    pub fn gate(&self) -> &TokenGate {
+        &self.gate
+    }
+}
+
+impl TokenGate {
+    /// Decides what becomes of a request: an endpoint to serve, a request to pass on, or an
+    /// answer to give at once. This is all an adapter's middleware asks before acting.
+    pub fn route<R: RequestHead + ?Sized>(&self, head: &R) -> Route {
+        if let Some(endpoint) = self.endpoint(head.path()) {
+            return Route::Endpoint(endpoint);
+        }
+        let required = self.requires_token(head.path());
+        match self.check_token(head, required) {
+            Ok(Some(verified)) if self.config().guard.strict_revocation => {
+                match self.known_liveness(&verified.claims().sid) {
+                    Some(true) => Route::Pass(Guarded::new(self.clone(), Some(verified))),
+                    Some(false) if required => Route::Refuse(
+                        self.error_response(&Error::invalid_token(TokenError::Revoked)),
+                    ),
+                    // Where no token is needed, an ended session is no session: anonymous.
+                    Some(false) => Route::Pass(Guarded::new(self.clone(), None)),
+                    None => Route::Check(PendingCheck { verified, required }),
+                }
+            }
+            Ok(verified) => Route::Pass(Guarded::new(self.clone(), verified)),
+            Err(error) => Route::Refuse(self.error_response(&error)),
+        }
+    }
+
+    /// Strict revocation: whether the token's session is live, from the store, remembered for
+    /// `revocation_cache_ttl`. `Err` is the answer to give where the route needs a token: 401
+    /// for an ended session, 503 when the store cannot say (a strict guard does not let
+    /// unknown sessions through). Where it does not, both make the request anonymous.
+    pub async fn confirm(&self, pending: PendingCheck) -> Result<Guarded, Response> {
+        let PendingCheck { verified, required } = pending;
+        let claims = verified.claims();
+        match self.session_is_live(&claims.sub, &claims.sid).await {
+            Ok(true) => Ok(Guarded::new(self.clone(), Some(verified))),
+            Ok(false) | Err(_) if !required => Ok(Guarded::new(self.clone(), None)),
+            Ok(false) => Err(self.error_response(&Error::invalid_token(TokenError::Revoked))),
+            Err(error) => Err(self.error_response(&error)),
+        }
+    }
+
+    /// Guards a request to any route that is not an endpoint. This is the token check alone:
+    /// [`TokenGate::route`] adds strict revocation on top of it.
+    ///
+    /// `Ok(Some)` with the verified token; `Ok(None)` to let
+    /// the request through without claims (public path, or optional mode); `Err` to answer with
+    /// [`TokenGate::error_response`].
+    pub fn guard<R: RequestHead + ?Sized>(&self, head: &R) -> Result<Option<VerifiedToken>, Error> {
+        self.check_token(head, self.requires_token(head.path()))
+    }
+
+    /// Verifies an access token (or finds it in the verified-token cache).
+    pub fn verify_access(&self, token: &str) -> Result<VerifiedToken, Error> {
+        let now = unix_now();
+        let cache = self.inner.cache.as_ref();
+        if let Some(verified) = cache.and_then(|cache| cache.get(token, now)) {
+            return Ok(verified);
+        }
+        let verified = verify(
+            self.keys(),
+            token,
+            TokenKind::Access,
+            &self.expectations(now, false),
+        )
+        .map_err(Error::invalid_token)?;
+        if let Some(cache) = cache {
+            cache.put(token, &verified, now);
+        }
+        Ok(verified)
+    }
+
+    /// Verifies a refresh token; `allow_expired` for a sign-out, which may end what is over.
+    pub(crate) fn verify_refresh(
+        &self,
+        token: &str,
+        allow_expired: bool,
+    ) -> Result<VerifiedToken, Error> {
+        verify(
+            self.keys(),
+            token,
+            TokenKind::Refresh,
+            &self.expectations(unix_now(), allow_expired),
+        )
+        .map_err(Error::invalid_token)
+    }
+
+    /// The access token of a request that needs one, checked as the guard of a route that
+    /// needs a token checks it: verified, CSRF-checked when it came by cookie on an unsafe
+    /// request, and with strict revocation its session live. For the endpoints that act with
+    /// an access token.
+    pub(crate) async fn authenticate<R: RequestHead + ?Sized>(
+        &self,
+        head: &R,
+    ) -> Result<VerifiedToken, Error> {
+        let verified = self
+            .check_token(head, true)?
+            .ok_or(Error::new(ErrorKind::MissingToken))?;
+        let claims = verified.claims();
+        if self.config().guard.strict_revocation
+            && !self.session_is_live(&claims.sub, &claims.sid).await?
+        {
+            return Err(Error::invalid_token(TokenError::Revoked));
+        }
+        Ok(verified)
+    }
+
+    fn expectations(&self, now: i64, allow_expired: bool) -> Expectations<'_> {
+        let tokens = &self.config().tokens;
+        Expectations {
+            issuer: &tokens.issuer,
+            audience: tokens.audience.as_deref(),
+            leeway: i64::try_from(tokens.leeway.as_secs()).unwrap_or(i64::MAX),
+            now,
+            allow_expired,
+        }
+    }
+
+    /// The access token a request presents, and whether it came in the cookie. A bearer
+    /// header wins over the cookie; only a cookie needs the CSRF defences.
+    fn presented_access<'a, R: RequestHead + ?Sized>(
+        &self,
+        head: &'a R,
+    ) -> Option<(&'a str, bool)> {
+        match bearer(head, self.config().guard.accept_authentication_header) {
+            Some(token) => Some((token, false)),
+            None => self.cookies().access(head).map(|token| (token, true)),
+        }
+    }
+
+    /// Whether a request to `path` needs a token: in required mode, unless the path is public.
+    fn requires_token(&self, path: &str) -> bool {
+        let guard = &self.config().guard;
+        guard.mode == GuardMode::Required
+            && !guard
+                .public_paths
+                .iter()
+                .any(|public| match public.strip_suffix('*') {
+                    Some(prefix) => path.starts_with(prefix),
+                    None => path == public,
+                })
+    }
+
+    /// The token check of a request: with `required`, a missing or invalid token is an error;
+    /// without, it is no token.
+    fn check_token<R: RequestHead + ?Sized>(
+        &self,
+        head: &R,
+        required: bool,
+    ) -> Result<Option<VerifiedToken>, Error> {
+        let (token, by_cookie) = match self.presented_access(head) {
+            Some(found) => found,
+            None if required => return Err(Error::new(ErrorKind::MissingToken)),
+            None => return Ok(None),
+        };
+        let checked = self.verify_access(token).and_then(|verified| {
+            if by_cookie && is_unsafe(head.method()) {
+                self.cookies().check(head, &verified.claims().sid)?;
+            }
+            Ok(verified)
+        });
+        match checked {
+            Ok(verified) => Ok(Some(verified)),
+            Err(error) if required => Err(error),
+            Err(_) => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Strict revocation: whether a session is still live, from this instance's memory when it
+//! knows, else from the store; and what this instance learns when sessions end.
+
+use super::TokenGate;
+use crate::clock::unix_now;
+use crate::http::error::{Error, ErrorKind};
+
+impl TokenGate {
+    fn revocation_ttl(&self) -> i64 {
+        i64::try_from(self.config().guard.revocation_cache_ttl.as_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// What this instance knows of a session without asking the store.
+    pub(super) fn known_liveness(&self, sid: &str) -> Option<bool> {
+        self.inner
+            .revocations
+            .get(sid, unix_now(), self.revocation_ttl())
+    }
+
+    /// Whether session `sid` of `subject` is live: from this instance's memory, else from the
+    /// store. A "live" read never overwrites a sign-out that this instance recorded meanwhile.
+    pub(crate) async fn session_is_live(&self, subject: &str, sid: &str) -> Result<bool, Error> {
+        if let Some(live) = self.known_liveness(sid) {
+            return Ok(live);
+        }
+        let now = unix_now();
+        let ttl = self.revocation_ttl();
+        match self.store().is_live(subject, sid, now).await {
+            Ok(true) => {
+                if ttl > 0 {
+                    self.inner.revocations.mark_live(sid, now, ttl);
+                }
+                Ok(true)
+            }
+            Ok(false) => {
+                self.inner.revocations.mark_dead(sid, now, ttl);
+                Ok(false)
+            }
+            Err(error) => {
+                tracing::warn!(target: "tokengate", %error, "session store failed");
+                Err(Error::new(ErrorKind::Unavailable("session store")))
+            }
+        }
+    }
+
+    /// Records that sessions ended in the store, for this instance's strict guard: at once,
+    /// and for good.
+    pub(crate) fn sessions_ended<'s>(&self, sids: impl IntoIterator<Item = &'s str>) {
+        if !self.config().guard.strict_revocation {
+            return;
+        }
+        let (now, ttl) = (unix_now(), self.revocation_ttl());
+        for sid in sids {
+            self.inner.revocations.mark_dead(sid, now, ttl);
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! The gate: configuration, keys, credentials and stores put together once ([`builder`]),
+//! and what every request asks of them — is it an endpoint, does it pass the guard
+//! ([`guard`]), is its session still live ([`liveness`]).
+//!
+//! The state is private to this module; the endpoints and the guard read it through the
+//! accessors below.
+//!
+//! # Example
+//!
+//! ```
+//! use tokengate_core::credentials::{hash_password, MemoryDirectory};
+//! use tokengate_core::{Config, Endpoint, TokenGate};
+//!
+//! let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
+//! let directory = MemoryDirectory::new().user("ada", &hash_password("pw")?)?;
+//! let gate = TokenGate::builder(config).credentials(directory).build()?;
+//! assert_eq!(gate.endpoint("/api/rest/signin"), Some(Endpoint::SignIn));
+//! assert_eq!(gate.endpoint("/api/rest/me"), None);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod builder;
+mod cache;
+mod guard;
+mod liveness;
+mod revocation;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub use builder::TokenGateBuilder;
+pub use guard::{Guarded, PendingCheck, Route};
+
+use crate::audit::AuditEvent;
+use crate::config::Config;
+use crate::credentials::Credentials;
+use crate::http::cookies::CookieJar;
+use crate::http::error::{Error, ErrorKind};
+use crate::http::request::RequestHead;
+use crate::http::response::Response;
+use crate::jws::KeySet;
+use crate::store::SessionStore;
+use crate::throttle::FailureCounter;
+use cache::VerifyCache;
+use revocation::RevocationCache;
+
+/// One of the endpoints the gate answers itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST {prefix}/signin`.
+    SignIn,
+    /// `POST {prefix}/token`.
+    Token,
+    /// `POST {prefix}/signout`.
+    SignOut,
+    /// `GET {prefix}/jwks`: the public keys, for other services to verify access tokens.
+    Jwks,
+    /// `GET {prefix}/sessions`: the caller's live sessions.
+    Sessions,
+}
+
+type ErrorHook = dyn Fn(&Error, Response) -> Response + Send + Sync;
+type AuditHook = dyn Fn(&AuditEvent) + Send + Sync;
+
+struct Inner {
+    config: Config,
+    keys: KeySet,
+    credentials: Arc<dyn Credentials>,
+    store: Arc<dyn SessionStore>,
+    failures: Arc<dyn FailureCounter>,
+    cookies: CookieJar,
+    revocations: RevocationCache,
+    cache: Option<VerifyCache>,
+    paths: [String; 5],
+    on_audit: Option<Box<AuditHook>>,
+    on_error: Option<Box<ErrorHook>>,
+    /// Whether a request without the trusted proxy header was logged already.
+    proxy_warned: AtomicBool,
+}
+
+/// The sign-in service; cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct TokenGate {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for TokenGate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenGate")
+            .field("config", &self.inner.config)
+            .field("keys", &self.inner.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenGate {
+    /// Starts building a gate with this configuration.
+    pub fn builder(config: Config) -> TokenGateBuilder {
+        TokenGateBuilder::new(config)
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub(crate) fn keys(&self) -> &KeySet {
+        &self.inner.keys
+    }
+
+    pub(crate) fn credentials(&self) -> &dyn Credentials {
+        &*self.inner.credentials
+    }
+
+    pub(crate) fn store(&self) -> &dyn SessionStore {
+        &*self.inner.store
+    }
+
+    pub(crate) fn failures(&self) -> &dyn FailureCounter {
+        &*self.inner.failures
+    }
+
+    pub(crate) fn cookies(&self) -> &CookieJar {
+        &self.inner.cookies
+    }
+
+    /// The endpoint at `path`, if it is one.
+    pub fn endpoint(&self, path: &str) -> Option<Endpoint> {
+        let [signin, token, signout, jwks, sessions] = &self.inner.paths;
+        if !path.starts_with(self.inner.config.endpoints.prefix.as_str()) {
+            return None;
+        }
+        if path == signin {
+            Some(Endpoint::SignIn)
+        } else if path == token {
+            Some(Endpoint::Token)
+        } else if path == signout {
+            Some(Endpoint::SignOut)
+        } else if path == jwks {
+            Some(Endpoint::Jwks)
+        } else if path == sessions {
+            Some(Endpoint::Sessions)
+        } else {
+            None
+        }
+    }
+
+    /// Logs an audit event and hands it to the app's hook.
+    pub(crate) fn audit(&self, event: &AuditEvent) {
+        event.log();
+        if let Some(hook) = &self.inner.on_audit {
+            hook(event);
+        }
+    }
+
+    /// The client's address: the peer, or the last address of the trusted proxy's header.
+    /// A request without that header, or with one that does not end in an address, is
+    /// counted under its peer address, never under none: a proxy that fails to set the header
+    /// must not switch the per-address limit off.
+    pub(crate) fn client_addr<R: RequestHead + ?Sized>(&self, head: &R) -> Option<IpAddr> {
+        let Some(header) = &self.inner.config.endpoints.trusted_proxy_header else {
+            return head.peer_addr();
+        };
+        let forwarded = head
+            .header(header)
+            .and_then(|value| std::str::from_utf8(value).ok())
+            .and_then(|value| value.rsplit(',').next())
+            .and_then(|last| last.trim().parse().ok());
+        if forwarded.is_none() {
+            // Once loudly (a proxy that does not set it is a misconfiguration), then quietly.
+            if self.inner.proxy_warned.swap(true, Ordering::Relaxed) {
+                tracing::debug!(target: "tokengate", header = %header, "trusted proxy header missing or unreadable: counting the peer address");
+            } else {
+                tracing::warn!(target: "tokengate", header = %header, "trusted proxy header missing or unreadable: counting the peer address (logged once)");
+            }
+        }
+        forwarded.or_else(|| head.peer_addr())
+    }
+
+    /// The answer for an error: JSON body, RFC 6750 challenge, then the app's hook if any.
+    /// A 5xx is logged, as it means a bug or a dependency down.
+    pub fn error_response(&self, error: &Error) -> Response {
+        if error.status() >= 500 {
+            if let ErrorKind::Internal(detail) = error.kind() {
+                tracing::error!(target: "tokengate", %detail, "internal error");
+            } else {
+                tracing::error!(target: "tokengate", %error, "dependency unavailable");
+            }
+        }
+        let response = error.to_response(&self.inner.config.guard.realm);
+        match &self.inner.on_error {
+            Some(hook) => hook(error, response),
+            None => response,
+        }
+    }
+}
+
+/// Gates and tokens for the core's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::TokenGate;
+    use crate::credentials::MemoryDirectory;
+    use crate::jws::{Algorithm, KeyConfig, KeyMaterial, Secret, TokenKind};
+    use crate::Config;
+
+    const SECRET: &str = "a-test-only-secret-of-32-bytes-or-more";
+
+    /// A gate on a test-only secret, with `settings` applied as `TOKENGATE_*` variables would.
+    pub(crate) fn gate(settings: &[(&str, &str)]) -> TokenGate {
+        let mut pairs = vec![("TOKENGATE_SECRET".to_owned(), SECRET.to_owned())];
+        pairs.extend(settings.iter().map(|(key, value)| {
+            (
+                format!("TOKENGATE_{}", key.to_ascii_uppercase()),
+                (*value).to_owned(),
+            )
+        }));
+        let config = Config::from_sources(None, "default", pairs).expect("valid test settings");
+        TokenGate::builder(config)
+            .credentials(MemoryDirectory::new())
+            .build()
+            .expect("valid test gate")
+    }
+
+    /// A gate whose one key is an Ed25519 key made now (PKCS#8 built around 32 random bytes, so
+    /// it needs neither crypto backend to make).
+    pub(crate) fn eddsa_gate() -> TokenGate {
+        use base64::Engine as _;
+        let mut der = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).expect("random bytes");
+        der.extend_from_slice(&seed);
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        );
+        let config = Config::default().with_keys(vec![KeyConfig::new(
+            Algorithm::EdDsa,
+            KeyMaterial::PrivatePem(Secret::new(pem)),
+        )]);
+        TokenGate::builder(config)
+            .credentials(MemoryDirectory::new())
+            .build()
+            .expect("valid EdDSA test gate")
+    }
+
+    /// An access token of `gate` for session `sid`, expiring at `exp`.
+    pub(crate) fn access_token(gate: &TokenGate, sid: &str, exp: i64) -> String {
+        let payload = serde_json::json!({
+            "iss": "tokengate", "sub": "ada", "iat": exp - 60, "exp": exp, "jti": "j", "sid": sid,
+        });
+        crate::jws::sign(gate.keys(), TokenKind::Access, &payload).expect("signed")
+    }
+}

@@ -1,0 +1,111 @@
+//! The store a configuration names: the one place where `store = "..."` is read.
+
+use std::sync::Arc;
+
+use super::{MemoryStore, SessionStore};
+use crate::throttle::FailureCounter;
+
+/// The store named by a `store` setting, and the failure counter that goes with it when the
+/// store counts sign-in attempts too (SQLite and Redis do, so that a restart or another
+/// instance does not reset them).
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Opened {
+    /// Where sessions live.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Where failed sign-ins are counted, when the store does it.
+    pub failures: Option<Arc<dyn FailureCounter>>,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("failures", &self.failures.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The schemes a `store` setting may use, for messages.
+pub(crate) const SCHEMES: &str = "memory, sqlite://path, redis://host:port/db or rediss://...";
+
+/// Opens the store `url` names — `memory`, `sqlite://path` (feature `sqlite`) or
+/// `redis://host:port/db` / `rediss://...` (feature `redis`; keys under `prefix`). `Err` says
+/// what is wrong, or which feature to enable.
+pub fn open(url: &str, prefix: &str) -> Result<Opened, String> {
+    let url = url.trim();
+    if url == "memory" {
+        return Ok(Opened {
+            sessions: Arc::new(MemoryStore::new()),
+            failures: None,
+        });
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return sqlite(path);
+    }
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        return redis(url, prefix);
+    }
+    Err(format!("expected {SCHEMES}"))
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite(path: &str) -> Result<Opened, String> {
+    let store = tokengate_sqlite::SqliteStore::open(path).map_err(|e| e.to_string())?;
+    Ok(Opened {
+        failures: Some(Arc::new(store.clone())),
+        sessions: Arc::new(store),
+    })
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn sqlite(_: &str) -> Result<Opened, String> {
+    Err("a SQLite store needs the `sqlite` feature of tokengate".to_owned())
+}
+
+#[cfg(feature = "redis")]
+fn redis(url: &str, prefix: &str) -> Result<Opened, String> {
+    let store = tokengate_redis::RedisStore::open(url, prefix).map_err(|e| e.to_string())?;
+    Ok(Opened {
+        failures: Some(Arc::new(store.clone())),
+        sessions: Arc::new(store),
+    })
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis(_: &str, _: &str) -> Result<Opened, String> {
+    Err("a Redis store needs the `redis` feature of tokengate".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_is_a_store_without_a_counter_of_its_own() {
+        let opened = open("memory", "tokengate").unwrap();
+        assert!(opened.failures.is_none());
+    }
+
+    #[test]
+    fn an_unknown_scheme_lists_the_known_ones() {
+        let error = open("mongodb://db", "tokengate").unwrap_err();
+        assert!(error.contains("sqlite://"), "{error}");
+    }
+
+    #[cfg(not(feature = "redis"))]
+    #[test]
+    fn redis_without_its_feature_names_the_feature() {
+        let error = open("redis://127.0.0.1/0", "tokengate").unwrap_err();
+        assert!(error.contains("`redis` feature"), "{error}");
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn sqlite_counts_attempts_too() {
+        let path = std::env::temp_dir().join(format!("tokengate-open-{}.db", std::process::id()));
+        let opened = open(&format!("sqlite://{}", path.display()), "tokengate").unwrap();
+        assert!(opened.failures.is_some());
+        drop(opened);
+        let _ = std::fs::remove_file(path);
+    }
+}

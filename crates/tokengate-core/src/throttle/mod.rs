@@ -1,0 +1,206 @@
+//! Throttling sign-ins, per login and per client address.
+//!
+//! Each sign-in *reserves* an attempt against the login tried and one against the client
+//! address before the password is verified, in fixed windows (`throttle_window`, default 15
+//! minutes). A reservation is one atomic step in the counter — count it, or refuse it when the
+//! window already holds its limit (`throttle_per_login`, default 10; `throttle_per_address`,
+//! default 100) — so however many attempts arrive at once, no more than the limit are ever
+//! verified per login and per address in a window. A refused attempt answers 429 with
+//! `Retry-After` until the window ends, whether or not the login exists and whether or not the
+//! password is right, so the answer reveals nothing.
+//!
+//! A failed attempt keeps its reservations: it was a failure. A successful one clears its
+//! login's count and gives back its address reservation (an office behind one address is not
+//! throttled for signing in well). An attempt that could not be decided (the credential
+//! directory is down) gives both back.
+//!
+//! So, for one login, no more than `throttle_per_login` sign-ins can be in flight at the same
+//! moment, right password or not: a service account that signs in from many workers at once
+//! needs a higher limit (a success clears the count, so sequential sign-ins are never held).
+//!
+//! The client address is the peer address, or, only when `trusted_proxy_header` names one
+//! (`x-forwarded-for`), the last address that header lists: the one the trusted proxy saw.
+//! When that header is missing or unreadable, the peer address is used (and a warning logged),
+//! so a misconfigured proxy never turns the per-address limit off. IPv6 addresses count per
+//! `/64`, the block one host usually gets, so rotating addresses within it gains nothing.
+//!
+//! The counters sit behind [`FailureCounter`] so that several instances can share them (the
+//! Redis store implements it); [`MemoryCounter`] is the default, for one process.
+//!
+//! # Example
+//!
+//! ```
+//! use tokengate_core::throttle::{FailureCounter, MemoryCounter, Reservation};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let counter = MemoryCounter::new();
+//! for _ in 0..3 {
+//!     let granted = counter.reserve("login:ada", 3, 900, 1_000).await?;
+//!     assert!(matches!(granted, Reservation::Granted(_)));
+//! }
+//! let refused = counter.reserve("login:ada", 3, 900, 1_010).await?;
+//! assert_eq!(refused.retry_after(1_010), Some(890));
+//! // The window ends, and attempts count again from zero.
+//! let granted = counter.reserve("login:ada", 3, 900, 1_900).await?;
+//! assert_eq!(granted.window().count, 1);
+//! # Ok::<(), tokengate_core::store::StoreError>(())
+//! # }).unwrap();
+//! ```
+
+mod memory;
+
+use std::net::IpAddr;
+
+pub use memory::MemoryCounter;
+pub use tokengate_store::{FailureCounter, Reservation, Window};
+
+use crate::config::ThrottleSettings;
+use crate::jws::mac::MacKey;
+use crate::store::StoreError;
+
+/// Why an attempt may not go on.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// A window holds its limit: retry after this many seconds.
+    TooMany { retry_after: u64 },
+    /// A counter could not be reached.
+    Down(StoreError),
+}
+
+/// The counters one sign-in attempt is held to, with their limits, and what becomes of its
+/// reservations: the throttling policy, in one place.
+pub(crate) struct Attempt {
+    login: Option<(String, u32)>,
+    address: Option<(String, u32)>,
+    window: u64,
+}
+
+impl Attempt {
+    /// The counters of a sign-in: the login's (hashed, so that keys stay short whatever is
+    /// sent, and apart per application) and the client address's, where a limit applies.
+    pub(crate) fn new(
+        settings: &ThrottleSettings,
+        login: &str,
+        application: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Self {
+        let login = (settings.per_login > 0).then(|| {
+            let tag = MacKey::new(b"tokengate throttle").sign(&[
+                application.unwrap_or("").as_bytes(),
+                b"\0",
+                login.as_bytes(),
+            ]);
+            let tag = base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                &tag[..18],
+            );
+            (format!("fail:login:{tag}"), settings.per_login)
+        });
+        let address = client.filter(|_| settings.per_address > 0).map(|client| {
+            (
+                format!("fail:addr:{}", address_key(client)),
+                settings.per_address,
+            )
+        });
+        Self {
+            login,
+            address,
+            window: settings.window.as_secs(),
+        }
+    }
+
+    fn keys(&self) -> impl Iterator<Item = (&str, u32)> {
+        [&self.login, &self.address]
+            .into_iter()
+            .flatten()
+            .map(|(key, limit)| (key.as_str(), *limit))
+    }
+
+    /// Reserves the attempt on every counter, before the password is verified: one atomic
+    /// step per counter, so a burst cannot pass a check before its failures are counted. A
+    /// refusal on a later counter gives back the reservations made before it. A failed
+    /// attempt keeps its reservations.
+    pub(crate) async fn reserve(
+        &self,
+        counter: &dyn FailureCounter,
+        now: i64,
+    ) -> Result<(), Refusal> {
+        let mut granted: Vec<&str> = Vec::with_capacity(2);
+        for (key, limit) in self.keys() {
+            let refusal = match counter.reserve(key, limit, self.window, now).await {
+                Ok(reservation) => reservation
+                    .retry_after(now)
+                    .map(|retry_after| Refusal::TooMany { retry_after }),
+                Err(error) => Some(Refusal::Down(error)),
+            };
+            if let Some(refusal) = refusal {
+                for key in granted {
+                    release(counter, key, now).await;
+                }
+                return Err(refusal);
+            }
+            granted.push(key);
+        }
+        Ok(())
+    }
+
+    /// A successful sign-in clears its login's count and gives back its address reservation.
+    /// Best effort: the session is open by now, and a counter that is down must not turn a
+    /// sign-in that took effect into an error.
+    pub(crate) async fn succeeded(&self, counter: &dyn FailureCounter, now: i64) {
+        if let Some((key, _)) = &self.login {
+            if let Err(error) = counter.clear(key).await {
+                tracing::warn!(target: "tokengate", %error, "could not clear the login's failed sign-ins");
+            }
+        }
+        if let Some((key, _)) = &self.address {
+            release(counter, key, now).await;
+        }
+    }
+
+    /// An attempt that could not be decided gives back every reservation.
+    pub(crate) async fn undecided(&self, counter: &dyn FailureCounter, now: i64) {
+        for (key, _) in self.keys() {
+            release(counter, key, now).await;
+        }
+    }
+}
+
+/// Gives back a reservation that turned out not to be a failure; best effort, as the answer
+/// no longer depends on it.
+async fn release(counter: &dyn FailureCounter, key: &str, now: i64) {
+    if let Err(error) = counter.release(key, now).await {
+        tracing::warn!(target: "tokengate", %error, "could not give back a sign-in reservation");
+    }
+}
+
+/// The address a client is counted under: itself for IPv4, its `/64` for IPv6 (an IPv4
+/// address mapped into IPv6 counts as the IPv4 address).
+fn address_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return v4.to_string();
+            }
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_count_per_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(address_key(mapped), "192.0.2.1");
+    }
+}

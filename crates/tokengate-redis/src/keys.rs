@@ -1,0 +1,87 @@
+//! The key layout, in one place.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `{prefix}:{<subject>}:session:<id>` | hash | one session; expires with it |
+//! | `{prefix}:{<subject>}:sessions` | sorted set | the subject's session ids, scored by their end (`+inf`: unlimited) |
+//! | `{prefix}:throttle:<counter>` | hash | `count` and `ends_at` of one throttling window; expires with it |
+//!
+//! The subject in braces is a Redis Cluster hash tag: all of a subject's keys share one slot,
+//! so that every script (which declares each key it touches in `KEYS`) runs on one node.
+//! Braces and `%` in subjects and ids are percent-escaped, so that no subject can end the tag
+//! early or make two keys meet.
+
+/// Where the keys of one store live.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    prefix: String,
+}
+
+/// `text` with `%`, `{` and `}` percent-escaped.
+fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(['%', '{', '}']) {
+        return text.into();
+    }
+    text.replace('%', "%25")
+        .replace('{', "%7B")
+        .replace('}', "%7D")
+        .into()
+}
+
+impl Layout {
+    pub(crate) fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// The hash of session `id` of `subject`.
+    pub(crate) fn session(&self, subject: &str, id: &str) -> String {
+        format!(
+            "{}:{{{}}}:session:{}",
+            self.prefix,
+            escaped(subject),
+            escaped(id)
+        )
+    }
+
+    /// The index of `subject`'s sessions.
+    pub(crate) fn index(&self, subject: &str) -> String {
+        format!("{}:{{{}}}:sessions", self.prefix, escaped(subject))
+    }
+
+    /// The throttling counter `key` (`fail:login:...`, `fail:addr:...`).
+    pub(crate) fn counter(&self, key: &str) -> String {
+        format!("{}:throttle:{key}", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slot tag Redis Cluster hashes: the text between the first `{` and the next `}`.
+    fn tag(key: &str) -> &str {
+        let open = key.find('{').unwrap_or(0);
+        let close = key[open..].find('}').map_or(key.len(), |at| open + at);
+        &key[open + 1..close]
+    }
+
+    #[test]
+    fn a_subjects_keys_share_one_slot() {
+        let layout = Layout::new("app");
+        let session = layout.session("ada@example.org", "s1");
+        assert_eq!(session, "app:{ada@example.org}:session:s1");
+        assert_eq!(tag(&session), tag(&layout.index("ada@example.org")));
+    }
+
+    #[test]
+    fn braces_in_a_subject_neither_end_the_tag_nor_make_keys_meet() {
+        let layout = Layout::new("app");
+        let tricky = layout.session("x}:session:y", "id");
+        let plain = layout.session("x", "y}:session:id");
+        assert_ne!(tricky, plain);
+        assert_eq!(tag(&tricky), "x%7D:session:y");
+        assert_eq!(tag(&tricky), tag(&layout.index("x}:session:y")));
+    }
+}

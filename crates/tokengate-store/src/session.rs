@@ -1,0 +1,219 @@
+//! Sessions and the decisions taken on them.
+
+/// One signed-in session. Every store builds it from what it keeps, so it has no hidden
+/// fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The session id (`sid` claim).
+    pub id: String,
+    /// The subject that signed in.
+    pub subject: String,
+    /// The application, for application-key logins.
+    pub application: Option<String>,
+    /// The extra claims of the principal, as a JSON object text, put into every access token.
+    pub claims: String,
+    /// When the session was opened, Unix seconds.
+    pub created_at: i64,
+    /// When an access token was last issued from it, Unix seconds.
+    pub refreshed_at: i64,
+    /// When it ends, Unix seconds; `None` for an unlimited session (until signed out).
+    pub expires_at: Option<i64>,
+    /// The `jti` of its current refresh token.
+    pub token: String,
+    /// The `jti` of the refresh token that rotation replaced last, if any.
+    pub previous: Option<String>,
+    /// When the current refresh token was issued (its `iat`), Unix seconds.
+    pub rotated_at: i64,
+}
+
+impl Session {
+    /// A new session opened at `now`.
+    pub fn new(
+        id: &str,
+        subject: &str,
+        application: Option<&str>,
+        claims: &str,
+        now: i64,
+        expires_at: Option<i64>,
+    ) -> Self {
+        Self {
+            id: id.to_owned(),
+            subject: subject.to_owned(),
+            application: application.map(str::to_owned),
+            claims: claims.to_owned(),
+            created_at: now,
+            refreshed_at: now,
+            expires_at,
+            token: String::new(),
+            previous: None,
+            rotated_at: now,
+        }
+    }
+
+    /// Whether the session is still live at `now`.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+
+    /// Whether `presented` may act for this session at `now`, as `/token` would accept it:
+    /// the session is live, belongs to `subject`, and the token is its current one, or (with
+    /// rotation) the one it replaced, within the grace.
+    pub fn accepts(&self, subject: &str, presented: &Presented<'_>, now: i64) -> bool {
+        if !self.is_live(now) || self.subject != subject || self.id != presented.id {
+            return false;
+        }
+        if self.token == presented.token {
+            return true;
+        }
+        presented.grace.is_some_and(|grace| {
+            self.previous.as_deref() == Some(presented.token)
+                && now.saturating_sub(self.rotated_at) <= grace
+        })
+    }
+}
+
+/// The refresh token that asks for a sign-out of several sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Presented<'a> {
+    /// Its session (`sid`).
+    pub id: &'a str,
+    /// Its `jti`.
+    pub token: &'a str,
+    /// With rotation, how long a replaced token still counts (`reuse_grace`); `None` without.
+    pub grace: Option<i64>,
+}
+
+impl<'a> Presented<'a> {
+    /// The token `token` of session `id`; `grace` as in [`Presented::grace`].
+    pub fn new(id: &'a str, token: &'a str, grace: Option<i64>) -> Self {
+        Self { id, token, grace }
+    }
+}
+
+/// A sign-out of every session of a subject, or of all but one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubjectRevocation<'a> {
+    /// Whose sessions end.
+    pub subject: &'a str,
+    /// The session that stays (`scope=others`).
+    pub keep: Option<&'a str>,
+    /// The refresh token that asks, when a client asks: then nothing ends unless
+    /// [`Session::accepts`] it, decided in the same atomic step as the revocation.
+    pub by: Option<Presented<'a>>,
+    /// The time of the call.
+    pub now: i64,
+}
+
+impl<'a> SubjectRevocation<'a> {
+    /// Every session of `subject` but `keep`, asked for by the holder of `by`.
+    pub fn new(
+        subject: &'a str,
+        keep: Option<&'a str>,
+        by: Option<Presented<'a>>,
+        now: i64,
+    ) -> Self {
+        Self {
+            subject,
+            keep,
+            by,
+            now,
+        }
+    }
+}
+
+/// A `/token` call, as the store sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefreshRequest<'a> {
+    /// The subject the refresh token was issued to (`sub`).
+    pub subject: &'a str,
+    /// The session id (`sid`).
+    pub id: &'a str,
+    /// The `jti` of the presented refresh token.
+    pub token: &'a str,
+    /// The time of the call.
+    pub now: i64,
+    /// With rotation: the `jti` the current token is replaced by.
+    pub rotate_to: Option<&'a str>,
+    /// With rotation: how long, in seconds, the replaced token still gets the current one.
+    pub grace: i64,
+}
+
+impl<'a> RefreshRequest<'a> {
+    /// A refresh that keeps the refresh token (rotation off).
+    pub fn keep(subject: &'a str, id: &'a str, token: &'a str, now: i64) -> Self {
+        Self {
+            subject,
+            id,
+            token,
+            now,
+            rotate_to: None,
+            grace: 0,
+        }
+    }
+
+    /// A refresh that replaces the token by `new_token`, with `grace` seconds for the old one.
+    pub fn rotate(
+        subject: &'a str,
+        id: &'a str,
+        token: &'a str,
+        now: i64,
+        new_token: &'a str,
+        grace: i64,
+    ) -> Self {
+        Self {
+            subject,
+            id,
+            token,
+            now,
+            rotate_to: Some(new_token),
+            grace,
+        }
+    }
+}
+
+/// What a refresh found; each store decides it in one atomic step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refreshed {
+    /// The token is the session's current one: the session, refreshed (and rotated if asked).
+    Current(Session),
+    /// The token was replaced by rotation within the grace window: the session as it is, so
+    /// the caller gets its current token (concurrent refreshes do not fork the session).
+    Replaced(Session),
+    /// A replaced token came back after the grace window: the session has been ended.
+    Reused(Session),
+    /// No such live session, or the token is not its current one.
+    Gone,
+}
+
+impl Refreshed {
+    /// The decision of a store holding `session` (live at `request.now`) for `request`, and
+    /// the session as it must be stored afterwards (`None`: delete it). Shared by the stores
+    /// that keep whole sessions in memory or in SQL.
+    pub fn decide(mut session: Session, request: &RefreshRequest<'_>) -> (Self, Option<Session>) {
+        if session.subject != request.subject {
+            return (Self::Gone, Some(session));
+        }
+        if session.token == request.token {
+            session.refreshed_at = request.now;
+            if let Some(new) = request.rotate_to {
+                session.previous = Some(std::mem::replace(&mut session.token, new.to_owned()));
+                session.rotated_at = request.now;
+            }
+            return (Self::Current(session.clone()), Some(session));
+        }
+        if request.rotate_to.is_none() {
+            return (Self::Gone, Some(session));
+        }
+        if session.previous.as_deref() == Some(request.token)
+            && request.now.saturating_sub(session.rotated_at) <= request.grace
+        {
+            return (Self::Replaced(session.clone()), Some(session));
+        }
+        // A token of this session that rotation already replaced: stolen, or replayed.
+        (Self::Reused(session), None)
+    }
+}
