@@ -31,7 +31,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,8 +43,10 @@ use tokengate_store::{
 };
 use tokio::sync::OnceCell;
 
+use hash::{hash_values, parse, FIELDS};
 use keys::Layout;
 
+mod hash;
 mod keys;
 
 /// Sessions and throttling counters in Redis, over one multiplexed connection that
@@ -77,20 +78,7 @@ struct Scripts {
     release: Script,
 }
 
-const FIELDS: [&str; 10] = [
-    "id",
-    "subject",
-    "application",
-    "claims",
-    "created_at",
-    "refreshed_at",
-    "expires_at",
-    "token",
-    "previous",
-    "rotated_at",
-];
-
-fn failed(error: impl fmt::Display) -> StoreError {
+pub(crate) fn failed(error: impl fmt::Display) -> StoreError {
     StoreError(format!("redis: {error}"))
 }
 
@@ -137,68 +125,11 @@ impl RedisStore {
     }
 }
 
-/// A session from the flat field/value list of `HGETALL`.
-fn parse(flat: &[String]) -> Result<Session, StoreError> {
-    let fields: HashMap<&str, &str> = flat
-        .chunks_exact(2)
-        .map(|pair| (pair[0].as_str(), pair[1].as_str()))
-        .collect();
-    let text = |name: &str| {
-        fields
-            .get(name)
-            .map(|value| (*value).to_owned())
-            .ok_or_else(|| failed(format!("session without `{name}`")))
-    };
-    let optional = |name: &str| {
-        fields
-            .get(name)
-            .filter(|v| !v.is_empty())
-            .map(|v| (*v).to_owned())
-    };
-    let number = |name: &str| -> Result<i64, StoreError> {
-        text(name)?
-            .parse()
-            .map_err(|_| failed(format!("`{name}` is not a number")))
-    };
-    let mut session = Session::new(
-        &text("id")?,
-        &text("subject")?,
-        optional("application").as_deref(),
-        &text("claims")?,
-        number("created_at")?,
-        optional("expires_at")
-            .map(|at| {
-                at.parse()
-                    .map_err(|_| failed("`expires_at` is not a number"))
-            })
-            .transpose()?,
-    );
-    session.refreshed_at = number("refreshed_at")?;
-    session.token = text("token")?;
-    session.previous = optional("previous");
-    session.rotated_at = number("rotated_at")?;
-    Ok(session)
-}
-
 impl SessionStore for RedisStore {
     fn create(&self, session: Session) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            let values = [
-                session.id.clone(),
-                session.subject.clone(),
-                session.application.clone().unwrap_or_default(),
-                session.claims.clone(),
-                session.created_at.to_string(),
-                session.refreshed_at.to_string(),
-                session
-                    .expires_at
-                    .map(|at| at.to_string())
-                    .unwrap_or_default(),
-                session.token.clone(),
-                session.previous.clone().unwrap_or_default(),
-                session.rotated_at.to_string(),
-            ];
+            let values = hash_values(&session);
             let mut invocation = self.scripts.create.prepare_invoke();
             invocation
                 .key(self.keys.session(&session.subject, &session.id))

@@ -1,11 +1,8 @@
-//! The key list (`keys` in the TOML file), and the single key `algorithm` + `secret` or
-//! `key_file` make when there is no list.
+//! The key list (`keys` in the TOML file), as written, read into key configurations.
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
-use super::error::ConfigError;
-use super::sections::KeySettings;
 use crate::jws::{Algorithm, KeyConfig, KeyMaterial, Secret};
 
 /// One table of the `keys` list, as written.
@@ -116,50 +113,4 @@ impl Entry {
             verify_until,
         })
     }
-}
-
-/// The single key of `algorithm` + `secret` or `key_file`, when no key list is configured.
-pub(super) fn single_key(keys: &KeySettings) -> Result<KeyConfig, ConfigError> {
-    let material = match (keys.algorithm, &keys.key_file) {
-        (Algorithm::Hs256, Some(path)) => {
-            return Err(ConfigError::new(
-                "key_file",
-                &path.display().to_string(),
-                "HS256 takes `secret`; set `algorithm` to EdDSA, ES256 or RS256 for a key file",
-            ))
-        }
-        (Algorithm::Hs256, None) => KeyMaterial::Secret(keys.secret.clone().ok_or_else(|| {
-            ConfigError::new(
-                "secret",
-                "",
-                "is required: set TOKENGATE_SECRET to at least 32 random bytes",
-            )
-        })?),
-        (algorithm, None) => {
-            return Err(ConfigError::new(
-                "key_file",
-                "",
-                format!(
-                    "is required for {}: a PKCS#8 PEM private key",
-                    algorithm.name()
-                ),
-            ))
-        }
-        (_, Some(path)) => {
-            KeyMaterial::PrivatePem(Secret::new(std::fs::read(path).map_err(|e| {
-                ConfigError::new(
-                    "key_file",
-                    &path.display().to_string(),
-                    format!("cannot read: {e}"),
-                )
-            })?))
-        }
-    };
-    Ok(KeyConfig {
-        kid: None,
-        algorithm: keys.algorithm,
-        material,
-        signing: true,
-        verify_until: None,
-    })
 }

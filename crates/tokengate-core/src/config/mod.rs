@@ -234,7 +234,7 @@ impl Config {
     /// `key_file`.
     pub(crate) fn key_list(&self) -> Result<Vec<KeyConfig>, ConfigError> {
         if self.keys.list.is_empty() {
-            Ok(vec![keys::single_key(&self.keys)?])
+            Ok(vec![self.keys.single_key()?])
         } else {
             Ok(self.keys.list.clone())
         }

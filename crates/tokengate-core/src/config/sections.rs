@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::de;
-use crate::jws::{Algorithm, KeyConfig, Secret};
+use super::error::ConfigError;
+use crate::jws::{Algorithm, KeyConfig, KeyMaterial, Secret};
 
 /// Whether guarded routes need a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -280,4 +281,55 @@ pub struct KeySettings {
     /// (`keys`, TOML only).
     #[serde(rename = "keys", deserialize_with = "super::keys::key_list")]
     pub list: Vec<KeyConfig>,
+}
+
+/// The single key of `algorithm` + `secret` or `key_file`, when no key list is configured.
+impl KeySettings {
+    /// The single key of `algorithm` + `secret` or `key_file`, when no key list is given.
+    pub(super) fn single_key(&self) -> Result<KeyConfig, ConfigError> {
+        let keys = self;
+        let material =
+            match (keys.algorithm, &keys.key_file) {
+                (Algorithm::Hs256, Some(path)) => return Err(ConfigError::new(
+                    "key_file",
+                    &path.display().to_string(),
+                    "HS256 takes `secret`; set `algorithm` to EdDSA, ES256 or RS256 for a key file",
+                )),
+                (Algorithm::Hs256, None) => {
+                    KeyMaterial::Secret(keys.secret.clone().ok_or_else(|| {
+                        ConfigError::new(
+                            "secret",
+                            "",
+                            "is required: set TOKENGATE_SECRET to at least 32 random bytes",
+                        )
+                    })?)
+                }
+                (algorithm, None) => {
+                    return Err(ConfigError::new(
+                        "key_file",
+                        "",
+                        format!(
+                            "is required for {}: a PKCS#8 PEM private key",
+                            algorithm.name()
+                        ),
+                    ))
+                }
+                (_, Some(path)) => {
+                    KeyMaterial::PrivatePem(Secret::new(std::fs::read(path).map_err(|e| {
+                        ConfigError::new(
+                            "key_file",
+                            &path.display().to_string(),
+                            format!("cannot read: {e}"),
+                        )
+                    })?))
+                }
+            };
+        Ok(KeyConfig {
+            kid: None,
+            algorithm: keys.algorithm,
+            material,
+            signing: true,
+            verify_until: None,
+        })
+    }
 }

@@ -167,13 +167,13 @@ impl TokenGate {
 
     fn expectations(&self, now: i64, allow_expired: bool) -> Expectations<'_> {
         let tokens = &self.config().tokens;
-        Expectations {
-            issuer: &tokens.issuer,
-            audience: tokens.audience.as_deref(),
-            leeway: i64::try_from(tokens.leeway.as_secs()).unwrap_or(i64::MAX),
+        Expectations::new(
+            &tokens.issuer,
+            tokens.audience.as_deref(),
+            i64::try_from(tokens.leeway.as_secs()).unwrap_or(i64::MAX),
             now,
             allow_expired,
-        }
+        )
     }
 
     /// The access token a request presents, and whether it came in the cookie. A bearer

@@ -5,12 +5,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{DecodingKey, EncodingKey};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::algorithm::Algorithm;
+use super::kind::TokenKind;
 use super::mac::MacKey;
 use super::material::{KeyConfig, KeyError, KeyMaterial};
-use super::sign::TokenKind;
 
 enum Material {
     Hmac(Box<MacKey>),
@@ -100,8 +101,8 @@ impl Key {
 
     fn with_headers(mut self) -> Self {
         self.headers = [
-            super::sign::encoded_header(&self, TokenKind::Access),
-            super::sign::encoded_header(&self, TokenKind::Refresh),
+            encoded_header(&self, TokenKind::Access),
+            encoded_header(&self, TokenKind::Refresh),
         ];
         self
     }
@@ -282,6 +283,25 @@ impl Key {
             }
         }
     }
+}
+
+#[derive(Serialize)]
+struct Header<'a> {
+    alg: &'static str,
+    typ: &'static str,
+    kid: &'a str,
+}
+
+/// The base64url header of every token of `kind` that `key` signs: tokens are compared with it
+/// byte for byte before their header is ever parsed.
+fn encoded_header(key: &Key, kind: TokenKind) -> String {
+    let header = serde_json::to_vec(&Header {
+        alg: key.algorithm.name(),
+        typ: kind.typ(),
+        kid: &key.kid,
+    })
+    .unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(header)
 }
 
 #[cfg(test)]

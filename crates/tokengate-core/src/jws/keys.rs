@@ -10,8 +10,8 @@
 use serde_json::Value;
 
 use super::key::Key;
+use super::kind::TokenKind;
 use super::material::{KeyConfig, KeyError};
-use super::sign::TokenKind;
 
 /// The configured keys: one signs, all verify while live.
 pub(crate) struct KeySet {

@@ -4,47 +4,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::Serialize;
 
-use super::key::Key;
 use super::keys::KeySet;
-
-/// Which of the two token types; each carries its own `typ` header and each verifier accepts
-/// only its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    /// An access token (`typ: at+jwt`, RFC 9068).
-    Access,
-    /// A refresh token (`typ: rt+jwt`).
-    Refresh,
-}
-
-impl TokenKind {
-    /// The `typ` header value.
-    pub fn typ(self) -> &'static str {
-        match self {
-            Self::Access => "at+jwt",
-            Self::Refresh => "rt+jwt",
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct Header<'a> {
-    alg: &'static str,
-    typ: &'static str,
-    kid: &'a str,
-}
-
-/// The base64url header of every token of `kind` that `key` signs: tokens are compared with it
-/// byte for byte before their header is ever parsed.
-pub(crate) fn encoded_header(key: &Key, kind: TokenKind) -> String {
-    let header = serde_json::to_vec(&Header {
-        alg: key.algorithm.name(),
-        typ: kind.typ(),
-        kid: &key.kid,
-    })
-    .unwrap_or_default();
-    URL_SAFE_NO_PAD.encode(header)
-}
+use super::kind::TokenKind;
 
 /// Signs `claims` (a JSON object) as a compact JWS with the signing key.
 pub(crate) fn sign<C: Serialize + ?Sized>(

@@ -15,7 +15,7 @@ use super::claims::Claims;
 use super::error::TokenError;
 use super::key::Key;
 use super::keys::KeySet;
-use super::sign::TokenKind;
+use super::kind::TokenKind;
 
 /// Longest token considered; anything longer is refused before decoding.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -74,12 +74,32 @@ impl std::fmt::Debug for VerifiedToken {
 /// What a token is checked against besides its signature.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Expectations<'a> {
-    pub(crate) issuer: &'a str,
-    pub(crate) audience: Option<&'a str>,
-    pub(crate) leeway: i64,
-    pub(crate) now: i64,
+    issuer: &'a str,
+    audience: Option<&'a str>,
+    leeway: i64,
+    now: i64,
     /// Whether an expired token still passes (sign-out of an expired session).
-    pub(crate) allow_expired: bool,
+    allow_expired: bool,
+}
+
+impl<'a> Expectations<'a> {
+    /// A token of `issuer` (and `audience`, when one is set), valid at `now` give or take
+    /// `leeway` seconds; with `allow_expired`, also after its `exp`.
+    pub(crate) fn new(
+        issuer: &'a str,
+        audience: Option<&'a str>,
+        leeway: i64,
+        now: i64,
+        allow_expired: bool,
+    ) -> Self {
+        Self {
+            issuer,
+            audience,
+            leeway,
+            now,
+            allow_expired,
+        }
+    }
 }
 
 #[derive(Deserialize)]

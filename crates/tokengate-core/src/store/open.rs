@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{MemoryStore, SessionStore};
-use crate::throttle::FailureCounter;
+use tokengate_store::FailureCounter;
 
 /// The store named by a `store` setting, and the failure counter that goes with it when the
 /// store counts sign-in attempts too (SQLite and Redis do, so that a restart or another

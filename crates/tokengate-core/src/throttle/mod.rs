@@ -56,7 +56,7 @@ pub use tokengate_store::{FailureCounter, Reservation, Window};
 
 use crate::config::ThrottleSettings;
 use crate::jws::mac::MacKey;
-use crate::store::StoreError;
+use tokengate_store::StoreError;
 
 /// Why an attempt may not go on.
 #[derive(Debug)]
