@@ -63,6 +63,7 @@ mod http;
 pub mod jws;
 pub mod store;
 pub mod throttle;
+mod ttl_map;
 
 pub use config::{
     Config, ConfigError, CookieSettings, EndpointSettings, GuardMode, GuardSettings, KeySettings,

@@ -9,9 +9,12 @@
 //! mark is final: a "live" answer can never overwrite it, also not one read from the store
 //! before the sign-out and written after it. Dead marks answer without a store round trip for
 //! as long as they are held, whatever the TTL.
+//!
+//! Kept in the core's one bounded map ([`TtlMap`]); when it is full, stale live answers and
+//! old dead marks go first (the store answers for them), then live answers, and only a map
+//! full of recent sign-outs starts over.
 
-use std::collections::HashMap;
-use std::sync::{PoisonError, RwLock};
+use crate::ttl_map::{Change, Held, TtlMap, WhenFull};
 
 /// Largest number of sessions remembered.
 const CAPACITY: usize = 100_000;
@@ -22,16 +25,36 @@ const DEAD_KEPT: i64 = 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mark {
-    /// The store said live at this time.
-    Live(i64),
-    /// The session ended (on this instance's word, or the store's) at this time.
-    Dead(i64),
+    /// The store said live at `at`; trusted until `until`.
+    Live { at: i64, until: i64 },
+    /// The session ended (on this instance's word, or the store's); the mark may make room
+    /// from `kept_until` on, and is final until then.
+    Dead { kept_until: i64 },
 }
 
-#[derive(Debug)]
+impl Held for Mark {
+    const WHEN_FULL: WhenFull = WhenFull::StartOver;
+
+    fn expired(&self, now: i64) -> bool {
+        match *self {
+            Self::Live { until, .. } => now >= until,
+            Self::Dead { kept_until } => now >= kept_until,
+        }
+    }
+
+    fn evictable(&self) -> bool {
+        matches!(self, Self::Live { .. })
+    }
+}
+
 pub(crate) struct RevocationCache {
-    seen: RwLock<HashMap<Box<str>, Mark>>,
-    capacity: usize,
+    seen: TtlMap<Mark>,
+}
+
+impl std::fmt::Debug for RevocationCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevocationCache").finish_non_exhaustive()
+    }
 }
 
 impl Default for RevocationCache {
@@ -43,69 +66,44 @@ impl Default for RevocationCache {
 impl RevocationCache {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         Self {
-            seen: RwLock::new(HashMap::new()),
-            capacity: capacity.max(1),
+            seen: TtlMap::new(capacity),
         }
     }
 
     /// What the cache knows of `sid` at `now`: `Some(false)` for an ended session,
     /// `Some(true)` while a live answer is younger than `ttl`, else `None` (ask the store).
     pub(crate) fn get(&self, sid: &str, now: i64, ttl: i64) -> Option<bool> {
-        let seen = self.seen.read().unwrap_or_else(PoisonError::into_inner);
-        match seen.get(sid)? {
-            Mark::Dead(_) => Some(false),
-            Mark::Live(at) => (now.saturating_sub(*at) < ttl).then_some(true),
-        }
+        self.seen
+            .read(sid, |mark| match *mark {
+                Mark::Dead { .. } => Some(false),
+                Mark::Live { at, .. } => (now.saturating_sub(at) < ttl).then_some(true),
+            })
+            .flatten()
     }
 
     /// The store said `sid` is live at `now`; ignored when the session is known to have ended.
     pub(crate) fn mark_live(&self, sid: &str, now: i64, ttl: i64) {
-        let mut seen = self.seen.write().unwrap_or_else(PoisonError::into_inner);
-        match seen.get_mut(sid) {
-            Some(Mark::Dead(_)) => {}
-            Some(mark) => *mark = Mark::Live(now),
-            None => {
-                self.make_room(&mut seen, now, ttl);
-                seen.insert(sid.into(), Mark::Live(now));
-            }
-        }
+        let live = Mark::Live {
+            at: now,
+            until: now.saturating_add(ttl),
+        };
+        let _ = self.seen.update(sid, now, |held| match held {
+            Some(Mark::Dead { .. }) => Change::Keep(()),
+            _ => Change::Set(live, ()),
+        });
     }
 
     /// `sid` has ended: final.
     pub(crate) fn mark_dead(&self, sid: &str, now: i64, ttl: i64) {
-        let mut seen = self.seen.write().unwrap_or_else(PoisonError::into_inner);
-        if !seen.contains_key(sid) {
-            self.make_room(&mut seen, now, ttl);
-        }
-        seen.insert(sid.into(), Mark::Dead(now));
-    }
-
-    /// Drops, in this order and only as far as needed: stale live answers and old dead marks
-    /// (the store answers for them), then every live answer, then everything.
-    fn make_room(&self, seen: &mut HashMap<Box<str>, Mark>, now: i64, ttl: i64) {
-        if seen.len() < self.capacity {
-            return;
-        }
-        let kept = ttl.max(DEAD_KEPT);
-        seen.retain(|_, mark| match *mark {
-            Mark::Live(at) => now.saturating_sub(at) < ttl,
-            Mark::Dead(at) => now.saturating_sub(at) < kept,
-        });
-        if seen.len() >= self.capacity {
-            seen.retain(|_, mark| matches!(mark, Mark::Dead(_)));
-        }
-        if seen.len() >= self.capacity {
-            tracing::warn!(target: "tokengate", "revocation cache full of recent sign-outs: starting over");
-            seen.clear();
-        }
+        let dead = Mark::Dead {
+            kept_until: now.saturating_add(ttl.max(DEAD_KEPT)),
+        };
+        let _ = self.seen.update(sid, now, |_| Change::Set(dead, ()));
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.seen
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.seen.len()
     }
 }
 

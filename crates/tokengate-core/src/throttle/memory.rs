@@ -1,12 +1,26 @@
 //! Attempt counters in this process's memory.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-
 use tokengate_store::{FailureCounter, Reservation, StoreFuture, Window};
+
+use crate::ttl_map::{Change, Full, Held, TtlMap, WhenFull};
 
 /// Largest number of keys a [`MemoryCounter`] holds.
 const MEMORY_CAPACITY: usize = 100_000;
+
+/// One key's window, as held: never dropped while open.
+struct Open(Window);
+
+impl Held for Open {
+    const WHEN_FULL: WhenFull = WhenFull::Refuse;
+
+    fn expired(&self, now: i64) -> bool {
+        self.0.ends_at <= now
+    }
+
+    fn evictable(&self) -> bool {
+        false
+    }
+}
 
 /// Attempt counters in this process's memory, bounded.
 ///
@@ -15,10 +29,14 @@ const MEMORY_CAPACITY: usize = 100_000;
 /// an attempt with a key it does not hold yet is refused until the first of them ends: under
 /// such a flood sign-ins wait rather than go unthrottled. Share a [`FailureCounter`] in Redis
 /// to throttle beyond one process.
-#[derive(Debug)]
 pub struct MemoryCounter {
-    windows: Mutex<HashMap<String, Window>>,
-    capacity: usize,
+    windows: TtlMap<Open>,
+}
+
+impl std::fmt::Debug for MemoryCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryCounter").finish_non_exhaustive()
+    }
 }
 
 impl Default for MemoryCounter {
@@ -36,38 +54,44 @@ impl MemoryCounter {
     /// No attempts counted; room for `capacity` keys.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            windows: Mutex::new(HashMap::new()),
-            capacity: capacity.max(1),
+            windows: TtlMap::new(capacity),
         }
     }
 
     fn reserve_now(&self, key: &str, limit: u32, window: u64, now: i64) -> Reservation {
-        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         let length = i64::try_from(window).unwrap_or(i64::MAX);
         let fresh = Window {
             count: 0,
             ends_at: now.saturating_add(length),
         };
-        if !windows.contains_key(key) && windows.len() >= self.capacity {
-            windows.retain(|_, w| w.ends_at > now);
-            if windows.len() >= self.capacity {
-                let ends_at = windows.values().map(|w| w.ends_at).min().unwrap_or(now + 1);
-                tracing::warn!(
-                    target: "tokengate",
-                    "the sign-in throttle is full of open windows; new keys wait until one ends"
-                );
-                return Reservation::Refused(Window { count: 0, ends_at });
+        let counted = self.windows.update(key, now, |held| {
+            let open = held.map(|open| &mut open.0).filter(|w| w.ends_at > now);
+            match open {
+                Some(window) if window.count >= limit => {
+                    Change::Keep(Reservation::Refused(*window))
+                }
+                Some(window) => {
+                    window.count += 1;
+                    Change::Keep(Reservation::Granted(*window))
+                }
+                None if limit == 0 => Change::Keep(Reservation::Refused(fresh)),
+                None => {
+                    let first = Window { count: 1, ..fresh };
+                    Change::Set(Open(first), Reservation::Granted(first))
+                }
             }
-        }
-        let entry = windows.entry(key.to_owned()).or_insert(fresh);
-        if entry.ends_at <= now {
-            *entry = fresh;
-        }
-        if entry.count >= limit {
-            return Reservation::Refused(*entry);
-        }
-        entry.count += 1;
-        Reservation::Granted(*entry)
+        });
+        counted.unwrap_or_else(|Full| {
+            tracing::warn!(
+                target: "tokengate",
+                "the sign-in throttle is full of open windows; new keys wait until one ends"
+            );
+            let ends_at = self
+                .windows
+                .min_in_shard_of(key, |open| open.0.ends_at)
+                .unwrap_or(now + 1);
+            Reservation::Refused(Window { count: 0, ends_at })
+        })
     }
 }
 
@@ -85,18 +109,17 @@ impl FailureCounter for MemoryCounter {
     }
 
     fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()> {
-        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(window) = windows.get_mut(key).filter(|w| w.ends_at > now) {
-            window.count = window.count.saturating_sub(1);
-        }
+        let _ = self.windows.update(key, now, |held| {
+            if let Some(Open(window)) = held.filter(|open| open.0.ends_at > now) {
+                window.count = window.count.saturating_sub(1);
+            }
+            Change::Keep(())
+        });
         Box::pin(std::future::ready(Ok(())))
     }
 
     fn clear<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
-        self.windows
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(key);
+        let _ = self.windows.update(key, 0, |_| Change::Remove(()));
         Box::pin(std::future::ready(Ok(())))
     }
 }
@@ -196,7 +219,7 @@ mod tests {
                 counter.reserve("new", 10, 900, 1_901).await.unwrap(),
                 Reservation::Granted(_)
             ));
-            assert!(counter.windows.lock().unwrap().len() <= 100);
+            assert!(counter.windows.len() <= 100);
         });
     }
 
