@@ -85,3 +85,35 @@ mod tests {
         assert_eq!(tag(&tricky), tag(&layout.index("x}:session:y")));
     }
 }
+
+#[cfg(test)]
+mod scripts {
+    /// Every script, by name.
+    const SCRIPTS: [(&str, &str); 6] = [
+        ("create", include_str!("scripts/create.lua")),
+        ("refresh", include_str!("scripts/refresh.lua")),
+        ("revoke", include_str!("scripts/revoke.lua")),
+        ("revoke_subject", include_str!("scripts/revoke_subject.lua")),
+        ("reserve", include_str!("scripts/reserve.lua")),
+        ("release", include_str!("scripts/release.lua")),
+    ];
+
+    #[test]
+    fn every_key_a_script_touches_is_declared_in_keys() {
+        for (name, script) in SCRIPTS {
+            let mut calls = 0;
+            for call in script.split("redis.call(").skip(1) {
+                calls += 1;
+                // redis.call('COMMAND', key, ...): the key is the second argument.
+                let key = call
+                    .split_once(',')
+                    .map_or("", |(_, rest)| rest.trim_start());
+                assert!(
+                    key.starts_with("KEYS["),
+                    "{name}.lua touches a key it does not declare: redis.call({call:.60}"
+                );
+            }
+            assert!(calls > 0, "{name}.lua calls nothing");
+        }
+    }
+}
