@@ -14,10 +14,10 @@
 //! For the authors of framework adapters: [`adapter`] (the request head, the route decision,
 //! the claims extractors' helpers). Keys and tokens themselves: [`jws`].
 //!
-//! Inside, one module per concern, each depending only on the ones above it:
-//! `duration`/`clock` → `jws` → `config` → `http` → `credentials`, `store`, `throttle` →
-//! `gate` (the state, the builder, the guard) → `endpoints` (one file per endpoint) →
-//! `adapter`.
+//! Inside, one module per concern, each depending only on the ones before it (a test,
+//! `tests/layering.rs`, holds the core to this order): `clock`, `duration`, `ttl_map` →
+//! `jws` → `config` → `http` → `audit`, `credentials`, `store`, `throttle` → `gate` (the
+//! state, the builder, the guard) → `endpoints` (one file per endpoint) → `adapter`.
 //!
 //! # Example
 //!

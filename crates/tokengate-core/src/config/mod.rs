@@ -128,6 +128,10 @@ pub struct Config {
     pub keys: KeySettings,
 }
 
+/// The schemes a `store` setting may use, for messages.
+pub(crate) const STORE_SCHEMES: &str =
+    "memory, sqlite://path, redis://host:port/db or rediss://...";
+
 /// Whether `url` names a store some build can open (whether this build can is the builder's
 /// question, answered with the feature to enable).
 fn store_url_is_known(url: &str) -> bool {

@@ -103,7 +103,7 @@ impl Config {
             return Err(ConfigError::new(
                 "store",
                 &self.store.url,
-                format!("expected {}", crate::store::SCHEMES),
+                format!("expected {}", super::STORE_SCHEMES),
             ));
         }
         let needs_secret = self.keys.list.is_empty() && self.keys.algorithm == Algorithm::Hs256;

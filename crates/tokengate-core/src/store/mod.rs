@@ -29,7 +29,6 @@ mod memory;
 mod open;
 
 pub use memory::MemoryStore;
-pub(crate) use open::SCHEMES;
 pub use open::{open, Opened};
 /// The Redis store (feature `redis`).
 #[cfg(feature = "redis")]

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::{MemoryStore, SessionStore};
+use crate::config::STORE_SCHEMES;
 use tokengate_store::FailureCounter;
 
 /// The store named by a `store` setting, and the failure counter that goes with it when the
@@ -25,9 +26,6 @@ impl std::fmt::Debug for Opened {
     }
 }
 
-/// The schemes a `store` setting may use, for messages.
-pub(crate) const SCHEMES: &str = "memory, sqlite://path, redis://host:port/db or rediss://...";
-
 /// Opens the store `url` names — `memory`, `sqlite://path` (feature `sqlite`) or
 /// `redis://host:port/db` / `rediss://...` (feature `redis`; keys under `prefix`). `Err` says
 /// what is wrong, or which feature to enable.
@@ -45,7 +43,7 @@ pub fn open(url: &str, prefix: &str) -> Result<Opened, String> {
     if url.starts_with("redis://") || url.starts_with("rediss://") {
         return redis(url, prefix);
     }
-    Err(format!("expected {SCHEMES}"))
+    Err(format!("expected {STORE_SCHEMES}"))
 }
 
 #[cfg(feature = "sqlite")]
