@@ -87,6 +87,8 @@ type Shard<V> = HashMap<u64, Slot<V>, BuildHasherDefault<Identity>>;
 /// A bounded map from text keys to [`Held`] values; see the module.
 pub(crate) struct TtlMap<V> {
     shards: Box<[Mutex<Shard<V>>]>,
+    /// The shard count less one (16 or 1 shards: a power of two, so a mask picks the shard).
+    mask: u64,
     per_shard: usize,
     hasher: RandomState,
     /// Turns with each eviction, so that the quarter evicted differs each time.
@@ -103,6 +105,7 @@ impl<V: Held> TtlMap<V> {
         let shards = if capacity >= SHARDED_FROM { 16 } else { 1 };
         Self {
             shards: (0..shards).map(|_| Mutex::default()).collect(),
+            mask: shards as u64 - 1,
             per_shard: capacity.div_ceil(shards),
             hasher: RandomState::new(),
             evictions: AtomicU32::new(0),
@@ -112,8 +115,7 @@ impl<V: Held> TtlMap<V> {
     fn locate(&self, key: &str) -> (MutexGuard<'_, Shard<V>>, u64) {
         let hash = self.hasher.hash_one(key);
         // The low bits pick the shard; the map uses the whole hash.
-        let count = self.shards.len() as u64;
-        let index = usize::try_from(hash % count).unwrap_or(0);
+        let index = usize::try_from(hash & self.mask).unwrap_or(0);
         let shard = self.shards[index]
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
