@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tokengate::adapter::RequestHead;
+use tokengate::authz::Requirement;
 use tokengate::credentials::{Credentials, CredentialsFuture, Login, Principal};
 use tokengate::store::{MemoryStore, RefreshRequest, Session, SessionStore};
 use tokengate::{Config, Endpoint, TokenGate};
@@ -191,5 +192,64 @@ fn memory_store(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, hs256, asymmetric, memory_store);
+/// Gives every principal roles and scopes, for the requirement checks.
+struct Granted;
+
+impl Credentials for Granted {
+    fn verify<'a>(&'a self, login: Login<'a>) -> CredentialsFuture<'a> {
+        let subject = match login {
+            Login::User { login, .. } | Login::Application { key: login, .. } => login.to_owned(),
+        };
+        let mut claims = serde_json::Map::new();
+        claims.insert("roles".into(), serde_json::json!(["user", "admin"]));
+        claims.insert("scope".into(), "read write".into());
+        Box::pin(async move {
+            Ok(Some(Principal {
+                subject,
+                claims,
+                ..Principal::default()
+            }))
+        })
+    }
+}
+
+fn authz(c: &mut Criterion) {
+    let rt = runtime();
+    let config = Config::from_sources(None, "default", [("TOKENGATE_SECRET", SECRET)]).unwrap();
+    let gate = TokenGate::builder(config)
+        .credentials(Granted)
+        .build()
+        .unwrap();
+    let token = signin(&gate, &rt);
+    let verified = gate.verify_access(&token).unwrap();
+    let role = Requirement::role("admin");
+    let any = Requirement::any([
+        Requirement::role("root"),
+        Requirement::application(),
+        Requirement::scope("write"),
+    ]);
+    assert!(role.check(&verified).is_ok() && any.check(&verified).is_ok());
+
+    let mut group = c.benchmark_group("authz");
+    // The grants of this token were read by the checks above: the cost of a check itself.
+    group.bench_function("role_check", |b| {
+        b.iter(|| role.check(black_box(&verified)).is_ok());
+    });
+    group.bench_function("any_of_three_check", |b| {
+        b.iter(|| any.check(black_box(&verified)).is_ok());
+    });
+    // Every HS256 request verifies anew: the first check reads the token's grants.
+    group.bench_function("verify_then_role_check", |b| {
+        b.iter(|| {
+            let verified = gate.verify_access(black_box(&token)).unwrap();
+            role.check(&verified).is_ok()
+        });
+    });
+    group.bench_function("verify_alone", |b| {
+        b.iter(|| gate.verify_access(black_box(&token)).unwrap());
+    });
+    group.finish();
+}
+
+criterion_group!(benches, hs256, asymmetric, memory_store, authz);
 criterion_main!(benches);

@@ -50,7 +50,7 @@
 //! ```
 
 pub use tokengate_core::{
-    adapter, audit, credentials, figment, jws, store, throttle, Algorithm, Claims, Config,
+    adapter, audit, authz, credentials, figment, jws, store, throttle, Algorithm, Claims, Config,
     ConfigError, CookieSettings, Endpoint, EndpointSettings, Error, ErrorKind, GuardMode,
     GuardSettings, InvalidHeader, KeyConfig, KeyMaterial, KeySettings, Response, SameSite, Secret,
     StoreSettings, ThrottleSettings, TokenError, TokenGate, TokenGateBuilder, TokenSettings,
@@ -60,7 +60,10 @@ pub use tokengate_core::{
 /// The axum integration: the layer and the claims extractor.
 #[cfg(feature = "axum")]
 pub mod axum {
-    pub use tokengate_tower::{Claims, ClaimsRejection, TokenGateLayer, TokenGateService};
+    pub use tokengate_tower::{
+        Authorized, Claims, ClaimsRejection, Require, RequireService, TokenGateLayer,
+        TokenGateService,
+    };
 }
 
 /// The actix-web integration: the Transform and the claims extractor.
@@ -92,7 +95,8 @@ pub mod axum {
 #[cfg(feature = "actix")]
 pub mod actix {
     pub use tokengate_actix::{
-        Claims, ClaimsRejection, ResponseFuture, TokenGateMiddleware, TokenGateTransform,
+        Authorized, Claims, ClaimsRejection, Require, RequireMiddleware, ResponseFuture,
+        TokenGateMiddleware, TokenGateTransform,
     };
 }
 

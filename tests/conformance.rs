@@ -101,6 +101,9 @@ macro_rules! with_scenarios {
             cookie_origin_is_checked_by_scheme_host_port_and_referer,
             a_body_that_never_completes_gets_408,
             every_answer_forbids_sniffing,
+            a_role_route_admits_its_role_and_refuses_others_with_403,
+            an_application_route_admits_its_scoped_application_only,
+            a_requirement_needs_a_token_even_where_the_guard_does_not,
         ]);
     };
 }

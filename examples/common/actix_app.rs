@@ -3,7 +3,8 @@
 
 use actix_web::{web, App, HttpResponse};
 use serde_json::{Map, Value};
-use tokengate::actix::{Claims, TokenGateTransform};
+use tokengate::actix::{Claims, Require, TokenGateTransform};
+use tokengate::authz::Requirement;
 use tokengate::TokenGate;
 
 /// `GET /api/rest/me`: the caller's claims.
@@ -35,5 +36,19 @@ pub(crate) fn app(
         .route("/api/rest/ping", web::get().to(|| async { text("pong") }))
         .route("/api/rest/ping", web::post().to(|| async { text("pong") }))
         .route("/health", web::get().to(|| async { text("ok") }))
+        // Administrators only.
+        .service(
+            web::resource("/api/rest/admin")
+                .wrap(Require::role("admin"))
+                .route(web::get().to(me)),
+        )
+        // Machines only: an application token with the `read` scope.
+        .service(
+            web::resource("/api/rest/machine")
+                .wrap(Require::new(
+                    Requirement::application().and(Requirement::scope("read")),
+                ))
+                .route(web::get().to(me)),
+        )
         .wrap(TokenGateTransform::new(gate))
 }

@@ -3,7 +3,8 @@
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value};
-use tokengate::axum::{Claims, TokenGateLayer};
+use tokengate::authz::Requirement;
+use tokengate::axum::{Claims, Require, TokenGateLayer};
 use tokengate::TokenGate;
 
 /// `GET /api/rest/me`: the caller's claims.
@@ -20,5 +21,17 @@ pub(crate) fn router(gate: TokenGate) -> Router {
             get(|| async { "pong" }).post(|| async { "pong" }),
         )
         .route("/health", get(|| async { "ok" }))
+        // Administrators only.
+        .route(
+            "/api/rest/admin",
+            get(me).route_layer(Require::role("admin")),
+        )
+        // Machines only: an application token with the `read` scope.
+        .route(
+            "/api/rest/machine",
+            get(me).route_layer(Require::new(
+                Requirement::application().and(Requirement::scope("read")),
+            )),
+        )
         .layer(TokenGateLayer::new(gate))
 }

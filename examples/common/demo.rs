@@ -9,6 +9,8 @@ use tokengate::{Config, ConfigError, Secret, TokenGate};
 
 /// The seed's user.
 pub(crate) const USER: (&str, &str) = ("john.doe@email.org", "#thePassword1234!");
+/// A second user, with role `user` only.
+pub(crate) const SECOND_USER: (&str, &str) = ("jane.roe@email.org", "#thePassword5678!");
 /// The demo application key: (application, key, secret).
 pub(crate) const APPLICATION: (&str, &str, &str) = ("demo-app", "demo-key", "demo-secret");
 
@@ -55,19 +57,29 @@ pub(crate) fn demo_config_from(figment: Figment) -> Result<Config, ConfigError> 
 
 fn directory() -> Result<MemoryDirectory, Box<dyn std::error::Error + Send + Sync>> {
     // Hashing takes a while; a process hashes the demo passwords once.
-    static HASHES: OnceLock<(String, String)> = OnceLock::new();
-    let (user_hash, app_hash) = if let Some(hashes) = HASHES.get() {
+    static HASHES: OnceLock<[String; 3]> = OnceLock::new();
+    let [john, jane, app] = if let Some(hashes) = HASHES.get() {
         hashes
     } else {
-        let hashes = (hash_password(USER.1)?, hash_password(APPLICATION.2)?);
+        let hashes = [
+            hash_password(USER.1)?,
+            hash_password(SECOND_USER.1)?,
+            hash_password(APPLICATION.2)?,
+        ];
         HASHES.get_or_init(|| hashes)
     };
-    let mut claims = serde_json::Map::new();
-    claims.insert("name".into(), "John Doe".into());
-    claims.insert("roles".into(), serde_json::json!(["user"]));
+    let claims = |name: &str, roles: &[&str]| {
+        let mut claims = serde_json::Map::new();
+        claims.insert("name".into(), name.into());
+        claims.insert("roles".into(), serde_json::json!(roles));
+        claims
+    };
+    let mut machine = serde_json::Map::new();
+    machine.insert("scope".into(), "read".into());
     Ok(MemoryDirectory::new()
-        .user_with_claims(USER.0, user_hash, claims)?
-        .application(APPLICATION.0, APPLICATION.1, app_hash)?)
+        .user_with_claims(USER.0, john, claims("John Doe", &["user", "admin"]))?
+        .user_with_claims(SECOND_USER.0, jane, claims("Jane Roe", &["user"]))?
+        .application_with_claims(APPLICATION.0, APPLICATION.1, app, machine)?)
 }
 
 /// The demo gate over `config`.

@@ -15,7 +15,7 @@ pub async fn guarded_route_accepts_authorization_bearer(adapter: Adapter) {
     let me = reply.json();
     assert_eq!(me["sub"], demo::USER.0);
     assert_eq!(me["name"], "John Doe");
-    assert_eq!(me["roles"], json!(["user"]));
+    assert_eq!(me["roles"], json!(["user", "admin"]));
     assert!(me.get("app").is_none());
 }
 

@@ -10,6 +10,7 @@ mod axum_app;
 pub mod demo;
 
 pub mod attacks;
+pub mod authz;
 pub mod bodies;
 pub mod cookies;
 pub mod credentials;

@@ -8,6 +8,7 @@
 #![allow(unused_imports)]
 
 pub use super::attacks::*;
+pub use super::authz::*;
 pub use super::bodies::*;
 pub use super::cookies::*;
 pub use super::credentials::*;

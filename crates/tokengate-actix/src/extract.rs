@@ -1,6 +1,7 @@
 //! The actix-web extractor for the verified claims.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
 use actix_web::dev::Payload;
@@ -9,6 +10,7 @@ use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, Respon
 use futures_util::future::{ready, Ready};
 use serde::de::DeserializeOwned;
 use tokengate_core::adapter::{extract, Guarded};
+use tokengate_core::authz::Policy;
 
 use crate::head::to_actix;
 
@@ -72,6 +74,64 @@ impl<T: DeserializeOwned> FromRequest for Claims<T> {
         ready(
             extract::required(extensions.get::<Guarded>())
                 .map(Claims)
+                .map_err(ClaimsRejection),
+        )
+    }
+}
+
+/// The claims of a request whose token meets the [`Policy`] `P`, for a single handler (the
+/// extractor form of [`Require`](crate::Require)): 401 without a valid token, 403
+/// `insufficient_scope` when the token does not meet `P`'s requirement.
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use tokengate_actix::Authorized;
+/// use tokengate_core::authz::{Policy, Requirement};
+///
+/// struct Admin;
+/// impl Policy for Admin {
+///     fn requirement() -> Requirement {
+///         Requirement::role("admin")
+///     }
+/// }
+///
+/// async fn dashboard(admin: Authorized<Admin>) -> HttpResponse {
+///     HttpResponse::Ok().body(format!("hello, {}", admin.sub))
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Authorized<P, T = ()> {
+    claims: tokengate_core::Claims<T>,
+    policy: PhantomData<fn() -> P>,
+}
+
+impl<P, T> Authorized<P, T> {
+    /// The claims.
+    pub fn into_inner(self) -> tokengate_core::Claims<T> {
+        self.claims
+    }
+}
+
+impl<P, T> Deref for Authorized<P, T> {
+    type Target = tokengate_core::Claims<T>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.claims
+    }
+}
+
+impl<P: Policy, T: DeserializeOwned> FromRequest for Authorized<P, T> {
+    type Error = ClaimsRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let extensions = request.extensions();
+        ready(
+            extract::authorized(extensions.get::<Guarded>(), &P::requirement())
+                .map(|claims| Authorized {
+                    claims,
+                    policy: PhantomData,
+                })
                 .map_err(ClaimsRejection),
         )
     }

@@ -52,6 +52,8 @@
 mod extract;
 mod head;
 mod middleware;
+mod require;
 
-pub use extract::{Claims, ClaimsRejection};
+pub use extract::{Authorized, Claims, ClaimsRejection};
 pub use middleware::{ResponseFuture, TokenGateMiddleware, TokenGateTransform};
+pub use require::{Require, RequireMiddleware};

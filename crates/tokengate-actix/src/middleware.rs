@@ -128,13 +128,13 @@ type CheckFuture<B> =
     LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>>;
 
 impl<F, B> ResponseFuture<F, B> {
-    fn inner(future: F) -> Self {
+    pub(crate) fn inner(future: F) -> Self {
         Self {
             kind: Kind::Inner { future },
         }
     }
 
-    fn ready(response: ServiceResponse<BoxBody>) -> Self {
+    pub(crate) fn ready(response: ServiceResponse<BoxBody>) -> Self {
         Self {
             kind: Kind::Ready {
                 response: Some(response),

@@ -16,7 +16,7 @@
 //!
 //! Inside, one module per concern, each depending only on the ones before it (a test,
 //! `tests/layering.rs`, holds the core to this order): `clock`, `duration`, `ttl_map` →
-//! `jws` → `config` → `http` → `audit`, `credentials`, `store`, `throttle` → `gate` (the
+//! `jws` → `config` → `http` → `audit`, `credentials`, `store`, `throttle`, `authz` → `gate` (the
 //! state, the builder, the guard) → `endpoints` (one file per endpoint) → `adapter`.
 //!
 //! # Example
@@ -53,6 +53,7 @@
 
 pub mod adapter;
 pub mod audit;
+pub mod authz;
 mod clock;
 mod config;
 pub mod credentials;

@@ -18,6 +18,7 @@ const ORDER: &[&str] = &[
     "credentials",
     "store",
     "throttle",
+    "authz",
     "gate",
     "endpoints",
     "adapter",

@@ -1,5 +1,6 @@
 //! The axum extractor for the verified claims.
 
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
@@ -7,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 use tokengate_core::adapter::{extract, Guarded};
+use tokengate_core::authz::Policy;
 
 use crate::body::ResponseBody;
 use crate::head::to_http;
@@ -61,6 +63,59 @@ impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequestParts<S> for Claims
     ) -> Result<Option<Self>, Self::Rejection> {
         extract::optional(parts.extensions.get::<Guarded>())
             .map(|claims| claims.map(Claims))
+            .map_err(ClaimsRejection)
+    }
+}
+
+/// The claims of a request whose token meets the [`Policy`] `P`, for a single handler (the
+/// extractor form of [`Require`](crate::Require)): 401 without a valid token, 403
+/// `insufficient_scope` when the token does not meet `P`'s requirement.
+///
+/// ```
+/// use tokengate_core::authz::{Policy, Requirement};
+/// use tokengate_tower::Authorized;
+///
+/// struct Admin;
+/// impl Policy for Admin {
+///     fn requirement() -> Requirement {
+///         Requirement::role("admin")
+///     }
+/// }
+///
+/// async fn dashboard(admin: Authorized<Admin>) -> String {
+///     format!("hello, {}", admin.sub)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Authorized<P, T = ()> {
+    claims: tokengate_core::Claims<T>,
+    policy: PhantomData<fn() -> P>,
+}
+
+impl<P, T> Authorized<P, T> {
+    /// The claims.
+    pub fn into_inner(self) -> tokengate_core::Claims<T> {
+        self.claims
+    }
+}
+
+impl<P, T> Deref for Authorized<P, T> {
+    type Target = tokengate_core::Claims<T>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.claims
+    }
+}
+
+impl<S: Send + Sync, P: Policy, T: DeserializeOwned> FromRequestParts<S> for Authorized<P, T> {
+    type Rejection = ClaimsRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        extract::authorized(parts.extensions.get::<Guarded>(), &P::requirement())
+            .map(|claims| Authorized {
+                claims,
+                policy: PhantomData,
+            })
             .map_err(ClaimsRejection)
     }
 }

@@ -39,11 +39,13 @@ mod extract;
 mod future;
 mod head;
 mod layer;
+mod require;
 mod service;
 
 pub use body::ResponseBody;
 #[cfg(feature = "axum")]
-pub use extract::{Claims, ClaimsRejection};
+pub use extract::{Authorized, Claims, ClaimsRejection};
 pub use future::ResponseFuture;
 pub use layer::TokenGateLayer;
+pub use require::{Require, RequireService};
 pub use service::TokenGateService;

@@ -33,6 +33,7 @@
 
 use serde::de::DeserializeOwned;
 
+use crate::authz::Requirement;
 use crate::gate::Guarded;
 use crate::http::error::{Error, ErrorKind};
 use crate::http::response::Response;
@@ -64,6 +65,29 @@ pub fn optional<T: DeserializeOwned>(
                 .map_err(|_| refuse(Some(guarded), &Error::invalid_token(TokenError::BadClaims)))
         })
         .transpose()
+}
+
+/// Whether the request may reach a route with `requirement`: `Ok` when its token meets it.
+///
+/// The `Err` answer is the gate's own: 401 `missing_token` when no token was verified (a
+/// requirement needs one even in optional mode and on public paths), 403 `insufficient_scope`
+/// naming what is missing, and 500 when no gate is in front of the route.
+pub fn authorize(guarded: Option<&Guarded>, requirement: &Requirement) -> Result<(), Response> {
+    let verified = guarded
+        .and_then(Guarded::verified)
+        .ok_or_else(|| refuse(guarded, &Error::new(ErrorKind::MissingToken)))?;
+    requirement
+        .check(verified)
+        .map_err(|error| refuse(guarded, &error))
+}
+
+/// [`authorize`], then the claims as [`required`] reads them: for the extractor forms.
+pub fn authorized<T: DeserializeOwned>(
+    guarded: Option<&Guarded>,
+    requirement: &Requirement,
+) -> Result<Claims<T>, Response> {
+    authorize(guarded, requirement)?;
+    required(guarded)
 }
 
 fn refuse(guarded: Option<&Guarded>, error: &Error) -> Response {

@@ -248,6 +248,11 @@ pub(crate) mod testing {
             .expect("valid EdDSA test gate")
     }
 
+    /// `payload` signed as an access token of `gate`.
+    pub(crate) fn sign(gate: &TokenGate, payload: &serde_json::Value) -> String {
+        crate::jws::sign(gate.keys(), TokenKind::Access, payload).expect("signed")
+    }
+
     /// An access token of `gate` for session `sid`, expiring at `exp`.
     pub(crate) fn access_token(gate: &TokenGate, sid: &str, exp: i64) -> String {
         let payload = serde_json::json!({

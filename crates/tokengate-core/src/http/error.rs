@@ -39,7 +39,8 @@ pub enum ErrorKind {
     InvalidToken(TokenError),
     /// `/token` or `/signout` was called without any refresh token.
     MissingRefreshToken,
-    /// The valid token lacks a role the route requires.
+    /// The valid token does not meet the route's [requirement](crate::authz::Requirement);
+    /// the text names what is missing (space-delimited, as the challenge's `scope`).
     InsufficientScope(String),
     /// A cookie-authenticated unsafe request failed the CSRF defences (missing or foreign
     /// `X-CSRF-Token`, or a foreign `Origin`); the text says which.
@@ -152,8 +153,8 @@ impl Error {
             ErrorKind::InvalidToken(reason) => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{reason}\""
             )),
-            ErrorKind::InsufficientScope(role) => Some(format!(
-                "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{role}\""
+            ErrorKind::InsufficientScope(missing) => Some(format!(
+                "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{missing}\""
             )),
             _ => None,
         }
@@ -187,7 +188,9 @@ impl fmt::Display for Error {
             ErrorKind::MissingRefreshToken => {
                 f.write_str("a refresh token is required: field `token` or a bearer header")
             }
-            ErrorKind::InsufficientScope(role) => write!(f, "the role `{role}` is required"),
+            ErrorKind::InsufficientScope(missing) => {
+                write!(f, "the token lacks what this route requires: {missing}")
+            }
             ErrorKind::CsrfRejected(reason) => f.write_str(reason),
             ErrorKind::InvalidCredentials => f.write_str("the login or the password is incorrect"),
             ErrorKind::MissingField(name) => write!(f, "the field `{name}` is required"),

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::claims::Claims;
 use super::error::TokenError;
+use super::grants::Grants;
 use super::key::Key;
 use super::keys::KeySet;
 use super::kind::TokenKind;
@@ -27,6 +28,8 @@ pub struct VerifiedToken(std::sync::Arc<Verified>);
 struct Verified {
     /// Made from the payload on first use: a guard that only checks the token allocates none.
     claims: std::sync::OnceLock<Claims>,
+    /// Read from the payload on the first requirement check.
+    grants: std::sync::OnceLock<Grants>,
     payload: Vec<u8>,
     /// The last second it still verifies: `exp` plus leeway, and no later than its key lives.
     valid_until: i64,
@@ -50,6 +53,13 @@ impl VerifiedToken {
                 Registered::into_claims,
             )
         })
+    }
+
+    /// The roles and scopes the token grants, for per-route requirements.
+    pub fn grants(&self) -> &Grants {
+        self.0
+            .grants
+            .get_or_init(|| Grants::of_payload(&self.0.payload))
     }
 
     /// The decoded JSON payload, to read custom claims from.
@@ -292,6 +302,7 @@ pub(crate) fn verify(
     drop(registered);
     Ok(VerifiedToken(std::sync::Arc::new(Verified {
         claims: std::sync::OnceLock::new(),
+        grants: std::sync::OnceLock::new(),
         payload,
         valid_until,
     })))

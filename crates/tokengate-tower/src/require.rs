@@ -1,0 +1,101 @@
+//! Per-route requirements: a Layer for the routes that need more than a valid token.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokengate_core::adapter::{extract, Guarded};
+use tokengate_core::authz::Requirement;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::body::ResponseBody;
+use crate::future::ResponseFuture;
+use crate::head::to_http;
+
+/// Applies a [`Requirement`] to the routes it wraps, behind a
+/// [`TokenGateLayer`](crate::TokenGateLayer): in axum, `Router::route_layer` or
+/// `MethodRouter::layer`. A request without a valid token gets 401, one whose token does not
+/// meet the requirement 403 `insufficient_scope`.
+///
+/// ```
+/// # #[cfg(feature = "axum")] {
+/// use axum::{routing::get, Router};
+/// use tokengate_tower::Require;
+///
+/// let admin: Router = Router::new()
+///     .route("/api/rest/admin", get(|| async { "hello, admin" }))
+///     .route_layer(Require::role("admin"));
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Require {
+    requirement: Arc<Requirement>,
+}
+
+impl Require {
+    /// Requires `requirement`.
+    pub fn new(requirement: Requirement) -> Self {
+        Self {
+            requirement: Arc::new(requirement),
+        }
+    }
+
+    /// Requires role `role` ([`Requirement::role`]).
+    pub fn role(role: &str) -> Self {
+        Self::new(Requirement::role(role))
+    }
+
+    /// Requires scope `scope` ([`Requirement::scope`]).
+    pub fn scope(scope: &str) -> Self {
+        Self::new(Requirement::scope(scope))
+    }
+
+    /// Requires a user token ([`Requirement::user`]).
+    pub fn user() -> Self {
+        Self::new(Requirement::user())
+    }
+
+    /// Requires an application token ([`Requirement::application`]).
+    pub fn application() -> Self {
+        Self::new(Requirement::application())
+    }
+}
+
+impl<S> Layer<S> for Require {
+    type Service = RequireService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireService {
+            inner,
+            requirement: Arc::clone(&self.requirement),
+        }
+    }
+}
+
+/// The service made by [`Require`].
+#[derive(Debug, Clone)]
+pub struct RequireService<S> {
+    inner: S,
+    requirement: Arc<Requirement>,
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for RequireService<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+{
+    type Response = http::Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        let guarded = request.extensions().get::<Guarded>();
+        match extract::authorize(guarded, &self.requirement) {
+            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
+            Err(response) => ResponseFuture::ready(to_http(response, ResponseBody::full)),
+        }
+    }
+}
