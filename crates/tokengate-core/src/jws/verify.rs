@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::claims::Claims;
 use super::error::TokenError;
@@ -21,6 +22,9 @@ use super::kind::TokenKind;
 /// Longest token considered; anything longer is refused before decoding.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 
+/// A byte range of the payload.
+type Span = std::ops::Range<usize>;
+
 /// A token that passed every check, with its claims. Cloning it is one reference count.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerifiedToken(std::sync::Arc<Verified>);
@@ -28,8 +32,10 @@ pub struct VerifiedToken(std::sync::Arc<Verified>);
 struct Verified {
     /// Made from the payload on first use: a guard that only checks the token allocates none.
     claims: std::sync::OnceLock<Claims>,
-    /// Read from the payload on the first requirement check.
+    /// Read on the first requirement check, from the spans of `roles` and `scope`.
     grants: std::sync::OnceLock<Grants>,
+    /// Where `roles` and `scope` sit in the payload, found while it was verified.
+    grant_spans: [Option<Span>; 2],
     payload: Vec<u8>,
     /// The last second it still verifies: `exp` plus leeway, and no later than its key lives.
     valid_until: i64,
@@ -57,9 +63,11 @@ impl VerifiedToken {
 
     /// The roles and scopes the token grants, for per-route requirements.
     pub fn grants(&self) -> &Grants {
-        self.0
-            .grants
-            .get_or_init(|| Grants::of_payload(&self.0.payload))
+        self.0.grants.get_or_init(|| {
+            let [roles, scope] = self.0.grant_spans.clone();
+            let slice = |span: Option<Span>| span.and_then(|span| self.0.payload.get(span));
+            Grants::of_raw(slice(roles), slice(scope))
+        })
     }
 
     /// The decoded JSON payload, to read custom claims from.
@@ -144,6 +152,11 @@ struct Registered<'a> {
     sid: Cow<'a, str>,
     #[serde(borrow, default)]
     app: Option<Cow<'a, str>>,
+    /// Kept as the raw JSON, for per-route requirements; skipping it would cost as much.
+    #[serde(borrow, default)]
+    roles: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    scope: Option<&'a RawValue>,
 }
 
 impl Registered<'_> {
@@ -158,6 +171,8 @@ impl Registered<'_> {
             jti: Cow::Borrowed(""),
             sid: Cow::Borrowed(""),
             app: None,
+            roles: None,
+            scope: None,
         }
     }
 
@@ -295,6 +310,13 @@ pub(crate) fn verify(
         }
     }
 
+    let span = |raw: Option<&RawValue>| {
+        raw.map(|raw| {
+            let start = raw.get().as_ptr().addr() - payload.as_ptr().addr();
+            start..start + raw.get().len()
+        })
+    };
+    let grant_spans = [span(registered.roles), span(registered.scope)];
     let valid_until = registered
         .exp
         .map_or(i64::MAX, |exp| exp.saturating_add(expect.leeway))
@@ -303,6 +325,7 @@ pub(crate) fn verify(
     Ok(VerifiedToken(std::sync::Arc::new(Verified {
         claims: std::sync::OnceLock::new(),
         grants: std::sync::OnceLock::new(),
+        grant_spans,
         payload,
         valid_until,
     })))
