@@ -18,9 +18,9 @@ use crate::head::to_actix;
 /// [`TokenGateTransform`](crate::TokenGateTransform).
 ///
 /// `Claims<T>` also reads the custom claims as `T`. As `Option<Claims<T>>` it gives `None`
-/// when the request came without a valid token (optional mode, public paths); as actix-web's
-/// `Option` extractor turns every error into `None`, that includes custom claims that do not
-/// fit `T` (the axum extractor answers 401 there).
+/// when the request came without a valid token (optional mode, public paths), and when the
+/// custom claims do not fit `T` (actix-web's `Option` turns every refusal into `None`; the
+/// axum extractor answers the same).
 #[derive(Debug, Clone)]
 pub struct Claims<T = ()>(pub tokengate_core::Claims<T>);
 

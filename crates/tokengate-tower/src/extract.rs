@@ -16,7 +16,9 @@ use crate::head::to_http;
 /// The claims of the request's access token, as verified by the [`TokenGateLayer`](crate::TokenGateLayer).
 ///
 /// `Claims<T>` also reads the custom claims as `T`. As `Option<Claims<T>>` it gives `None`
-/// when the request came without a valid token (optional mode, public paths).
+/// when the request came without a valid token (optional mode, public paths), and when the
+/// custom claims do not fit `T`, as the actix-web extractor does; it refuses (500) only when
+/// no gate is in front of the route.
 #[derive(Debug, Clone)]
 pub struct Claims<T = ()>(pub tokengate_core::Claims<T>);
 
@@ -162,6 +164,16 @@ mod tests {
             .expect("valid test config");
         let app = Router::new()
             .route("/tenant", get(|_claims: Claims<Tenant>| async { "ok" }))
+            .route(
+                "/maybe",
+                get(|claims: Option<Claims<Tenant>>| async move {
+                    if claims.is_some() {
+                        "tenant"
+                    } else {
+                        "none"
+                    }
+                }),
+            )
             .layer(TokenGateLayer::new(gate));
         let signin = http::Request::post("/api/rest/signin")
             .header("content-type", "application/x-www-form-urlencoded")
@@ -178,5 +190,11 @@ mod tests {
         let (status, body) = call(&app, request).await;
         assert_eq!(status, 401, "{body}");
         assert!(body.contains("invalid_token"), "{body}");
+        // As an option, claims that do not fit are none, as on actix-web.
+        let request = http::Request::get("/maybe")
+            .header("authorization", format!("Bearer {access}"))
+            .body(axum::body::Body::empty())
+            .expect("request");
+        assert_eq!(call(&app, request).await, (200, "none".to_owned()));
     }
 }

@@ -45,16 +45,28 @@ use crate::jws::{Claims, TokenError};
 /// `invalid_token` when the custom claims do not fit `T`, and 500 when no gate is in front of
 /// the route at all (a wiring bug, not the client's fault).
 pub fn required<T: DeserializeOwned>(guarded: Option<&Guarded>) -> Result<Claims<T>, Response> {
-    optional(guarded)?.ok_or_else(|| refuse(guarded, &Error::new(ErrorKind::MissingToken)))
+    read(guarded)?.ok_or_else(|| refuse(guarded, &Error::new(ErrorKind::MissingToken)))
 }
 
-/// The request's claims read as `Claims<T>`, or `None` when no token was verified.
+/// The request's claims read as `Claims<T>`, or `None` when no token was verified or when
+/// its custom claims do not fit `T`: the optional extractors of both frameworks answer so
+/// (actix-web's `Option<T>` turns every refusal into `None`, and axum's follows it).
 ///
-/// The `Err` answer is 401 `invalid_token` when the custom claims do not fit `T`, and 500 when
-/// no gate is in front of the route.
+/// The `Err` answer is 500, when no gate is in front of the route.
 pub fn optional<T: DeserializeOwned>(
     guarded: Option<&Guarded>,
 ) -> Result<Option<Claims<T>>, Response> {
+    match read(guarded) {
+        Err(response) if guarded.is_some() => {
+            tracing::debug!(target: "tokengate", status = response.status, "claims do not fit the extractor's type: none");
+            Ok(None)
+        }
+        other => other,
+    }
+}
+
+/// The claims, `None` without a verified token; `Err` for claims that do not fit `T`.
+fn read<T: DeserializeOwned>(guarded: Option<&Guarded>) -> Result<Option<Claims<T>>, Response> {
     let Some(guarded) = guarded else {
         return Err(refuse(None, &Error::new(ErrorKind::MissingToken)));
     };
@@ -129,5 +141,7 @@ mod tests {
         assert!(body.unwrap_or_default().contains("invalid_token"));
         let plain = optional::<()>(Some(&guarded)).unwrap();
         assert_eq!(plain.map(|c| c.sub), Some("ada".to_owned()));
+        // Optional: claims that do not fit are none, as actix-web's `Option` makes them.
+        assert!(matches!(optional::<Needs>(Some(&guarded)), Ok(None)));
     }
 }
