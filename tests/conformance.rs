@@ -104,6 +104,9 @@ macro_rules! with_scenarios {
             a_role_route_admits_its_role_and_refuses_others_with_403,
             an_application_route_admits_its_scoped_application_only,
             a_requirement_needs_a_token_even_where_the_guard_does_not,
+            a_role_removed_shows_at_the_next_refresh,
+            a_removed_user_cannot_refresh,
+            revoke_subject_ends_every_session_of_the_subject,
         ]);
     };
 }

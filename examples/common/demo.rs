@@ -55,7 +55,10 @@ pub(crate) fn demo_config_from(figment: Figment) -> Result<Config, ConfigError> 
     Config::from_figment(&figment)
 }
 
-fn directory() -> Result<MemoryDirectory, Box<dyn std::error::Error + Send + Sync>> {
+/// The demo's users and application key. Clones share it: a test changes a running demo's
+/// directory through one.
+pub(crate) fn demo_directory() -> Result<MemoryDirectory, Box<dyn std::error::Error + Send + Sync>>
+{
     // Hashing takes a while; a process hashes the demo passwords once.
     static HASHES: OnceLock<[String; 3]> = OnceLock::new();
     let [john, jane, app] = if let Some(hashes) = HASHES.get() {
@@ -86,9 +89,15 @@ fn directory() -> Result<MemoryDirectory, Box<dyn std::error::Error + Send + Syn
 pub(crate) fn demo_gate(
     config: Config,
 ) -> Result<TokenGate, Box<dyn std::error::Error + Send + Sync>> {
-    Ok(TokenGate::builder(config)
-        .credentials(directory()?)
-        .build()?)
+    demo_gate_with(config, demo_directory()?)
+}
+
+/// The demo gate over `config` and `directory`.
+pub(crate) fn demo_gate_with(
+    config: Config,
+    directory: MemoryDirectory,
+) -> Result<TokenGate, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(TokenGate::builder(config).credentials(directory).build()?)
 }
 
 /// The port to listen on: `$PORT`, default 8080.

@@ -109,3 +109,70 @@ pub async fn a_requirement_needs_a_token_even_where_the_guard_does_not(adapter: 
         .await
         .expect(200);
 }
+
+/// The signed-in tokens of a user.
+async fn tokens_of(server: &Server, (login, password): (&str, &str)) -> super::Tokens {
+    server
+        .post(
+            "/api/rest/signin",
+            Body::Form(&[("login", login), ("password", password)]),
+            &[],
+        )
+        .await
+        .tokens()
+}
+
+pub async fn a_role_removed_shows_at_the_next_refresh(adapter: super::Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = tokens_of(&server, demo::USER).await;
+    call(&server, "/api/rest/admin", &tokens.access)
+        .await
+        .expect(200);
+    let mut claims = serde_json::Map::new();
+    claims.insert("name".into(), "John Doe".into());
+    claims.insert("roles".into(), serde_json::json!(["user"]));
+    assert!(server.directory.set_user_claims(demo::USER.0, claims));
+    let renewed = server.refresh(&tokens.refresh).await.tokens();
+    assert_eq!(
+        super::claims_of(&renewed.access)["roles"],
+        serde_json::json!(["user"])
+    );
+    let refused = call(&server, "/api/rest/admin", &renewed.access).await;
+    refused.expect(403);
+    assert_eq!(
+        refused.header("www-authenticate"),
+        Some(insufficient("admin").as_str())
+    );
+}
+
+pub async fn a_removed_user_cannot_refresh(adapter: super::Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = tokens_of(&server, demo::SECOND_USER).await;
+    server.refresh(&tokens.refresh).await.expect(201);
+    assert!(server.directory.remove_user(demo::SECOND_USER.0));
+    let gone = server.refresh(&tokens.refresh).await;
+    gone.expect(401);
+    assert_eq!(gone.json()["error"], "invalid_token");
+    // The session ended with it: its refresh token stays refused, and the user cannot sign in.
+    server.refresh(&tokens.refresh).await.expect(401);
+    let (login, password) = demo::SECOND_USER;
+    server
+        .post(
+            "/api/rest/signin",
+            Body::Form(&[("login", login), ("password", password)]),
+            &[],
+        )
+        .await
+        .expect(401);
+}
+
+pub async fn revoke_subject_ends_every_session_of_the_subject(adapter: super::Adapter) {
+    let server = start(adapter, &[]).await;
+    let first = tokens_of(&server, demo::USER).await;
+    let second = tokens_of(&server, demo::USER).await;
+    let other = tokens_of(&server, demo::SECOND_USER).await;
+    assert_eq!(server.gate.revoke_subject(demo::USER.0).await.unwrap(), 2);
+    server.refresh(&first.refresh).await.expect(401);
+    server.refresh(&second.refresh).await.expect(401);
+    server.refresh(&other.refresh).await.expect(201);
+}

@@ -85,6 +85,10 @@ pub fn test_secret() -> String {
 pub struct Server {
     pub base: String,
     pub secret: String,
+    /// The gate the server runs, for the application-side calls (`revoke_subject`).
+    pub gate: tokengate::TokenGate,
+    /// The server's credential directory, shared: changes show at the next refresh.
+    pub directory: tokengate::credentials::MemoryDirectory,
     client: reqwest::Client,
     running: Running,
 }
@@ -142,16 +146,17 @@ pub async fn start_with(adapter: Adapter, toml: Option<&str>, env: &[(&str, &str
         .unwrap_or_default();
     let sources = tokengate::Config::sources(toml, "default", pairs).expect("valid test sources");
     let config = demo::demo_config_from(sources).expect("valid test config");
-    let gate = demo::demo_gate(config).expect("demo gate");
+    let directory = demo::demo_directory().expect("demo directory");
+    let gate = demo::demo_gate_with(config, directory.clone()).expect("demo gate");
     let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .expect("bind a free port");
     let address = listener.local_addr().expect("local address");
     let running = if adapter.is_actix() {
-        actix_server(gate, listener)
+        actix_server(gate.clone(), listener)
     } else {
         listener.set_nonblocking(true).expect("non-blocking socket");
         let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-        let app = axum_app::router(gate);
+        let app = axum_app::router(gate.clone());
         Running::Tokio(tokio::spawn(async move {
             let _ = axum::serve(
                 listener,
@@ -163,6 +168,8 @@ pub async fn start_with(adapter: Adapter, toml: Option<&str>, env: &[(&str, &str
     Server {
         base: format!("http://{address}"),
         secret,
+        gate,
+        directory,
         client: reqwest::Client::new(),
         running,
     }

@@ -74,7 +74,7 @@ pub use duration::parse_duration;
 /// The layered configuration library [`Config::figment`] returns.
 #[doc(no_inline)]
 pub use figment;
-pub use gate::{Endpoint, TokenGate, TokenGateBuilder};
+pub use gate::{ClaimsFuture, Endpoint, TokenGate, TokenGateBuilder};
 pub use http::cookies::CSRF_HEADER;
 pub use http::error::{Error, ErrorKind};
 pub use http::response::{InvalidHeader, Response};

@@ -89,9 +89,35 @@ pub struct CredentialsError(pub String);
 pub type CredentialsFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Option<Principal>, CredentialsError>> + Send + 'a>>;
 
+/// What a refresh finds of a principal that signed in earlier.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Current {
+    /// Still there, with the claims it signed in with.
+    Unchanged,
+    /// Still there, with these claims now (roles added or removed...): the new access token
+    /// carries them.
+    Changed(serde_json::Map<String, serde_json::Value>),
+    /// Removed or disabled: `/token` ends the session and answers 401.
+    Gone,
+}
+
+/// A boxed future, as returned by [`Credentials::refresh`].
+pub type LookupFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Current, CredentialsError>> + Send + 'a>>;
+
 /// Checks a login. `Ok(None)` means "wrong": the caller answers every kind of wrong the same way,
 /// and an implementation should take the same time for an unknown login as for a wrong password.
 pub trait Credentials: Send + Sync + 'static {
     /// Verifies the login; `Ok(Some)` with the principal when it is right.
     fn verify<'a>(&'a self, login: Login<'a>) -> CredentialsFuture<'a>;
+
+    /// At each `/token`: the principal as it is now, so that claims stay true for as long as a
+    /// session lives (a role removed, a user deleted). `principal` is as it signed in: its
+    /// subject, its application, the claims stored with the session. The default keeps the
+    /// stored claims; an error answers the refresh with 503.
+    fn refresh<'a>(&'a self, principal: &'a Principal) -> LookupFuture<'a> {
+        let _ = principal;
+        Box::pin(std::future::ready(Ok(Current::Unchanged)))
+    }
 }

@@ -8,13 +8,14 @@ use super::tokens::{cookies_response, mint_access, mint_refresh, tokens_response
 use super::{internal, store_down};
 use crate::audit::{AuditEvent, AuditKind};
 use crate::clock::unix_now;
+use crate::credentials::{Current, Principal};
 use crate::gate::TokenGate;
-use crate::http::error::Error;
+use crate::http::error::{Error, ErrorKind};
 use crate::http::form::Fields;
 use crate::http::request::RequestHead;
 use crate::http::response::Response;
 use crate::jws::{random_id, TokenError};
-use crate::store::{RefreshRequest, Refreshed};
+use crate::store::{RefreshRequest, Refreshed, Session};
 
 pub(super) async fn refresh<R: RequestHead + ?Sized>(
     gate: &TokenGate,
@@ -68,13 +69,13 @@ pub(super) async fn refresh<R: RequestHead + ?Sized>(
         }
         _ => return Err(Error::invalid_token(TokenError::Revoked)),
     };
+    let claims = current_claims(gate, &session, now).await?;
     let refresh = if settings.rotation {
         mint_refresh(gate, &session)?
     } else {
         token.to_owned()
     };
-    let extra: Map<String, Value> = serde_json::from_str(&session.claims).unwrap_or_default();
-    let access = mint_access(gate, &session, &extra, now)?;
+    let access = mint_access(gate, &session, &claims, now)?;
     gate.audit(
         &AuditEvent::new(AuditKind::Refresh, gate.client_addr(head))
             .subject(&session.subject)
@@ -85,4 +86,43 @@ pub(super) async fn refresh<R: RequestHead + ?Sized>(
         return cookies_response(gate, &session.id, &refresh, &access);
     }
     Ok(tokens_response(gate, &refresh, &access))
+}
+
+/// The claims of the session's principal as they are now: asked of the credential directory
+/// (a removed principal ends the session: 401), then the claims hook.
+async fn current_claims(
+    gate: &TokenGate,
+    session: &Session,
+    now: i64,
+) -> Result<Map<String, Value>, Error> {
+    let stored = Principal {
+        subject: session.subject.clone(),
+        application: session.application.clone(),
+        claims: serde_json::from_str(&session.claims).unwrap_or_default(),
+    };
+    let principal = match gate.credentials().refresh(&stored).await {
+        Ok(Current::Unchanged) => stored,
+        Ok(Current::Changed(claims)) => Principal { claims, ..stored },
+        Ok(Current::Gone) => {
+            let ended = gate
+                .store()
+                .revoke(&session.subject, &session.id, now)
+                .await
+                .map_err(|e| store_down(&e))?;
+            gate.sessions_ended([session.id.as_str()]);
+            gate.audit(
+                &AuditEvent::new(AuditKind::SignOut, None)
+                    .subject(&session.subject)
+                    .session(&session.id)
+                    .application(session.application.as_deref())
+                    .ended(usize::from(ended)),
+            );
+            return Err(Error::invalid_token(TokenError::Revoked));
+        }
+        Err(error) => {
+            tracing::warn!(target: "tokengate", %error, "credential directory failed");
+            return Err(Error::new(ErrorKind::Unavailable("credential directory")));
+        }
+    };
+    gate.claims_of(&principal).await
 }

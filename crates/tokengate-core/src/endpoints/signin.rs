@@ -23,7 +23,6 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
     head: &R,
     fields: &Fields,
 ) -> Result<Response, Error> {
-    let settings = &gate.config().tokens;
     let login = required(fields, "login")?;
     let password = required(fields, "password")?;
     let application = non_empty(fields, "application")?;
@@ -33,23 +32,7 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
         gate.cookies().check_origin(head)?;
     }
     let now = unix_now();
-    let expiry = match non_empty(fields, "exp")? {
-        None => Expiry::At(
-            now.saturating_add(i64::try_from(settings.refresh_ttl.as_secs()).unwrap_or(i64::MAX)),
-        ),
-        Some(exp) => parse_exp(
-            exp,
-            now,
-            settings.max_refresh_ttl(),
-            settings.allow_unlimited,
-        )
-        .map_err(|reason| {
-            Error::new(ErrorKind::InvalidField {
-                field: "exp",
-                reason,
-            })
-        })?,
-    };
+    let expiry = expiry(gate, fields, now)?;
     let client = gate.client_addr(head);
     let attempt = Attempt::new(&gate.config().throttle, login, application, client);
     let counter = gate.failures();
@@ -93,6 +76,13 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
             return Err(Error::new(ErrorKind::Unavailable("credential directory")));
         }
     };
+    let claims = match gate.claims_of(&principal).await {
+        Ok(claims) => claims,
+        Err(error) => {
+            attempt.undecided(counter, now).await;
+            return Err(error);
+        }
+    };
     let mut session = Session::new(
         &random_id().map_err(internal)?,
         &principal.subject,
@@ -107,7 +97,7 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
     session.token = random_id().map_err(internal)?;
     // Sign first: if the store then fails, nothing was written and no token escapes.
     let refresh = mint_refresh(gate, &session)?;
-    let access = mint_access(gate, &session, &principal.claims, now)?;
+    let access = mint_access(gate, &session, &claims, now)?;
     let sid = session.id.clone();
     if let Err(error) = gate.store().create(session).await {
         attempt.undecided(counter, now).await;
@@ -124,4 +114,27 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
         return cookies_response(gate, &sid, &refresh, &access);
     }
     Ok(tokens_response(gate, &refresh, &access))
+}
+
+/// When the session ends: the `exp` field, within what the configuration allows, or
+/// `refresh_ttl` from now.
+fn expiry(gate: &TokenGate, fields: &Fields, now: i64) -> Result<Expiry, Error> {
+    let settings = &gate.config().tokens;
+    match non_empty(fields, "exp")? {
+        None => Ok(Expiry::At(now.saturating_add(
+            i64::try_from(settings.refresh_ttl.as_secs()).unwrap_or(i64::MAX),
+        ))),
+        Some(exp) => parse_exp(
+            exp,
+            now,
+            settings.max_refresh_ttl(),
+            settings.allow_unlimited,
+        )
+        .map_err(|reason| {
+            Error::new(ErrorKind::InvalidField {
+                field: "exp",
+                reason,
+            })
+        }),
+    }
 }

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use super::cache::VerifyCache;
 use super::revocation::RevocationCache;
-use super::{AuditHook, ErrorHook, Inner, TokenGate};
+use super::{AuditHook, ClaimsFuture, ClaimsHook, ErrorHook, Inner, TokenGate};
 use crate::audit::AuditEvent;
 use crate::config::{Config, ConfigError};
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, Principal};
 use crate::http::cookies::CookieJar;
 use crate::http::error::Error;
 use crate::http::response::Response;
@@ -27,6 +27,7 @@ pub struct TokenGateBuilder {
     failures: Option<Arc<dyn FailureCounter>>,
     on_error: Option<Box<ErrorHook>>,
     on_audit: Option<Box<AuditHook>>,
+    on_claims: Option<Box<ClaimsHook>>,
 }
 
 impl fmt::Debug for TokenGateBuilder {
@@ -48,6 +49,7 @@ impl TokenGateBuilder {
             failures: None,
             on_error: None,
             on_audit: None,
+            on_claims: None,
         }
     }
 
@@ -75,6 +77,37 @@ impl TokenGateBuilder {
     /// target `tokengate::audit`). The hook runs on the request's task: keep it quick.
     pub fn on_audit(mut self, hook: impl Fn(&AuditEvent) + Send + Sync + 'static) -> Self {
         self.on_audit = Some(Box::new(hook));
+        self
+    }
+
+    /// Adds claims computed elsewhere (a tenant, permissions from another service) to every
+    /// access token: the hook runs at sign-in and at each refresh, with the principal as the
+    /// credential directory gives it then, and what it answers is added over the principal's
+    /// claims. An error answers the sign-in or refresh with 503.
+    ///
+    /// ```
+    /// use tokengate_core::credentials::MemoryDirectory;
+    /// use tokengate_core::{Config, TokenGate};
+    ///
+    /// let gate = TokenGate::builder(Config::default().with_secret("an-example-secret-of-at-least-32-bytes"))
+    ///     .credentials(MemoryDirectory::new())
+    ///     .claims_hook(|principal| {
+    ///         let tenant = principal.subject.split('@').nth(1).unwrap_or("").to_owned();
+    ///         Box::pin(async move {
+    ///             let mut claims = serde_json::Map::new();
+    ///             claims.insert("tenant".into(), tenant.into());
+    ///             Ok(claims)
+    ///         })
+    ///     })
+    ///     .build()?;
+    /// # drop(gate);
+    /// # Ok::<(), tokengate_core::ConfigError>(())
+    /// ```
+    pub fn claims_hook(
+        mut self,
+        hook: impl Fn(&Principal) -> ClaimsFuture + Send + Sync + 'static,
+    ) -> Self {
+        self.on_claims = Some(Box::new(hook));
         self
     }
 
@@ -138,6 +171,7 @@ impl TokenGateBuilder {
                 paths,
                 on_audit: self.on_audit,
                 on_error: self.on_error,
+                on_claims: self.on_claims,
                 proxy_warned: AtomicBool::new(false),
                 config,
             }),

@@ -4,6 +4,7 @@
 use super::TokenGate;
 use crate::clock::unix_now;
 use crate::http::error::{Error, ErrorKind};
+use crate::store::SubjectRevocation;
 
 impl TokenGate {
     fn revocation_ttl(&self) -> i64 {
@@ -41,6 +42,39 @@ impl TokenGate {
                 Err(Error::new(ErrorKind::Unavailable("session store")))
             }
         }
+    }
+
+    /// Ends every session of `subject` — after a password change, an account closed — and
+    /// says how many live ones ended. Their refresh tokens stop at once; their access tokens
+    /// stop at once on this instance's strict guard, within `revocation_cache_ttl` on the
+    /// others, and at their `exp` without strict revocation.
+    pub async fn revoke_subject(&self, subject: &str) -> Result<usize, Error> {
+        let request = SubjectRevocation::new(subject, None, None, unix_now());
+        let ended = self
+            .store()
+            .revoke_subject(request)
+            .await
+            .map_err(|error| {
+                tracing::warn!(target: "tokengate", %error, "session store failed");
+                Error::new(ErrorKind::Unavailable("session store"))
+            })?
+            .unwrap_or_default();
+        self.sessions_ended(ended.iter().map(String::as_str));
+        Ok(ended.len())
+    }
+
+    /// Ends session `sid` of `subject`; `true` if it was live.
+    pub async fn revoke_session(&self, subject: &str, sid: &str) -> Result<bool, Error> {
+        let live = self
+            .store()
+            .revoke(subject, sid, unix_now())
+            .await
+            .map_err(|error| {
+                tracing::warn!(target: "tokengate", %error, "session store failed");
+                Error::new(ErrorKind::Unavailable("session store"))
+            })?;
+        self.sessions_ended([sid]);
+        Ok(live)
     }
 
     /// Records that sessions ended in the store, for this instance's strict guard: at once,

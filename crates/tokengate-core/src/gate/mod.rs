@@ -35,7 +35,7 @@ pub use guard::{Guarded, PendingCheck, Route};
 
 use crate::audit::AuditEvent;
 use crate::config::Config;
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, CredentialsError, Principal};
 use crate::http::cookies::CookieJar;
 use crate::http::error::{Error, ErrorKind};
 use crate::http::request::RequestHead;
@@ -63,6 +63,17 @@ pub enum Endpoint {
 
 type ErrorHook = dyn Fn(&Error, Response) -> Response + Send + Sync;
 type AuditHook = dyn Fn(&AuditEvent) + Send + Sync;
+type ClaimsHook = dyn Fn(&Principal) -> ClaimsFuture + Send + Sync;
+
+/// The future of a claims hook ([`TokenGateBuilder::claims_hook`]): claims to add to the
+/// principal's, or the error that makes the sign-in or refresh answer 503.
+pub type ClaimsFuture = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<serde_json::Map<String, serde_json::Value>, CredentialsError>,
+            > + Send,
+    >,
+>;
 
 struct Inner {
     config: Config,
@@ -76,6 +87,7 @@ struct Inner {
     paths: [String; 5],
     on_audit: Option<Box<AuditHook>>,
     on_error: Option<Box<ErrorHook>>,
+    on_claims: Option<Box<ClaimsHook>>,
     /// Whether a request without the trusted proxy header was logged already.
     proxy_warned: AtomicBool,
 }
@@ -145,6 +157,23 @@ impl TokenGate {
         } else {
             None
         }
+    }
+
+    /// The claims of `principal`'s access tokens: its own, with what the claims hook adds
+    /// (the hook's win). A failing hook is a dependency down: 503.
+    pub(crate) async fn claims_of(
+        &self,
+        principal: &Principal,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+        let mut claims = principal.claims.clone();
+        if let Some(hook) = &self.inner.on_claims {
+            let added = hook(principal).await.map_err(|error| {
+                tracing::warn!(target: "tokengate", %error, "claims hook failed");
+                Error::new(ErrorKind::Unavailable("claims hook"))
+            })?;
+            claims.extend(added);
+        }
+        Ok(claims)
     }
 
     /// Logs an audit event and hands it to the app's hook.
