@@ -250,7 +250,7 @@ mod tests {
         let config = Config::default().with_secret("a-test-only-secret-of-32-bytes-or-more");
         let gate = TokenGate::builder(config)
             .credentials(MemoryDirectory::new())
-            .on_error(|_, mut response| {
+            .on_error(|_, _, mut response| {
                 // A name in any case is kept in lower case; a bad one is refused, not panicked.
                 let _ = response.append_header("X-Request-Id", "42");
                 assert!(response.append_header("Bad Name", "x").is_err());

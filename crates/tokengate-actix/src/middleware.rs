@@ -90,7 +90,7 @@ where
                 let gate = self.gate.clone();
                 let service = Rc::clone(&self.service);
                 ResponseFuture::check(Box::pin(async move {
-                    match gate.confirm(pending).await {
+                    match gate.confirm(pending, &Head(request.request())).await {
                         Ok(guarded) => {
                             request.extensions_mut().insert(guarded);
                             let response = service.call(request).await?;

@@ -208,7 +208,7 @@ async fn guard(gate: &TokenGate, path: &'static str, access: &str) -> Result<boo
     match gate.route(&get(path, access)) {
         Route::Pass(guarded) => Ok(guarded.verified().is_some()),
         Route::Refuse(response) => Err(response.status),
-        Route::Check(pending) => match gate.confirm(pending).await {
+        Route::Check(pending) => match gate.confirm(pending, &get(path, access)).await {
             Ok(guarded) => Ok(guarded.verified().is_some()),
             Err(response) => Err(response.status),
         },
@@ -228,8 +228,8 @@ async fn a_live_read_that_began_before_a_sign_out_does_not_undo_it() {
         panic!("the first request asks the store");
     };
     let in_flight = tokio::spawn({
-        let gate = gate.clone();
-        async move { gate.confirm(pending).await.is_ok() }
+        let (gate, head) = (gate.clone(), get("/api/rest/me", &access));
+        async move { gate.confirm(pending, &head).await.is_ok() }
     });
     reached.await.unwrap();
     // ...while the session is signed out on this instance...

@@ -66,7 +66,7 @@ where
                 let fresh = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, fresh);
                 ResponseFuture::check(Box::pin(async move {
-                    match gate.confirm(pending).await {
+                    match gate.confirm(pending, &Head::of(&request)).await {
                         Ok(guarded) => {
                             request.extensions_mut().insert(guarded);
                             let response = inner.call(request).await?;
@@ -167,7 +167,7 @@ mod tests {
         let config = Config::default().with_secret("a-test-only-secret-of-32-bytes-or-more");
         let gate = TokenGate::builder(config)
             .credentials(MemoryDirectory::new())
-            .on_error(|_, mut response| {
+            .on_error(|_, _, mut response| {
                 // A name in any case is kept in lower case; a bad one is refused, not panicked.
                 let _ = response.append_header("X-Request-Id", "42");
                 assert!(response.append_header("Bad Name", "x").is_err());

@@ -43,7 +43,7 @@ impl TokenGate {
     {
         match serve(self, endpoint, head, body).await {
             Ok(response) => response,
-            Err(error) => self.error_response(&error),
+            Err(error) => self.error_response_to(&error, head),
         }
     }
 }

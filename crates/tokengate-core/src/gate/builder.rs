@@ -13,6 +13,7 @@ use crate::config::{Config, ConfigError};
 use crate::credentials::{Credentials, Principal};
 use crate::http::cookies::CookieJar;
 use crate::http::error::Error;
+use crate::http::request::RequestHead;
 use crate::http::response::Response;
 use crate::jws::KeySet;
 use crate::store::SessionStore;
@@ -111,10 +112,31 @@ impl TokenGateBuilder {
         self
     }
 
-    /// Replaces every error answer: the hook gets the error and the default answer.
+    /// Replaces every error answer: the hook gets the error, the request's head where the gate
+    /// has it (every refusal of the guard and of the endpoints; not the claims extractors'),
+    /// and the default answer.
+    ///
+    /// ```
+    /// use tokengate_core::credentials::MemoryDirectory;
+    /// use tokengate_core::{Config, TokenGate};
+    ///
+    /// let gate = TokenGate::builder(Config::default().with_secret("an-example-secret-of-at-least-32-bytes"))
+    ///     .credentials(MemoryDirectory::new())
+    ///     .on_error(|_error, head, mut response| {
+    ///         // Echo the request id, so that a client's report can be found in the logs.
+    ///         let id = head.and_then(|head| head.header("x-request-id"));
+    ///         if let Some(id) = id.and_then(|id| std::str::from_utf8(id).ok()) {
+    ///             let _ = response.set_header("x-request-id", id.to_owned());
+    ///         }
+    ///         response
+    ///     })
+    ///     .build()?;
+    /// # drop(gate);
+    /// # Ok::<(), tokengate_core::ConfigError>(())
+    /// ```
     pub fn on_error(
         mut self,
-        hook: impl Fn(&Error, Response) -> Response + Send + Sync + 'static,
+        hook: impl Fn(&Error, Option<&dyn RequestHead>, Response) -> Response + Send + Sync + 'static,
     ) -> Self {
         self.on_error = Some(Box::new(hook));
         self
@@ -173,6 +195,7 @@ impl TokenGateBuilder {
                 on_error: self.on_error,
                 on_claims: self.on_claims,
                 proxy_warned: AtomicBool::new(false),
+                peerless_warned: AtomicBool::new(false),
                 config,
             }),
         })

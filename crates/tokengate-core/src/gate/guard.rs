@@ -73,7 +73,7 @@ impl TokenGate {
                 match self.known_liveness(&verified.claims().sid) {
                     Some(true) => Route::Pass(Guarded::new(self.clone(), Some(verified))),
                     Some(false) if required => Route::Refuse(
-                        self.error_response(&Error::invalid_token(TokenError::Revoked)),
+                        self.error_response_to(&Error::invalid_token(TokenError::Revoked), head),
                     ),
                     // Where no token is needed, an ended session is no session: anonymous.
                     Some(false) => Route::Pass(Guarded::new(self.clone(), None)),
@@ -81,7 +81,7 @@ impl TokenGate {
                 }
             }
             Ok(verified) => Route::Pass(Guarded::new(self.clone(), verified)),
-            Err(error) => Route::Refuse(self.error_response(&error)),
+            Err(error) => Route::Refuse(self.error_response_to(&error, head)),
         }
     }
 
@@ -89,14 +89,20 @@ impl TokenGate {
     /// `revocation_cache_ttl`. `Err` is the answer to give where the route needs a token: 401
     /// for an ended session, 503 when the store cannot say (a strict guard does not let
     /// unknown sessions through). Where it does not, both make the request anonymous.
-    pub async fn confirm(&self, pending: PendingCheck) -> Result<Guarded, Response> {
+    pub async fn confirm<R: RequestHead + ?Sized>(
+        &self,
+        pending: PendingCheck,
+        head: &R,
+    ) -> Result<Guarded, Response> {
         let PendingCheck { verified, required } = pending;
         let claims = verified.claims();
         match self.session_is_live(&claims.sub, &claims.sid).await {
             Ok(true) => Ok(Guarded::new(self.clone(), Some(verified))),
             Ok(false) | Err(_) if !required => Ok(Guarded::new(self.clone(), None)),
-            Ok(false) => Err(self.error_response(&Error::invalid_token(TokenError::Revoked))),
-            Err(error) => Err(self.error_response(&error)),
+            Ok(false) => {
+                Err(self.error_response_to(&Error::invalid_token(TokenError::Revoked), head))
+            }
+            Err(error) => Err(self.error_response_to(&error, head)),
         }
     }
 

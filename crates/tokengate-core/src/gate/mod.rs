@@ -61,7 +61,7 @@ pub enum Endpoint {
     Sessions,
 }
 
-type ErrorHook = dyn Fn(&Error, Response) -> Response + Send + Sync;
+type ErrorHook = dyn Fn(&Error, Option<&dyn RequestHead>, Response) -> Response + Send + Sync;
 type AuditHook = dyn Fn(&AuditEvent) + Send + Sync;
 type ClaimsHook = dyn Fn(&Principal) -> ClaimsFuture + Send + Sync;
 
@@ -90,6 +90,8 @@ struct Inner {
     on_claims: Option<Box<ClaimsHook>>,
     /// Whether a request without the trusted proxy header was logged already.
     proxy_warned: AtomicBool,
+    /// Whether a request without a peer address was logged already.
+    peerless_warned: AtomicBool,
 }
 
 /// The sign-in service; cheap to clone (one `Arc`).
@@ -190,7 +192,20 @@ impl TokenGate {
     /// must not switch the per-address limit off.
     pub(crate) fn client_addr<R: RequestHead + ?Sized>(&self, head: &R) -> Option<IpAddr> {
         let Some(header) = &self.inner.config.endpoints.trusted_proxy_header else {
-            return head.peer_addr();
+            let peer = head.peer_addr();
+            if peer.is_none()
+                && self.inner.config.throttle.per_address > 0
+                && !self.inner.peerless_warned.swap(true, Ordering::Relaxed)
+            {
+                // An axum app served without `ConnectInfo` gives no peer address: the limit
+                // per address cannot apply, and nothing else would say so.
+                tracing::warn!(
+                    target: "tokengate",
+                    "a request came without its peer address, so sign-ins are not throttled per address: \
+                     serve axum with `into_make_service_with_connect_info::<SocketAddr>()` (logged once)"
+                );
+            }
+            return peer;
         };
         let forwarded = head
             .header(header)
@@ -209,8 +224,19 @@ impl TokenGate {
     }
 
     /// The answer for an error: JSON body, RFC 6750 challenge, then the app's hook if any.
-    /// A 5xx is logged, as it means a bug or a dependency down.
+    /// A 5xx is logged, as it means a bug or a dependency down. Where the request is at hand,
+    /// [`TokenGate::error_response_to`] hands it to the hook too.
     pub fn error_response(&self, error: &Error) -> Response {
+        self.answer(error, None)
+    }
+
+    /// [`TokenGate::error_response`] for a request: the app's hook gets its head (method, path,
+    /// headers), to echo a request id for example.
+    pub fn error_response_to<R: RequestHead + ?Sized>(&self, error: &Error, head: &R) -> Response {
+        self.answer(error, Some(&HeadOf(head)))
+    }
+
+    fn answer(&self, error: &Error, head: Option<&dyn RequestHead>) -> Response {
         if error.status() >= 500 {
             if let ErrorKind::Internal(detail) = error.kind() {
                 tracing::error!(target: "tokengate", %detail, "internal error");
@@ -220,9 +246,30 @@ impl TokenGate {
         }
         let response = error.to_response(&self.inner.config.guard.realm);
         match &self.inner.on_error {
-            Some(hook) => hook(error, response),
+            Some(hook) => hook(error, head, response),
             None => response,
         }
+    }
+}
+
+/// Any request head, as a sized value: for the error hook's `&dyn RequestHead`.
+struct HeadOf<'a, R: ?Sized>(&'a R);
+
+impl<R: RequestHead + ?Sized> RequestHead for HeadOf<'_, R> {
+    fn method(&self) -> &str {
+        self.0.method()
+    }
+    fn path(&self) -> &str {
+        self.0.path()
+    }
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.0.header(name)
+    }
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.0.cookie(name)
+    }
+    fn peer_addr(&self) -> Option<IpAddr> {
+        self.0.peer_addr()
     }
 }
 
