@@ -50,19 +50,19 @@
 //! ```
 
 pub use tokengate_core::{
-    adapter, audit, authz, credentials, figment, jws, store, throttle, Algorithm, Claims, Config,
-    ConfigError, CookieSettings, Endpoint, EndpointSettings, Error, ErrorKind, GuardMode,
-    GuardSettings, InvalidHeader, KeyConfig, KeyMaterial, KeySettings, Response, SameSite, Secret,
-    StoreSettings, ThrottleSettings, TokenError, TokenGate, TokenGateBuilder, TokenSettings,
-    VerifiedToken, CSRF_HEADER,
+    adapter, audit, authz, cookies, credentials, figment, jws, serde_json, store, throttle,
+    Algorithm, Claims, Config, ConfigError, CookieSettings, Endpoint, EndpointSettings, Error,
+    ErrorKind, GuardMode, GuardSettings, InvalidHeader, KeyConfig, KeyMaterial, KeySettings,
+    Response, SameSite, Secret, StoreSettings, ThrottleSettings, TokenError, TokenGate,
+    TokenGateBuilder, TokenSettings, VerifiedToken, CSRF_HEADER,
 };
 
 /// The axum integration: the layer and the claims extractor.
 #[cfg(feature = "axum")]
 pub mod axum {
     pub use tokengate_tower::{
-        Authorized, Claims, ClaimsRejection, Require, RequireService, TokenGateLayer,
-        TokenGateService,
+        into_response, Authorized, Claims, ClaimsRejection, Require, RequireService,
+        TokenGateLayer, TokenGateService,
     };
 }
 
@@ -95,8 +95,8 @@ pub mod axum {
 #[cfg(feature = "actix")]
 pub mod actix {
     pub use tokengate_actix::{
-        Authorized, Claims, ClaimsRejection, Require, RequireMiddleware, ResponseFuture,
-        TokenGateMiddleware, TokenGateTransform,
+        into_response, Authorized, Claims, ClaimsRejection, Require, RequireMiddleware,
+        ResponseFuture, TokenGateMiddleware, TokenGateTransform,
     };
 }
 

@@ -54,6 +54,6 @@ mod head;
 mod middleware;
 mod require;
 
-pub use extract::{Authorized, Claims, ClaimsRejection};
+pub use extract::{into_response, Authorized, Claims, ClaimsRejection};
 pub use middleware::{ResponseFuture, TokenGateMiddleware, TokenGateTransform};
 pub use require::{Require, RequireMiddleware};

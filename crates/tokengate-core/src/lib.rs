@@ -75,10 +75,14 @@ pub use duration::parse_duration;
 #[doc(no_inline)]
 pub use figment;
 pub use gate::{ClaimsFuture, Endpoint, TokenGate, TokenGateBuilder};
+pub use http::cookies;
 pub use http::cookies::CSRF_HEADER;
 pub use http::error::{Error, ErrorKind};
 pub use http::response::{InvalidHeader, Response};
 pub use jws::{Algorithm, Claims, KeyConfig, KeyMaterial, Secret, TokenError, VerifiedToken};
+/// The JSON library of the claims (`serde_json::Map` of custom claims, `Value`).
+#[doc(no_inline)]
+pub use serde_json;
 
 /// Entry points for the fuzz targets (feature `fuzzing`): the parsers that read what clients
 /// send, outside any request.

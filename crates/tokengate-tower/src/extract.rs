@@ -7,6 +7,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tokengate_core::adapter::{extract, Guarded};
 use tokengate_core::authz::Policy;
 
@@ -36,14 +37,46 @@ impl<T> DerefMut for Claims<T> {
     }
 }
 
-/// Why [`Claims`] could not be extracted; answered like every other tokengate error.
+impl<T: Serialize> Serialize for Claims<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+/// Why [`Claims`] (or [`Authorized`]) could not be extracted; answered like every other
+/// tokengate error.
 #[derive(Debug)]
 pub struct ClaimsRejection(tokengate_core::Response);
 
+impl ClaimsRejection {
+    /// The status it answers with: 401, 403, or 500 when no gate is in front of the route.
+    pub fn status(&self) -> u16 {
+        self.0.status
+    }
+
+    /// The error code of its JSON body (`missing_token`, `invalid_token`,
+    /// `insufficient_scope`, `server_error`).
+    pub fn code(&self) -> Option<String> {
+        let body: tokengate_core::serde_json::Value =
+            tokengate_core::serde_json::from_slice(&self.0.body).ok()?;
+        body["error"].as_str().map(str::to_owned)
+    }
+
+    /// The whole answer, to change before it is sent.
+    pub fn into_inner(self) -> tokengate_core::Response {
+        self.0
+    }
+}
+
 impl IntoResponse for ClaimsRejection {
     fn into_response(self) -> Response {
-        to_http(self.0, ResponseBody::<axum::body::Body>::full).map(axum::body::Body::new)
+        into_response(self.0)
     }
+}
+
+/// A tokengate answer (an `on_error` hook's, an extractor's) as an axum response.
+pub fn into_response(response: tokengate_core::Response) -> Response {
+    to_http(response, ResponseBody::<axum::body::Body>::full).map(axum::body::Body::new)
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
@@ -196,5 +229,20 @@ mod tests {
             .body(axum::body::Body::empty())
             .expect("request");
         assert_eq!(call(&app, request).await, (200, "none".to_owned()));
+    }
+
+    #[test]
+    fn a_rejection_says_its_status_and_code_and_claims_serialize() {
+        let rejection = super::ClaimsRejection(
+            tokengate_core::adapter::extract::required::<()>(None).expect_err("no gate"),
+        );
+        assert_eq!(rejection.status(), 500);
+        assert_eq!(rejection.code().as_deref(), Some("server_error"));
+        let claims: tokengate_core::Claims = tokengate_core::Claims::from_payload(
+            br#"{"iss":"i","sub":"ada","iat":1,"jti":"j","sid":"s"}"#,
+        )
+        .expect("claims");
+        let json = tokengate_core::serde_json::to_value(Claims(claims)).expect("serializes");
+        assert_eq!(json["sub"], "ada");
     }
 }

@@ -44,7 +44,7 @@ mod service;
 
 pub use body::ResponseBody;
 #[cfg(feature = "axum")]
-pub use extract::{Authorized, Claims, ClaimsRejection};
+pub use extract::{into_response, Authorized, Claims, ClaimsRejection};
 pub use future::ResponseFuture;
 pub use layer::TokenGateLayer;
 pub use require::{Require, RequireService};
