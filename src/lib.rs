@@ -61,7 +61,7 @@ pub use tokengate_core::{
 #[cfg(feature = "axum")]
 pub mod axum {
     pub use tokengate_tower::{
-        into_response, Authorized, Claims, ClaimsRejection, Require, RequireService,
+        endpoints, into_response, Authorized, Claims, ClaimsRejection, Require, RequireService,
         TokenGateLayer, TokenGateService,
     };
 }
@@ -95,7 +95,7 @@ pub mod axum {
 #[cfg(feature = "actix")]
 pub mod actix {
     pub use tokengate_actix::{
-        into_response, Authorized, Claims, ClaimsRejection, Require, RequireMiddleware,
+        endpoints, into_response, Authorized, Claims, ClaimsRejection, Require, RequireMiddleware,
         ResponseFuture, TokenGateMiddleware, TokenGateTransform,
     };
 }

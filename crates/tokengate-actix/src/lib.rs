@@ -56,4 +56,4 @@ mod require;
 
 pub use extract::{into_response, Authorized, Claims, ClaimsRejection};
 pub use middleware::{ResponseFuture, TokenGateMiddleware, TokenGateTransform};
-pub use require::{Require, RequireMiddleware};
+pub use require::{endpoints, Require, RequireMiddleware};

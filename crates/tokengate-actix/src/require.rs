@@ -5,11 +5,14 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::HttpServiceFactory;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::HttpMessage as _;
+use actix_web::{web, HttpResponse};
 use futures_util::future::{ready, Ready};
 use tokengate_core::adapter::{extract, Guarded};
 use tokengate_core::authz::Requirement;
+use tokengate_core::TokenGate;
 
 use crate::head::to_actix;
 use crate::middleware::ResponseFuture;
@@ -106,5 +109,131 @@ where
             Ok(()) => ResponseFuture::inner(self.service.call(request)),
             Err(response) => ResponseFuture::ready(request.into_response(to_actix(response))),
         }
+    }
+}
+
+/// The gate's endpoints as a service of their own (a scope at the configured prefix, wrapped
+/// with the gate), for an app whose [`TokenGateTransform`](crate::TokenGateTransform) wraps
+/// only scopes that do not cover the endpoints' paths. With `App::wrap`, or a scope at the
+/// endpoints' prefix, it is not needed.
+///
+/// ```
+/// use actix_web::{web, App, HttpResponse};
+/// use tokengate_actix::{endpoints, TokenGateTransform};
+/// use tokengate_core::credentials::MemoryDirectory;
+/// use tokengate_core::{Config, TokenGate};
+///
+/// let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
+/// let gate = TokenGate::builder(config).credentials(MemoryDirectory::new()).build()?;
+/// let app = App::new()
+///     .service(endpoints(gate.clone()))
+///     .service(
+///         web::scope("/v2")
+///             .wrap(TokenGateTransform::new(gate))
+///             .route("/me", web::get().to(|| async { HttpResponse::Ok().finish() })),
+///     );
+/// # drop(app);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn endpoints(gate: TokenGate) -> impl HttpServiceFactory {
+    let prefix = gate.config().endpoints.prefix.clone();
+    web::scope(&prefix)
+        .wrap(crate::TokenGateTransform::new(gate))
+        // The gate answers its endpoints itself; anything else under the prefix is not found.
+        .default_service(web::to(HttpResponse::NotFound))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{test, web, App, HttpResponse};
+    use tokengate_core::credentials::{hash_password, MemoryDirectory};
+    use tokengate_core::{Config, TokenGate};
+
+    use crate::{Claims, TokenGateTransform};
+
+    fn gate() -> TokenGate {
+        let users = MemoryDirectory::new()
+            .user("ada", &hash_password("pw").expect("hash"))
+            .expect("user");
+        TokenGate::builder(Config::default().with_secret("a-test-only-secret-of-32-bytes-or-more"))
+            .credentials(users)
+            .build()
+            .expect("gate")
+    }
+
+    async fn me(claims: Claims) -> HttpResponse {
+        HttpResponse::Ok().body(claims.sub.clone())
+    }
+
+    /// Signs in, then calls `path` with the token and without: the three statuses.
+    macro_rules! statuses {
+        ($app:expr, $path:expr) => {{
+            let app = test::init_service($app).await;
+            let signin = test::TestRequest::post()
+                .uri("/api/rest/signin")
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .set_payload("login=ada&password=pw")
+                .to_request();
+            let response = test::call_service(&app, signin).await;
+            let signed = response.status().as_u16();
+            let tokens: serde_json::Value =
+                serde_json::from_slice(&test::read_body(response).await).unwrap_or_default();
+            let access = tokens["accessToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let with = test::TestRequest::get()
+                .uri($path)
+                .insert_header(("authorization", format!("Bearer {access}")))
+                .to_request();
+            let with = test::call_service(&app, with).await.status().as_u16();
+            let without = test::TestRequest::get().uri($path).to_request();
+            let without = test::call_service(&app, without).await.status().as_u16();
+            (signed, with, without)
+        }};
+    }
+
+    #[actix_web::test]
+    async fn the_usual_wirings_answer_the_endpoints() {
+        let gate = gate();
+        // `App::wrap`.
+        let app = App::new()
+            .route("/api/rest/me", web::get().to(me))
+            .wrap(TokenGateTransform::new(gate.clone()));
+        assert_eq!(statuses!(app, "/api/rest/me"), (201, 200, 401));
+        // `Scope::wrap` on the endpoints' prefix: the scope answers every path under it.
+        let app = App::new().service(
+            web::scope("/api/rest")
+                .route("/me", web::get().to(me))
+                .wrap(TokenGateTransform::new(gate.clone())),
+        );
+        assert_eq!(statuses!(app, "/api/rest/me"), (201, 200, 401));
+        // Several scopes, each wrapped with the same gate.
+        let app = App::new()
+            .service(
+                web::scope("/api/rest")
+                    .route("/me", web::get().to(me))
+                    .wrap(TokenGateTransform::new(gate.clone())),
+            )
+            .service(
+                web::scope("/v2")
+                    .route("/me", web::get().to(me))
+                    .wrap(TokenGateTransform::new(gate.clone())),
+            );
+        assert_eq!(statuses!(app, "/v2/me"), (201, 200, 401));
+        // Only other scopes wrapped: the endpoints as a service of their own.
+        let app = App::new().service(super::endpoints(gate.clone())).service(
+            web::scope("/v2")
+                .route("/me", web::get().to(me))
+                .wrap(TokenGateTransform::new(gate.clone())),
+        );
+        assert_eq!(statuses!(app, "/v2/me"), (201, 200, 401));
+        // A scope wrapped with the gate under a shorter prefix than the endpoints'.
+        let app = App::new().service(
+            web::scope("/api")
+                .route("/rest/me", web::get().to(me))
+                .wrap(TokenGateTransform::new(gate)),
+        );
+        assert_eq!(statuses!(app, "/api/rest/me"), (201, 200, 401));
     }
 }

@@ -5,7 +5,9 @@ use tokengate_core::adapter::RequestHead;
 
 pub(crate) struct Head<'a> {
     pub(crate) method: &'a http::Method,
-    pub(crate) uri: &'a http::Uri,
+    /// The request's whole path: inside `Router::nest`, axum's `OriginalUri`, so that a gate
+    /// layered inside a nested router knows its endpoints by their full paths.
+    pub(crate) path: &'a str,
     pub(crate) headers: &'a http::HeaderMap,
     pub(crate) extensions: &'a http::Extensions,
 }
@@ -14,7 +16,7 @@ impl<'a> Head<'a> {
     pub(crate) fn of<B>(request: &'a http::Request<B>) -> Self {
         Self {
             method: request.method(),
-            uri: request.uri(),
+            path: whole_path(request.uri(), request.extensions()),
             headers: request.headers(),
             extensions: request.extensions(),
         }
@@ -23,11 +25,21 @@ impl<'a> Head<'a> {
     pub(crate) fn of_parts(parts: &'a Parts) -> Self {
         Self {
             method: &parts.method,
-            uri: &parts.uri,
+            path: whole_path(&parts.uri, &parts.extensions),
             headers: &parts.headers,
             extensions: &parts.extensions,
         }
     }
+}
+
+/// The path as the client sent it, before any `nest` stripped a prefix.
+fn whole_path<'a>(uri: &'a http::Uri, extensions: &'a http::Extensions) -> &'a str {
+    #[cfg(feature = "axum")]
+    if let Some(original) = extensions.get::<axum::extract::OriginalUri>() {
+        return original.0.path();
+    }
+    let _ = extensions;
+    uri.path()
 }
 
 impl RequestHead for Head<'_> {
@@ -36,7 +48,7 @@ impl RequestHead for Head<'_> {
     }
 
     fn path(&self) -> &str {
-        self.uri.path()
+        self.path
     }
 
     fn header(&self, name: &str) -> Option<&[u8]> {

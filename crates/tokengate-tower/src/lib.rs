@@ -40,6 +40,8 @@ mod future;
 mod head;
 mod layer;
 mod require;
+#[cfg(feature = "axum")]
+mod routes;
 mod service;
 
 pub use body::ResponseBody;
@@ -48,4 +50,6 @@ pub use extract::{into_response, Authorized, Claims, ClaimsRejection};
 pub use future::ResponseFuture;
 pub use layer::TokenGateLayer;
 pub use require::{Require, RequireService};
+#[cfg(feature = "axum")]
+pub use routes::endpoints;
 pub use service::TokenGateService;
