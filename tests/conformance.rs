@@ -107,6 +107,8 @@ macro_rules! with_scenarios {
             a_role_removed_shows_at_the_next_refresh,
             a_removed_user_cannot_refresh,
             revoke_subject_ends_every_session_of_the_subject,
+            any_of_a_role_or_a_scope_admits_either,
+            a_user_route_refuses_application_tokens,
         ]);
     };
 }

@@ -50,5 +50,19 @@ pub(crate) fn app(
                 ))
                 .route(web::get().to(me)),
         )
+        // Administrators, or a client with the `read` scope.
+        .service(
+            web::resource("/api/rest/reports")
+                .wrap(Require::new(
+                    Requirement::role("admin").or(Requirement::scope("read")),
+                ))
+                .route(web::get().to(me)),
+        )
+        // People only: no application token.
+        .service(
+            web::resource("/api/rest/account")
+                .wrap(Require::user())
+                .route(web::get().to(me)),
+        )
         .wrap(TokenGateTransform::new(gate))
 }

@@ -33,5 +33,14 @@ pub(crate) fn router(gate: TokenGate) -> Router {
                 Requirement::application().and(Requirement::scope("read")),
             )),
         )
+        // Administrators, or a client with the `read` scope.
+        .route(
+            "/api/rest/reports",
+            get(me).route_layer(Require::new(
+                Requirement::role("admin").or(Requirement::scope("read")),
+            )),
+        )
+        // People only: no application token.
+        .route("/api/rest/account", get(me).route_layer(Require::user()))
         .layer(TokenGateLayer::new(gate))
 }

@@ -176,3 +176,32 @@ pub async fn revoke_subject_ends_every_session_of_the_subject(adapter: super::Ad
     server.refresh(&second.refresh).await.expect(401);
     server.refresh(&other.refresh).await.expect(201);
 }
+
+pub async fn any_of_a_role_or_a_scope_admits_either(adapter: super::Adapter) {
+    let server = start(adapter, &[]).await;
+    call(&server, "/api/rest/reports", &john(&server).await)
+        .await
+        .expect(200);
+    call(&server, "/api/rest/reports", &machine(&server).await)
+        .await
+        .expect(200);
+    let neither = call(&server, "/api/rest/reports", &jane(&server).await).await;
+    neither.expect(403);
+    assert_eq!(
+        neither.header("www-authenticate"),
+        Some(insufficient("admin read").as_str())
+    );
+}
+
+pub async fn a_user_route_refuses_application_tokens(adapter: super::Adapter) {
+    let server = start(adapter, &[]).await;
+    call(&server, "/api/rest/account", &jane(&server).await)
+        .await
+        .expect(200);
+    let app = call(&server, "/api/rest/account", &machine(&server).await).await;
+    app.expect(403);
+    assert_eq!(
+        app.header("www-authenticate"),
+        Some(insufficient("user").as_str())
+    );
+}
