@@ -109,6 +109,7 @@ macro_rules! with_scenarios {
             revoke_subject_ends_every_session_of_the_subject,
             any_of_a_role_or_a_scope_admits_either,
             a_user_route_refuses_application_tokens,
+            endpoints_answer_in_every_usual_wiring,
         ]);
     };
 }

@@ -20,6 +20,7 @@ pub mod lifetimes;
 pub mod scenarios;
 pub mod seed_flow;
 pub mod sessions;
+pub mod wiring;
 
 use std::fmt::Write as _;
 use std::future::Future;
@@ -117,10 +118,26 @@ pub async fn start(adapter: Adapter, env: &[(&str, &str)]) -> Server {
 
 /// [`start`] with a TOML config file's text too (its `[default]` table).
 fn actix_server(gate: tokengate::TokenGate, listener: std::net::TcpListener) -> Running {
+    actix_serve(listener, move || actix_app::app(gate.clone()))
+}
+
+/// Serves the app `make` makes on its own actix-web system.
+fn actix_serve<F, T, B>(listener: std::net::TcpListener, make: F) -> Running
+where
+    F: Fn() -> actix_web::App<T> + Send + Clone + 'static,
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
     let (handle_tx, handle_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let server = actix_web::HttpServer::new(move || actix_app::app(gate.clone()))
+            let server = actix_web::HttpServer::new(make)
                 .workers(1)
                 .disable_signals()
                 .listen(listener)
@@ -134,6 +151,17 @@ fn actix_server(gate: tokengate::TokenGate, listener: std::net::TcpListener) -> 
 }
 
 pub async fn start_with(adapter: Adapter, toml: Option<&str>, env: &[(&str, &str)]) -> Server {
+    start_wired(adapter, toml, env, None).await
+}
+
+/// [`start_with`], with the gate wired into the app in one of the ways of [`wiring`] instead
+/// of the demo's own.
+pub async fn start_wired(
+    adapter: Adapter,
+    toml: Option<&str>,
+    env: &[(&str, &str)],
+    wired: Option<usize>,
+) -> Server {
     let mut pairs: Vec<(String, String)> = vec![("TOKENGATE_SECRET".into(), test_secret())];
     pairs.extend(adapter.store_env());
     pairs.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
@@ -152,11 +180,17 @@ pub async fn start_with(adapter: Adapter, toml: Option<&str>, env: &[(&str, &str
         .expect("bind a free port");
     let address = listener.local_addr().expect("local address");
     let running = if adapter.is_actix() {
-        actix_server(gate.clone(), listener)
+        match wired {
+            Some(way) => wiring::actix(way, gate.clone(), listener),
+            None => actix_server(gate.clone(), listener),
+        }
     } else {
         listener.set_nonblocking(true).expect("non-blocking socket");
         let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-        let app = axum_app::router(gate.clone());
+        let app = match wired {
+            Some(way) => wiring::axum(way, gate.clone()),
+            None => axum_app::router(gate.clone()),
+        };
         Running::Tokio(tokio::spawn(async move {
             let _ = axum::serve(
                 listener,

@@ -16,3 +16,4 @@ pub use super::guard::*;
 pub use super::lifetimes::*;
 pub use super::seed_flow::*;
 pub use super::sessions::*;
+pub use super::wiring::endpoints_answer_in_every_usual_wiring;
