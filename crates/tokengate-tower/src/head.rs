@@ -5,9 +5,8 @@ use tokengate_core::adapter::RequestHead;
 
 pub(crate) struct Head<'a> {
     pub(crate) method: &'a http::Method,
-    /// The request's whole path: inside `Router::nest`, axum's `OriginalUri` (which axum's
-    /// default `original-uri` feature records), so that a gate layered inside a nested router
-    /// knows its endpoints by their full paths.
+    /// The request's whole path: inside `Router::nest`, axum's `OriginalUri`, so that a gate
+    /// layered inside a nested router knows its endpoints by their full paths.
     pub(crate) path: &'a str,
     pub(crate) headers: &'a http::HeaderMap,
     pub(crate) extensions: &'a http::Extensions,
