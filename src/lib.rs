@@ -13,6 +13,7 @@
 //! | `actix` | no | [`actix::TokenGateTransform`] and the [`actix::Claims`] extractor |
 //! | `redis` | no | the Redis session store and shared throttling, for `store = "redis://..."` |
 //! | `sqlite` | no | the SQLite session store, for `store = "sqlite://path"` |
+//! | `postgres` | no | the PostgreSQL session store and shared throttling, for `store = "postgres://..."` |
 //! | `aws_lc_rs` | yes | crypto from aws-lc-rs |
 //! | `rust_crypto` | no | crypto from RustCrypto instead (with `default-features = false`); refuses RS256 *signing* keys (RUSTSEC-2023-0071, see `SECURITY.md`) |
 //!

@@ -5,9 +5,10 @@
     feature = "axum",
     feature = "actix",
     feature = "redis",
-    feature = "sqlite"
+    feature = "sqlite",
+    feature = "postgres"
 )))]
 #[test]
 #[ignore = "the conformance suite and the store tests were not built: they need --all-features \
-            (scripts/test.sh), and Redis on 127.0.0.1:6379"]
+            (scripts/test.sh), Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432"]
 fn conformance_suite_skipped() {}

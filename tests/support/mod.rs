@@ -40,11 +40,16 @@ pub enum Adapter {
     ActixSqlite,
     AxumRedis,
     ActixRedis,
+    AxumPostgres,
+    ActixPostgres,
 }
 
 impl Adapter {
     fn is_actix(self) -> bool {
-        matches!(self, Self::Actix | Self::ActixSqlite | Self::ActixRedis)
+        matches!(
+            self,
+            Self::Actix | Self::ActixSqlite | Self::ActixRedis | Self::ActixPostgres
+        )
     }
 
     /// The `TOKENGATE_STORE` (and prefix) of a fresh, empty store for one server.
@@ -66,8 +71,22 @@ impl Adapter {
                     format!("tokengate-test-{unique}"),
                 ),
             ],
+            Self::AxumPostgres | Self::ActixPostgres => vec![
+                ("TOKENGATE_STORE".into(), postgres_url()),
+                ("TOKENGATE_STORE_SCHEMA".into(), "tokengate_test".into()),
+                (
+                    "TOKENGATE_STORE_PREFIX".into(),
+                    format!("tokengate-test-{unique}"),
+                ),
+            ],
         }
     }
+}
+
+/// The PostgreSQL the tests use: `TEST_POSTGRES_URL`, or database `test` on 127.0.0.1:5432.
+pub fn postgres_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// The Redis the tests use: `TEST_REDIS_URL`, or database 15 on 127.0.0.1:6379.

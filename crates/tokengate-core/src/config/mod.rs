@@ -47,8 +47,9 @@ use crate::jws::{KeyConfig, Secret};
 /// | `throttle_per_address` | `100` | failed sign-ins per client address per window (`0`: no limit) |
 /// | `throttle_window` | `15m` | the throttling window |
 /// | `trusted_proxy_header` | none | take the client address from this header (`x-forwarded-for`), behind a trusted proxy only |
-/// | `store` | `memory` | where sessions live: `memory`, `redis://host:port/db` or `sqlite://path` |
-/// | `store_prefix` | `tokengate` | key prefix in a shared store (Redis) |
+/// | `store` | `memory` | where sessions live: `memory`, `redis://host:port/db`, `sqlite://path` or `postgres://user@host:port/db` |
+/// | `store_prefix` | `tokengate` | key prefix in a shared store (Redis), the rows' namespace in PostgreSQL |
+/// | `store_schema` | `tokengate` | the PostgreSQL schema of the store's tables, created on first use |
 /// | `rotation` | `false` | `/token` returns a new refresh token and retires the old one |
 /// | `reuse_grace` | `10s` | how long a retired refresh token still gets the current one |
 /// | `strict_revocation` | `false` | the guard also checks that the token's session is live |
@@ -130,15 +131,21 @@ pub struct Config {
 
 /// The schemes a `store` setting may use, for messages.
 pub(crate) const STORE_SCHEMES: &str =
-    "memory, sqlite://path, redis://host:port/db or rediss://...";
+    "memory, sqlite://path, redis://host:port/db, rediss://... or postgres://user@host:port/db";
 
 /// Whether `url` names a store some build can open (whether this build can is the builder's
 /// question, answered with the feature to enable).
 fn store_url_is_known(url: &str) -> bool {
     url == "memory"
-        || ["redis://", "rediss://", "sqlite://"]
-            .iter()
-            .any(|scheme| url.starts_with(scheme))
+        || [
+            "redis://",
+            "rediss://",
+            "sqlite://",
+            "postgres://",
+            "postgresql://",
+        ]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
 }
 
 impl Config {

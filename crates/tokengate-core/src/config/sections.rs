@@ -249,9 +249,12 @@ pub struct StoreSettings {
     /// `memory`, `redis://...` or `sqlite://path` (`store`).
     #[serde(rename = "store", deserialize_with = "de::trimmed")]
     pub url: String,
-    /// Key prefix in a shared store (`store_prefix`).
+    /// Key prefix in a shared store; in PostgreSQL the namespace of the rows (`store_prefix`).
     #[serde(rename = "store_prefix", deserialize_with = "de::trimmed")]
     pub prefix: String,
+    /// The PostgreSQL schema of the store's tables (`store_schema`).
+    #[serde(rename = "store_schema", deserialize_with = "de::trimmed")]
+    pub schema: String,
 }
 
 impl Default for StoreSettings {
@@ -259,6 +262,7 @@ impl Default for StoreSettings {
         Self {
             url: "memory".to_owned(),
             prefix: "tokengate".to_owned(),
+            schema: "tokengate".to_owned(),
         }
     }
 }

@@ -173,7 +173,8 @@ impl TokenGateBuilder {
         let (store, counter) = if let Some(store) = self.store {
             (store, None)
         } else {
-            let opened = crate::store::open(&config.store.url, &config.store.prefix)
+            let store = &config.store;
+            let opened = crate::store::open_in(&store.url, &store.schema, &store.prefix)
                 .map_err(|reason| ConfigError::new("store", &config.store.url, reason))?;
             (opened.sessions, opened.failures)
         };

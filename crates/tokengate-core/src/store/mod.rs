@@ -2,9 +2,9 @@
 //!
 //! The contract ([`SessionStore`], [`FailureCounter`](crate::throttle::FailureCounter)) and its
 //! suite ([`testing`], feature `test-util`) come from `tokengate-store`. [`MemoryStore`] is the
-//! default, for one process; `store = "sqlite://path"` and `store = "redis://..."` name the
-//! SQLite and Redis stores (features `sqlite` and `redis`), and [`open`] is where those names
-//! are read.
+//! default, for one process; `store = "sqlite://path"`, `store = "redis://..."` and
+//! `store = "postgres://..."` name the SQLite, Redis and PostgreSQL stores (features `sqlite`,
+//! `redis` and `postgres`), and [`open`] is where those names are read.
 //!
 //! # Example
 //!
@@ -29,7 +29,10 @@ mod memory;
 mod open;
 
 pub use memory::MemoryStore;
-pub use open::{open, Opened};
+pub use open::{open, open_in, Opened};
+/// The PostgreSQL store (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub use tokengate_postgres::PostgresStore;
 /// The Redis store (feature `redis`).
 #[cfg(feature = "redis")]
 pub use tokengate_redis::RedisStore;

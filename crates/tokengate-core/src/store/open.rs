@@ -30,6 +30,11 @@ impl std::fmt::Debug for Opened {
 /// `redis://host:port/db` / `rediss://...` (feature `redis`; keys under `prefix`). `Err` says
 /// what is wrong, or which feature to enable.
 pub fn open(url: &str, prefix: &str) -> Result<Opened, String> {
+    open_in(url, "tokengate", prefix)
+}
+
+/// [`open`], with the PostgreSQL store's tables in `schema`.
+pub fn open_in(url: &str, schema: &str, prefix: &str) -> Result<Opened, String> {
     let url = url.trim();
     if url == "memory" {
         return Ok(Opened {
@@ -42,6 +47,9 @@ pub fn open(url: &str, prefix: &str) -> Result<Opened, String> {
     }
     if url.starts_with("redis://") || url.starts_with("rediss://") {
         return redis(url, prefix);
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return postgres(url, schema, prefix);
     }
     Err(format!("expected {STORE_SCHEMES}"))
 }
@@ -72,6 +80,21 @@ fn redis(url: &str, prefix: &str) -> Result<Opened, String> {
 #[cfg(not(feature = "redis"))]
 fn redis(_: &str, _: &str) -> Result<Opened, String> {
     Err("a Redis store needs the `redis` feature of tokengate".to_owned())
+}
+
+#[cfg(feature = "postgres")]
+fn postgres(url: &str, schema: &str, prefix: &str) -> Result<Opened, String> {
+    let store =
+        tokengate_postgres::PostgresStore::open(url, schema, prefix).map_err(|e| e.to_string())?;
+    Ok(Opened {
+        failures: Some(Arc::new(store.clone())),
+        sessions: Arc::new(store),
+    })
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres(_: &str, _: &str, _: &str) -> Result<Opened, String> {
+    Err("a PostgreSQL store needs the `postgres` feature of tokengate".to_owned())
 }
 
 #[cfg(test)]

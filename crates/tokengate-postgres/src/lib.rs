@@ -1,0 +1,346 @@
+//! The PostgreSQL session store of tokengate (`store = "postgres://..."`, feature `postgres` of
+//! `tokengate`): sessions and sign-in throttling in the database the application already runs,
+//! shared by every instance and kept across restarts.
+//!
+//! Every operation is one SQL statement and one round trip: a refresh decides rotation and
+//! reuse detection in the statement itself (the session row is locked for it), a sign-out of
+//! all checks the presenting token and ends the sessions in one statement, a throttling
+//! reservation counts or refuses in one upsert. Expired rows are swept a few at a time as
+//! sessions are created, skipping rows other transactions hold, so a sweep never waits.
+//!
+//! The tables live in a schema of their own (`tokengate` by default, `store_schema`), created
+//! on first use with `CREATE ... IF NOT EXISTS` under an advisory lock, and versioned in
+//! `schema_version`. Several applications (or test servers) can share the tables: each keeps
+//! its rows under its `store_prefix`.
+//!
+//! ```sql
+//! CREATE TABLE tokengate.sessions (
+//!     ns text NOT NULL, id text NOT NULL, subject text NOT NULL, application text,
+//!     claims text NOT NULL, created_at bigint NOT NULL, refreshed_at bigint NOT NULL,
+//!     expires_at bigint, token text NOT NULL, previous text, rotated_at bigint NOT NULL,
+//!     PRIMARY KEY (ns, id));
+//! CREATE TABLE tokengate.attempts (
+//!     ns text NOT NULL, key text NOT NULL, count bigint NOT NULL, ends_at bigint NOT NULL,
+//!     PRIMARY KEY (ns, key));
+//! ```
+//!
+//! # Example
+//!
+//! ```no_run
+//! use tokengate_postgres::PostgresStore;
+//!
+//! let store = PostgresStore::open("postgres://postgres@127.0.0.1:5432/app", "tokengate", "myapp")?;
+//! # drop(store);
+//! # Ok::<(), tokengate_store::StoreError>(())
+//! ```
+
+mod sql;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row};
+use tokengate_store::{
+    FailureCounter, RefreshRequest, Refreshed, Reservation, Session, SessionStore, StoreError,
+    StoreFuture, SubjectRevocation, Window,
+};
+use tokio::sync::OnceCell;
+
+use sql::Statements;
+
+/// Every wait on PostgreSQL is bounded, so a database that is down makes the endpoints answer
+/// 503 within about this long rather than hold requests.
+const WAIT: Duration = Duration::from_secs(2);
+
+/// Sessions and throttling counters in PostgreSQL. Cheap to clone.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    ns: Arc<str>,
+    sql: Arc<Statements>,
+    /// The schema, created on first use.
+    ready: Arc<OnceCell<()>>,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("ns", &self.ns)
+            .finish_non_exhaustive()
+    }
+}
+
+fn failed(error: impl fmt::Display) -> StoreError {
+    StoreError(format!("postgres: {error}"))
+}
+
+impl PostgresStore {
+    /// A store on the database at `url` (`postgres://user@host:port/db`), its tables in
+    /// `schema`, its rows under `prefix`. Connections are made on first use, at most 10, and
+    /// each statement may run 2 s at most; the schema is created then too.
+    pub fn open(url: &str, schema: &str, prefix: &str) -> Result<Self, StoreError> {
+        if !is_identifier(schema) {
+            return Err(failed(format!(
+                "schema `{schema}`: expected lower-case letters, digits and `_`"
+            )));
+        }
+        let options = PgConnectOptions::from_str(url)
+            .map_err(failed)?
+            .options([("statement_timeout", "2s")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(WAIT)
+            .connect_lazy_with(options);
+        Ok(Self {
+            pool,
+            ns: prefix.into(),
+            sql: Arc::new(Statements::new(schema)),
+            ready: Arc::new(OnceCell::new()),
+        })
+    }
+
+    /// The pool, once the schema exists.
+    async fn pool(&self) -> Result<&PgPool, StoreError> {
+        self.ready
+            .get_or_try_init(|| async {
+                sqlx::raw_sql(&self.sql.schema)
+                    .execute(&self.pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(failed)
+            })
+            .await?;
+        Ok(&self.pool)
+    }
+}
+
+/// Whether `name` can be a schema name as it is written.
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 63
+}
+
+/// A session from a row of the sessions table, from column `from` on.
+fn session(row: &PgRow, from: usize) -> Result<Session, sqlx::Error> {
+    Ok(Session {
+        id: row.try_get(from)?,
+        subject: row.try_get(from + 1)?,
+        application: row.try_get(from + 2)?,
+        claims: row.try_get(from + 3)?,
+        created_at: row.try_get(from + 4)?,
+        refreshed_at: row.try_get(from + 5)?,
+        expires_at: row.try_get(from + 6)?,
+        token: row.try_get(from + 7)?,
+        previous: row.try_get(from + 8)?,
+        rotated_at: row.try_get(from + 9)?,
+    })
+}
+
+impl SessionStore for PostgresStore {
+    fn create(&self, session: Session) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            sqlx::query(&self.sql.create)
+                .bind(&*self.ns)
+                .bind(&session.id)
+                .bind(&session.subject)
+                .bind(&session.application)
+                .bind(&session.claims)
+                .bind(session.created_at)
+                .bind(session.refreshed_at)
+                .bind(session.expires_at)
+                .bind(&session.token)
+                .bind(&session.previous)
+                .bind(session.rotated_at)
+                .execute(self.pool().await?)
+                .await
+                .map(|_| ())
+                .map_err(failed)
+        })
+    }
+
+    fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed> {
+        Box::pin(async move {
+            let row = sqlx::query(&self.sql.refresh)
+                .bind(&*self.ns)
+                .bind(request.id)
+                .bind(request.subject)
+                .bind(request.now)
+                .bind(request.rotate_to)
+                .bind(request.token)
+                .bind(request.grace)
+                .fetch_optional(self.pool().await?)
+                .await
+                .map_err(failed)?;
+            let Some(row) = row else {
+                return Ok(Refreshed::Gone);
+            };
+            let outcome: String = row.try_get(0).map_err(failed)?;
+            let session = session(&row, 1).map_err(failed)?;
+            Ok(match outcome.as_str() {
+                "current" => Refreshed::Current(session),
+                "replaced" => Refreshed::Replaced(session),
+                "reused" => Refreshed::Reused(session),
+                _ => Refreshed::Gone,
+            })
+        })
+    }
+
+    fn is_live<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            sqlx::query_scalar(&self.sql.is_live)
+                .bind(&*self.ns)
+                .bind(id)
+                .bind(subject)
+                .bind(now)
+                .fetch_one(self.pool().await?)
+                .await
+                .map_err(failed)
+        })
+    }
+
+    fn revoke<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            sqlx::query_scalar(&self.sql.revoke)
+                .bind(&*self.ns)
+                .bind(id)
+                .bind(subject)
+                .bind(now)
+                .fetch_one(self.pool().await?)
+                .await
+                .map_err(failed)
+        })
+    }
+
+    fn revoke_subject<'a>(
+        &'a self,
+        request: SubjectRevocation<'a>,
+    ) -> StoreFuture<'a, Option<Vec<String>>> {
+        Box::pin(async move {
+            let by = request.by;
+            let row = sqlx::query(&self.sql.revoke_subject)
+                .bind(&*self.ns)
+                .bind(request.subject)
+                .bind(request.keep)
+                .bind(request.now)
+                .bind(by.is_some())
+                .bind(by.map(|by| by.id))
+                .bind(by.map(|by| by.token))
+                .bind(by.and_then(|by| by.grace))
+                .fetch_one(self.pool().await?)
+                .await
+                .map_err(failed)?;
+            let accepted: bool = row.try_get(0).map_err(failed)?;
+            let ended: Vec<String> = row.try_get(1).map_err(failed)?;
+            Ok(accepted.then_some(ended))
+        })
+    }
+
+    fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>> {
+        Box::pin(async move {
+            let rows = sqlx::query(&self.sql.list)
+                .bind(&*self.ns)
+                .bind(subject)
+                .bind(now)
+                .fetch_all(self.pool().await?)
+                .await
+                .map_err(failed)?;
+            rows.iter()
+                .map(|row| session(row, 0))
+                .collect::<Result<_, _>>()
+                .map_err(failed)
+        })
+    }
+}
+
+impl FailureCounter for PostgresStore {
+    fn reserve<'a>(
+        &'a self,
+        key: &'a str,
+        limit: u32,
+        window: u64,
+        now: i64,
+    ) -> StoreFuture<'a, Reservation> {
+        Box::pin(async move {
+            let length = i64::try_from(window).unwrap_or(i64::MAX);
+            let fresh = Window {
+                count: 0,
+                ends_at: now.saturating_add(length),
+            };
+            if limit == 0 {
+                return Ok(Reservation::Refused(fresh));
+            }
+            let row = sqlx::query(&self.sql.reserve)
+                .bind(&*self.ns)
+                .bind(key)
+                .bind(i64::from(limit))
+                .bind(now)
+                .bind(length)
+                .fetch_optional(self.pool().await?)
+                .await
+                .map_err(failed)?;
+            // No row: a concurrent first attempt made the window after this statement began,
+            // and it holds the limit: refused, until about the window's end.
+            let Some(row) = row else {
+                return Ok(Reservation::Refused(Window {
+                    count: limit,
+                    ..fresh
+                }));
+            };
+            let granted: bool = row.try_get(0).map_err(failed)?;
+            let count: i64 = row.try_get(1).map_err(failed)?;
+            let window = Window {
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+                ends_at: row.try_get(2).map_err(failed)?,
+            };
+            Ok(if granted {
+                Reservation::Granted(window)
+            } else {
+                Reservation::Refused(window)
+            })
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query(&self.sql.release)
+                .bind(&*self.ns)
+                .bind(key)
+                .bind(now)
+                .execute(self.pool().await?)
+                .await
+                .map(|_| ())
+                .map_err(failed)
+        })
+    }
+
+    fn clear<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query(&self.sql.clear)
+                .bind(&*self.ns)
+                .bind(key)
+                .execute(self.pool().await?)
+                .await
+                .map(|_| ())
+                .map_err(failed)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        assert!(is_identifier("tokengate") && is_identifier("tg_2"));
+        assert!(!is_identifier("Tokengate") && !is_identifier("a;drop") && !is_identifier(""));
+        assert!(PostgresStore::open("postgres://u@127.0.0.1/db", "x\"y", "p").is_err());
+    }
+}

@@ -1,0 +1,181 @@
+//! The statements, one per operation, with the schema written in. `$1` is always the
+//! namespace (`store_prefix`) the rows belong to.
+
+/// The columns of a session, in the order [`crate::session`] reads them.
+const COLUMNS: &str =
+    "id, subject, application, claims, created_at, refreshed_at, expires_at, token, previous, rotated_at";
+
+pub(crate) struct Statements {
+    pub(crate) schema: String,
+    pub(crate) create: String,
+    pub(crate) refresh: String,
+    pub(crate) is_live: String,
+    pub(crate) revoke: String,
+    pub(crate) revoke_subject: String,
+    pub(crate) list: String,
+    pub(crate) reserve: String,
+    pub(crate) release: String,
+    pub(crate) clear: String,
+}
+
+impl Statements {
+    /// The statements over the tables of schema `s` (a checked identifier).
+    #[allow(clippy::too_many_lines)] // one statement per operation
+    pub(crate) fn new(s: &str) -> Self {
+        let t = |column: &str| format!("t.{column}");
+        let returning: Vec<String> = COLUMNS.split(", ").map(t).collect();
+        let returning = returning.join(", ");
+        Self {
+            // Idempotent and versioned; the advisory lock keeps instances that start together
+            // from racing on the catalog.
+            schema: format!(
+                "BEGIN;
+                 SELECT pg_advisory_xact_lock(hashtext('tokengate schema {s}'));
+                 CREATE SCHEMA IF NOT EXISTS {s};
+                 CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL);
+                 INSERT INTO {s}.schema_version SELECT 1
+                     WHERE NOT EXISTS (SELECT 1 FROM {s}.schema_version);
+                 CREATE TABLE IF NOT EXISTS {s}.sessions (
+                     ns text NOT NULL,
+                     id text NOT NULL,
+                     subject text NOT NULL,
+                     application text,
+                     claims text NOT NULL,
+                     created_at bigint NOT NULL,
+                     refreshed_at bigint NOT NULL,
+                     expires_at bigint,
+                     token text NOT NULL,
+                     previous text,
+                     rotated_at bigint NOT NULL,
+                     PRIMARY KEY (ns, id)
+                 );
+                 CREATE INDEX IF NOT EXISTS sessions_subject ON {s}.sessions (ns, subject);
+                 CREATE INDEX IF NOT EXISTS sessions_expiry ON {s}.sessions (expires_at);
+                 CREATE TABLE IF NOT EXISTS {s}.attempts (
+                     ns text NOT NULL,
+                     key text NOT NULL,
+                     count bigint NOT NULL,
+                     ends_at bigint NOT NULL,
+                     PRIMARY KEY (ns, key)
+                 );
+                 CREATE INDEX IF NOT EXISTS attempts_end ON {s}.attempts (ends_at);
+                 COMMIT;"
+            ),
+            // $2..$11: the session. Sweeps a few ended sessions and windows on the way,
+            // skipping rows another transaction holds.
+            create: format!(
+                "WITH swept AS (
+                     DELETE FROM {s}.sessions WHERE (ns, id) IN (
+                         SELECT ns, id FROM {s}.sessions
+                         WHERE expires_at <= $6 LIMIT 32 FOR UPDATE SKIP LOCKED)
+                 ), swept_attempts AS (
+                     DELETE FROM {s}.attempts WHERE (ns, key) IN (
+                         SELECT ns, key FROM {s}.attempts
+                         WHERE ends_at <= $6 LIMIT 32 FOR UPDATE SKIP LOCKED)
+                 )
+                 INSERT INTO {s}.sessions (ns, {COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (ns, id) DO UPDATE SET
+                     subject = EXCLUDED.subject, application = EXCLUDED.application,
+                     claims = EXCLUDED.claims, created_at = EXCLUDED.created_at,
+                     refreshed_at = EXCLUDED.refreshed_at, expires_at = EXCLUDED.expires_at,
+                     token = EXCLUDED.token, previous = EXCLUDED.previous,
+                     rotated_at = EXCLUDED.rotated_at"
+            ),
+            // $2 id, $3 subject, $4 now, $5 the token to rotate to (or null), $6 the presented
+            // token, $7 the grace. The rules of `Refreshed::decide`, on the locked row (its latest
+            // version, whatever this statement's snapshot): current (refreshed, rotated if
+            // asked), replaced within the grace, or reused (deleted).
+            refresh: format!(
+                "WITH s AS (
+                     SELECT ns, {COLUMNS} FROM {s}.sessions
+                     WHERE ns = $1 AND id = $2 AND subject = $3
+                       AND (expires_at IS NULL OR expires_at > $4)
+                     FOR UPDATE
+                 ), current AS (
+                     UPDATE {s}.sessions t SET
+                         refreshed_at = $4,
+                         previous = CASE WHEN $5::text IS NULL THEN t.previous ELSE t.token END,
+                         token = COALESCE($5::text, t.token),
+                         rotated_at = CASE WHEN $5::text IS NULL THEN t.rotated_at ELSE $4 END
+                     FROM s WHERE t.ns = s.ns AND t.id = s.id AND s.token = $6
+                     RETURNING 'current'::text, {returning}
+                 ), replaced AS (
+                     SELECT 'replaced'::text, {COLUMNS} FROM s
+                     WHERE s.token <> $6 AND $5::text IS NOT NULL
+                       AND COALESCE(s.previous = $6, false) AND $4 - s.rotated_at <= $7
+                 ), reused AS (
+                     DELETE FROM {s}.sessions t USING s
+                     WHERE t.ns = s.ns AND t.id = s.id AND s.token <> $6 AND $5::text IS NOT NULL
+                       AND NOT (COALESCE(s.previous = $6, false) AND $4 - s.rotated_at <= $7)
+                     RETURNING 'reused'::text, {returning}
+                 )
+                 SELECT * FROM current UNION ALL SELECT * FROM replaced
+                 UNION ALL SELECT * FROM reused"
+            ),
+            is_live: format!(
+                "SELECT EXISTS (SELECT 1 FROM {s}.sessions
+                     WHERE ns = $1 AND id = $2 AND subject = $3
+                       AND (expires_at IS NULL OR expires_at > $4))"
+            ),
+            revoke: format!(
+                "WITH ended AS (
+                     DELETE FROM {s}.sessions WHERE ns = $1 AND id = $2 AND subject = $3
+                     RETURNING expires_at
+                 )
+                 SELECT EXISTS (SELECT 1 FROM ended
+                     WHERE expires_at IS NULL OR expires_at > $4)"
+            ),
+            // $2 subject, $3 the session to keep (or null), $4 now, $5 whether a token asks,
+            // $6 its session, $7 its token, $8 the grace (or null): the rule of
+            // `Session::accepts`, then the sign-out, in one statement.
+            revoke_subject: format!(
+                "WITH accepted AS (
+                     SELECT 1 WHERE NOT $5::bool
+                     UNION ALL
+                     SELECT 1 FROM {s}.sessions
+                     WHERE $5::bool AND ns = $1 AND id = $6 AND subject = $2
+                       AND (expires_at IS NULL OR expires_at > $4)
+                       AND (token = $7 OR ($8::bigint IS NOT NULL
+                            AND COALESCE(previous = $7, false) AND $4 - rotated_at <= $8))
+                 ), ended AS (
+                     DELETE FROM {s}.sessions
+                     WHERE ns = $1 AND subject = $2 AND id IS DISTINCT FROM $3
+                       AND EXISTS (SELECT 1 FROM accepted)
+                     RETURNING id, expires_at
+                 )
+                 SELECT EXISTS (SELECT 1 FROM accepted),
+                        COALESCE((SELECT array_agg(id ORDER BY id) FROM ended
+                                  WHERE expires_at IS NULL OR expires_at > $4),
+                                 ARRAY[]::text[])"
+            ),
+            list: format!(
+                "SELECT {COLUMNS} FROM {s}.sessions
+                 WHERE ns = $1 AND subject = $2 AND (expires_at IS NULL OR expires_at > $3)
+                 ORDER BY created_at, id"
+            ),
+            // $2 key, $3 limit, $4 now, $5 window length: counts and grants, or leaves the
+            // window as it is and answers it refused (read from before the statement).
+            reserve: format!(
+                "WITH counted AS (
+                     INSERT INTO {s}.attempts AS a (ns, key, count, ends_at)
+                     VALUES ($1, $2, 1, $4 + $5)
+                     ON CONFLICT (ns, key) DO UPDATE SET
+                         count = CASE WHEN a.ends_at <= $4 THEN 1 ELSE a.count + 1 END,
+                         ends_at = CASE WHEN a.ends_at <= $4 THEN $4 + $5 ELSE a.ends_at END
+                     WHERE a.ends_at <= $4 OR a.count < $3
+                     RETURNING count, ends_at
+                 )
+                 SELECT true, count, ends_at FROM counted
+                 UNION ALL
+                 SELECT false, count, ends_at FROM {s}.attempts
+                 WHERE ns = $1 AND key = $2 AND NOT EXISTS (SELECT 1 FROM counted)"
+            ),
+            release: format!(
+                "UPDATE {s}.attempts SET count = count - 1
+                 WHERE ns = $1 AND key = $2 AND ends_at > $3 AND count > 0"
+            ),
+            clear: format!("DELETE FROM {s}.attempts WHERE ns = $1 AND key = $2"),
+        }
+    }
+}
