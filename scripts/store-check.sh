@@ -3,7 +3,9 @@
 # - each demo on SQLite, killed with SIGKILL and restarted, still takes its earlier refresh
 #   tokens (unlimited included) and still refuses the revoked one;
 # - axum_demo and actix_demo on one Redis share sessions: sign in on one, refresh and sign out
-#   on the other, and the first refuses the revoked token.
+#   on the other, and the first refuses the revoked token;
+# - the same on one PostgreSQL, and a demo on PostgreSQL killed with SIGKILL and restarted
+#   loses no session.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,3 +54,18 @@ refresh=$(signin $A)
 [ "$(status $B signout "$refresh")" = 200 ] || fail "sign-out on the second instance"
 [ "$(status $A token "$refresh")" = 401 ] || fail "the first instance still takes the revoked token"
 echo "store-check: two instances share sessions through Redis"
+kill -9 "${pids[@]}" 2>/dev/null || true; pids=()
+
+postgres="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+prefix="store-check-$RANDOM$RANDOM"
+start axum_demo $A TOKENGATE_STORE="$postgres" TOKENGATE_STORE_SCHEMA=tokengate_test TOKENGATE_STORE_PREFIX="$prefix"
+start actix_demo $B TOKENGATE_STORE="$postgres" TOKENGATE_STORE_SCHEMA=tokengate_test TOKENGATE_STORE_PREFIX="$prefix"
+refresh=$(signin $A); kept=$(signin $A --form exp=unlimited)
+[ "$(status $B token "$refresh")" = 201 ] || fail "the second instance does not know the PostgreSQL session"
+[ "$(status $B signout "$refresh")" = 200 ] || fail "sign-out on the second instance (PostgreSQL)"
+[ "$(status $A token "$refresh")" = 401 ] || fail "the first instance still takes the revoked token (PostgreSQL)"
+kill -9 "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+start axum_demo $A TOKENGATE_STORE="$postgres" TOKENGATE_STORE_SCHEMA=tokengate_test TOKENGATE_STORE_PREFIX="$prefix"
+[ "$(status $A token "$kept")" = 201 ] || fail "a PostgreSQL session did not survive a kill"
+[ "$(status $A token "$refresh")" = 401 ] || fail "a revoked token came back after a kill (PostgreSQL)"
+echo "store-check: two instances share sessions through PostgreSQL, and a kill loses none"
