@@ -51,8 +51,8 @@ use tokio::sync::OnceCell;
 
 use sql::Statements;
 
-/// Every wait on PostgreSQL is bounded, so a database that is down makes the endpoints answer
-/// 503 within about this long rather than hold requests.
+/// The default bound of every wait on PostgreSQL, so a database that is down makes the
+/// endpoints answer 503 within about this long rather than hold requests.
 const WAIT: Duration = Duration::from_secs(2);
 
 /// Sessions and throttling counters in PostgreSQL. Cheap to clone.
@@ -79,20 +79,37 @@ fn failed(error: impl fmt::Display) -> StoreError {
 
 impl PostgresStore {
     /// A store on the database at `url` (`postgres://user@host:port/db`), its tables in
-    /// `schema`, its rows under `prefix`. Connections are made on first use, at most 10, and
-    /// each statement may run 2 s at most; the schema is created then too.
+    /// `schema`, its rows under `prefix`: [`PostgresStore::open_tuned`] with at most 10
+    /// connections and 2 s per statement.
     pub fn open(url: &str, schema: &str, prefix: &str) -> Result<Self, StoreError> {
+        Self::open_tuned(url, schema, prefix, 10, WAIT)
+    }
+
+    /// A store with at most `connections` connections, each statement (and each wait for a
+    /// connection) bounded by `timeout`, so that a database that is down makes the endpoints
+    /// answer 503 quickly. Connections are made on first use, and the schema is created then.
+    pub fn open_tuned(
+        url: &str,
+        schema: &str,
+        prefix: &str,
+        connections: u32,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
         if !is_identifier(schema) {
             return Err(failed(format!(
                 "schema `{schema}`: expected lower-case letters, digits and `_`"
             )));
         }
+        let millis = timeout.as_millis().max(1).to_string();
         let options = PgConnectOptions::from_str(url)
             .map_err(failed)?
-            .options([("statement_timeout", "2s")]);
+            .options([("statement_timeout", millis.as_str())]);
         let pool = PgPoolOptions::new()
-            .max_connections(10)
-            .acquire_timeout(WAIT)
+            .max_connections(connections.max(1))
+            .acquire_timeout(timeout)
+            // No ping before each use: that would be a second round trip per operation. A
+            // broken connection fails its statement (503) and leaves the pool.
+            .test_before_acquire(false)
             .connect_lazy_with(options);
         Ok(Self {
             pool,

@@ -491,7 +491,27 @@ mod tests {
         ] {
             assert!(known.contains(key), "{key}");
         }
-        assert_eq!(known.len(), 35);
+        assert_eq!(known.len(), 37);
+    }
+
+    #[test]
+    fn the_postgres_store_is_tuned_by_configuration() {
+        let config = load(
+            None,
+            "default",
+            &[
+                ("TOKENGATE_STORE", "postgres://postgres@127.0.0.1/app"),
+                ("TOKENGATE_STORE_SCHEMA", "auth"),
+                ("TOKENGATE_STORE_POOL_SIZE", "4"),
+                ("TOKENGATE_STORE_TIMEOUT", "500ms"),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.store.schema, "auth");
+        assert_eq!(config.store.pool_size, 4);
+        assert_eq!(config.store.timeout, Duration::from_millis(500));
+        let error = load(None, "default", &[("TOKENGATE_STORE_POOL_SIZE", "0")]).unwrap_err();
+        assert_eq!(error.key, "store_pool_size");
     }
 
     #[test]

@@ -50,6 +50,8 @@ use crate::jws::{KeyConfig, Secret};
 /// | `store` | `memory` | where sessions live: `memory`, `redis://host:port/db`, `sqlite://path` or `postgres://user@host:port/db` |
 /// | `store_prefix` | `tokengate` | key prefix in a shared store (Redis), the rows' namespace in PostgreSQL |
 /// | `store_schema` | `tokengate` | the PostgreSQL schema of the store's tables, created on first use |
+/// | `store_pool_size` | `10` | the most connections a PostgreSQL store opens |
+/// | `store_timeout` | `2s` | how long a PostgreSQL statement or a wait for a connection may take (then 503) |
 /// | `rotation` | `false` | `/token` returns a new refresh token and retires the old one |
 /// | `reuse_grace` | `10s` | how long a retired refresh token still gets the current one |
 /// | `strict_revocation` | `false` | the guard also checks that the token's session is live |

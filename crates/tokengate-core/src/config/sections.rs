@@ -255,6 +255,13 @@ pub struct StoreSettings {
     /// The PostgreSQL schema of the store's tables (`store_schema`).
     #[serde(rename = "store_schema", deserialize_with = "de::trimmed")]
     pub schema: String,
+    /// The most connections a PostgreSQL store opens (`store_pool_size`).
+    #[serde(rename = "store_pool_size", deserialize_with = "de::count")]
+    pub pool_size: u32,
+    /// How long a PostgreSQL statement, or a wait for a connection, may take before the
+    /// endpoint answers 503 (`store_timeout`).
+    #[serde(rename = "store_timeout", deserialize_with = "de::duration")]
+    pub timeout: Duration,
 }
 
 impl Default for StoreSettings {
@@ -263,6 +270,8 @@ impl Default for StoreSettings {
             url: "memory".to_owned(),
             prefix: "tokengate".to_owned(),
             schema: "tokengate".to_owned(),
+            pool_size: 10,
+            timeout: Duration::from_secs(2),
         }
     }
 }

@@ -26,6 +26,14 @@ impl Config {
         positive("refresh_ttl", self.tokens.refresh_ttl)?;
         positive("throttle_window", self.throttle.window)?;
         positive("body_timeout", self.endpoints.body_timeout)?;
+        positive("store_timeout", self.store.timeout)?;
+        if self.store.pool_size == 0 {
+            return Err(ConfigError::new(
+                "store_pool_size",
+                "0",
+                "must be at least one connection",
+            ));
+        }
         if self.tokens.max_refresh_ttl() < self.tokens.refresh_ttl {
             return Err(ConfigError::new(
                 "max_refresh_ttl",

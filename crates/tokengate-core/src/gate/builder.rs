@@ -174,7 +174,7 @@ impl TokenGateBuilder {
             (store, None)
         } else {
             let store = &config.store;
-            let opened = crate::store::open_in(&store.url, &store.schema, &store.prefix)
+            let opened = crate::store::open_with(store)
                 .map_err(|reason| ConfigError::new("store", &config.store.url, reason))?;
             (opened.sessions, opened.failures)
         };

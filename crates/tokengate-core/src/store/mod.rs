@@ -29,7 +29,7 @@ mod memory;
 mod open;
 
 pub use memory::MemoryStore;
-pub use open::{open, open_in, Opened};
+pub use open::{open, open_with, Opened};
 /// The PostgreSQL store (feature `postgres`).
 #[cfg(feature = "postgres")]
 pub use tokengate_postgres::PostgresStore;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{MemoryStore, SessionStore};
-use crate::config::STORE_SCHEMES;
+use crate::config::{StoreSettings, STORE_SCHEMES};
 use tokengate_store::FailureCounter;
 
 /// The store named by a `store` setting, and the failure counter that goes with it when the
@@ -30,11 +30,18 @@ impl std::fmt::Debug for Opened {
 /// `redis://host:port/db` / `rediss://...` (feature `redis`; keys under `prefix`). `Err` says
 /// what is wrong, or which feature to enable.
 pub fn open(url: &str, prefix: &str) -> Result<Opened, String> {
-    open_in(url, "tokengate", prefix)
+    let settings = StoreSettings {
+        url: url.to_owned(),
+        prefix: prefix.to_owned(),
+        ..StoreSettings::default()
+    };
+    open_with(&settings)
 }
 
-/// [`open`], with the PostgreSQL store's tables in `schema`.
-pub fn open_in(url: &str, schema: &str, prefix: &str) -> Result<Opened, String> {
+/// The store `settings` name, with its other settings (the PostgreSQL schema, pool size and
+/// statement timeout).
+pub fn open_with(settings: &StoreSettings) -> Result<Opened, String> {
+    let (url, prefix) = (settings.url.as_str(), settings.prefix.as_str());
     let url = url.trim();
     if url == "memory" {
         return Ok(Opened {
@@ -49,7 +56,7 @@ pub fn open_in(url: &str, schema: &str, prefix: &str) -> Result<Opened, String> 
         return redis(url, prefix);
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return postgres(url, schema, prefix);
+        return postgres(settings);
     }
     Err(format!("expected {STORE_SCHEMES}"))
 }
@@ -83,9 +90,15 @@ fn redis(_: &str, _: &str) -> Result<Opened, String> {
 }
 
 #[cfg(feature = "postgres")]
-fn postgres(url: &str, schema: &str, prefix: &str) -> Result<Opened, String> {
-    let store =
-        tokengate_postgres::PostgresStore::open(url, schema, prefix).map_err(|e| e.to_string())?;
+fn postgres(settings: &StoreSettings) -> Result<Opened, String> {
+    let store = tokengate_postgres::PostgresStore::open_tuned(
+        settings.url.trim(),
+        &settings.schema,
+        &settings.prefix,
+        settings.pool_size,
+        settings.timeout,
+    )
+    .map_err(|e| e.to_string())?;
     Ok(Opened {
         failures: Some(Arc::new(store.clone())),
         sessions: Arc::new(store),
@@ -93,7 +106,7 @@ fn postgres(url: &str, schema: &str, prefix: &str) -> Result<Opened, String> {
 }
 
 #[cfg(not(feature = "postgres"))]
-fn postgres(_: &str, _: &str, _: &str) -> Result<Opened, String> {
+fn postgres(_: &StoreSettings) -> Result<Opened, String> {
     Err("a PostgreSQL store needs the `postgres` feature of tokengate".to_owned())
 }
 
