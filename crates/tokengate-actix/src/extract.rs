@@ -58,9 +58,7 @@ impl ClaimsRejection {
     /// The error code of its JSON body (`missing_token`, `invalid_token`,
     /// `insufficient_scope`, `server_error`).
     pub fn code(&self) -> Option<String> {
-        let body: tokengate_core::serde_json::Value =
-            tokengate_core::serde_json::from_slice(&self.0.body).ok()?;
-        body["error"].as_str().map(str::to_owned)
+        self.0.error_code()
     }
 
     /// The whole answer, to change before it is sent.

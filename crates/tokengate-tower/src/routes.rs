@@ -29,15 +29,15 @@ use crate::TokenGateLayer;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn endpoints<S: Clone + Send + Sync + 'static>(gate: TokenGate) -> Router<S> {
-    let prefix = gate.config().endpoints.prefix.clone();
+    let paths: Vec<String> = gate.endpoint_paths().map(str::to_owned).collect();
     let layer = TokenGateLayer::new(gate);
-    ["signin", "token", "signout", "jwks", "sessions"]
-        .into_iter()
-        .fold(Router::new(), |router, endpoint| {
-            // The gate answers its endpoints itself; the handler is never reached.
-            let route = any(|| async { StatusCode::NOT_FOUND }).layer(layer.clone());
-            router.route(&format!("{prefix}/{endpoint}"), route)
-        })
+    paths.iter().fold(Router::new(), |router, path| {
+        // The gate answers its endpoints itself; the handler is never reached.
+        router.route(
+            path,
+            any(|| async { StatusCode::NOT_FOUND }).layer(layer.clone()),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -140,6 +140,12 @@ impl TokenGate {
         &self.inner.cookies
     }
 
+    /// The whole paths of the endpoints (`/api/rest/signin`...), for adapters that mount them
+    /// as routes of their own.
+    pub fn endpoint_paths(&self) -> impl Iterator<Item = &str> {
+        self.inner.paths.iter().map(String::as_str)
+    }
+
     /// The endpoint at `path`, if it is one.
     pub fn endpoint(&self, path: &str) -> Option<Endpoint> {
         let [signin, token, signout, jwks, sessions] = &self.inner.paths;

@@ -80,6 +80,13 @@ fn is_field_value(value: &str) -> bool {
 }
 
 impl Response {
+    /// The `error` code of a JSON error answer (`missing_token`, `insufficient_scope`...);
+    /// `None` for any other answer.
+    pub fn error_code(&self) -> Option<String> {
+        let body: serde_json::Value = serde_json::from_slice(&self.body).ok()?;
+        body.get("error")?.as_str().map(str::to_owned)
+    }
+
     /// A JSON answer with `Content-Type: application/json`, `Cache-Control: no-store`
     /// (RFC 6749 §5.1: token answers must not be cached) and `X-Content-Type-Options: nosniff`
     /// (a browser never reads the JSON as anything else).
