@@ -34,7 +34,7 @@ fn main() {
         let subject = format!("user{:05}@example.org", i % 20_000);
         let mut session = Session::new(id, &subject, None, claims, now, Some(now + 86_400));
         session.token = encode(i as u128 * 104_729 + 1);
-        runtime.block_on(store.create(session)).unwrap();
+        runtime.block_on(store.create(session, None)).unwrap();
     }
     let after = resident();
     let per_session = after.saturating_sub(before) / SESSIONS;

@@ -164,7 +164,7 @@ fn memory_store(c: &mut Criterion) {
         let mut session =
             Session::new(&format!("s{i}"), "ada", None, "{}", now, Some(now + 86_400));
         "t".clone_into(&mut session.token);
-        rt.block_on(store.create(session)).unwrap();
+        rt.block_on(store.create(session, None)).unwrap();
     }
     let mut group = c.benchmark_group("memory_store");
     let mut n = 0u64;
@@ -173,7 +173,7 @@ fn memory_store(c: &mut Criterion) {
             n += 1;
             let id = format!("bench{n}");
             let session = Session::new(&id, "bob", None, "{}", now, Some(now + 86_400));
-            rt.block_on(store.create(session)).unwrap();
+            rt.block_on(store.create(session, None)).unwrap();
             rt.block_on(store.revoke("bob", &id, now)).unwrap()
         });
     });

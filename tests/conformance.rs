@@ -110,6 +110,10 @@ macro_rules! with_scenarios {
             any_of_a_role_or_a_scope_admits_either,
             a_user_route_refuses_application_tokens,
             endpoints_answer_in_every_usual_wiring,
+            sessions_record_their_client_and_last_use,
+            an_idle_session_ends_at_its_next_refresh,
+            a_new_signin_past_the_limit_ends_the_least_recently_used_session,
+            one_session_ends_by_id_and_only_for_its_owner,
         ]);
     };
 }

@@ -16,6 +16,7 @@ pub mod cookies;
 pub mod credentials;
 pub mod guard;
 pub mod keys;
+pub mod lifecycle;
 pub mod lifetimes;
 pub mod scenarios;
 pub mod seed_flow;
@@ -292,7 +293,11 @@ const UNCOMPARED: [&str; 5] = [
 /// Records an exchange made without [`Server::send`] (a raw socket).
 pub fn record(method: &str, path: &str, reply: &Reply) {
     let _ = RECORDING.try_with(|recording| {
-        let mut line = format!("{method} {} -> {}", mask_tokens(path), reply.status);
+        let mut line = format!(
+            "{method} {} -> {}",
+            mask_session_id(&mask_tokens(path)),
+            reply.status
+        );
         let mut headers: Vec<(&str, String)> = reply
             .headers
             .iter()
@@ -349,6 +354,14 @@ fn describe_jwt(token: &str) -> String {
     format!("<jwt {header} {claims}>")
 }
 
+/// A `/sessions/{id}` path with the id (random per run) replaced by `<id>`.
+fn mask_session_id(path: &str) -> String {
+    match path.split_once("/sessions/") {
+        Some((before, _)) => format!("{before}/sessions/<id>"),
+        None => path.to_owned(),
+    }
+}
+
 /// `text` with every token in a query string replaced by `<jwt>`.
 fn mask_tokens(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -373,7 +386,7 @@ fn normalise(value: Value) -> Value {
                 .map(|(key, value)| {
                     let value = match key.as_str() {
                         "iat" | "exp" | "nbf" | "jti" | "sid" | "csrfToken" | "kid" | "x" | "y"
-                        | "n" | "id" | "createdAt" | "refreshedAt" | "expiresAt" => {
+                        | "n" | "id" | "createdAt" | "refreshedAt" | "expiresAt" | "lastUsedAt" => {
                             Value::String(kind_of(&value))
                         }
                         _ => normalise(value),
@@ -716,6 +729,14 @@ impl Server {
 
     pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         let mut request = self.client.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
+    pub async fn delete(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.delete(self.url(path));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }

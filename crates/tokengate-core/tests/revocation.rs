@@ -86,8 +86,8 @@ impl std::ops::Deref for Shared {
 }
 
 impl SessionStore for Shared {
-    fn create(&self, session: Session) -> StoreFuture<'_, ()> {
-        self.inner.create(session)
+    fn create(&self, session: Session, max: Option<u32>) -> StoreFuture<'_, Vec<String>> {
+        self.inner.create(session, max)
     }
     fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed> {
         self.inner.refresh(request)

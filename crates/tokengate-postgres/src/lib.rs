@@ -2,7 +2,9 @@
 //! `tokengate`): sessions and sign-in throttling in the database the application already runs,
 //! shared by every instance and kept across restarts.
 //!
-//! Every operation is one SQL statement and one round trip: a refresh decides rotation and
+//! Every operation is one SQL statement and one round trip (a sign-in calls the
+//! `create_session` function, which queues the sign-ins of one subject when a most number of
+//! sessions is to be kept): a refresh decides rotation and
 //! reuse detection in the statement itself (the session row is locked for it), a sign-out of
 //! all checks the presenting token and ends the sessions in one statement, a throttling
 //! reservation counts or refuses in one upsert. Expired rows are swept a few at a time as
@@ -18,6 +20,7 @@
 //!     ns text NOT NULL, id text NOT NULL, subject text NOT NULL, application text,
 //!     claims text NOT NULL, created_at bigint NOT NULL, refreshed_at bigint NOT NULL,
 //!     expires_at bigint, token text NOT NULL, previous text, rotated_at bigint NOT NULL,
+//!     user_agent text, address text,
 //!     PRIMARY KEY (ns, id));
 //! CREATE TABLE tokengate.attempts (
 //!     ns text NOT NULL, key text NOT NULL, count bigint NOT NULL, ends_at bigint NOT NULL,
@@ -157,13 +160,15 @@ fn session(row: &PgRow, from: usize) -> Result<Session, sqlx::Error> {
         token: row.try_get(from + 7)?,
         previous: row.try_get(from + 8)?,
         rotated_at: row.try_get(from + 9)?,
+        user_agent: row.try_get(from + 10)?,
+        address: row.try_get(from + 11)?,
     })
 }
 
 impl SessionStore for PostgresStore {
-    fn create(&self, session: Session) -> StoreFuture<'_, ()> {
+    fn create(&self, session: Session, max_sessions: Option<u32>) -> StoreFuture<'_, Vec<String>> {
         Box::pin(async move {
-            sqlx::query(&self.sql.create)
+            sqlx::query_scalar(&self.sql.create)
                 .bind(&*self.ns)
                 .bind(&session.id)
                 .bind(&session.subject)
@@ -175,9 +180,11 @@ impl SessionStore for PostgresStore {
                 .bind(&session.token)
                 .bind(&session.previous)
                 .bind(session.rotated_at)
-                .execute(self.pool().await?)
+                .bind(&session.user_agent)
+                .bind(&session.address)
+                .bind(max_sessions.map(|max| i32::try_from(max).unwrap_or(i32::MAX)))
+                .fetch_all(self.pool().await?)
                 .await
-                .map(|_| ())
                 .map_err(failed)
         })
     }
@@ -192,6 +199,7 @@ impl SessionStore for PostgresStore {
                 .bind(request.rotate_to)
                 .bind(request.token)
                 .bind(request.grace)
+                .bind(request.idle)
                 .fetch_optional(self.pool().await?)
                 .await
                 .map_err(failed)?;
@@ -250,6 +258,7 @@ impl SessionStore for PostgresStore {
                 .bind(by.map(|by| by.id))
                 .bind(by.map(|by| by.token))
                 .bind(by.and_then(|by| by.grace))
+                .bind(request.only)
                 .fetch_one(self.pool().await?)
                 .await
                 .map_err(failed)?;

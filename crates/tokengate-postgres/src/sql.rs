@@ -2,8 +2,12 @@
 //! namespace (`store_prefix`) the rows belong to.
 
 /// The columns of a session, in the order [`crate::session`] reads them.
-const COLUMNS: &str =
-    "id, subject, application, claims, created_at, refreshed_at, expires_at, token, previous, rotated_at";
+const COLUMNS: &str = "id, subject, application, claims, created_at, refreshed_at, expires_at, \
+                       token, previous, rotated_at, user_agent, address";
+
+/// The schema's version, in `schema_version`: 2 records the client of each session and
+/// creates sessions through `create_session`.
+pub(crate) const VERSION: i32 = 2;
 
 pub(crate) struct Statements {
     pub(crate) schema: String,
@@ -22,6 +26,11 @@ impl Statements {
     /// The statements over the tables of schema `s` (a checked identifier).
     #[allow(clippy::too_many_lines)] // one statement per operation
     pub(crate) fn new(s: &str) -> Self {
+        let create_session = create_session(s);
+        let params = (1..=14)
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let t = |column: &str| format!("t.{column}");
         let returning: Vec<String> = COLUMNS.split(", ").map(t).collect();
         let returning = returning.join(", ");
@@ -33,7 +42,7 @@ impl Statements {
                  SELECT pg_advisory_xact_lock(hashtext('tokengate schema {s}'));
                  CREATE SCHEMA IF NOT EXISTS {s};
                  CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL);
-                 INSERT INTO {s}.schema_version SELECT 1
+                 INSERT INTO {s}.schema_version SELECT {VERSION}
                      WHERE NOT EXISTS (SELECT 1 FROM {s}.schema_version);
                  CREATE TABLE IF NOT EXISTS {s}.sessions (
                      ns text NOT NULL,
@@ -59,59 +68,52 @@ impl Statements {
                      PRIMARY KEY (ns, key)
                  );
                  CREATE INDEX IF NOT EXISTS attempts_end ON {s}.attempts (ends_at);
+                 -- Version 2.
+                 ALTER TABLE {s}.sessions ADD COLUMN IF NOT EXISTS user_agent text,
+                     ADD COLUMN IF NOT EXISTS address text;
+                 {create_session}
+                 UPDATE {s}.schema_version SET version = {VERSION} WHERE version < {VERSION};
                  COMMIT;"
             ),
-            // $2..$11: the session. Sweeps a few ended sessions and windows on the way,
-            // skipping rows another transaction holds.
-            create: format!(
-                "WITH swept AS (
-                     DELETE FROM {s}.sessions WHERE (ns, id) IN (
-                         SELECT ns, id FROM {s}.sessions
-                         WHERE expires_at <= $6 LIMIT 32 FOR UPDATE SKIP LOCKED)
-                 ), swept_attempts AS (
-                     DELETE FROM {s}.attempts WHERE (ns, key) IN (
-                         SELECT ns, key FROM {s}.attempts
-                         WHERE ends_at <= $6 LIMIT 32 FOR UPDATE SKIP LOCKED)
-                 )
-                 INSERT INTO {s}.sessions (ns, {COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 ON CONFLICT (ns, id) DO UPDATE SET
-                     subject = EXCLUDED.subject, application = EXCLUDED.application,
-                     claims = EXCLUDED.claims, created_at = EXCLUDED.created_at,
-                     refreshed_at = EXCLUDED.refreshed_at, expires_at = EXCLUDED.expires_at,
-                     token = EXCLUDED.token, previous = EXCLUDED.previous,
-                     rotated_at = EXCLUDED.rotated_at"
-            ),
+            // $2..$13: the session, $14 the most live sessions of its subject (or null).
+            create: format!("SELECT * FROM {s}.create_session({params})"),
             // $2 id, $3 subject, $4 now, $5 the token to rotate to (or null), $6 the presented
-            // token, $7 the grace. The rules of `Refreshed::decide`, on the locked row (its latest
-            // version, whatever this statement's snapshot): current (refreshed, rotated if
-            // asked), replaced within the grace, or reused (deleted).
+            // token, $7 the grace, $8 the idle timeout (or null). The rules of
+            // `Refreshed::decide`, on the locked row (its latest version, whatever this
+            // statement's snapshot): idle (deleted), current (refreshed, rotated if asked),
+            // replaced within the grace, or reused (deleted).
             refresh: format!(
                 "WITH s AS (
                      SELECT ns, {COLUMNS} FROM {s}.sessions
                      WHERE ns = $1 AND id = $2 AND subject = $3
                        AND (expires_at IS NULL OR expires_at > $4)
                      FOR UPDATE
+                 ), idle AS (
+                     DELETE FROM {s}.sessions t USING s
+                     WHERE t.ns = s.ns AND t.id = s.id AND $4 - s.refreshed_at > $8::bigint
+                     RETURNING 'idle'::text, {returning}
+                 ), used AS (
+                     SELECT * FROM s WHERE $8::bigint IS NULL OR $4 - s.refreshed_at <= $8
                  ), current AS (
                      UPDATE {s}.sessions t SET
                          refreshed_at = $4,
                          previous = CASE WHEN $5::text IS NULL THEN t.previous ELSE t.token END,
                          token = COALESCE($5::text, t.token),
                          rotated_at = CASE WHEN $5::text IS NULL THEN t.rotated_at ELSE $4 END
-                     FROM s WHERE t.ns = s.ns AND t.id = s.id AND s.token = $6
+                     FROM used s WHERE t.ns = s.ns AND t.id = s.id AND s.token = $6
                      RETURNING 'current'::text, {returning}
                  ), replaced AS (
-                     SELECT 'replaced'::text, {COLUMNS} FROM s
+                     SELECT 'replaced'::text, {COLUMNS} FROM used s
                      WHERE s.token <> $6 AND $5::text IS NOT NULL
                        AND COALESCE(s.previous = $6, false) AND $4 - s.rotated_at <= $7
                  ), reused AS (
-                     DELETE FROM {s}.sessions t USING s
+                     DELETE FROM {s}.sessions t USING used s
                      WHERE t.ns = s.ns AND t.id = s.id AND s.token <> $6 AND $5::text IS NOT NULL
                        AND NOT (COALESCE(s.previous = $6, false) AND $4 - s.rotated_at <= $7)
                      RETURNING 'reused'::text, {returning}
                  )
                  SELECT * FROM current UNION ALL SELECT * FROM replaced
-                 UNION ALL SELECT * FROM reused"
+                 UNION ALL SELECT * FROM reused UNION ALL SELECT * FROM idle"
             ),
             is_live: format!(
                 "SELECT EXISTS (SELECT 1 FROM {s}.sessions
@@ -127,8 +129,8 @@ impl Statements {
                      WHERE expires_at IS NULL OR expires_at > $4)"
             ),
             // $2 subject, $3 the session to keep (or null), $4 now, $5 whether a token asks,
-            // $6 its session, $7 its token, $8 the grace (or null): the rule of
-            // `Session::accepts`, then the sign-out, in one statement.
+            // $6 its session, $7 its token, $8 the grace (or null), $9 the only session to end
+            // (or null): the rule of `Session::accepts`, then the sign-out, in one statement.
             revoke_subject: format!(
                 "WITH accepted AS (
                      SELECT 1 WHERE NOT $5::bool
@@ -141,6 +143,7 @@ impl Statements {
                  ), ended AS (
                      DELETE FROM {s}.sessions
                      WHERE ns = $1 AND subject = $2 AND id IS DISTINCT FROM $3
+                       AND ($9::text IS NULL OR id = $9)
                        AND EXISTS (SELECT 1 FROM accepted)
                      RETURNING id, expires_at
                  )
@@ -178,4 +181,54 @@ impl Statements {
             clear: format!("DELETE FROM {s}.attempts WHERE ns = $1 AND key = $2"),
         }
     }
+}
+
+/// The function that creates a session: the sweep, the insert and, with a limit, the end of
+/// the subject's least recently used sessions. A function, so that each step sees what
+/// concurrent sign-ins committed before it (a new snapshot per statement), and the sign-ins
+/// of one subject queue on an advisory lock only when there is a limit to keep.
+fn create_session(s: &str) -> String {
+    format!(
+        r#"CREATE OR REPLACE FUNCTION {s}.create_session(
+             p_ns text, p_id text, p_subject text, p_application text, p_claims text,
+             p_created_at bigint, p_refreshed_at bigint, p_expires_at bigint, p_token text,
+             p_previous text, p_rotated_at bigint, p_user_agent text, p_address text,
+             p_max integer)
+         RETURNS SETOF text LANGUAGE plpgsql AS $fn$
+         BEGIN
+             IF p_max IS NOT NULL THEN
+                 PERFORM pg_advisory_xact_lock(hashtext('tokengate ' || p_ns), hashtext(p_subject));
+             END IF;
+             -- A few ended sessions and windows go on the way, skipping rows others hold.
+             DELETE FROM {s}.sessions WHERE (ns, id) IN (
+                 SELECT ns, id FROM {s}.sessions WHERE expires_at <= p_created_at
+                 LIMIT 32 FOR UPDATE SKIP LOCKED);
+             DELETE FROM {s}.attempts WHERE (ns, key) IN (
+                 SELECT ns, key FROM {s}.attempts WHERE ends_at <= p_created_at
+                 LIMIT 32 FOR UPDATE SKIP LOCKED);
+             INSERT INTO {s}.sessions (ns, {COLUMNS})
+             VALUES (p_ns, p_id, p_subject, p_application, p_claims, p_created_at,
+                     p_refreshed_at, p_expires_at, p_token, p_previous, p_rotated_at,
+                     p_user_agent, p_address)
+             ON CONFLICT (ns, id) DO UPDATE SET
+                 subject = EXCLUDED.subject, application = EXCLUDED.application,
+                 claims = EXCLUDED.claims, created_at = EXCLUDED.created_at,
+                 refreshed_at = EXCLUDED.refreshed_at, expires_at = EXCLUDED.expires_at,
+                 token = EXCLUDED.token, previous = EXCLUDED.previous,
+                 rotated_at = EXCLUDED.rotated_at, user_agent = EXCLUDED.user_agent,
+                 address = EXCLUDED.address;
+             IF p_max IS NOT NULL THEN
+                 -- The order of `tokengate_store::evicted`: the most recently used stay.
+                 RETURN QUERY
+                 DELETE FROM {s}.sessions t WHERE t.ns = p_ns AND t.id IN (
+                     SELECT id FROM {s}.sessions
+                     WHERE ns = p_ns AND subject = p_subject AND id <> p_id
+                       AND (expires_at IS NULL OR expires_at > p_created_at)
+                     ORDER BY refreshed_at DESC, created_at DESC, id COLLATE "C" DESC
+                     OFFSET GREATEST(p_max - 1, 0))
+                 RETURNING t.id;
+             END IF;
+         END
+         $fn$;"#
+    )
 }

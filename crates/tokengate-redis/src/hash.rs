@@ -7,7 +7,7 @@ use tokengate_store::{Session, StoreError};
 use super::failed;
 
 /// The hash's fields, in the order the `create` script receives them.
-pub(crate) const FIELDS: [&str; 10] = [
+pub(crate) const FIELDS: [&str; 12] = [
     "id",
     "subject",
     "application",
@@ -18,10 +18,12 @@ pub(crate) const FIELDS: [&str; 10] = [
     "token",
     "previous",
     "rotated_at",
+    "user_agent",
+    "address",
 ];
 
 /// The values of `session`'s hash, in [`FIELDS`] order (`""` for none).
-pub(crate) fn hash_values(session: &Session) -> [String; 10] {
+pub(crate) fn hash_values(session: &Session) -> [String; 12] {
     [
         session.id.clone(),
         session.subject.clone(),
@@ -36,6 +38,8 @@ pub(crate) fn hash_values(session: &Session) -> [String; 10] {
         session.token.clone(),
         session.previous.clone().unwrap_or_default(),
         session.rotated_at.to_string(),
+        session.user_agent.clone().unwrap_or_default(),
+        session.address.clone().unwrap_or_default(),
     ]
 }
 
@@ -79,5 +83,8 @@ pub(crate) fn parse(flat: &[String]) -> Result<Session, StoreError> {
     session.token = text("token")?;
     session.previous = optional("previous");
     session.rotated_at = number("rotated_at")?;
+    // Absent from sessions written before they were recorded.
+    session.user_agent = optional("user_agent");
+    session.address = optional("address");
     Ok(session)
 }

@@ -126,23 +126,53 @@ impl RedisStore {
 }
 
 impl SessionStore for RedisStore {
-    fn create(&self, session: Session) -> StoreFuture<'_, ()> {
+    fn create(&self, session: Session, max_sessions: Option<u32>) -> StoreFuture<'_, Vec<String>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
+            let index = self.keys.index(&session.subject);
             let values = hash_values(&session);
-            let mut invocation = self.scripts.create.prepare_invoke();
-            invocation
-                .key(self.keys.session(&session.subject, &session.id))
-                .key(self.keys.index(&session.subject));
-            for (field, value) in FIELDS.iter().zip(values) {
-                invocation.arg(*field).arg(value);
+            // With a limit, the script must name every session it may end: read the index,
+            // then create and evict in one step that starts over if a session was added in
+            // between (with the index it found, so that the next attempt needs no read of its
+            // own). Without one, a single step.
+            let mut ids: Vec<String> = match max_sessions {
+                Some(_) => redis::cmd("ZRANGE")
+                    .arg(&index)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(failed)?,
+                None => Vec::new(),
+            };
+            for _ in 0..SIGN_IN_RETRIES {
+                let mut invocation = self.scripts.create.prepare_invoke();
+                invocation
+                    .key(self.keys.session(&session.subject, &session.id))
+                    .key(&index);
+                for id in &ids {
+                    invocation.key(self.keys.session(&session.subject, id));
+                }
+                for (field, value) in FIELDS.iter().zip(&values) {
+                    invocation.arg(*field).arg(value);
+                }
+                invocation
+                    .arg(session.created_at)
+                    .arg(max_sessions.map(|max| max.to_string()).unwrap_or_default());
+                for id in &ids {
+                    invocation.arg(id);
+                }
+                let answer: Vec<String> = invocation
+                    .invoke_async(&mut connection)
+                    .await
+                    .map_err(failed)?;
+                match answer.split_first() {
+                    Some((status, evicted)) if status == "created" => return Ok(evicted.to_vec()),
+                    Some((status, index)) if status == "retry" => index.clone_into(&mut ids),
+                    _ => return Err(failed("unexpected sign-in answer")),
+                }
             }
-            invocation.arg(session.created_at);
-            invocation
-                .invoke_async::<i64>(&mut connection)
-                .await
-                .map(|_| ())
-                .map_err(failed)
+            Err(failed("sessions kept being added during a sign-in"))
         })
     }
 
@@ -159,6 +189,12 @@ impl SessionStore for RedisStore {
                 .arg(request.rotate_to.unwrap_or(""))
                 .arg(request.grace)
                 .arg(request.subject)
+                .arg(
+                    request
+                        .idle
+                        .map(|idle| idle.to_string())
+                        .unwrap_or_default(),
+                )
                 .invoke_async(&mut connection)
                 .await
                 .map_err(failed)?;
@@ -213,13 +249,16 @@ impl SessionStore for RedisStore {
             // The script must name every key it touches: read the index, then end what it
             // held in one step that starts over if a session was added in between.
             for _ in 0..RETRIES {
-                let ids: Vec<String> = redis::cmd("ZRANGE")
-                    .arg(&index)
-                    .arg(0)
-                    .arg(-1)
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(failed)?;
+                let ids: Vec<String> = match request.only {
+                    Some(only) => vec![only.to_owned()],
+                    None => redis::cmd("ZRANGE")
+                        .arg(&index)
+                        .arg(0)
+                        .arg(-1)
+                        .query_async(&mut connection)
+                        .await
+                        .map_err(failed)?,
+                };
                 let mut invocation = self.scripts.revoke_subject.prepare_invoke();
                 invocation.key(&index).key(match by {
                     Some(by) => self.keys.session(request.subject, by.id),
@@ -238,7 +277,8 @@ impl SessionStore for RedisStore {
                             .map(|g| g.to_string())
                             .unwrap_or_default(),
                     )
-                    .arg(request.subject);
+                    .arg(request.subject)
+                    .arg(if request.only.is_some() { "1" } else { "0" });
                 for id in &ids {
                     invocation.arg(id);
                 }
@@ -295,6 +335,11 @@ impl SessionStore for RedisStore {
 
 /// How many times a sign-out of all reads the index again when sessions keep being added.
 const RETRIES: usize = 8;
+
+/// How many times a sign-in with a limit tries again when sessions of its subject keep being
+/// added: each round lets at least one of the sign-ins that race through, so a burst of this
+/// many sign-ins of one subject at once all land.
+const SIGN_IN_RETRIES: usize = 64;
 
 impl FailureCounter for RedisStore {
     fn reserve<'a>(

@@ -51,7 +51,7 @@ async fn a_client_that_never_signs_out_leaves_a_small_index() {
     let start = now();
     for i in 0..1_000 {
         let expiring = session(&format!("s{i}"), start, Some(start + 1));
-        store.create(expiring).await.unwrap();
+        store.create(expiring, None).await.unwrap();
     }
     // The index expires with its last session (-2: gone already).
     let ttl = ask(&mut redis, "TTL", &index).await;
@@ -64,7 +64,7 @@ async fn a_client_that_never_signs_out_leaves_a_small_index() {
     tokio::time::sleep(Duration::from_millis(wait * 1_000 + 100)).await;
     let later = now();
     store
-        .create(session("next", later, Some(later + 3_600)))
+        .create(session("next", later, Some(later + 3_600)), None)
         .await
         .unwrap();
     let held = ask(&mut redis, "ZCARD", &index).await;
@@ -73,7 +73,10 @@ async fn a_client_that_never_signs_out_leaves_a_small_index() {
     assert!((3_590..=3_600).contains(&ttl), "ttl {ttl}");
 
     // An unlimited session keeps the index for as long as it lives: no expiry.
-    store.create(session("forever", later, None)).await.unwrap();
+    store
+        .create(session("forever", later, None), None)
+        .await
+        .unwrap();
     assert_eq!(ask(&mut redis, "TTL", &index).await, -1);
     assert_eq!(store.list("machine", later).await.unwrap().len(), 2);
 

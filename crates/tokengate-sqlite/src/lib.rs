@@ -33,7 +33,7 @@ fn failed(error: impl std::fmt::Display) -> StoreError {
 }
 
 const COLUMNS: &str = "id, subject, application, claims, created_at, refreshed_at, expires_at, \
-                       token, previous, rotated_at";
+                       token, previous, rotated_at, user_agent, address";
 
 fn session(row: &Row<'_>) -> rusqlite::Result<Session> {
     Ok(Session {
@@ -47,12 +47,14 @@ fn session(row: &Row<'_>) -> rusqlite::Result<Session> {
         token: row.get(7)?,
         previous: row.get(8)?,
         rotated_at: row.get(9)?,
+        user_agent: row.get(10)?,
+        address: row.get(11)?,
     })
 }
 
 fn write(connection: &Connection, session: &Session) -> rusqlite::Result<()> {
     connection.execute(
-        &format!("INSERT OR REPLACE INTO tokengate_sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        &format!("INSERT OR REPLACE INTO tokengate_sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
         params![
             session.id,
             session.subject,
@@ -64,9 +66,35 @@ fn write(connection: &Connection, session: &Session) -> rusqlite::Result<()> {
             session.token,
             session.previous,
             session.rotated_at,
+            session.user_agent,
+            session.address,
         ],
     )?;
     Ok(())
+}
+
+/// The schema's version, in `PRAGMA user_version`.
+const VERSION: i64 = 2;
+
+/// Brings a database made by an earlier version up to [`VERSION`], once: version 2 records
+/// the client of each session.
+fn migrate(connection: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version >= VERSION {
+        return Ok(());
+    }
+    let columns: Vec<String> = connection
+        .prepare("SELECT name FROM pragma_table_info('tokengate_sessions')")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for column in ["user_agent", "address"] {
+        if !columns.iter().any(|name| name == column) {
+            connection.execute_batch(&format!(
+                "ALTER TABLE tokengate_sessions ADD COLUMN {column} TEXT"
+            ))?;
+        }
+    }
+    connection.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
 }
 
 impl SqliteStore {
@@ -88,7 +116,9 @@ impl SqliteStore {
                      expires_at INTEGER,
                      token TEXT NOT NULL,
                      previous TEXT,
-                     rotated_at INTEGER NOT NULL
+                     rotated_at INTEGER NOT NULL,
+                     user_agent TEXT,
+                     address TEXT
                  );
                  CREATE INDEX IF NOT EXISTS tokengate_sessions_subject
                      ON tokengate_sessions (subject);
@@ -101,6 +131,7 @@ impl SqliteStore {
                  );",
             )
             .map_err(failed)?;
+        migrate(&connection).map_err(failed)?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
         })
@@ -125,16 +156,36 @@ impl SqliteStore {
 }
 
 impl SessionStore for SqliteStore {
-    fn create(&self, session: Session) -> StoreFuture<'_, ()> {
+    fn create(&self, session: Session, max_sessions: Option<u32>) -> StoreFuture<'_, Vec<String>> {
         self.run(move |connection| {
-            let transaction = connection.transaction()?;
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let now = session.created_at;
             // Expired sessions go as new ones come: the table stays bounded by live sessions.
             transaction.execute(
                 "DELETE FROM tokengate_sessions WHERE expires_at IS NOT NULL AND expires_at <= ?1",
-                params![session.created_at],
+                params![now],
             )?;
             write(&transaction, &session)?;
-            transaction.commit()
+            let mut evicted = Vec::new();
+            if let Some(max) = max_sessions {
+                let others: Vec<Session> = transaction
+                    .prepare(&format!(
+                        "SELECT {COLUMNS} FROM tokengate_sessions WHERE subject = ?1 AND id <> ?2 \
+                         AND (expires_at IS NULL OR expires_at > ?3)"
+                    ))?
+                    .query_map(params![session.subject, session.id, now], self::session)?
+                    .collect::<rusqlite::Result<_>>()?;
+                for ended in tokengate_store::evicted(&others, max) {
+                    transaction.execute(
+                        "DELETE FROM tokengate_sessions WHERE id = ?1",
+                        params![ended.id],
+                    )?;
+                    evicted.push(ended.id.clone());
+                }
+            }
+            transaction.commit()?;
+            Ok(evicted)
         })
     }
 
@@ -143,7 +194,7 @@ impl SessionStore for SqliteStore {
         let id = request.id.to_owned();
         let token = request.token.to_owned();
         let rotate_to = request.rotate_to.map(str::to_owned);
-        let (now, grace) = (request.now, request.grace);
+        let (now, grace, idle) = (request.now, request.grace, request.idle);
         self.run(move |connection| {
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -161,7 +212,8 @@ impl SessionStore for SqliteStore {
             let request = match rotate_to.as_deref() {
                 Some(new) => RefreshRequest::rotate(&subject, &id, &token, now, new, grace),
                 None => RefreshRequest::keep(&subject, &id, &token, now),
-            };
+            }
+            .idle(idle);
             let (outcome, keep) = Refreshed::decide(found, &request);
             match keep {
                 Some(session) => write(&transaction, &session)?,
@@ -214,6 +266,7 @@ impl SessionStore for SqliteStore {
     ) -> StoreFuture<'a, Option<Vec<String>>> {
         let subject = request.subject.to_owned();
         let keep = request.keep.map(str::to_owned);
+        let only = request.only.map(str::to_owned);
         let by = request
             .by
             .map(|by| (by.id.to_owned(), by.token.to_owned(), by.grace));
@@ -237,9 +290,11 @@ impl SessionStore for SqliteStore {
             let ended = {
                 let mut statement = transaction.prepare(
                     "DELETE FROM tokengate_sessions WHERE subject = ?1 AND id IS NOT ?2 \
+                     AND (?4 IS NULL OR id = ?4) \
                      AND (expires_at IS NULL OR expires_at > ?3) RETURNING id",
                 )?;
-                let rows = statement.query_map(params![subject, keep, now], |row| row.get(0))?;
+                let rows =
+                    statement.query_map(params![subject, keep, now, only], |row| row.get(0))?;
                 rows.collect::<rusqlite::Result<Vec<String>>>()?
             };
             transaction.commit()?;
@@ -361,6 +416,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_database_of_the_first_schema_is_migrated_in_place() {
+        let path = std::env::temp_dir().join(format!("tokengate-sqlite-v1-{}.db", unique()));
+        let now = now();
+        {
+            // The table as the first version made it, with one session in it.
+            let connection = Connection::open(&path).unwrap();
+            connection
+                .execute_batch(
+                    "CREATE TABLE tokengate_sessions (
+                         id TEXT PRIMARY KEY, subject TEXT NOT NULL, application TEXT,
+                         claims TEXT NOT NULL, created_at INTEGER NOT NULL,
+                         refreshed_at INTEGER NOT NULL, expires_at INTEGER,
+                         token TEXT NOT NULL, previous TEXT, rotated_at INTEGER NOT NULL);",
+                )
+                .unwrap();
+            connection
+                .execute(
+                    "INSERT INTO tokengate_sessions VALUES ('old', 'ada', NULL, '{}', ?1, ?1, NULL, 't', NULL, ?1)",
+                    params![now],
+                )
+                .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let listed = store.list("ada", now).await.unwrap();
+        assert_eq!(listed.len(), 1, "a session was lost by the migration");
+        assert_eq!(listed[0].user_agent, None);
+        let new = Session::new("new", "ada", None, "{}", now, None)
+            .with_client(Some("curl/8"), Some("127.0.0.1"));
+        store.create(new, None).await.unwrap();
+        drop(store);
+        // Opening again migrates nothing twice.
+        let store = SqliteStore::open(&path).unwrap();
+        let listed = store.list("ada", now).await.unwrap();
+        let new = listed.iter().find(|s| s.id == "new").unwrap();
+        assert_eq!(new.user_agent.as_deref(), Some("curl/8"));
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test]
     async fn sessions_survive_reopening_the_file() {
         let path = std::env::temp_dir().join(format!("tokengate-sqlite-test-{}.db", unique()));
         let now = now();
@@ -368,9 +462,12 @@ mod tests {
             let store = SqliteStore::open(&path).unwrap();
             let mut forever = Session::new("forever", "ada", Some("app"), "{}", now, None);
             forever.token = "t".to_owned();
-            store.create(forever).await.unwrap();
+            store.create(forever, None).await.unwrap();
             store
-                .create(Session::new("gone", "ada", None, "{}", now, Some(now + 60)))
+                .create(
+                    Session::new("gone", "ada", None, "{}", now, Some(now + 60)),
+                    None,
+                )
                 .await
                 .unwrap();
             assert!(store.revoke("ada", "gone", now).await.unwrap());
@@ -407,17 +504,13 @@ mod tests {
                 now - 10,
                 Some(now - 1),
             );
-            store.create(session).await.unwrap();
+            store.create(session, None).await.unwrap();
         }
         store
-            .create(Session::new(
-                "live",
-                "machine",
+            .create(
+                Session::new("live", "machine", None, "{}", now, Some(now + 60)),
                 None,
-                "{}",
-                now,
-                Some(now + 60),
-            ))
+            )
             .await
             .unwrap();
         let rows: i64 = store

@@ -35,7 +35,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use counter::{FailureCounter, Reservation, Window};
-pub use session::{Presented, RefreshRequest, Refreshed, Session, SubjectRevocation};
+pub use session::{evicted, Presented, RefreshRequest, Refreshed, Session, SubjectRevocation};
 
 /// The store could not be reached or answered nonsense; endpoints answer 503.
 #[derive(Debug, thiserror::Error)]
@@ -48,8 +48,10 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// Where sessions live. A session is addressed by its subject and its id, so that a store may
 /// keep all of a subject's sessions together (one Redis Cluster slot).
 pub trait SessionStore: Send + Sync + 'static {
-    /// Stores a new session (opened at `session.created_at`, the time of the call).
-    fn create(&self, session: Session) -> StoreFuture<'_, ()>;
+    /// Stores a new session (opened at `session.created_at`, the time of the call). With
+    /// `max_sessions`, ends in the same atomic step the subject's least recently used live
+    /// sessions that it makes too many (see [`evicted`]), and returns their ids.
+    fn create(&self, session: Session, max_sessions: Option<u32>) -> StoreFuture<'_, Vec<String>>;
     /// Decides a `/token` call atomically (see [`Refreshed`], and [`Refreshed::decide`] for
     /// the rules), recording the refresh time and the rotation.
     fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed>;
@@ -57,8 +59,8 @@ pub trait SessionStore: Send + Sync + 'static {
     fn is_live<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool>;
     /// Ends session `id` of `subject`; `true` if it was live at `now`.
     fn revoke<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool>;
-    /// Ends every live session of `request.subject` except `request.keep`, and returns their
-    /// ids; or, when the presenting token is not accepted ([`Session::accepts`]), ends nothing
+    /// Ends every live session of `request.subject` except `request.keep` (or only
+    /// `request.only`: see [`SubjectRevocation::ends`]), and returns their ids; or, when the presenting token is not accepted ([`Session::accepts`]), ends nothing
     /// and returns `None`. The check and the revocation are one atomic step.
     fn revoke_subject<'a>(
         &'a self,

@@ -24,6 +24,10 @@ pub struct Session {
     pub previous: Option<String>,
     /// When the current refresh token was issued (its `iat`), Unix seconds.
     pub rotated_at: i64,
+    /// The `User-Agent` of the client that signed in, cut to [`Session::AGENT_LIMIT`] bytes.
+    pub user_agent: Option<String>,
+    /// The address of the client that signed in.
+    pub address: Option<String>,
 }
 
 impl Session {
@@ -47,7 +51,34 @@ impl Session {
             token: String::new(),
             previous: None,
             rotated_at: now,
+            user_agent: None,
+            address: None,
         }
+    }
+
+    /// The longest user agent a session keeps, in bytes: a client does not choose how much
+    /// the store holds for it.
+    pub const AGENT_LIMIT: usize = 256;
+
+    /// The session, with the client that opened it: its user agent (cut to
+    /// [`Session::AGENT_LIMIT`] bytes, at a character boundary) and its address.
+    #[must_use]
+    pub fn with_client(mut self, user_agent: Option<&str>, address: Option<&str>) -> Self {
+        self.user_agent = user_agent.map(|agent| {
+            let mut end = agent.len().min(Self::AGENT_LIMIT);
+            while !agent.is_char_boundary(end) {
+                end -= 1;
+            }
+            agent[..end].to_owned()
+        });
+        self.address = address.map(str::to_owned);
+        self
+    }
+
+    /// Whether the session, last used at `refreshed_at`, has been idle for longer than
+    /// `idle` seconds at `now`.
+    pub fn is_idle(&self, idle: Option<i64>, now: i64) -> bool {
+        idle.is_some_and(|idle| now.saturating_sub(self.refreshed_at) > idle)
     }
 
     /// Whether the session is still live at `now`.
@@ -104,6 +135,8 @@ pub struct SubjectRevocation<'a> {
     pub by: Option<Presented<'a>>,
     /// The time of the call.
     pub now: i64,
+    /// Only this session of the subject ends (the sign-out of one session by id), if any.
+    pub only: Option<&'a str>,
 }
 
 impl<'a> SubjectRevocation<'a> {
@@ -119,7 +152,20 @@ impl<'a> SubjectRevocation<'a> {
             keep,
             by,
             now,
+            only: None,
         }
+    }
+
+    /// The same check, ending only session `id` (if it is the subject's and live).
+    #[must_use]
+    pub fn only(mut self, id: &'a str) -> Self {
+        self.only = Some(id);
+        self
+    }
+
+    /// Whether session `id` of the subject is among those this revocation ends.
+    pub fn ends(&self, id: &str) -> bool {
+        self.keep != Some(id) && self.only.is_none_or(|only| only == id)
     }
 }
 
@@ -139,6 +185,9 @@ pub struct RefreshRequest<'a> {
     pub rotate_to: Option<&'a str>,
     /// With rotation: how long, in seconds, the replaced token still gets the current one.
     pub grace: i64,
+    /// The idle timeout: a session not used for longer than this many seconds ends instead
+    /// of refreshing (`None`: no idle timeout).
+    pub idle: Option<i64>,
 }
 
 impl<'a> RefreshRequest<'a> {
@@ -151,6 +200,7 @@ impl<'a> RefreshRequest<'a> {
             now,
             rotate_to: None,
             grace: 0,
+            idle: None,
         }
     }
 
@@ -170,7 +220,15 @@ impl<'a> RefreshRequest<'a> {
             now,
             rotate_to: Some(new_token),
             grace,
+            idle: None,
         }
+    }
+
+    /// The same refresh, with an idle timeout of `idle` seconds (see [`RefreshRequest::idle`]).
+    #[must_use]
+    pub fn idle(mut self, idle: Option<i64>) -> Self {
+        self.idle = idle;
+        self
     }
 }
 
@@ -185,7 +243,8 @@ pub enum Refreshed {
     Replaced(Session),
     /// A replaced token came back after the grace window: the session has been ended.
     Reused(Session),
-    /// No such live session, or the token is not its current one.
+    /// No such live session, or the token is not its current one; or the session was idle
+    /// for longer than the request's idle timeout, and has been ended.
     Gone,
 }
 
@@ -196,6 +255,9 @@ impl Refreshed {
     pub fn decide(mut session: Session, request: &RefreshRequest<'_>) -> (Self, Option<Session>) {
         if session.subject != request.subject {
             return (Self::Gone, Some(session));
+        }
+        if session.is_idle(request.idle, request.now) {
+            return (Self::Gone, None);
         }
         if session.token == request.token {
             session.refreshed_at = request.now;
@@ -216,4 +278,21 @@ impl Refreshed {
         // A token of this session that rotation already replaced: stolen, or replayed.
         (Self::Reused(session), None)
     }
+}
+
+/// The sessions a new session of the same subject makes too many, when a subject may hold
+/// `max` live sessions: the least recently used first (the oldest refresh, then the oldest
+/// sign-in, then the smallest id), so that with the new one `max` remain. `others` are the
+/// subject's live sessions besides the new one.
+pub fn evicted(others: &[Session], max: u32) -> Vec<&Session> {
+    let keep = usize::try_from(max).unwrap_or(usize::MAX).saturating_sub(1);
+    if others.len() <= keep {
+        return Vec::new();
+    }
+    let mut by_use: Vec<&Session> = others.iter().collect();
+    by_use.sort_by(|a, b| {
+        (a.refreshed_at, a.created_at, &a.id).cmp(&(b.refreshed_at, b.created_at, &b.id))
+    });
+    by_use.truncate(others.len() - keep);
+    by_use
 }

@@ -80,15 +80,15 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
 
     // Created sessions are live, listed under their subject only, as they were stored.
     store
-        .create(session(&a1, &ada, "t1", t, hour))
+        .create(session(&a1, &ada, "t1", t, hour), None)
         .await
         .expect("create");
     store
-        .create(session(&a2, &ada, "u1", t, None))
+        .create(session(&a2, &ada, "u1", t, None), None)
         .await
         .expect("create");
     store
-        .create(session(&b1, &bob, "v1", t, hour))
+        .create(session(&b1, &bob, "v1", t, hour), None)
         .await
         .expect("create");
     assert!(
@@ -164,7 +164,7 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
     );
     // ...and after it not: it ends nothing, in the same step that checks it.
     store
-        .create(session(&a3, &ada, "w1", t, hour))
+        .create(session(&a3, &ada, "w1", t, hour), None)
         .await
         .expect("create");
     let late = Presented::new(&a1, "t1", Some(10));
@@ -260,11 +260,11 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
     let (e1, e2) = (unique("e1"), unique("e2"));
     let carol = unique("carol");
     store
-        .create(session(&e1, &carol, "x1", t - 60, Some(t - 1)))
+        .create(session(&e1, &carol, "x1", t - 60, Some(t - 1)), None)
         .await
         .expect("create");
     store
-        .create(session(&e2, &carol, "y1", t, hour))
+        .create(session(&e2, &carol, "y1", t, hour), None)
         .await
         .expect("create");
     assert!(
@@ -293,7 +293,7 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
     // refreshed, not revoked, and its current token cannot sign its subject out.
     let f1 = unique("f1");
     store
-        .create(session(&f1, &carol, "f-1", t, Some(t + 100)))
+        .create(session(&f1, &carol, "f-1", t, Some(t + 100)), None)
         .await
         .expect("create");
     let refreshed = store
@@ -350,7 +350,7 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
     // the token it rotated to.
     let (c1, dave) = (unique("c1"), unique("dave"));
     store
-        .create(session(&c1, &dave, "z1", t, hour))
+        .create(session(&c1, &dave, "z1", t, hour), None)
         .await
         .expect("create");
     let news: Vec<String> = (0..20).map(|i| format!("z2-{i}")).collect();
@@ -380,6 +380,166 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
         "refreshes forked the session: {handed_out:?}"
     );
     assert!(store.revoke(&dave, &c1, t + 60).await.expect("revoke"));
+
+    lifecycle(store, t).await;
+}
+
+/// The rules of a session's life besides its tokens: the client it records, the idle
+/// timeout, the most sessions a subject holds, and the end of one session by id.
+#[allow(clippy::too_many_lines)]
+async fn lifecycle<S: SessionStore>(store: &S, t: i64) {
+    let erin = unique("erin");
+    let hour = Some(t + 3_600);
+
+    // The client that signed in is kept, and read back as it was stored.
+    let (w1, w2) = (unique("w1"), unique("w2"));
+    let agent = "Mozilla/5.0 (X11; Linux x86_64) \u{e9}t\u{e9}";
+    let with_client =
+        session(&w1, &erin, "k1", t, hour).with_client(Some(agent), Some("192.0.2.7"));
+    store.create(with_client, None).await.expect("create");
+    store
+        .create(session(&w2, &erin, "k2", t, hour), None)
+        .await
+        .expect("create");
+    let listed = store.list(&erin, t).await.expect("list");
+    let kept = listed.iter().find(|s| s.id == w1).expect("listed");
+    assert_eq!(
+        (kept.user_agent.as_deref(), kept.address.as_deref()),
+        (Some(agent), Some("192.0.2.7")),
+        "the client of a session"
+    );
+    let bare = listed.iter().find(|s| s.id == w2).expect("listed");
+    assert_eq!(
+        (bare.user_agent.as_deref(), bare.address.as_deref()),
+        (None, None)
+    );
+    let refreshed = store
+        .refresh(RefreshRequest::keep(&erin, &w1, "k1", t + 1))
+        .await
+        .expect("refresh");
+    assert!(
+        matches!(&refreshed, Refreshed::Current(s) if s.user_agent.as_deref() == Some(agent) && s.address.as_deref() == Some("192.0.2.7")),
+        "a refresh lost the client: {refreshed:?}"
+    );
+
+    // Idle timeout: used within it, the session refreshes (and the clock restarts); unused
+    // for longer, it ends at that refresh, whatever its token.
+    let idle = |token, at| RefreshRequest::keep(&erin, &w1, token, at).idle(Some(100));
+    let within = store.refresh(idle("k1", t + 100)).await.expect("refresh");
+    assert!(
+        matches!(within, Refreshed::Current(ref s) if s.refreshed_at == t + 100),
+        "{within:?}"
+    );
+    let still = store.refresh(idle("k1", t + 200)).await.expect("refresh");
+    assert!(
+        matches!(still, Refreshed::Current(_)),
+        "idle measured from the last use: {still:?}"
+    );
+    let idle_out = store.refresh(idle("k1", t + 301)).await.expect("refresh");
+    assert_eq!(idle_out, Refreshed::Gone, "an idle session refreshed");
+    assert!(
+        !store.is_live(&erin, &w1, t + 301).await.expect("is_live"),
+        "an idle session outlived its refresh"
+    );
+    let rotated_idle = store
+        .refresh(RefreshRequest::rotate(&erin, &w2, "k2", t + 500, "k3", 10).idle(Some(100)))
+        .await
+        .expect("refresh");
+    assert_eq!(rotated_idle, Refreshed::Gone, "an idle session rotated");
+    assert!(store.list(&erin, t + 500).await.expect("list").is_empty());
+
+    // At most `max` live sessions: a new one ends the least recently used, in the same step.
+    let frank = unique("frank");
+    let m: Vec<String> = (0..4).map(|i| unique(&format!("m{i}"))).collect();
+    for (i, id) in m.iter().take(3).enumerate() {
+        let at = t + i64::try_from(i).unwrap_or(0);
+        let evicted = store
+            .create(session(id, &frank, "n", at, hour), Some(3))
+            .await
+            .expect("create");
+        assert!(evicted.is_empty(), "evicted below the limit: {evicted:?}");
+    }
+    // The first is used again: the second becomes the least recently used.
+    store
+        .refresh(RefreshRequest::keep(&frank, &m[0], "n", t + 10))
+        .await
+        .expect("refresh");
+    let evicted = store
+        .create(session(&m[3], &frank, "n", t + 11, hour), Some(3))
+        .await
+        .expect("create");
+    assert_eq!(evicted, vec![m[1].clone()], "not the least recently used");
+    assert_eq!(
+        ids(&store.list(&frank, t + 11).await.expect("list")),
+        [m[0].clone(), m[2].clone(), m[3].clone()].into()
+    );
+    assert!(!store.is_live(&frank, &m[1], t + 11).await.expect("is_live"));
+    // A lower limit ends as many as it takes.
+    let n0 = unique("n0");
+    let evicted = store
+        .create(session(&n0, &frank, "n", t + 12, hour), Some(1))
+        .await
+        .expect("create");
+    assert_eq!(evicted.len(), 3, "{evicted:?}");
+    assert_eq!(
+        ids(&store.list(&frank, t + 12).await.expect("list")),
+        [n0.clone()].into()
+    );
+    // Sign-ins at once never leave more than the limit.
+    let gina = unique("gina");
+    let burst: Vec<String> = (0..12).map(|i| unique(&format!("g{i}"))).collect();
+    let created = futures_util::future::join_all(
+        burst
+            .iter()
+            .map(|id| store.create(session(id, &gina, "g", t, hour), Some(3))),
+    )
+    .await;
+    let evicted: usize = created.into_iter().map(|c| c.expect("create").len()).sum();
+    assert_eq!(
+        store.list(&gina, t).await.expect("list").len(),
+        3,
+        "a burst of sign-ins passed the limit"
+    );
+    assert_eq!(evicted, 9, "each ended session is reported once");
+
+    // One session by id: only the subject's own, only while its presenter is accepted.
+    let (o1, o2, h1) = (unique("o1"), unique("o2"), unique("h1"));
+    let hugo = unique("hugo");
+    for (id, subject) in [(&o1, &erin), (&o2, &erin), (&h1, &hugo)] {
+        store
+            .create(session(id, subject, "p", t, hour), None)
+            .await
+            .expect("create");
+    }
+    let by = Presented::new(&o1, "p", None);
+    let foreign = SubjectRevocation::new(&erin, None, Some(by), t).only(&h1);
+    assert_eq!(
+        store.revoke_subject(foreign).await.expect("revoke_subject"),
+        Some(Vec::new()),
+        "another subject's session ended"
+    );
+    assert!(store.is_live(&hugo, &h1, t).await.expect("is_live"));
+    let wrong = Presented::new(&o1, "not-p", None);
+    let refused = SubjectRevocation::new(&erin, None, Some(wrong), t).only(&o2);
+    assert_eq!(
+        store.revoke_subject(refused).await.expect("revoke_subject"),
+        None
+    );
+    let one = SubjectRevocation::new(&erin, None, Some(by), t).only(&o2);
+    assert_eq!(
+        store.revoke_subject(one).await.expect("revoke_subject"),
+        Some(vec![o2.clone()])
+    );
+    assert_eq!(
+        ids(&store.list(&erin, t).await.expect("list")),
+        [o1.clone()].into()
+    );
+    let again = SubjectRevocation::new(&erin, None, Some(by), t).only(&o2);
+    assert_eq!(
+        store.revoke_subject(again).await.expect("revoke_subject"),
+        Some(Vec::new()),
+        "an ended session ended twice"
+    );
 }
 
 /// Runs every [`FailureCounter`] rule against `counter`.

@@ -7,7 +7,7 @@ use tokengate_core::TokenGate;
 
 use crate::TokenGateLayer;
 
-/// The gate's endpoints (`signin`, `token`, `signout`, `jwks`, `sessions` under the configured
+/// The gate's endpoints (`signin`, `token`, `signout`, `jwks`, `sessions`, `sessions/{id}` under the configured
 /// prefix, whole paths) as routes of their own, to merge into the top router of an app whose
 /// [`TokenGateLayer`] sees only some requests: applied with `Router::route_layer` (a route
 /// layer sees only the routes the app has) or inside `Router::nest` (a nested router sees only
@@ -29,7 +29,14 @@ use crate::TokenGateLayer;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn endpoints<S: Clone + Send + Sync + 'static>(gate: TokenGate) -> Router<S> {
-    let paths: Vec<String> = gate.endpoint_paths().map(str::to_owned).collect();
+    let mut paths: Vec<String> = gate.endpoint_paths().map(str::to_owned).collect();
+    // `DELETE {prefix}/sessions/{id}`: a path with a segment of its own.
+    let by_id: Vec<String> = paths
+        .iter()
+        .filter(|path| gate.endpoint(&format!("{path}/id")).is_some())
+        .map(|path| format!("{path}/{{id}}"))
+        .collect();
+    paths.extend(by_id);
     let layer = TokenGateLayer::new(gate);
     paths.iter().fold(Router::new(), |router, path| {
         // The gate answers its endpoints itself; the handler is never reached.

@@ -104,6 +104,23 @@ pub(super) fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D
     counted.ok_or_else(|| D::Error::custom("expected a whole number from 0"))
 }
 
+/// A count, or none (`none`, `off` or empty: no limit).
+pub(super) fn optional_count<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u32>, D::Error> {
+    let counted = match raw(deserializer)? {
+        Raw::Int(n) => u32::try_from(n).ok().map(Some),
+        other => {
+            let text = other.text::<D::Error>()?;
+            match text.trim().to_ascii_lowercase().as_str() {
+                "" | "none" | "off" => Some(None),
+                number => number.parse().ok().map(Some),
+            }
+        }
+    };
+    counted.ok_or_else(|| D::Error::custom("expected a whole number from 1, or `none`"))
+}
+
 /// A count of at least one.
 pub(super) fn capacity<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
     Ok(usize::try_from(count(deserializer)?)

@@ -491,7 +491,35 @@ mod tests {
         ] {
             assert!(known.contains(key), "{key}");
         }
-        assert_eq!(known.len(), 37);
+        assert_eq!(known.len(), 39);
+    }
+
+    #[test]
+    fn the_session_lifecycle_is_configured_by_variables() {
+        let config = load(
+            None,
+            "default",
+            &[
+                ("TOKENGATE_SESSION_IDLE", "7d"),
+                ("TOKENGATE_MAX_SESSIONS", "5"),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            config.tokens.session_idle,
+            Some(Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(config.tokens.max_sessions, Some(5));
+        let none = load(None, "default", &[("TOKENGATE_MAX_SESSIONS", "none")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(none.tokens.max_sessions, None);
+        let error = load(None, "default", &[("TOKENGATE_MAX_SESSIONS", "0")]).unwrap_err();
+        assert_eq!(error.key, "max_sessions");
+        let error = load(None, "default", &[("TOKENGATE_MAX_SESSIONS", "-1")]).unwrap_err();
+        assert_eq!(error.key, "max_sessions");
+        // Shorter than an access token, every session would end between two refreshes.
+        let error = load(None, "default", &[("TOKENGATE_SESSION_IDLE", "5m")]).unwrap_err();
+        assert_eq!(error.key, "session_idle");
     }
 
     #[test]

@@ -54,6 +54,8 @@ use crate::jws::{KeyConfig, Secret};
 /// | `store_timeout` | `2s` | how long a PostgreSQL statement or a wait for a connection may take (then 503) |
 /// | `rotation` | `false` | `/token` returns a new refresh token and retires the old one |
 /// | `reuse_grace` | `10s` | how long a retired refresh token still gets the current one |
+/// | `session_idle` | none | a session unused (no `/token`) for longer ends at its next `/token`; longer than `access_ttl` |
+/// | `max_sessions` | none | the most live sessions per subject: a new sign-in ends the least recently used one |
 /// | `strict_revocation` | `false` | the guard also checks that the token's session is live |
 /// | `revocation_cache_ttl` | `5s` | how long a strict guard trusts its last look at a session: a sign-out on another instance is seen within it (on the same instance, at once) |
 /// | `verify_cache` | `auto` | remember verified tokens until their `exp`: `auto` (on when a key is asymmetric), `true`, `false` |
@@ -183,6 +185,22 @@ impl Config {
     #[must_use]
     pub fn with_rotation(mut self, rotation: bool) -> Self {
         self.tokens.rotation = rotation;
+        self
+    }
+
+    /// Ends a session unused (no `/token`) for longer than `idle` at its next `/token`
+    /// (`session_idle`).
+    #[must_use]
+    pub fn with_session_idle(mut self, idle: Duration) -> Self {
+        self.tokens.session_idle = Some(idle);
+        self
+    }
+
+    /// Keeps at most `max` live sessions per subject: a new sign-in ends the least recently
+    /// used one (`max_sessions`).
+    #[must_use]
+    pub fn with_max_sessions(mut self, max: u32) -> Self {
+        self.tokens.max_sessions = Some(max);
         self
     }
 

@@ -78,6 +78,14 @@ pub struct TokenSettings {
     /// How long a rotated-out refresh token still gets the current one (`reuse_grace`).
     #[serde(deserialize_with = "de::duration")]
     pub reuse_grace: Duration,
+    /// How long a session may go unused (no `/token`) before it ends; `None`: no idle
+    /// timeout, only the absolute lifetime (`session_idle`).
+    #[serde(deserialize_with = "de::optional_duration")]
+    pub session_idle: Option<Duration>,
+    /// The most live sessions one subject holds: a new sign-in ends the least recently used
+    /// one; `None`: no limit (`max_sessions`).
+    #[serde(deserialize_with = "de::optional_count")]
+    pub max_sessions: Option<u32>,
 }
 
 impl Default for TokenSettings {
@@ -92,6 +100,8 @@ impl Default for TokenSettings {
             audience: None,
             rotation: false,
             reuse_grace: Duration::from_secs(10),
+            session_idle: None,
+            max_sessions: None,
         }
     }
 }
@@ -100,6 +110,12 @@ impl TokenSettings {
     /// The longest refresh lifetime a client may ask for.
     pub fn max_refresh_ttl(&self) -> Duration {
         self.max_refresh_ttl.unwrap_or(self.refresh_ttl)
+    }
+
+    /// The idle timeout in seconds, as the stores take it.
+    pub fn idle_seconds(&self) -> Option<i64> {
+        self.session_idle
+            .map(|idle| i64::try_from(idle.as_secs()).unwrap_or(i64::MAX))
     }
 }
 

@@ -34,6 +34,25 @@ impl Config {
                 "must be at least one connection",
             ));
         }
+        if let Some(idle) = self.tokens.session_idle {
+            if idle <= self.tokens.access_ttl {
+                return Err(ConfigError::new(
+                    "session_idle",
+                    &format_duration(idle),
+                    format!(
+                        "must be longer than access_ttl ({}): a client refreshes once its access token ends",
+                        format_duration(self.tokens.access_ttl)
+                    ),
+                ));
+            }
+        }
+        if self.tokens.max_sessions == Some(0) {
+            return Err(ConfigError::new(
+                "max_sessions",
+                "0",
+                "must be at least one session (or `none` for no limit)",
+            ));
+        }
         if self.tokens.max_refresh_ttl() < self.tokens.refresh_ttl {
             return Err(ConfigError::new(
                 "max_refresh_ttl",

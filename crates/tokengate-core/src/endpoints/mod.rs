@@ -1,5 +1,5 @@
 //! The endpoints the gate answers itself, one file each: [`signin`], [`refresh`] (`/token`),
-//! [`signout`], [`sessions`] and [`jwks`]; with what they share — reading the fields of a
+//! [`signout`], [`sessions`] (listing and ending one) and [`jwks`]; with what they share — reading the fields of a
 //! body ([`fields`]) and minting the tokens of a session ([`tokens`]).
 
 // `parse_exp` is public for the fuzz targets only (feature `fuzzing`).
@@ -67,6 +67,10 @@ where
         }
         Endpoint::Jwks => Ok(jwks::jwks(gate)),
         Endpoint::Sessions => sessions::sessions(gate, head).await,
+        Endpoint::Session if method != "DELETE" => {
+            Err(Error::new(ErrorKind::MethodNotAllowed { allow: "DELETE" }))
+        }
+        Endpoint::Session => sessions::end_session(gate, head).await,
         _ if method != "POST" => Err(Error::new(ErrorKind::MethodNotAllowed { allow: "POST" })),
         Endpoint::SignIn => signin::signin(gate, head, &body_fields(gate, head, body).await?).await,
         Endpoint::Token => {

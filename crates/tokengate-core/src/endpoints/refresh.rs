@@ -45,7 +45,8 @@ pub(super) async fn refresh<R: RequestHead + ?Sized>(
             i64::try_from(settings.reuse_grace.as_secs()).unwrap_or(i64::MAX),
         ),
         None => RefreshRequest::keep(&claims.sub, &claims.sid, &claims.jti, now),
-    };
+    }
+    .idle(settings.idle_seconds());
     let outcome = gate
         .store()
         .refresh(request)

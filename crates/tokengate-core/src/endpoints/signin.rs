@@ -83,25 +83,27 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
             return Err(error);
         }
     };
-    let mut session = Session::new(
-        &random_id().map_err(internal)?,
-        &principal.subject,
-        principal.application.as_deref(),
-        &Value::Object(principal.claims.clone()).to_string(),
-        now,
-        match expiry {
-            Expiry::At(at) => Some(at),
-            Expiry::Unlimited => None,
-        },
-    );
-    session.token = random_id().map_err(internal)?;
+    let session = new_session(&principal, expiry, now, head, client)?;
     // Sign first: if the store then fails, nothing was written and no token escapes.
     let refresh = mint_refresh(gate, &session)?;
     let access = mint_access(gate, &session, &claims, now)?;
     let sid = session.id.clone();
-    if let Err(error) = gate.store().create(session).await {
-        attempt.undecided(counter, now).await;
-        return Err(store_down(&error));
+    let max_sessions = gate.config().tokens.max_sessions;
+    let evicted = match gate.store().create(session, max_sessions).await {
+        Ok(evicted) => evicted,
+        Err(error) => {
+            attempt.undecided(counter, now).await;
+            return Err(store_down(&error));
+        }
+    };
+    if !evicted.is_empty() {
+        gate.sessions_ended(evicted.iter().map(String::as_str));
+        gate.audit(
+            &AuditEvent::new(AuditKind::SignOut, client)
+                .subject(&principal.subject)
+                .application(principal.application.as_deref())
+                .ended(evicted.len()),
+        );
     }
     attempt.succeeded(counter, now).await;
     gate.audit(
@@ -114,6 +116,36 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
         return cookies_response(gate, &sid, &refresh, &access);
     }
     Ok(tokens_response(gate, &refresh, &access))
+}
+
+/// The session a sign-in opens at `now`, with its first refresh token id and the client it
+/// came from.
+fn new_session<R: RequestHead + ?Sized>(
+    principal: &Principal,
+    expiry: Expiry,
+    now: i64,
+    head: &R,
+    client: Option<std::net::IpAddr>,
+) -> Result<Session, Error> {
+    let mut session = Session::new(
+        &random_id().map_err(internal)?,
+        &principal.subject,
+        principal.application.as_deref(),
+        &Value::Object(principal.claims.clone()).to_string(),
+        now,
+        match expiry {
+            Expiry::At(at) => Some(at),
+            Expiry::Unlimited => None,
+        },
+    );
+    session.token = random_id().map_err(internal)?;
+    let agent = head
+        .header("user-agent")
+        .map(|agent| String::from_utf8_lossy(agent).into_owned());
+    Ok(session.with_client(
+        agent.as_deref(),
+        client.map(|address| address.to_string()).as_deref(),
+    ))
 }
 
 /// When the session ends: the `exp` field, within what the configuration allows, or

@@ -1,5 +1,7 @@
-//! `POST {prefix}/signout`: ends the session (or all of the subject's, or all others) and
-//! answers 200. Idempotent (RFC 7009): an unknown, expired or revoked token also gets 200.
+//! `POST {prefix}/signout`: ends the session (or all of the subject's, or all others, or the
+//! one named by `session=<id>`) and answers 200. Idempotent (RFC 7009): an unknown, expired or
+//! revoked token also gets 200. A `session` that is no live session of the token's subject
+//! gets 404.
 
 use super::fields::presented_refresh;
 use super::store_down;
@@ -15,10 +17,12 @@ use crate::store::{Presented, SubjectRevocation};
 
 /// Which sessions a sign-out ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
+enum Scope<'a> {
     Local,
     Global,
     Others,
+    /// One session of the subject, by id.
+    One(&'a str),
 }
 
 pub(super) async fn signout<R: RequestHead + ?Sized>(
@@ -38,6 +42,22 @@ pub(super) async fn signout<R: RequestHead + ?Sized>(
             }))
         }
     };
+    let scope = match (fields.get("session"), fields.get("scope")) {
+        (None, _) => scope,
+        (Some(""), _) => {
+            return Err(Error::new(ErrorKind::InvalidField {
+                field: "session",
+                reason: "must be a session id".to_owned(),
+            }))
+        }
+        (Some(id), None) => Scope::One(id),
+        (Some(_), Some(_)) => {
+            return Err(Error::new(ErrorKind::InvalidField {
+                field: "session",
+                reason: "cannot be combined with `scope`".to_owned(),
+            }))
+        }
+    };
     let mut ended = 0;
     // Only a token we signed may end a session; anything else changes nothing.
     let verified = gate.verify_refresh(token, true).ok();
@@ -48,9 +68,14 @@ pub(super) async fn signout<R: RequestHead + ?Sized>(
             None => gate.cookies().check_origin(head)?,
         }
     }
+    // The caller stays signed in when it ends another of its sessions.
+    let mut own = true;
     if let Some(verified) = verified {
         let claims = verified.claims();
         ended = end_sessions(gate, claims, scope).await?;
+        if let Scope::One(id) = scope {
+            own = id == claims.sid;
+        }
         gate.audit(
             &AuditEvent::new(AuditKind::SignOut, gate.client_addr(head))
                 .subject(&claims.sub)
@@ -63,7 +88,7 @@ pub(super) async fn signout<R: RequestHead + ?Sized>(
         200,
         &serde_json::json!({ "signedOut": true, "sessionsEnded": ended }),
     );
-    if by_cookie {
+    if by_cookie && own {
         for cookie in gate.cookies().clear() {
             response.push("set-cookie", cookie);
         }
@@ -74,7 +99,7 @@ pub(super) async fn signout<R: RequestHead + ?Sized>(
 /// Ends what `scope` names for the holder of `claims`, and says how many live sessions ended.
 /// The store decides first; only what it ended is recorded here, so a sign-out that answers
 /// 503 has ended nothing, on this instance either.
-async fn end_sessions(gate: &TokenGate, claims: &Claims, scope: Scope) -> Result<usize, Error> {
+async fn end_sessions(gate: &TokenGate, claims: &Claims, scope: Scope<'_>) -> Result<usize, Error> {
     let store = gate.store();
     let now = unix_now();
     if scope == Scope::Local {
@@ -85,24 +110,33 @@ async fn end_sessions(gate: &TokenGate, claims: &Claims, scope: Scope) -> Result
         gate.sessions_ended([claims.sid.as_str()]);
         return Ok(usize::from(live));
     }
-    // Ending every session needs a token that could still refresh: one that was signed out,
-    // rotated away or expired ends nothing.
+    // Ending every session, or another one, needs a token that could still refresh: one that
+    // was signed out, rotated away or expired ends nothing.
     let settings = &gate.config().tokens;
     let grace = settings
         .rotation
         .then(|| i64::try_from(settings.reuse_grace.as_secs()).unwrap_or(i64::MAX));
     let keep = (scope == Scope::Others).then_some(claims.sid.as_str());
-    let request = SubjectRevocation::new(
+    let mut request = SubjectRevocation::new(
         &claims.sub,
         keep,
         Some(Presented::new(&claims.sid, &claims.jti, grace)),
         now,
     );
+    if let Scope::One(id) = scope {
+        request = request.only(id);
+    }
     let ended = store
         .revoke_subject(request)
         .await
-        .map_err(|e| store_down(&e))?
-        .unwrap_or_default();
+        .map_err(|e| store_down(&e))?;
+    let ended = match (ended, scope) {
+        // The token may act, and the subject has no such live session.
+        (Some(ended), Scope::One(_)) if ended.is_empty() => {
+            return Err(Error::new(ErrorKind::NoSuchSession))
+        }
+        (ended, _) => ended.unwrap_or_default(),
+    };
     gate.sessions_ended(ended.iter().map(String::as_str));
     Ok(ended.len())
 }

@@ -59,6 +59,8 @@ pub enum Endpoint {
     Jwks,
     /// `GET {prefix}/sessions`: the caller's live sessions.
     Sessions,
+    /// `DELETE {prefix}/sessions/{id}`: ends one of the caller's sessions.
+    Session,
 }
 
 type ErrorHook = dyn Fn(&Error, Option<&dyn RequestHead>, Response) -> Response + Send + Sync;
@@ -92,6 +94,13 @@ struct Inner {
     proxy_warned: AtomicBool,
     /// Whether a request without a peer address was logged already.
     peerless_warned: AtomicBool,
+}
+
+/// The id in `{sessions}/{id}`: one non-empty path segment.
+fn session_id<'p>(path: &'p str, sessions: &str) -> Option<&'p str> {
+    path.strip_prefix(sessions)?
+        .strip_prefix('/')
+        .filter(|id| !id.is_empty() && !id.contains('/'))
 }
 
 /// The sign-in service; cheap to clone (one `Arc`).
@@ -162,9 +171,16 @@ impl TokenGate {
             Some(Endpoint::Jwks)
         } else if path == sessions {
             Some(Endpoint::Sessions)
+        } else if session_id(path, sessions).is_some() {
+            Some(Endpoint::Session)
         } else {
             None
         }
+    }
+
+    /// The session id of a `DELETE {prefix}/sessions/{id}` path.
+    pub(crate) fn session_in_path<'p>(&self, path: &'p str) -> Option<&'p str> {
+        session_id(path, &self.inner.paths[4])
     }
 
     /// The claims of `principal`'s access tokens: its own, with what the claims hook adds

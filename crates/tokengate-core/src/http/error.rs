@@ -79,6 +79,9 @@ pub enum ErrorKind {
         /// The method the endpoint accepts (`POST`, or `GET` for the JWKS).
         allow: &'static str,
     },
+    /// `DELETE {prefix}/sessions/{id}` or `/signout` with `session=<id>` named no live
+    /// session of the caller's subject (another subject's sessions are not told apart).
+    NoSuchSession,
     /// A dependency (the session store, the credential directory) could not be reached.
     Unavailable(&'static str),
     /// Something that should not happen did; logged, and answered with 500.
@@ -117,6 +120,7 @@ impl Error {
             ErrorKind::PayloadTooLarge { .. } => 413,
             ErrorKind::RequestTimeout => 408,
             ErrorKind::MethodNotAllowed { .. } => 405,
+            ErrorKind::NoSuchSession => 404,
             ErrorKind::Unavailable(_) => 503,
             ErrorKind::TooManyAttempts { .. } => 429,
             ErrorKind::Internal(_) => 500,
@@ -140,6 +144,7 @@ impl Error {
             ErrorKind::PayloadTooLarge { .. } => "payload_too_large",
             ErrorKind::RequestTimeout => "request_timeout",
             ErrorKind::MethodNotAllowed { .. } => "method_not_allowed",
+            ErrorKind::NoSuchSession => "not_found",
             ErrorKind::Unavailable(_) => "temporarily_unavailable",
             ErrorKind::TooManyAttempts { .. } => "too_many_attempts",
             ErrorKind::Internal(_) => "server_error",
@@ -209,6 +214,7 @@ impl fmt::Display for Error {
             ErrorKind::RequestTimeout => {
                 f.write_str("the body did not arrive in time; send it whole and at once")
             }
+            ErrorKind::NoSuchSession => f.write_str("no such session"),
             ErrorKind::Unavailable(what) => write!(f, "the {what} is unavailable; try again later"),
             ErrorKind::Internal(_) => f.write_str("an internal error occurred"),
             ErrorKind::TooManyAttempts { .. } => {

@@ -68,6 +68,14 @@ struct Entry {
     refreshed: u32,
     /// Seconds after `created_at`.
     rotated: u32,
+    /// The client that signed in, when known.
+    client: Option<Box<Client>>,
+}
+
+/// The user agent and address a session was opened from.
+struct Client {
+    user_agent: Option<Box<str>>,
+    address: Option<Box<str>>,
 }
 
 /// Seconds from `from` to `to`, as kept (a session is not refreshed 136 years after it began).
@@ -92,6 +100,14 @@ impl Entry {
             token: self.token.text(),
             previous: previous.map(Id::text),
             rotated_at: self.created_at + i64::from(self.rotated),
+            user_agent: self
+                .client
+                .as_ref()
+                .and_then(|client| client.user_agent.as_deref().map(str::to_owned)),
+            address: self
+                .client
+                .as_ref()
+                .and_then(|client| client.address.as_deref().map(str::to_owned)),
         }
     }
 }
@@ -187,8 +203,35 @@ impl State {
                 expires_at: session.expires_at.unwrap_or(NEVER),
                 refreshed: offset(session.created_at, session.refreshed_at),
                 rotated: offset(session.created_at, session.rotated_at),
+                client: (session.user_agent.is_some() || session.address.is_some()).then(|| {
+                    Box::new(Client {
+                        user_agent: session.user_agent.as_deref().map(Box::from),
+                        address: session.address.as_deref().map(Box::from),
+                    })
+                }),
             },
         );
+    }
+
+    /// The subject's least recently used live sessions that a new one makes too many, when
+    /// it may hold `max`: removed, their ids returned.
+    fn evict(&mut self, subject: &str, new: &Id, max: u32, now: i64) -> Vec<String> {
+        let others: Vec<Session> = self
+            .subjects
+            .get(subject)
+            .into_iter()
+            .flat_map(|found| found.ids.iter())
+            .filter(|id| *id != new)
+            .filter_map(|id| self.session(id, now))
+            .collect();
+        let evicted: Vec<String> = tokengate_store::evicted(&others, max)
+            .into_iter()
+            .map(|session| session.id.clone())
+            .collect();
+        for id in &evicted {
+            self.remove(&Id::new(id));
+        }
+        evicted
     }
 
     /// Drops the expired sessions once as many have been added as are held: amortised O(1)
@@ -258,11 +301,16 @@ impl MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
-    fn create(&self, session: Session) -> StoreFuture<'_, ()> {
+    fn create(&self, session: Session, max_sessions: Option<u32>) -> StoreFuture<'_, Vec<String>> {
         let mut state = self.state();
-        state.sweep(session.created_at);
+        let now = session.created_at;
+        state.sweep(now);
         state.insert(&session);
-        Box::pin(std::future::ready(Ok(())))
+        let evicted = match max_sessions {
+            Some(max) => state.evict(&session.subject, &Id::new(&session.id), max, now),
+            None => Vec::new(),
+        };
+        Box::pin(std::future::ready(Ok(evicted)))
     }
 
     fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed> {
@@ -315,7 +363,6 @@ impl SessionStore for MemoryStore {
                 return Box::pin(std::future::ready(Ok(None)));
             }
         }
-        let keep = request.keep.map(Id::new);
         let ids: Vec<Id> = state
             .subjects
             .get(request.subject)
@@ -323,7 +370,7 @@ impl SessionStore for MemoryStore {
                 found
                     .ids
                     .iter()
-                    .filter(|id| Some(*id) != keep.as_ref())
+                    .filter(|id| request.ends(&id.text()))
                     .cloned()
                     .collect()
             })
@@ -371,16 +418,15 @@ mod tests {
     fn expired_sessions_are_evicted() {
         let store = MemoryStore::new();
         let now = unix_now();
-        block(store.create(Session::new(
-            "old",
-            "ada",
+        block(store.create(
+            Session::new("old", "ada", None, "{}", now - 10, Some(now - 1)),
             None,
-            "{}",
-            now - 10,
-            Some(now - 1),
-        )));
-        block(store.create(Session::new("new", "ada", None, "{}", now, Some(now + 60))));
-        block(store.create(Session::new("forever", "ada", None, "{}", now, None)));
+        ));
+        block(store.create(
+            Session::new("new", "ada", None, "{}", now, Some(now + 60)),
+            None,
+        ));
+        block(store.create(Session::new("forever", "ada", None, "{}", now, None), None));
         assert_eq!(store.len(), 2);
         assert_eq!(
             block(store.refresh(RefreshRequest::keep("ada", "old", "", now))),
@@ -388,14 +434,10 @@ mod tests {
         );
         // Adding sessions sweeps the expired ones out.
         for i in 0..100 {
-            block(store.create(Session::new(
-                &format!("n{i}"),
-                "bob",
+            block(store.create(
+                Session::new(&format!("n{i}"), "bob", None, "{}", now, Some(now + 60)),
                 None,
-                "{}",
-                now,
-                Some(now + 60),
-            )));
+            ));
         }
         let state = store.state();
         assert!(!state.sessions.contains_key(&Id::new("old")));
@@ -415,9 +457,9 @@ mod tests {
         let store = MemoryStore::new();
         let now = unix_now();
         for id in ["a", "b", "c"] {
-            block(store.create(Session::new(id, "ada", None, "{}", now, None)));
+            block(store.create(Session::new(id, "ada", None, "{}", now, None), None));
         }
-        block(store.create(Session::new("d", "bob", None, "{}", now, None)));
+        block(store.create(Session::new("d", "bob", None, "{}", now, None), None));
         let ended =
             block(store.revoke_subject(SubjectRevocation::new("ada", Some("b"), None, now)));
         assert_eq!(ended.map(|ids| ids.len()), Some(2));
@@ -449,7 +491,7 @@ mod tests {
     fn refresh_stamps_the_time() {
         let store = MemoryStore::new();
         let now = unix_now();
-        block(store.create(Session::new("s", "ada", None, "{}", now, None)));
+        block(store.create(Session::new("s", "ada", None, "{}", now, None), None));
         let Refreshed::Current(session) =
             block(store.refresh(RefreshRequest::keep("ada", "s", "", now + 5)))
         else {
@@ -464,7 +506,7 @@ mod tests {
         let now = unix_now();
         let mut session = Session::new("s", "ada", None, "{}", now, None);
         session.token = "t1".to_owned();
-        block(store.create(session));
+        block(store.create(session, None));
         let rotate = |token, new, at| RefreshRequest::rotate("ada", "s", token, at, new, 10);
         assert!(
             matches!(block(store.refresh(rotate("t1", "t2", now))), Refreshed::Current(s) if s.token == "t2")
@@ -491,23 +533,15 @@ mod tests {
         // A sign-in every two seconds, each session ending one second after it opened.
         for i in 0..1_000 {
             let at = now - 3_000 + 2 * i;
-            block(store.create(Session::new(
-                &format!("s{i}"),
-                "machine",
+            block(store.create(
+                Session::new(&format!("s{i}"), "machine", None, "{}", at, Some(at + 1)),
                 None,
-                "{}",
-                at,
-                Some(at + 1),
-            )));
+            ));
         }
-        block(store.create(Session::new(
-            "live",
-            "machine",
+        block(store.create(
+            Session::new("live", "machine", None, "{}", now, Some(now + 60)),
             None,
-            "{}",
-            now,
-            Some(now + 60),
-        )));
+        ));
         let state = store.state();
         let held = state.subjects.get("machine").map_or(0, |s| s.ids.len());
         // Expired sessions are swept as sessions are added: never more than the sweep period.

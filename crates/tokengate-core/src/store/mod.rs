@@ -15,7 +15,7 @@
 //! let store = MemoryStore::new();
 //! let mut session = Session::new("s1", "ada", None, "{}", 1_000, Some(i64::MAX));
 //! session.token = "jti-1".to_owned();
-//! store.create(session).await?;
+//! store.create(session, None).await?;
 //! let refreshed = store.refresh(RefreshRequest::keep("ada", "s1", "jti-1", 1_010)).await?;
 //! assert!(matches!(refreshed, Refreshed::Current(_)));
 //! assert!(store.revoke("ada", "s1", 1_015).await?);

@@ -1,10 +1,16 @@
 -- The rules of `Refreshed::decide`, on the server. KEYS: the session, its subject's index.
--- ARGV: presented token id, now, new token id or '', grace, subject.
-local s = redis.call('HMGET', KEYS[1], 'token', 'previous', 'rotated_at', 'expires_at', 'subject', 'id')
+-- ARGV: presented token id, now, new token id or '', grace, subject, idle timeout or ''.
+local s = redis.call('HMGET', KEYS[1], 'token', 'previous', 'rotated_at', 'expires_at', 'subject', 'id', 'refreshed_at')
 if not s[1] then return {'gone'} end
 local now = tonumber(ARGV[2])
 if s[4] ~= '' and tonumber(s[4]) <= now then return {'gone'} end
 if s[5] ~= ARGV[5] then return {'gone'} end
+if ARGV[6] ~= '' and now - tonumber(s[7]) > tonumber(ARGV[6]) then
+  -- Unused for longer than the idle timeout: the session ends.
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], s[6])
+  return {'gone'}
+end
 if s[1] == ARGV[1] then
   if ARGV[3] ~= '' then
     redis.call('HSET', KEYS[1], 'refreshed_at', ARGV[2], 'previous', s[1], 'token', ARGV[3], 'rotated_at', ARGV[2])

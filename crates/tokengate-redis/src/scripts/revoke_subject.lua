@@ -1,7 +1,8 @@
 -- KEYS: the subject's index, the presenting session (the index again when none presents),
--- then the key of every session the index held when it was read.
--- ARGV: session id to keep or '', whether a token presents ('1'/'0'), its jti, now, the
--- rotation grace or '', the subject, then the ids of KEYS[3..] in the same order.
+-- then the key of every session the index held when it was read (or of the one session to
+-- end). ARGV: session id to keep or '', whether a token presents ('1'/'0'), its jti, now, the
+-- rotation grace or '', the subject, whether one session alone ends ('1'/'0'), then the ids
+-- of KEYS[3..] in the same order.
 -- The rule of `Session::accepts`, then the revocation, in one step.
 local now = tonumber(ARGV[4])
 if ARGV[2] == '1' then
@@ -13,15 +14,17 @@ if ARGV[2] == '1' then
   local replaced = ARGV[5] ~= '' and s[2] == ARGV[3] and now - tonumber(s[3]) <= tonumber(ARGV[5])
   if not current and not replaced then return {'refused'} end
 end
--- A session added since the index was read is not among the keys: read it again.
-local passed = {}
-for i = 7, #ARGV do passed[ARGV[i]] = true end
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if not passed[id] then return {'retry'} end
+if ARGV[7] ~= '1' then
+  -- A session added since the index was read is not among the keys: read it again.
+  local passed = {}
+  for i = 8, #ARGV do passed[ARGV[i]] = true end
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if not passed[id] then return {'retry'} end
+  end
 end
 local ended = {'ended'}
 for i = 3, #KEYS do
-  local id = ARGV[i + 4]
+  local id = ARGV[i + 5]
   if id ~= ARGV[1] then
     local at = redis.call('HGET', KEYS[i], 'expires_at')
     if at and (at == '' or tonumber(at) > now) then table.insert(ended, id) end
