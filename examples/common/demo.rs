@@ -8,10 +8,13 @@ use tokengate::figment::Figment;
 use tokengate::{Config, ConfigError, Secret, TokenGate};
 
 /// The seed's user.
+#[allow(dead_code)]
 pub(crate) const USER: (&str, &str) = ("john.doe@email.org", "#thePassword1234!");
 /// A second user, with role `user` only.
+#[allow(dead_code)]
 pub(crate) const SECOND_USER: (&str, &str) = ("jane.roe@email.org", "#thePassword5678!");
 /// The demo application key: (application, key, secret).
+#[allow(dead_code)]
 pub(crate) const APPLICATION: (&str, &str, &str) = ("demo-app", "demo-key", "demo-secret");
 
 /// Demo defaults: long-lived and unlimited tokens allowed, `/health` public; under whatever
@@ -57,6 +60,7 @@ pub(crate) fn demo_config_from(figment: Figment) -> Result<Config, ConfigError> 
 
 /// The demo's users and application key. Clones share it: a test changes a running demo's
 /// directory through one.
+#[allow(dead_code)]
 pub(crate) fn demo_directory() -> Result<MemoryDirectory, Box<dyn std::error::Error + Send + Sync>>
 {
     // Hashing takes a while; a process hashes the demo passwords once.
@@ -86,6 +90,7 @@ pub(crate) fn demo_directory() -> Result<MemoryDirectory, Box<dyn std::error::Er
 }
 
 /// The demo gate over `config`.
+#[allow(dead_code)]
 pub(crate) fn demo_gate(
     config: Config,
 ) -> Result<TokenGate, Box<dyn std::error::Error + Send + Sync>> {
@@ -93,6 +98,7 @@ pub(crate) fn demo_gate(
 }
 
 /// The demo gate over `config` and `directory`.
+#[allow(dead_code)]
 pub(crate) fn demo_gate_with(
     config: Config,
     directory: MemoryDirectory,

@@ -1,6 +1,7 @@
 //! Checking who signs in: users by login and password, applications by key and secret.
 //!
-//! Implement [`Credentials`] over your user database, or use the [`MemoryDirectory`].
+//! Implement [`Credentials`] over your user database, or use the [`MemoryDirectory`], or
+//! (feature `postgres`) `PostgresDirectory` over the users table you already have.
 //!
 //! # Example
 //!
@@ -19,6 +20,8 @@
 
 mod memory;
 mod password;
+#[cfg(feature = "postgres")]
+mod postgres;
 
 use std::fmt;
 use std::future::Future;
@@ -26,6 +29,8 @@ use std::pin::Pin;
 
 pub use memory::MemoryDirectory;
 pub use password::{hash_password, PasswordError, PasswordVerifier};
+#[cfg(feature = "postgres")]
+pub use postgres::{ApplicationsTable, PostgresDirectory, UsersTable};
 
 /// What a client presented at sign-in.
 #[derive(Clone, Copy, PartialEq, Eq)]

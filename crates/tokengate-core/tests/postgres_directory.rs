@@ -1,0 +1,159 @@
+//! The PostgreSQL credential directory over tables shaped as an application has them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::json;
+use tokengate_core::credentials::{
+    hash_password, ApplicationsTable, Credentials, Current, Login, PostgresDirectory, Principal,
+    UsersTable,
+};
+
+/// The PostgreSQL the tests use: `TEST_POSTGRES_URL`, or database `test` on 127.0.0.1:5432.
+fn postgres_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one story, from sign-in to a deleted row
+async fn users_and_keys_come_from_the_applications_tables() {
+    let schema = format!("tokengate_directory_{}", std::process::id());
+    let pool = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
+    let (ada, key) = (
+        hash_password("ada-pw").unwrap(),
+        hash_password("key-secret").unwrap(),
+    );
+    sqlx::raw_sql(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE;
+         CREATE SCHEMA {schema};
+         CREATE TABLE {schema}.accounts (
+             id bigserial PRIMARY KEY, email text UNIQUE NOT NULL, pw text NOT NULL,
+             roles text[] NOT NULL DEFAULT '{{}}', profile jsonb, locked boolean);
+         CREATE TABLE {schema}.api_keys (
+             key text PRIMARY KEY, app text NOT NULL, secret text NOT NULL, scopes jsonb);
+         INSERT INTO {schema}.accounts (email, pw, roles, profile)
+             VALUES ('ada@example.org', '{ada}', '{{user,admin}}', '{{\"name\": \"Ada\"}}'),
+                    ('bob@example.org', '{ada}', '{{user}}', NULL);
+         INSERT INTO {schema}.api_keys VALUES ('k-1', 'reports', '{key}', '[\"read\"]');"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let users = UsersTable::new(&format!("{schema}.accounts"))
+        .login("email")
+        .password("pw")
+        .subject("id")
+        .roles("roles")
+        .claims("profile")
+        .disabled("locked");
+    let keys = ApplicationsTable::new(&format!("{schema}.api_keys"))
+        .scopes("scopes")
+        .disabled("no_such_column");
+    // A column that does not exist is an error when it is used, not a wrong answer.
+    let broken = PostgresDirectory::new(pool.clone(), &users)
+        .unwrap()
+        .with_applications(&users, &keys)
+        .unwrap();
+    let login = Login::Application {
+        application: "reports",
+        key: "k-1",
+        secret: "key-secret",
+    };
+    assert!(broken.verify(login).await.is_err());
+    let mut keys = ApplicationsTable::new(&format!("{schema}.api_keys")).scopes("scopes");
+    keys.application = "app".to_owned();
+    keys.secret = "secret".to_owned();
+    let directory = PostgresDirectory::new(pool.clone(), &users)
+        .unwrap()
+        .with_applications(&users, &keys)
+        .unwrap();
+
+    // The right password: the row's id is the subject, its roles and profile the claims.
+    let right = Login::User {
+        login: "ada@example.org",
+        password: "ada-pw",
+    };
+    let principal = directory.verify(right).await.unwrap().expect("signed in");
+    assert_eq!(principal.subject, "1");
+    assert_eq!(
+        serde_json::Value::Object(principal.claims.clone()),
+        json!({"name": "Ada", "roles": ["user", "admin"]})
+    );
+    // Wrong password, unknown login: the same `None`.
+    for (login, password) in [("ada@example.org", "nope"), ("eve@example.org", "ada-pw")] {
+        let wrong = Login::User { login, password };
+        assert_eq!(directory.verify(wrong).await.unwrap(), None, "{login}");
+    }
+    // An application key: its scopes in `scope`; another application's name is refused.
+    let app = directory
+        .verify(login)
+        .await
+        .unwrap()
+        .expect("key accepted");
+    assert_eq!(
+        (app.subject.as_str(), app.application.as_deref()),
+        ("k-1", Some("reports"))
+    );
+    assert_eq!(app.claims["scope"], "read");
+    let other = Login::Application {
+        application: "billing",
+        key: "k-1",
+        secret: "key-secret",
+    };
+    assert_eq!(directory.verify(other).await.unwrap(), None);
+
+    // At `/token`: unchanged, then changed roles, then locked, then deleted.
+    assert_eq!(
+        directory.refresh(&principal).await.unwrap(),
+        Current::Unchanged
+    );
+    let run = |sql: String| {
+        let pool = pool.clone();
+        async move { sqlx::raw_sql(&sql).execute(&pool).await.unwrap() }
+    };
+    run(format!(
+        "UPDATE {schema}.accounts SET roles = '{{user}}' WHERE id = 1"
+    ))
+    .await;
+    let Current::Changed(claims) = directory.refresh(&principal).await.unwrap() else {
+        panic!("a removed role went unseen");
+    };
+    assert_eq!(claims["roles"], json!(["user"]));
+    run(format!(
+        "UPDATE {schema}.accounts SET locked = true WHERE id = 1"
+    ))
+    .await;
+    assert_eq!(directory.refresh(&principal).await.unwrap(), Current::Gone);
+    assert_eq!(
+        directory.verify(right).await.unwrap(),
+        None,
+        "a locked user signed in"
+    );
+    run(format!("DELETE FROM {schema}.accounts WHERE id = 1")).await;
+    assert_eq!(directory.refresh(&principal).await.unwrap(), Current::Gone);
+    assert_eq!(directory.refresh(&app).await.unwrap(), Current::Unchanged);
+    run(format!("DELETE FROM {schema}.api_keys")).await;
+    assert_eq!(directory.refresh(&app).await.unwrap(), Current::Gone);
+    let stranger = Principal {
+        subject: "2".to_owned(),
+        application: Some("reports".to_owned()),
+        ..Principal::default()
+    };
+    assert_eq!(directory.refresh(&stranger).await.unwrap(), Current::Gone);
+
+    run(format!("DROP SCHEMA {schema} CASCADE")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_is_down_is_an_error() {
+    let directory = PostgresDirectory::connect_lazy(
+        "postgres://postgres@127.0.0.1:1/test",
+        &UsersTable::default(),
+    )
+    .unwrap();
+    let login = Login::User {
+        login: "ada",
+        password: "pw",
+    };
+    assert!(directory.verify(login).await.is_err());
+}
