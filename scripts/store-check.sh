@@ -5,7 +5,9 @@
 # - axum_demo and actix_demo on one Redis share sessions: sign in on one, refresh and sign out
 #   on the other, and the first refuses the revoked token;
 # - the same on one PostgreSQL, and a demo on PostgreSQL killed with SIGKILL and restarted
-#   loses no session.
+#   loses no session;
+# - a PostgreSQL of its own (on a free port) stopped mid-run: the demo answers 503, a sign-in
+#   that failed left no session, and the demo recovers by itself when the database is back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -69,3 +71,34 @@ start axum_demo $A TOKENGATE_STORE="$postgres" TOKENGATE_STORE_SCHEMA=tokengate_
 [ "$(status $A token "$kept")" = 201 ] || fail "a PostgreSQL session did not survive a kill"
 [ "$(status $A token "$refresh")" = 401 ] || fail "a revoked token came back after a kill (PostgreSQL)"
 echo "store-check: two instances share sessions through PostgreSQL, and a kill loses none"
+kill -9 "${pids[@]}" 2>/dev/null || true; pids=()
+
+# A PostgreSQL of our own, to stop and start: initdb refuses root, so it runs as `postgres`.
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+[ -x "$pgbin/initdb" ] || fail "no PostgreSQL server binaries under /usr/lib/postgresql"
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+pgdir=$(mktemp -d); chmod 755 "$pgdir"; [ "$(id -u)" = 0 ] && chown postgres "$pgdir"
+pg() { as_postgres "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w "$@" >/dev/null; }
+trap 'pg stop -m immediate 2>/dev/null || true; cleanup; rm -rf "$pgdir"' EXIT
+as_postgres "$pgbin/initdb" -D "$pgdir/data" -A trust -U postgres >/dev/null
+pg -o "-p $pgport -k $pgdir -c listen_addresses=127.0.0.1" start
+own="postgres://postgres@127.0.0.1:$pgport/postgres"
+start axum_demo $A TOKENGATE_STORE="$own" TOKENGATE_STORE_TIMEOUT=1s
+kept=$(signin $A)
+rows() { as_postgres "$pgbin/psql" -h 127.0.0.1 -p "$pgport" -U postgres -Atc "SELECT count(*) FROM tokengate.sessions" postgres; }
+[ "$(rows)" = 1 ] || fail "one sign-in, $(rows) sessions"
+pg stop -m immediate
+reply=$(curl -s -w '\n%{http_code}' -X POST "http://127.0.0.1:$A/api/rest/signin" --form login=john.doe@email.org --form 'password=#thePassword1234!')
+[ "$(tail -n1 <<<"$reply")" = 503 ] && grep -q temporarily_unavailable <<<"$reply" || fail "a sign-in with PostgreSQL down: $reply"
+[ "$(status $A token "$kept")" = 503 ] || fail "a refresh with PostgreSQL down is not 503"
+[ "$(status $A signout "$kept")" = 503 ] || fail "a sign-out with PostgreSQL down is not 503"
+pg -o "-p $pgport -k $pgdir -c listen_addresses=127.0.0.1" start
+back=
+for _ in $(seq 1 50); do
+  back=$(status $A token "$kept"); [ "$back" = 201 ] && break; sleep 0.2
+done
+[ "$back" = 201 ] || fail "the demo did not recover when PostgreSQL came back ($back)"
+[ "$(rows)" = 1 ] || fail "the sign-in that failed left a session behind ($(rows) sessions)"
+[ -n "$(signin $A)" ] && [ "$(rows)" = 2 ] || fail "no sign-in after recovery"
+echo "store-check: PostgreSQL stopped mid-run: 503, nothing half-written, recovery by itself"
