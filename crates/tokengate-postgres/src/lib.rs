@@ -126,6 +126,14 @@ impl PostgresStore {
     async fn pool(&self) -> Result<&PgPool, StoreError> {
         self.ready
             .get_or_try_init(|| async {
+                // A schema at this version is left alone: the migration's `ALTER TABLE` would
+                // lock the sessions of every running instance, for nothing.
+                let found: Result<Option<i32>, _> = sqlx::query_scalar(&self.sql.version)
+                    .fetch_one(&self.pool)
+                    .await;
+                if matches!(found, Ok(Some(version)) if version >= sql::VERSION) {
+                    return Ok(());
+                }
                 sqlx::raw_sql(&self.sql.schema)
                     .execute(&self.pool)
                     .await

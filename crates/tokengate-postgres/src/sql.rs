@@ -10,6 +10,8 @@ const COLUMNS: &str = "id, subject, application, claims, created_at, refreshed_a
 pub(crate) const VERSION: i32 = 2;
 
 pub(crate) struct Statements {
+    /// The schema's version, when it has one (an error when it does not exist yet).
+    pub(crate) version: String,
     pub(crate) schema: String,
     pub(crate) create: String,
     pub(crate) refresh: String,
@@ -35,6 +37,7 @@ impl Statements {
         let returning: Vec<String> = COLUMNS.split(", ").map(t).collect();
         let returning = returning.join(", ");
         Self {
+            version: format!("SELECT max(version) FROM {s}.schema_version"),
             // Idempotent and versioned; the advisory lock keeps instances that start together
             // from racing on the catalog.
             schema: format!(
