@@ -158,6 +158,8 @@ with_scenarios!(adapter_tests!(axum_redis, AxumRedis,));
 with_scenarios!(adapter_tests!(actix_redis, ActixRedis,));
 with_scenarios!(adapter_tests!(axum_postgres, AxumPostgres,));
 with_scenarios!(adapter_tests!(actix_postgres, ActixPostgres,));
+with_scenarios!(adapter_tests!(axum_redis_cluster, AxumRedisCluster,));
+with_scenarios!(adapter_tests!(actix_redis_cluster, ActixRedisCluster,));
 with_scenarios!(alike_tests!(alike, Axum, Actix,));
 with_scenarios!(alike_tests!(alike_redis, AxumRedis, ActixRedis,));
 with_scenarios!(alike_tests!(alike_postgres, AxumPostgres, ActixPostgres,));

@@ -43,13 +43,19 @@ pub enum Adapter {
     ActixRedis,
     AxumPostgres,
     ActixPostgres,
+    AxumRedisCluster,
+    ActixRedisCluster,
 }
 
 impl Adapter {
     fn is_actix(self) -> bool {
         matches!(
             self,
-            Self::Actix | Self::ActixSqlite | Self::ActixRedis | Self::ActixPostgres
+            Self::Actix
+                | Self::ActixSqlite
+                | Self::ActixRedis
+                | Self::ActixPostgres
+                | Self::ActixRedisCluster
         )
     }
 
@@ -72,6 +78,13 @@ impl Adapter {
                     format!("tokengate-test-{unique}"),
                 ),
             ],
+            Self::AxumRedisCluster | Self::ActixRedisCluster => vec![
+                ("TOKENGATE_STORE".into(), redis_cluster_url()),
+                (
+                    "TOKENGATE_STORE_PREFIX".into(),
+                    format!("tokengate-test-{unique}"),
+                ),
+            ],
             Self::AxumPostgres | Self::ActixPostgres => vec![
                 ("TOKENGATE_STORE".into(), postgres_url()),
                 ("TOKENGATE_STORE_SCHEMA".into(), "tokengate_test".into()),
@@ -82,6 +95,17 @@ impl Adapter {
             ],
         }
     }
+}
+
+/// The Redis Cluster the tests use: `TEST_REDIS_CLUSTER_URL`, which `scripts/test.sh` sets
+/// after starting three local masters.
+pub fn redis_cluster_url() -> String {
+    std::env::var("TEST_REDIS_CLUSTER_URL").unwrap_or_else(|_| {
+        panic!(
+            "TEST_REDIS_CLUSTER_URL is not set: run scripts/test.sh, which starts a local \
+             Redis Cluster, or set it to redis+cluster://host:port,..."
+        )
+    })
 }
 
 /// The PostgreSQL the tests use: `TEST_POSTGRES_URL`, or database `test` on 127.0.0.1:5432.

@@ -35,7 +35,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
 use tokengate_store::{
     FailureCounter, RefreshRequest, Refreshed, Reservation, Session, SessionStore, StoreError,
@@ -43,9 +42,11 @@ use tokengate_store::{
 };
 use tokio::sync::OnceCell;
 
+use connection::{Connection, Target};
 use hash::{hash_values, parse, FIELDS};
 use keys::Layout;
 
+mod connection;
 mod hash;
 mod keys;
 
@@ -53,9 +54,9 @@ mod keys;
 /// reconnects by itself. Cheap to clone.
 #[derive(Clone)]
 pub struct RedisStore {
-    client: redis::Client,
+    target: Target,
     /// Made on first use (it needs the async runtime), then shared by every clone.
-    manager: Arc<OnceCell<ConnectionManager>>,
+    connection: Arc<OnceCell<Connection>>,
     keys: Layout,
     scripts: Arc<Scripts>,
 }
@@ -64,7 +65,7 @@ impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
             .field("keys", &self.keys)
-            .field("connected", &self.manager.initialized())
+            .field("connected", &self.connection.initialized())
             .finish_non_exhaustive()
     }
 }
@@ -87,14 +88,16 @@ pub(crate) fn failed(error: impl fmt::Display) -> StoreError {
 const WAIT: Duration = Duration::from_secs(2);
 
 impl RedisStore {
-    /// A store on the Redis at `url` (`redis://host:port/db`), with keys under `prefix`.
-    /// The connection is made on first use; every wait is bounded (2 s), so a Redis that is
-    /// down makes the endpoints answer 503 quickly, and the connection comes back by itself.
+    /// A store on the Redis at `url` (`redis://host:port/db`), or on the Redis Cluster whose
+    /// seed nodes `url` names (`redis+cluster://host:port,host:port,...`), with keys under
+    /// `prefix`. The connection is made on first use; every wait is bounded (2 s), so a Redis
+    /// that is down makes the endpoints answer 503 quickly, and the connection comes back by
+    /// itself. At the first connection, a Redis that may evict keys (`maxmemory-policy` other
+    /// than `noeviction`) is logged as a warning: evicted keys lose revocations and counts.
     pub fn open(url: &str, prefix: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(failed)?;
         Ok(Self {
-            client,
-            manager: Arc::new(OnceCell::new()),
+            target: Target::parse(url, WAIT)?,
+            connection: Arc::new(OnceCell::new()),
             keys: Layout::new(prefix),
             scripts: Arc::new(Scripts {
                 create: Script::new(CREATE),
@@ -107,21 +110,48 @@ impl RedisStore {
         })
     }
 
-    /// The shared connection. Reconnection after a failure is the manager's own: one quick
+    /// The shared connection. Reconnection after a failure is the connection's own: one quick
     /// retry, so that an operation never waits long on a Redis that is down.
-    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        let manager = self
-            .manager
+    async fn connection(&self) -> Result<Connection, StoreError> {
+        let connection = self
+            .connection
             .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(WAIT))
-                    .set_response_timeout(Some(WAIT))
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_millis(200));
-                ConnectionManager::new_lazy_with_config(self.client.clone(), config).map_err(failed)
+                let mut connection = self.target.connect(WAIT).await?;
+                warn_if_evicting(&mut connection).await;
+                Ok::<_, StoreError>(connection)
             })
             .await?;
-        Ok(manager.clone())
+        Ok(connection.clone())
+    }
+
+    /// The eviction policy of the Redis (of a cluster node), when it can be read: some
+    /// managed services refuse `CONFIG`.
+    pub async fn eviction_policy(&self) -> Result<Option<String>, StoreError> {
+        let mut connection = self.connection().await?;
+        Ok(eviction_policy(&mut connection).await)
+    }
+}
+
+async fn eviction_policy(connection: &mut Connection) -> Option<String> {
+    let answer: Result<Vec<String>, _> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxmemory-policy")
+        .query_async(connection)
+        .await;
+    answer.ok().and_then(|pair| pair.into_iter().nth(1))
+}
+
+/// Warns, once per store, when Redis may evict the store's keys.
+async fn warn_if_evicting(connection: &mut Connection) {
+    if let Some(policy) = eviction_policy(connection).await {
+        if connection::evicts(&policy) {
+            tracing::warn!(
+                target: "tokengate",
+                %policy,
+                "Redis may evict keys (maxmemory-policy): an evicted session index or throttling \
+                 counter loses sign-outs and counts; set maxmemory-policy to noeviction"
+            );
+        }
     }
 }
 

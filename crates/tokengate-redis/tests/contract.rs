@@ -18,3 +18,27 @@ async fn keeps_the_store_and_counter_contracts() {
     testing::session_store_contract(&store).await;
     testing::failure_counter_contract(&store).await;
 }
+
+/// The Redis Cluster the tests use: `TEST_REDIS_CLUSTER_URL`, which `scripts/test.sh` sets
+/// after starting three local masters.
+fn cluster_url() -> String {
+    std::env::var("TEST_REDIS_CLUSTER_URL").unwrap_or_else(|_| {
+        panic!(
+            "TEST_REDIS_CLUSTER_URL is not set: run scripts/test.sh, which starts a local \
+             Redis Cluster, or set it to redis+cluster://host:port,..."
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeps_the_contracts_on_a_redis_cluster() {
+    let prefix = format!("tokengate-contract-{}", std::process::id());
+    let store = RedisStore::open(&cluster_url(), &prefix).unwrap();
+    testing::session_store_contract(&store).await;
+    testing::failure_counter_contract(&store).await;
+    // The test cluster keeps every key.
+    assert_eq!(
+        store.eviction_policy().await.unwrap().as_deref(),
+        Some("noeviction")
+    );
+}

@@ -47,7 +47,7 @@ use crate::jws::{KeyConfig, Secret};
 /// | `throttle_per_address` | `100` | failed sign-ins per client address per window (`0`: no limit) |
 /// | `throttle_window` | `15m` | the throttling window |
 /// | `trusted_proxy_header` | none | take the client address from this header (`x-forwarded-for`), behind a trusted proxy only |
-/// | `store` | `memory` | where sessions live: `memory`, `redis://host:port/db`, `sqlite://path` or `postgres://user@host:port/db` |
+/// | `store` | `memory` | where sessions live: `memory`, `redis://host:port/db`, `redis+cluster://host:port,host:port,...`, `sqlite://path` or `postgres://user@host:port/db` |
 /// | `store_prefix` | `tokengate` | key prefix in a shared store (Redis), the rows' namespace in PostgreSQL |
 /// | `store_schema` | `tokengate` | the PostgreSQL schema of the store's tables, created on first use |
 /// | `store_pool_size` | `10` | the most connections a PostgreSQL store opens |
@@ -135,7 +135,7 @@ pub struct Config {
 
 /// The schemes a `store` setting may use, for messages.
 pub(crate) const STORE_SCHEMES: &str =
-    "memory, sqlite://path, redis://host:port/db, rediss://... or postgres://user@host:port/db";
+    "memory, sqlite://path, redis://host:port/db, rediss://..., redis+cluster://host:port,host:port,... or postgres://user@host:port/db";
 
 /// Whether `url` names a store some build can open (whether this build can is the builder's
 /// question, answered with the feature to enable).
@@ -144,6 +144,7 @@ fn store_url_is_known(url: &str) -> bool {
         || [
             "redis://",
             "rediss://",
+            "redis+cluster://",
             "sqlite://",
             "postgres://",
             "postgresql://",
@@ -238,7 +239,8 @@ impl Config {
         self
     }
 
-    /// Where sessions live: `memory`, `sqlite://path` or `redis://host:port/db`.
+    /// Where sessions live: `memory`, `sqlite://path`, `redis://host:port/db`,
+    /// `redis+cluster://host:port,host:port,...` or `postgres://user@host:port/db`.
     #[must_use]
     pub fn with_store(mut self, url: &str) -> Self {
         url.trim().clone_into(&mut self.store.url);

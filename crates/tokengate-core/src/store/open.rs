@@ -27,7 +27,8 @@ impl std::fmt::Debug for Opened {
 }
 
 /// Opens the store `url` names — `memory`, `sqlite://path` (feature `sqlite`) or
-/// `redis://host:port/db` / `rediss://...` (feature `redis`; keys under `prefix`). `Err` says
+/// `redis://host:port/db` / `rediss://...` / `redis+cluster://host:port,host:port,...`
+/// (feature `redis`; keys under `prefix`). `Err` says
 /// what is wrong, or which feature to enable.
 pub fn open(url: &str, prefix: &str) -> Result<Opened, String> {
     let settings = StoreSettings {
@@ -52,7 +53,10 @@ pub fn open_with(settings: &StoreSettings) -> Result<Opened, String> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         return sqlite(path);
     }
-    if url.starts_with("redis://") || url.starts_with("rediss://") {
+    if url.starts_with("redis://")
+        || url.starts_with("rediss://")
+        || url.starts_with("redis+cluster://")
+    {
         return redis(url, prefix);
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
