@@ -57,6 +57,9 @@ pub use tokengate_core::{
     Response, SameSite, Secret, StoreSettings, ThrottleSettings, TokenError, TokenGate,
     TokenGateBuilder, TokenSettings, VerifiedToken, CSRF_HEADER,
 };
+/// The OpenAPI description of the endpoints (feature `openapi`), and the utoipa it speaks.
+#[cfg(feature = "openapi")]
+pub use tokengate_core::{openapi, utoipa};
 
 /// The axum integration: the layer and the claims extractor.
 #[cfg(feature = "axum")]

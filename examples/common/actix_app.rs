@@ -19,6 +19,16 @@ fn text(body: &'static str) -> HttpResponse {
         .body(body)
 }
 
+/// A resource at `path` that answers other methods than its routes' with 405 and `Allow`, as
+/// axum does (actix-web's default is 404).
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        HttpResponse::MethodNotAllowed()
+            .insert_header(("allow", allow))
+            .finish()
+    }))
+}
+
 /// The demo app, for `HttpServer::new(move || app(gate.clone()))`.
 pub(crate) fn app(
     gate: TokenGate,
@@ -32,19 +42,22 @@ pub(crate) fn app(
     >,
 > {
     App::new()
-        .route("/api/rest/me", web::get().to(me))
-        .route("/api/rest/ping", web::get().to(|| async { text("pong") }))
-        .route("/api/rest/ping", web::post().to(|| async { text("pong") }))
-        .route("/health", web::get().to(|| async { text("ok") }))
+        .service(resource("/api/rest/me", "GET,HEAD").route(web::get().to(me)))
+        .service(
+            resource("/api/rest/ping", "GET,HEAD,POST")
+                .route(web::get().to(|| async { text("pong") }))
+                .route(web::post().to(|| async { text("pong") })),
+        )
+        .service(resource("/health", "GET,HEAD").route(web::get().to(|| async { text("ok") })))
         // Administrators only.
         .service(
-            web::resource("/api/rest/admin")
+            resource("/api/rest/admin", "GET,HEAD")
                 .wrap(Require::role("admin"))
                 .route(web::get().to(me)),
         )
         // Machines only: an application token with the `read` scope.
         .service(
-            web::resource("/api/rest/machine")
+            resource("/api/rest/machine", "GET,HEAD")
                 .wrap(Require::new(
                     Requirement::application().and(Requirement::scope("read")),
                 ))
@@ -52,7 +65,7 @@ pub(crate) fn app(
         )
         // Administrators, or a client with the `read` scope.
         .service(
-            web::resource("/api/rest/reports")
+            resource("/api/rest/reports", "GET,HEAD")
                 .wrap(Require::new(
                     Requirement::role("admin").or(Requirement::scope("read")),
                 ))
@@ -60,7 +73,7 @@ pub(crate) fn app(
         )
         // People only: no application token.
         .service(
-            web::resource("/api/rest/account")
+            resource("/api/rest/account", "GET,HEAD")
                 .wrap(Require::user())
                 .route(web::get().to(me)),
         )

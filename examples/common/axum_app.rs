@@ -13,8 +13,16 @@ async fn me(claims: Claims<Map<String, Value>>) -> Json<tokengate::Claims<Map<St
 }
 
 /// The demo routes behind the gate.
+#[allow(dead_code)]
 pub(crate) fn router(gate: TokenGate) -> Router {
+    router_with(gate, Router::new())
+}
+
+/// The demo routes and `extra` behind the gate: routers merged before the layer, so that the
+/// layer still sees every request (the endpoints are answered from it).
+pub(crate) fn router_with(gate: TokenGate, extra: Router) -> Router {
     Router::new()
+        .merge(extra)
         .route("/api/rest/me", get(me))
         .route(
             "/api/rest/ping",

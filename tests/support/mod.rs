@@ -23,6 +23,61 @@ pub mod seed_flow;
 pub mod sessions;
 pub mod wiring;
 
+/// Every answer an endpoint gives in the conformance suite is one its OpenAPI description
+/// documents: checked on each exchange, as it happens.
+#[cfg(feature = "openapi")]
+mod documented {
+    use std::sync::OnceLock;
+
+    use serde_json::Value;
+    use tokengate::credentials::MemoryDirectory;
+    use tokengate::{Config, TokenGate};
+
+    /// The description of a gate at the default prefix.
+    fn document() -> &'static Value {
+        static DOCUMENT: OnceLock<Value> = OnceLock::new();
+        DOCUMENT.get_or_init(|| {
+            let config = Config::default().with_secret("a-test-only-secret-of-32-bytes-or-more");
+            TokenGate::builder(config)
+                .credentials(MemoryDirectory::new())
+                .build()
+                .map(|gate| gate.openapi_json())
+                .expect("a gate")
+        })
+    }
+
+    /// Panics when `status` for `method` `path` (with its query) is not what the description
+    /// says an endpoint answers: a documented status for a documented method, 405 for another.
+    pub(super) fn check(method: &str, path: &str, status: u16) {
+        let path = path.split('?').next().unwrap_or_default();
+        let paths = &document()["paths"];
+        let item = match paths.get(path) {
+            Some(item) => item,
+            None => match path.strip_prefix("/api/rest/sessions/") {
+                Some(id) if !id.is_empty() && !id.contains('/') => {
+                    &paths["/api/rest/sessions/{id}"]
+                }
+                _ => return,
+            },
+        };
+        let method = if method == "HEAD" {
+            "get"
+        } else {
+            &method.to_ascii_lowercase()
+        };
+        match item.get(method) {
+            Some(operation) => assert!(
+                operation["responses"].get(status.to_string()).is_some(),
+                "{method} {path} answered {status}, which its OpenAPI description does not document"
+            ),
+            None => assert_eq!(
+                status, 405,
+                "{method} {path}, a method the description does not list, answered {status}"
+            ),
+        }
+    }
+}
+
 use std::fmt::Write as _;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -708,6 +763,8 @@ impl Server {
             body,
         };
         record(&method, &path, &reply);
+        #[cfg(feature = "openapi")]
+        documented::check(&method, &path, reply.status);
         reply
     }
 

@@ -104,6 +104,29 @@ impl Requirement {
         Self::any([self, other])
     }
 
+    /// The requirement as alternatives, each the list of names it needs together (`any` of
+    /// `all`): what an OpenAPI security requirement can say of it.
+    pub fn alternatives(&self) -> Vec<Vec<String>> {
+        match &self.0 {
+            Rule::Any(any) => any.iter().flat_map(Requirement::alternatives).collect(),
+            Rule::All(all) => all.iter().fold(vec![Vec::new()], |sofar, one| {
+                let mut product = Vec::new();
+                for left in &sofar {
+                    for right in one.alternatives() {
+                        product.push(left.iter().cloned().chain(right).collect());
+                    }
+                }
+                product
+            }),
+            Rule::Role(name) | Rule::Scope(name) | Rule::Custom { name, .. } => {
+                vec![vec![name.to_string()]]
+            }
+            Rule::User => vec![vec!["user".to_owned()]],
+            Rule::Application(None) => vec![vec!["application".to_owned()]],
+            Rule::Application(Some(name)) => vec![vec![format!("application:{name}")]],
+        }
+    }
+
     /// Whether `token` meets the requirement.
     pub fn is_met_by(&self, token: &VerifiedToken) -> bool {
         match &self.0 {

@@ -62,6 +62,8 @@ mod endpoints;
 mod gate;
 mod http;
 pub mod jws;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod store;
 pub mod throttle;
 mod ttl_map;
@@ -83,6 +85,9 @@ pub use jws::{Algorithm, Claims, KeyConfig, KeyMaterial, Secret, TokenError, Ver
 /// The JSON library of the claims (`serde_json::Map` of custom claims, `Value`).
 #[doc(no_inline)]
 pub use serde_json;
+/// The utoipa crate whose types [`openapi`] speaks (feature `openapi`).
+#[cfg(feature = "openapi")]
+pub use utoipa;
 
 /// Entry points for the fuzz targets (feature `fuzzing`): the parsers that read what clients
 /// send, outside any request.

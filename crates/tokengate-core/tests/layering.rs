@@ -21,6 +21,7 @@ const ORDER: &[&str] = &[
     "authz",
     "gate",
     "endpoints",
+    "openapi",
     "adapter",
 ];
 

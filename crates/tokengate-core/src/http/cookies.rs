@@ -141,6 +141,12 @@ impl CookieJar {
             .secure(self.secure_flag)
     }
 
+    /// The names of the access, refresh and CSRF cookies.
+    #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
+    pub(crate) fn names(&self) -> [&'static str; 3] {
+        [self.access, self.refresh, self.csrf]
+    }
+
     /// The three `Set-Cookie` values of a cookie sign-in or refresh.
     pub(crate) fn set(&self, access: &str, refresh: &str, csrf: &str) -> [String; 3] {
         [

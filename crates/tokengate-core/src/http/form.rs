@@ -43,6 +43,18 @@ impl fmt::Debug for Fields {
     }
 }
 
+/// The longest field name read.
+const NAME_LIMIT: usize = 128;
+
+/// Whether `name` is a field name as clients send them: what the OpenAPI description says
+/// (`^[A-Za-z0-9_.\-\[\]:]{1,128}$`), in every encoding alike.
+fn is_field_name(name: &str) -> bool {
+    (1..=NAME_LIMIT).contains(&name.len())
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'[' | b']' | b':')
+        })
+}
+
 impl Fields {
     /// The value of a field.
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -63,6 +75,11 @@ impl Fields {
     }
 
     fn push(&mut self, name: String, value: String) -> Result<(), Error> {
+        if !is_field_name(&name) {
+            return Err(Error::new(ErrorKind::MalformedBody(format!(
+                "a field name must be 1 to {NAME_LIMIT} letters, digits or `_.-[]:`"
+            ))));
+        }
         if self.items.iter().any(|(key, _)| *key == name) {
             return Err(Error::new(ErrorKind::DuplicateField(name)));
         }
@@ -207,6 +224,12 @@ fn parse_json(body: &[u8]) -> Result<Fields, Error> {
                 if first_error.is_some() {
                     continue;
                 }
+                if !is_field_name(&name) {
+                    first_error = Some(malformed(format!(
+                        "a field name must be 1 to {NAME_LIMIT} letters, digits or `_.-[]:`"
+                    )));
+                    continue;
+                }
                 let text = match value {
                     serde_json::Value::Null => continue,
                     serde_json::Value::String(text) => text,
@@ -296,6 +319,26 @@ mod tests {
 
     #[test]
     fn duplicate_fields_are_refused_in_every_form() {
+        // Names outside the described set are refused, in every encoding alike.
+        for body in ["=1", "a%20b=1", "a%22=1"] {
+            assert!(
+                matches!(
+                    kind_of(parse("application/x-www-form-urlencoded", body)),
+                    ErrorKind::MalformedBody(_)
+                ),
+                "{body}"
+            );
+        }
+        for body in [r#"{"":"1"}"#, r#"{"":null}"#, r#"{"a b":null}"#] {
+            assert!(
+                matches!(
+                    kind_of(parse("application/json", body)),
+                    ErrorKind::MalformedBody(_)
+                ),
+                "{body}"
+            );
+        }
+        assert!(parse("application/json", r#"{"user[name]":"1","a.b-c_d:e":"2"}"#).is_ok());
         let dup = ErrorKind::DuplicateField("a".to_owned());
         assert_eq!(
             kind_of(parse("application/x-www-form-urlencoded", "a=1&a=2")),
