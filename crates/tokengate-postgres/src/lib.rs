@@ -145,6 +145,26 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// The yes or no of `statement` ($2 id, $3 subject, $4 now) about one session.
+    async fn about_session(
+        &self,
+        statement: &str,
+        subject: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        sqlx::query_scalar(statement)
+            .bind(&*self.ns)
+            .bind(id)
+            .bind(subject)
+            .bind(now)
+            .fetch_one(self.pool().await?)
+            .await
+            .map_err(failed)
+    }
+}
+
 /// Whether `name` can be a schema name as it is written.
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
@@ -226,29 +246,11 @@ impl SessionStore for PostgresStore {
     }
 
     fn is_live<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            sqlx::query_scalar(&self.sql.is_live)
-                .bind(&*self.ns)
-                .bind(id)
-                .bind(subject)
-                .bind(now)
-                .fetch_one(self.pool().await?)
-                .await
-                .map_err(failed)
-        })
+        Box::pin(self.about_session(&self.sql.is_live, subject, id, now))
     }
 
     fn revoke<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            sqlx::query_scalar(&self.sql.revoke)
-                .bind(&*self.ns)
-                .bind(id)
-                .bind(subject)
-                .bind(now)
-                .fetch_one(self.pool().await?)
-                .await
-                .map_err(failed)
-        })
+        Box::pin(self.about_session(&self.sql.revoke, subject, id, now))
     }
 
     fn revoke_subject<'a>(

@@ -165,17 +165,11 @@ impl SessionStore for RedisStore {
             // then create and evict in one step that starts over if a session was added in
             // between (with the index it found, so that the next attempt needs no read of its
             // own). Without one, a single step.
-            let mut ids: Vec<String> = match max_sessions {
-                Some(_) => redis::cmd("ZRANGE")
-                    .arg(&index)
-                    .arg(0)
-                    .arg(-1)
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(failed)?,
+            let mut ids = match max_sessions {
+                Some(_) => index_ids(&mut connection, &index).await?,
                 None => Vec::new(),
             };
-            for _ in 0..SIGN_IN_RETRIES {
+            for _ in 0..RETRIES {
                 let mut invocation = self.scripts.create.prepare_invoke();
                 invocation
                     .key(self.keys.session(&session.subject, &session.id))
@@ -277,18 +271,13 @@ impl SessionStore for RedisStore {
             let index = self.keys.index(request.subject);
             let by = request.by;
             // The script must name every key it touches: read the index, then end what it
-            // held in one step that starts over if a session was added in between.
+            // held in one step that starts over, with the index it found, if a session was
+            // added in between.
+            let mut ids = match request.only {
+                Some(only) => vec![only.to_owned()],
+                None => index_ids(&mut connection, &index).await?,
+            };
             for _ in 0..RETRIES {
-                let ids: Vec<String> = match request.only {
-                    Some(only) => vec![only.to_owned()],
-                    None => redis::cmd("ZRANGE")
-                        .arg(&index)
-                        .arg(0)
-                        .arg(-1)
-                        .query_async(&mut connection)
-                        .await
-                        .map_err(failed)?,
-                };
                 let mut invocation = self.scripts.revoke_subject.prepare_invoke();
                 invocation.key(&index).key(match by {
                     Some(by) => self.keys.session(request.subject, by.id),
@@ -319,7 +308,7 @@ impl SessionStore for RedisStore {
                 match answer.split_first() {
                     Some((status, ended)) if status == "ended" => return Ok(Some(ended.to_vec())),
                     Some((status, _)) if status == "refused" => return Ok(None),
-                    Some((status, _)) if status == "retry" => {}
+                    Some((status, index)) if status == "retry" => index.clone_into(&mut ids),
                     _ => return Err(failed("unexpected sign-out answer")),
                 }
             }
@@ -363,13 +352,21 @@ impl SessionStore for RedisStore {
     }
 }
 
-/// How many times a sign-out of all reads the index again when sessions keep being added.
-const RETRIES: usize = 8;
+/// The ids a subject's index holds, for a script that must name their keys.
+async fn index_ids(connection: &mut Connection, index: &str) -> Result<Vec<String>, StoreError> {
+    redis::cmd("ZRANGE")
+        .arg(index)
+        .arg(0)
+        .arg(-1)
+        .query_async(connection)
+        .await
+        .map_err(failed)
+}
 
-/// How many times a sign-in with a limit tries again when sessions of its subject keep being
-/// added: each round lets at least one of the sign-ins that race through, so a burst of this
-/// many sign-ins of one subject at once all land.
-const SIGN_IN_RETRIES: usize = 64;
+/// How many times a script over a subject's index (a sign-out of all, a sign-in with a limit)
+/// tries again when sessions of the subject keep being added: each round lets at least one of
+/// the calls that race through, so a burst of this many at once all land.
+const RETRIES: usize = 64;
 
 impl FailureCounter for RedisStore {
     fn reserve<'a>(

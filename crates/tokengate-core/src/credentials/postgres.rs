@@ -318,6 +318,28 @@ impl Queries {
     }
 }
 
+/// A sign-in row, users and keys alike: the hash, the subject (or the application's name), the
+/// roles (or scopes), the extra claims, the disabled flag.
+struct Found {
+    hash: Option<String>,
+    name: Option<String>,
+    grants: Option<Value>,
+    claims: Option<Value>,
+    disabled: bool,
+}
+
+impl Found {
+    fn read(row: &sqlx::postgres::PgRow) -> Result<Self, CredentialsError> {
+        Ok(Self {
+            hash: row.try_get(0).map_err(failed)?,
+            name: row.try_get(1).map_err(failed)?,
+            grants: json(row, 2)?,
+            claims: json(row, 3)?,
+            disabled: row.try_get(4).map_err(failed)?,
+        })
+    }
+}
+
 /// Column `at` of `row`, JSON text, parsed.
 fn json(row: &sqlx::postgres::PgRow, at: usize) -> Result<Option<Value>, CredentialsError> {
     let text: Option<String> = row.try_get(at).map_err(failed)?;
@@ -394,24 +416,21 @@ impl PostgresDirectory {
             .fetch_optional(&self.pool)
             .await
             .map_err(failed)?;
-        let found = match &row {
-            Some(row) => Some((
-                row.try_get::<Option<String>, _>(0).map_err(failed)?,
-                row.try_get::<Option<String>, _>(1).map_err(failed)?,
-                json(row, 2)?,
-                json(row, 3)?,
-                row.try_get::<bool, _>(4).map_err(failed)?,
-            )),
-            None => None,
-        };
+        let found = row.as_ref().map(Found::read).transpose()?;
         // The same hash work whether the login is unknown, disabled or right.
-        let phc = found.as_ref().and_then(|(phc, ..)| phc.as_deref());
+        let phc = found.as_ref().and_then(|found| found.hash.as_deref());
         let matched = self.verifier.verify(password, phc).await;
         Ok(match found {
-            Some((_, Some(subject), roles, claims, false)) if matched => Some(Principal {
+            Some(Found {
+                name: Some(subject),
+                grants,
+                claims,
+                disabled: false,
+                ..
+            }) if matched => Some(Principal {
                 subject,
                 application: None,
-                claims: claims_of(claims, roles, false),
+                claims: claims_of(claims, grants, false),
             }),
             _ => None,
         })
@@ -432,27 +451,22 @@ impl PostgresDirectory {
                 .await
                 .map_err(failed)?
         };
-        let found = match &row {
-            Some(row) => Some((
-                row.try_get::<Option<String>, _>(0).map_err(failed)?,
-                row.try_get::<Option<String>, _>(1).map_err(failed)?,
-                json(row, 2)?,
-                json(row, 3)?,
-                row.try_get::<bool, _>(4).map_err(failed)?,
-            )),
-            None => None,
-        };
+        let found = row.as_ref().map(Found::read).transpose()?;
         // A key of another application, or none, still costs a full verification.
-        let phc = found.as_ref().and_then(|(phc, ..)| phc.as_deref());
+        let phc = found.as_ref().and_then(|found| found.hash.as_deref());
         let matched = self.verifier.verify(secret, phc).await;
         Ok(match found {
-            Some((_, Some(name), scopes, claims, false)) if matched && name == application => {
-                Some(Principal {
-                    subject: key.to_owned(),
-                    application: Some(name),
-                    claims: claims_of(claims, scopes, true),
-                })
-            }
+            Some(Found {
+                name: Some(name),
+                grants,
+                claims,
+                disabled: false,
+                ..
+            }) if matched && name == application => Some(Principal {
+                subject: key.to_owned(),
+                application: Some(name),
+                claims: claims_of(claims, grants, true),
+            }),
             _ => None,
         })
     }

@@ -2,7 +2,7 @@
 -- then the key of every session the index held when it was read (or of the one session to
 -- end). ARGV: session id to keep or '', whether a token presents ('1'/'0'), its jti, now, the
 -- rotation grace or '', the subject, whether one session alone ends ('1'/'0'), then the ids
--- of KEYS[3..] in the same order.
+-- of KEYS[3..] in the same order. A 'retry' answer carries the index as it is.
 -- The rule of `Session::accepts`, then the revocation, in one step.
 local now = tonumber(ARGV[4])
 if ARGV[2] == '1' then
@@ -18,8 +18,13 @@ if ARGV[7] ~= '1' then
   -- A session added since the index was read is not among the keys: read it again.
   local passed = {}
   for i = 8, #ARGV do passed[ARGV[i]] = true end
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-    if not passed[id] then return {'retry'} end
+  local index = redis.call('ZRANGE', KEYS[1], 0, -1)
+  for _, id in ipairs(index) do
+    if not passed[id] then
+      -- The index as it is now, for the next attempt.
+      table.insert(index, 1, 'retry')
+      return index
+    end
   end
 end
 local ended = {'ended'}
