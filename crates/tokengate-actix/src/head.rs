@@ -31,6 +31,10 @@ impl RequestHead for Head<'_> {
     fn peer_addr(&self) -> Option<std::net::IpAddr> {
         self.0.peer_addr().map(|address| address.ip())
     }
+
+    fn query(&self) -> Option<&str> {
+        Some(self.0.query_string()).filter(|query| !query.is_empty())
+    }
 }
 
 /// The core's plain answer as an actix response.

@@ -2,8 +2,8 @@
 //! utoipa document to serve as it is or to merge into the application's own.
 //!
 //! [`TokenGate::openapi`] describes `signin`, `token`, `signout`, `sessions`,
-//! `sessions/{id}` and `jwks` under the configured prefix: the request bodies in the three
-//! encodings the endpoints read (multipart, urlencoded, JSON) with every field and its
+//! `sessions/{id}`, `jwks` (and `ticket`, where WebSocket paths are configured) under the
+//! configured prefix: the request bodies in the three encodings the endpoints read (multipart, urlencoded, JSON) with every field and its
 //! constraints, every answer with its status, JSON schema and headers (`Set-Cookie`,
 //! `Retry-After`, `WWW-Authenticate`), and the security schemes: `bearerAuth` (HTTP bearer,
 //! JWT) and `cookieAuth` with `csrfHeader` (cookie mode). [`TokenGate::describe`] merges it into
@@ -153,7 +153,7 @@ impl TokenGate {
             "description": "the session's id, as `GET sessions` lists it",
             "schema": { "type": "string", "minLength": 1 },
         });
-        json!({
+        let mut document = json!({
             "openapi": "3.1.0",
             "info": {
                 "title": "tokengate",
@@ -383,7 +383,40 @@ impl TokenGate {
                 },
             },
             "tags": [{ "name": "tokengate", "description": "sign-in, tokens, sign-out, sessions" }],
-        })
+        });
+        if !config.guard.websocket_paths.is_empty() {
+            let ttl = config.endpoints.ticket_ttl.as_secs();
+            document["paths"][format!("{prefix}/ticket")] = json!({ "post": {
+                "operationId": "ticket",
+                "tags": ["tokengate"],
+                "summary": "A single-use ticket for opening a WebSocket",
+                "description": format!(
+                    "Open the socket on one of the WebSocket paths ({}) with `?ticket=...` within \
+                     `expiresIn` seconds; the ticket opens one connection, for the caller's \
+                     session while it is live.",
+                    config.guard.websocket_paths.join(", ")),
+                "security": bearer_or_cookie,
+                "responses": {
+                    "201": {
+                        "description": "the ticket",
+                        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Ticket" } } },
+                    },
+                    "401": challenged("no access token, or not a valid one, or its session has ended"),
+                    "403": error("cookie mode: the CSRF header is missing or wrong, or the origin is foreign"),
+                    "503": error("the session store is unavailable"),
+                },
+            } });
+            document["components"]["schemas"]["Ticket"] = json!({
+                "type": "object",
+                "required": ["ticket", "expiresIn"],
+                "properties": {
+                    "ticket": { "type": "string", "description": "for `?ticket=` on the upgrade" },
+                    "expiresIn": { "type": "integer", "minimum": 1, "maximum": ttl,
+                        "description": "seconds left to open the socket" },
+                },
+            });
+        }
+        document
     }
 }
 

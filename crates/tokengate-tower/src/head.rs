@@ -10,6 +10,7 @@ pub(crate) struct Head<'a> {
     pub(crate) path: &'a str,
     pub(crate) headers: &'a http::HeaderMap,
     pub(crate) extensions: &'a http::Extensions,
+    pub(crate) query: Option<&'a str>,
 }
 
 impl<'a> Head<'a> {
@@ -19,6 +20,7 @@ impl<'a> Head<'a> {
             path: whole_path(request.uri(), request.extensions()),
             headers: request.headers(),
             extensions: request.extensions(),
+            query: request.uri().query(),
         }
     }
 
@@ -28,6 +30,7 @@ impl<'a> Head<'a> {
             path: whole_path(&parts.uri, &parts.extensions),
             headers: &parts.headers,
             extensions: &parts.extensions,
+            query: parts.uri.query(),
         }
     }
 }
@@ -73,6 +76,33 @@ impl RequestHead for Head<'_> {
         let _ = self.extensions;
         None
     }
+
+    fn query(&self) -> Option<&str> {
+        self.query
+    }
+}
+
+/// Whether a request is a gRPC call (`content-type: application/grpc`, `application/grpc+proto`
+/// ...): its refusals are answered the gRPC way.
+pub(crate) fn is_grpc(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
+}
+
+/// A refusal of the gate as an `http` response: as it is, or for a gRPC call as gRPC status
+/// headers ([`tokengate_core::Response::to_grpc`]), never an HTTP error that a gRPC client
+/// would report as a transport failure.
+pub(crate) fn refusal<B>(
+    response: &tokengate_core::Response,
+    headers: &http::HeaderMap,
+) -> http::Response<crate::body::ResponseBody<B>> {
+    let response = if is_grpc(headers) {
+        response.to_grpc()
+    } else {
+        response.clone()
+    };
+    to_http(response, crate::body::ResponseBody::full)
 }
 
 /// The core's plain answer as an `http` response.

@@ -7,6 +7,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `axum` | the [`Claims`] extractor (`FromRequestParts` and `OptionalFromRequestParts`) |
+//! | `tonic` | [`grpc`]: the claims of a gRPC call, requirements checked in a method |
 //!
 //! # Example
 //!
@@ -37,6 +38,8 @@ mod body;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
+#[cfg(feature = "tonic")]
+pub mod grpc;
 mod head;
 mod layer;
 mod require;

@@ -10,7 +10,7 @@ use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
-use crate::head::to_http;
+use crate::head::refusal;
 
 /// Applies a [`Requirement`] to the routes it wraps, behind a
 /// [`TokenGateLayer`](crate::TokenGateLayer): in axum, `Router::route_layer` or
@@ -95,7 +95,7 @@ where
         let guarded = request.extensions().get::<Guarded>();
         match extract::authorize(guarded, &self.requirement) {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-            Err(response) => ResponseFuture::ready(to_http(response, ResponseBody::full)),
+            Err(response) => ResponseFuture::ready(refusal(&response, request.headers())),
         }
     }
 }

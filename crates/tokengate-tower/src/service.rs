@@ -10,7 +10,7 @@ use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
-use crate::head::{to_http, Head};
+use crate::head::{refusal, to_http, Head};
 
 /// The service made by [`TokenGateLayer`](crate::TokenGateLayer).
 #[derive(Debug, Clone)]
@@ -59,7 +59,7 @@ where
                 request.extensions_mut().insert(guarded);
                 ResponseFuture::inner(self.inner.call(request))
             }
-            Route::Refuse(response) => ResponseFuture::ready(to_http(response, ResponseBody::full)),
+            Route::Refuse(response) => ResponseFuture::ready(refusal(&response, request.headers())),
             Route::Check(pending) => {
                 let gate = self.gate.clone();
                 // The service polled ready goes into the future; a fresh clone stays here.
@@ -72,7 +72,7 @@ where
                             let response = inner.call(request).await?;
                             Ok(response.map(ResponseBody::inner))
                         }
-                        Err(response) => Ok(to_http(response, ResponseBody::full)),
+                        Err(response) => Ok(refusal(&response, request.headers())),
                     }
                 }))
             }
@@ -147,6 +147,43 @@ mod tests {
         let (status, challenge, _) = call("/private", Some("Bearer not.a.token")).await;
         assert_eq!(status, 401);
         assert!(challenge.unwrap_or_default().contains("invalid_token"));
+    }
+
+    #[tokio::test]
+    async fn a_grpc_call_is_refused_with_a_grpc_status_not_an_http_error() {
+        let service = ServiceBuilder::new()
+            .layer(TokenGateLayer::new(gate()))
+            .service_fn(|_request: http::Request<Full<bytes::Bytes>>| async {
+                Ok::<_, Infallible>(http::Response::new(Full::new(bytes::Bytes::new())))
+            });
+        for (token, message) in [
+            (None, "an access token is required"),
+            (Some("Bearer x.y.z"), "the token is not a well-formed JWT"),
+        ] {
+            let mut request = http::Request::post("/helloworld.Greeter/SayHello")
+                .header("content-type", "application/grpc");
+            if let Some(token) = token {
+                request = request.header("authorization", token);
+            }
+            let request = request.body(Full::default()).expect("valid request");
+            let response = service.clone().oneshot(request).await.expect("infallible");
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::to_owned)
+            };
+            assert_eq!(response.status().as_u16(), 200);
+            assert_eq!(header("content-type").as_deref(), Some("application/grpc"));
+            assert_eq!(header("grpc-status").as_deref(), Some("16"));
+            assert_eq!(header("grpc-message").as_deref(), Some(message));
+            let body = response.into_body().collect().await.expect("infallible");
+            assert!(body.to_bytes().is_empty());
+        }
+        // The same refusal to a REST client stays an HTTP 401.
+        let (status, _, _) = call("/helloworld.Greeter/SayHello", None).await;
+        assert_eq!(status, 401);
     }
 
     #[tokio::test]

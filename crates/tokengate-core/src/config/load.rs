@@ -491,7 +491,7 @@ mod tests {
         ] {
             assert!(known.contains(key), "{key}");
         }
-        assert_eq!(known.len(), 39);
+        assert_eq!(known.len(), 41);
     }
 
     #[test]

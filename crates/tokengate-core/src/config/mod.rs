@@ -42,6 +42,8 @@ use crate::jws::{KeyConfig, Secret};
 /// | `accept_authentication_header` | `true` | also read `Authentication: Bearer` (the seed's wording) |
 /// | `mode` | `required` | `required` or `optional`: whether guarded routes need a token |
 /// | `public_paths` | none | paths served without a token (`/health`, or a prefix `/static/*`) |
+/// | `websocket_paths` | none | WebSocket paths whose upgrade may carry `?ticket=` from `POST {prefix}/ticket` (exact, or a prefix `/ws/*`) |
+/// | `ticket_ttl` | `30s` | how long a WebSocket ticket may wait for its upgrade (at most `5m`) |
 /// | `secret` | none | the HS256 secret, at least 32 bytes |
 /// | `throttle_per_login` | `10` | failed sign-ins per login per window before 429 (`0`: no limit) |
 /// | `throttle_per_address` | `100` | failed sign-ins per client address per window (`0`: no limit) |
@@ -209,6 +211,18 @@ impl Config {
     #[must_use]
     pub fn with_mode(mut self, mode: GuardMode) -> Self {
         self.guard.mode = mode;
+        self
+    }
+
+    /// The WebSocket paths, where an upgrade may present a ticket from `POST {prefix}/ticket`:
+    /// exact, or a prefix when ending in `/*`.
+    #[must_use]
+    pub fn with_websocket_paths<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.guard.websocket_paths = paths.into_iter().map(Into::into).collect();
         self
     }
 

@@ -130,6 +130,11 @@ pub struct GuardSettings {
     /// Paths served without a token: exact, or a prefix when ending in `/*` (`public_paths`).
     #[serde(deserialize_with = "de::list")]
     pub public_paths: Vec<String>,
+    /// The WebSocket paths, where an upgrade may present a connection ticket
+    /// (`?ticket=...`, from `POST {prefix}/ticket`) instead of a bearer header; exact, or a
+    /// prefix when ending in `/*` (`websocket_paths`). None: no ticket endpoint.
+    #[serde(deserialize_with = "de::list")]
+    pub websocket_paths: Vec<String>,
     /// Also read the bearer token from the seed's `Authentication` header
     /// (`accept_authentication_header`).
     #[serde(deserialize_with = "de::switch")]
@@ -156,6 +161,7 @@ impl Default for GuardSettings {
         Self {
             mode: GuardMode::Required,
             public_paths: Vec::new(),
+            websocket_paths: Vec::new(),
             accept_authentication_header: true,
             realm: "tokengate".to_owned(),
             strict_revocation: false,
@@ -184,6 +190,9 @@ pub struct EndpointSettings {
     /// (`trusted_proxy_header`).
     #[serde(deserialize_with = "de::header_name")]
     pub trusted_proxy_header: Option<String>,
+    /// How long a WebSocket connection ticket may wait for its upgrade (`ticket_ttl`).
+    #[serde(deserialize_with = "de::duration")]
+    pub ticket_ttl: Duration,
 }
 
 impl Default for EndpointSettings {
@@ -193,6 +202,7 @@ impl Default for EndpointSettings {
             body_limit: 64 * 1024,
             body_timeout: Duration::from_secs(10),
             trusted_proxy_header: None,
+            ticket_ttl: Duration::from_secs(30),
         }
     }
 }

@@ -98,6 +98,26 @@ impl Config {
                 "each path must start with `/`",
             ));
         }
+        if let Some(path) = self
+            .guard
+            .websocket_paths
+            .iter()
+            .find(|path| !path.starts_with('/'))
+        {
+            return Err(ConfigError::new(
+                "websocket_paths",
+                path,
+                "each path must start with `/`",
+            ));
+        }
+        let ticket_ttl = self.endpoints.ticket_ttl.as_secs();
+        if !(1..=300).contains(&ticket_ttl) {
+            return Err(ConfigError::new(
+                "ticket_ttl",
+                &format!("{ticket_ttl}s"),
+                "must be between 1s and 5m: a ticket only bridges a sign-in and its upgrade",
+            ));
+        }
         if self.cookies.same_site == SameSite::None && !self.cookies.secure {
             return Err(ConfigError::new(
                 "cookie_same_site",

@@ -1,5 +1,5 @@
 //! The endpoints the gate answers itself, one file each: [`signin`], [`refresh`] (`/token`),
-//! [`signout`], [`sessions`] (listing and ending one) and [`jwks`]; with what they share — reading the fields of a
+//! [`signout`], [`sessions`] (listing and ending one), [`jwks`] and [`ticket`] (WebSockets); with what they share — reading the fields of a
 //! body ([`fields`]) and minting the tokens of a session ([`tokens`]).
 
 // `parse_exp` is public for the fuzz targets only (feature `fuzzing`).
@@ -11,6 +11,7 @@ mod refresh;
 mod sessions;
 mod signin;
 mod signout;
+mod ticket;
 mod tokens;
 
 use std::fmt;
@@ -79,6 +80,8 @@ where
         Endpoint::SignOut => {
             signout::signout(gate, head, &body_fields(gate, head, body).await?).await
         }
+        // Nothing is read from the body: the access token is the whole request.
+        Endpoint::Ticket => ticket::ticket(gate, head).await,
     }
 }
 

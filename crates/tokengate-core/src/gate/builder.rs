@@ -169,6 +169,7 @@ impl TokenGateBuilder {
             format!("{prefix}/signout"),
             format!("{prefix}/jwks"),
             format!("{prefix}/sessions"),
+            format!("{prefix}/ticket"),
         ];
         let (store, counter) = if let Some(store) = self.store {
             (store, None)

@@ -9,6 +9,7 @@ use crate::http::error::{Error, ErrorKind};
 use crate::http::request::{bearer, RequestHead};
 use crate::http::response::Response;
 use crate::jws::{verify, Expectations, TokenError, TokenKind, VerifiedToken};
+use crate::throttle::Reservation;
 
 use super::Endpoint;
 
@@ -26,14 +27,16 @@ pub enum Route {
     Check(PendingCheck),
 }
 
-/// A valid token whose session strict revocation must still look up in the store; see
-/// [`Route::Check`] and [`TokenGate::confirm`].
+/// A valid token whose session strict revocation must still look up in the store, or a
+/// WebSocket ticket still to be spent; see [`Route::Check`] and [`TokenGate::confirm`].
 #[derive(Debug)]
 pub struct PendingCheck {
     verified: VerifiedToken,
     /// Whether the route needs a token: if not, an ended session or a store that cannot say
     /// make the request anonymous rather than refused.
     required: bool,
+    /// Whether `verified` is a WebSocket ticket, to spend before the session is looked up.
+    ticket: bool,
 }
 
 /// What the guard leaves in the extensions of a request it lets through. Cloning it is two
@@ -68,7 +71,22 @@ impl TokenGate {
             return Route::Endpoint(endpoint);
         }
         let required = self.requires_token(head.path());
-        match self.check_token(head, required) {
+        // One test of an empty list where no WebSocket path is configured.
+        if !self.config().guard.websocket_paths.is_empty() && self.is_websocket(head.path()) {
+            return self.route_websocket(head, required);
+        }
+        self.pass(self.check_token(head, required, true), required, head)
+    }
+
+    /// What becomes of a request whose token was checked: passed (after strict revocation,
+    /// where it applies) or refused.
+    fn pass<R: RequestHead + ?Sized>(
+        &self,
+        checked: Result<Option<VerifiedToken>, Error>,
+        required: bool,
+        head: &R,
+    ) -> Route {
+        match checked {
             Ok(Some(verified)) if self.config().guard.strict_revocation => {
                 match self.known_liveness(&verified.claims().sid) {
                     Some(true) => Route::Pass(Guarded::new(self.clone(), Some(verified))),
@@ -77,7 +95,11 @@ impl TokenGate {
                     ),
                     // Where no token is needed, an ended session is no session: anonymous.
                     Some(false) => Route::Pass(Guarded::new(self.clone(), None)),
-                    None => Route::Check(PendingCheck { verified, required }),
+                    None => Route::Check(PendingCheck {
+                        verified,
+                        required,
+                        ticket: false,
+                    }),
                 }
             }
             Ok(verified) => Route::Pass(Guarded::new(self.clone(), verified)),
@@ -85,24 +107,90 @@ impl TokenGate {
         }
     }
 
+    /// A request to a WebSocket path. An upgrade with `?ticket=` is let in by its ticket alone,
+    /// once its use is recorded and its session found live ([`TokenGate::confirm`]). Without a
+    /// ticket, a bearer header is checked as on any route, but never the access cookie: a page
+    /// of any other site can open a socket to this one, and the browser would send it the
+    /// cookie (cross-site WebSocket hijacking).
+    fn route_websocket<R: RequestHead + ?Sized>(&self, head: &R, required: bool) -> Route {
+        let Some(ticket) = ticket_of(head) else {
+            return self.pass(self.check_token(head, required, false), required, head);
+        };
+        let now = unix_now();
+        match verify(
+            self.keys(),
+            ticket,
+            TokenKind::Ticket,
+            &self.expectations(now, false),
+        ) {
+            Ok(verified) => Route::Check(PendingCheck {
+                verified,
+                required,
+                ticket: true,
+            }),
+            Err(_) if !required => Route::Pass(Guarded::new(self.clone(), None)),
+            Err(error) => Route::Refuse(self.error_response_to(&Error::invalid_token(error), head)),
+        }
+    }
+
+    /// Whether `path` is one of the WebSocket paths.
+    fn is_websocket(&self, path: &str) -> bool {
+        matches_any(&self.config().guard.websocket_paths, path)
+    }
+
     /// Strict revocation: whether the token's session is live, from the store, remembered for
     /// `revocation_cache_ttl`. `Err` is the answer to give where the route needs a token: 401
     /// for an ended session, 503 when the store cannot say (a strict guard does not let
     /// unknown sessions through). Where it does not, both make the request anonymous.
+    ///
+    /// A WebSocket ticket is spent here first, in one atomic step of the shared attempt
+    /// counter: of any number of upgrades with one ticket, on any instance sharing the counter,
+    /// one gets through; the others are refused (401, `the ticket was used already`).
     pub async fn confirm<R: RequestHead + ?Sized>(
         &self,
         pending: PendingCheck,
         head: &R,
     ) -> Result<Guarded, Response> {
-        let PendingCheck { verified, required } = pending;
+        let PendingCheck {
+            verified,
+            required,
+            ticket,
+        } = pending;
         let claims = verified.claims();
-        match self.session_is_live(&claims.sub, &claims.sid).await {
+        let live = if ticket {
+            match self.spend_ticket(&verified).await {
+                Ok(()) => self.session_is_live(&claims.sub, &claims.sid).await,
+                Err(error) => Err(error),
+            }
+        } else {
+            self.session_is_live(&claims.sub, &claims.sid).await
+        };
+        match live {
             Ok(true) => Ok(Guarded::new(self.clone(), Some(verified))),
             Ok(false) | Err(_) if !required => Ok(Guarded::new(self.clone(), None)),
             Ok(false) => {
                 Err(self.error_response_to(&Error::invalid_token(TokenError::Revoked), head))
             }
             Err(error) => Err(self.error_response_to(&error, head)),
+        }
+    }
+
+    /// Records the one use of a ticket: its `jti`, counted once in a window as long as the
+    /// ticket can live. A ticket counted already is refused.
+    async fn spend_ticket(&self, verified: &VerifiedToken) -> Result<(), Error> {
+        let now = unix_now();
+        let claims = verified.claims();
+        let window = u64::try_from(verified.valid_until().saturating_sub(now))
+            .unwrap_or(0)
+            .saturating_add(1);
+        let key = format!("ticket:{}", claims.jti);
+        match self.failures().reserve(&key, 1, window, now).await {
+            Ok(Reservation::Granted(_)) => Ok(()),
+            Ok(Reservation::Refused(_)) => Err(Error::invalid_token(TokenError::Used)),
+            Err(error) => {
+                tracing::warn!(target: "tokengate", %error, "attempt counter failed: a WebSocket ticket cannot be spent");
+                Err(Error::new(ErrorKind::Unavailable("attempt counter")))
+            }
         }
     }
 
@@ -113,7 +201,7 @@ impl TokenGate {
     /// the request through without claims (public path, or optional mode); `Err` to answer with
     /// [`TokenGate::error_response`].
     pub fn guard<R: RequestHead + ?Sized>(&self, head: &R) -> Result<Option<VerifiedToken>, Error> {
-        self.check_token(head, self.requires_token(head.path()))
+        self.check_token(head, self.requires_token(head.path()), true)
     }
 
     /// Verifies an access token (or finds it in the verified-token cache).
@@ -160,7 +248,7 @@ impl TokenGate {
         head: &R,
     ) -> Result<VerifiedToken, Error> {
         let verified = self
-            .check_token(head, true)?
+            .check_token(head, true, true)?
             .ok_or(Error::new(ErrorKind::MissingToken))?;
         let claims = verified.claims();
         if self.config().guard.strict_revocation
@@ -182,39 +270,36 @@ impl TokenGate {
         )
     }
 
-    /// The access token a request presents, and whether it came in the cookie. A bearer
-    /// header wins over the cookie; only a cookie needs the CSRF defences.
+    /// The access token a request presents, and whether it came in the cookie (read only
+    /// with `cookie`). A bearer header wins over the cookie; only a cookie needs the CSRF
+    /// defences.
     fn presented_access<'a, R: RequestHead + ?Sized>(
         &self,
         head: &'a R,
+        cookie: bool,
     ) -> Option<(&'a str, bool)> {
         match bearer(head, self.config().guard.accept_authentication_header) {
             Some(token) => Some((token, false)),
-            None => self.cookies().access(head).map(|token| (token, true)),
+            None if cookie => self.cookies().access(head).map(|token| (token, true)),
+            None => None,
         }
     }
 
     /// Whether a request to `path` needs a token: in required mode, unless the path is public.
     fn requires_token(&self, path: &str) -> bool {
         let guard = &self.config().guard;
-        guard.mode == GuardMode::Required
-            && !guard
-                .public_paths
-                .iter()
-                .any(|public| match public.strip_suffix('*') {
-                    Some(prefix) => path.starts_with(prefix),
-                    None => path == public,
-                })
+        guard.mode == GuardMode::Required && !matches_any(&guard.public_paths, path)
     }
 
     /// The token check of a request: with `required`, a missing or invalid token is an error;
-    /// without, it is no token.
+    /// without, it is no token. The access cookie is read only with `cookie`.
     fn check_token<R: RequestHead + ?Sized>(
         &self,
         head: &R,
         required: bool,
+        cookie: bool,
     ) -> Result<Option<VerifiedToken>, Error> {
-        let (token, by_cookie) = match self.presented_access(head) {
+        let (token, by_cookie) = match self.presented_access(head, cookie) {
             Some(found) => found,
             None if required => return Err(Error::new(ErrorKind::MissingToken)),
             None => return Ok(None),
@@ -231,4 +316,32 @@ impl TokenGate {
             Err(_) => Ok(None),
         }
     }
+}
+
+/// Whether `path` is one of `paths`: exact, or under a prefix ending in `*`.
+fn matches_any(paths: &[String], path: &str) -> bool {
+    paths.iter().any(|listed| match listed.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix),
+        None => path == listed,
+    })
+}
+
+/// The `ticket` of a WebSocket upgrade's query: an HTTP/1.1 `GET` with `Upgrade: websocket`,
+/// or an HTTP/2 extended `CONNECT` (RFC 8441). Any other request's query is not read.
+fn ticket_of<R: RequestHead + ?Sized>(head: &R) -> Option<&str> {
+    let upgrade = match head.method() {
+        "GET" => head
+            .header("upgrade")
+            .is_some_and(|value| value.eq_ignore_ascii_case(b"websocket")),
+        "CONNECT" => true,
+        _ => false,
+    };
+    if !upgrade {
+        return None;
+    }
+    // A ticket is base64url and dots: nothing in it is percent-encoded.
+    head.query()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("ticket="))
+        .filter(|ticket| !ticket.is_empty())
 }

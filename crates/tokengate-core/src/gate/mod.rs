@@ -61,6 +61,9 @@ pub enum Endpoint {
     Sessions,
     /// `DELETE {prefix}/sessions/{id}`: ends one of the caller's sessions.
     Session,
+    /// `POST {prefix}/ticket`: a single-use ticket for opening a WebSocket; only where
+    /// `websocket_paths` are configured.
+    Ticket,
 }
 
 type ErrorHook = dyn Fn(&Error, Option<&dyn RequestHead>, Response) -> Response + Send + Sync;
@@ -86,7 +89,7 @@ struct Inner {
     cookies: CookieJar,
     revocations: RevocationCache,
     cache: Option<VerifyCache>,
-    paths: [String; 5],
+    paths: [String; 6],
     on_audit: Option<Box<AuditHook>>,
     on_error: Option<Box<ErrorHook>>,
     on_claims: Option<Box<ClaimsHook>>,
@@ -152,12 +155,16 @@ impl TokenGate {
     /// The whole paths of the endpoints (`/api/rest/signin`...), for adapters that mount them
     /// as routes of their own.
     pub fn endpoint_paths(&self) -> impl Iterator<Item = &str> {
-        self.inner.paths.iter().map(String::as_str)
+        let tickets = !self.inner.config.guard.websocket_paths.is_empty();
+        self.inner.paths[..5]
+            .iter()
+            .chain(self.inner.paths[5..].iter().filter(move |_| tickets))
+            .map(String::as_str)
     }
 
     /// The endpoint at `path`, if it is one.
     pub fn endpoint(&self, path: &str) -> Option<Endpoint> {
-        let [signin, token, signout, jwks, sessions] = &self.inner.paths;
+        let [signin, token, signout, jwks, sessions, ticket] = &self.inner.paths;
         if !path.starts_with(self.inner.config.endpoints.prefix.as_str()) {
             return None;
         }
@@ -173,6 +180,8 @@ impl TokenGate {
             Some(Endpoint::Sessions)
         } else if session_id(path, sessions).is_some() {
             Some(Endpoint::Session)
+        } else if path == ticket && !self.inner.config.guard.websocket_paths.is_empty() {
+            Some(Endpoint::Ticket)
         } else {
             None
         }
@@ -292,6 +301,9 @@ impl<R: RequestHead + ?Sized> RequestHead for HeadOf<'_, R> {
     }
     fn peer_addr(&self) -> Option<IpAddr> {
         self.0.peer_addr()
+    }
+    fn query(&self) -> Option<&str> {
+        self.0.query()
     }
 }
 

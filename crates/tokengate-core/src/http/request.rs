@@ -41,6 +41,10 @@ pub trait RequestHead {
     fn peer_addr(&self) -> Option<IpAddr> {
         None
     }
+    /// The query string, without the `?`. Read only on WebSocket paths, for a ticket.
+    fn query(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// The value of cookie `name` in one `Cookie` header value (`a=1; b=2`), if it is there.

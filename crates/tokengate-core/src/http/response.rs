@@ -87,6 +87,67 @@ impl Response {
         body.get("error")?.as_str().map(str::to_owned)
     }
 
+    /// The same refusal as a gRPC client expects it: HTTP 200 with no body and the status in
+    /// the headers ("Trailers-Only"), `grpc-status` from the HTTP status (401 is 16
+    /// `UNAUTHENTICATED`, 403 is 7 `PERMISSION_DENIED`, 429 is 8 `RESOURCE_EXHAUSTED`, 503 is 14
+    /// `UNAVAILABLE`, 400 and 413 are 3 `INVALID_ARGUMENT`, 404 is 12 `UNIMPLEMENTED`, 405 is 12
+    /// too, anything else 13 `INTERNAL`) and the description in `grpc-message`,
+    /// percent-encoded as the gRPC protocol says. Headers other than the body's own are kept
+    /// (an error hook's request id, the Bearer challenge).
+    ///
+    /// ```
+    /// use tokengate_core::Response;
+    ///
+    /// let refusal = Response::json(403, &serde_json::json!({
+    ///     "error": "insufficient_scope", "error_description": "needs role admin: 100%",
+    /// }));
+    /// let grpc = refusal.to_grpc();
+    /// assert_eq!((grpc.status, grpc.body.len()), (200, 0));
+    /// assert_eq!(grpc.header("content-type"), Some("application/grpc"));
+    /// assert_eq!(grpc.header("grpc-status"), Some("7"));
+    /// assert_eq!(grpc.header("grpc-message"), Some("needs role admin: 100%25"));
+    /// ```
+    #[must_use]
+    pub fn to_grpc(&self) -> Response {
+        let code = match self.status {
+            200..=299 => 0,
+            400 | 413 => 3,
+            401 => 16,
+            403 => 7,
+            404 | 405 => 12,
+            429 => 8,
+            503 => 14,
+            _ => 13,
+        };
+        let message = serde_json::from_slice::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|body| body.get("error_description")?.as_str().map(grpc_message))
+            .unwrap_or_default();
+        let mut headers: Vec<(Cow<'static, str>, String)> = vec![
+            (Cow::Borrowed("content-type"), "application/grpc".to_owned()),
+            (Cow::Borrowed("grpc-status"), code.to_string()),
+        ];
+        if !message.is_empty() {
+            headers.push((Cow::Borrowed("grpc-message"), message));
+        }
+        headers.extend(
+            self.headers
+                .iter()
+                .filter(|(name, _)| {
+                    !matches!(
+                        name.as_ref(),
+                        "content-type" | "content-length" | "x-content-type-options"
+                    )
+                })
+                .cloned(),
+        );
+        Response {
+            status: 200,
+            headers,
+            body: Bytes::new(),
+        }
+    }
+
     /// A JSON answer with `Content-Type: application/json`, `Cache-Control: no-store`
     /// (RFC 6749 §5.1: token answers must not be cached) and `X-Content-Type-Options: nosniff`
     /// (a browser never reads the JSON as anything else).
@@ -169,6 +230,21 @@ impl Response {
     }
 }
 
+/// `text` as a `grpc-message` value: every byte outside visible ASCII and space, and `%`
+/// itself, percent-encoded (UTF-8 first).
+fn grpc_message(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if (b' '..=b'~').contains(&byte) && byte != b'%' {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +270,31 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn grpc_refusals_carry_their_code_and_an_encoded_message() {
+        let refusal = |status, description: &str| {
+            Response::json(
+                status,
+                &serde_json::json!({ "error": "x", "error_description": description }),
+            )
+            .to_grpc()
+        };
+        let missing = refusal(401, "an access token is required");
+        assert_eq!(missing.header("grpc-status"), Some("16"));
+        assert_eq!(
+            missing.header("grpc-message"),
+            Some("an access token is required")
+        );
+        assert_eq!(missing.header("cache-control"), Some("no-store"));
+        assert_eq!(refusal(403, "x").header("grpc-status"), Some("7"));
+        assert_eq!(refusal(429, "x").header("grpc-status"), Some("8"));
+        assert_eq!(refusal(503, "x").header("grpc-status"), Some("14"));
+        assert_eq!(refusal(500, "x").header("grpc-status"), Some("13"));
+        let encoded = refusal(401, "é\n%");
+        assert_eq!(encoded.header("grpc-message"), Some("%C3%A9%0A%25"));
+        assert!(encoded.header("x-content-type-options").is_none());
     }
 
     #[test]

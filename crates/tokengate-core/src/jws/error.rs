@@ -24,6 +24,8 @@ pub enum TokenError {
     WrongAudienceOrIssuer,
     /// The session that the token belongs to was signed out or has expired.
     Revoked,
+    /// A WebSocket ticket presented a second time: each opens one connection.
+    Used,
 }
 
 impl TokenError {
@@ -38,6 +40,7 @@ impl TokenError {
             Self::NotYetValid => "the token is not valid yet",
             Self::WrongAudienceOrIssuer => "the token was issued for another service",
             Self::Revoked => "the session of this token has ended",
+            Self::Used => "the ticket was used already",
         }
     }
 }

@@ -32,7 +32,7 @@ pub(crate) struct Key {
     /// Unix time after which the key no longer verifies.
     verify_until: Option<i64>,
     /// The encoded headers of its access and refresh tokens.
-    headers: [String; 2],
+    headers: [String; 3],
 }
 
 impl Key {
@@ -49,7 +49,7 @@ impl Key {
             algorithm: Algorithm::Hs256,
             material: Material::Hmac(Box::new(mac)),
             verify_until,
-            headers: [String::new(), String::new()],
+            headers: [String::new(), String::new(), String::new()],
         }
         .with_headers()
     }
@@ -94,7 +94,7 @@ impl Key {
                 jwk,
             },
             verify_until: key.verify_until,
-            headers: [String::new(), String::new()],
+            headers: [String::new(), String::new(), String::new()],
         }
         .with_headers())
     }
@@ -103,6 +103,7 @@ impl Key {
         self.headers = [
             encoded_header(&self, TokenKind::Access),
             encoded_header(&self, TokenKind::Refresh),
+            encoded_header(&self, TokenKind::Ticket),
         ];
         self
     }
@@ -120,6 +121,7 @@ impl Key {
         match kind {
             TokenKind::Access => &self.headers[0],
             TokenKind::Refresh => &self.headers[1],
+            TokenKind::Ticket => &self.headers[2],
         }
     }
 

@@ -1,13 +1,16 @@
-//! The two kinds of token, each with its own `typ` header.
+//! The kinds of token, each with its own `typ` header.
 
-/// Which of the two token types; each carries its own `typ` header and each verifier accepts
-/// only its own.
+/// Which type of token; each carries its own `typ` header and each verifier accepts only its
+/// own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     /// An access token (`typ: at+jwt`, RFC 9068).
     Access,
     /// A refresh token (`typ: rt+jwt`).
     Refresh,
+    /// A WebSocket connection ticket (`typ: ticket+jwt`): an access token's claims, for one
+    /// upgrade within `ticket_ttl`.
+    Ticket,
 }
 
 impl TokenKind {
@@ -16,6 +19,7 @@ impl TokenKind {
         match self {
             Self::Access => "at+jwt",
             Self::Refresh => "rt+jwt",
+            Self::Ticket => "ticket+jwt",
         }
     }
 }
