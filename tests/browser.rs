@@ -1,11 +1,14 @@
 //! Cookie mode in a real browser: headless Chromium, driven over WebDriver (Debian's
-//! `chromium-driver`), against the `cookie_web` example's app on 127.0.0.1.
+//! `chromium-driver`), against the `cookie_web` example's app on 127.0.0.1; and a page that
+//! opens the demo's WebSocket echo with tickets.
 //!
 //! It needs `chromedriver` and `chromium` on the PATH (`scripts/test-deps.sh` installs them);
 //! `CHROMEDRIVER` names another driver binary.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
+#[path = "../examples/common/axum_app.rs"]
+mod axum_app;
 #[path = "../examples/common/cookie_web_app.rs"]
 mod cookie_web_app;
 #[path = "../examples/common/demo.rs"]
@@ -284,6 +287,105 @@ async fn cookie_mode_in_a_real_browser() {
     let outcome = AssertUnwindSafe(steps(&client, &app, &attacker, &notes))
         .catch_unwind()
         .await;
+    let _ = client.close().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A page of the app's own origin that signs in in cookie mode, asks for tickets and opens
+/// the echo socket with them: fresh, replayed, and after the ticket's expiry. It writes what
+/// happened, as JSON, into `#log`.
+const WEBSOCKET_PAGE: &str = r##"<!doctype html><pre id="log"></pre><script>
+const out = {};
+async function ticket(csrf) {
+  const answer = await fetch("/api/rest/ticket", { method: "POST", headers: { "x-csrf-token": csrf } });
+  out.ticketStatus = answer.status;
+  return answer.json();
+}
+function open(ticket) {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(`ws://${location.host}/ws/echo?ticket=${ticket}`);
+    let opened = false;
+    socket.onopen = () => { opened = true; socket.send("hello from the page"); };
+    socket.onmessage = (event) => { resolve({ opened, echo: event.data }); socket.close(); };
+    socket.onclose = () => resolve({ opened, echo: null });
+  });
+}
+async function run() {
+  const form = new FormData();
+  form.append("login", "john.doe@email.org");
+  form.append("password", "#thePassword1234!");
+  form.append("cookieauth", "true");
+  const signin = await fetch("/api/rest/signin", { method: "POST", body: form });
+  const csrf = (await signin.json()).csrfToken;
+  const first = await ticket(csrf);
+  out.expiresIn = first.expiresIn;
+  out.fresh = await open(first.ticket);
+  out.replayed = await open(first.ticket);
+  const second = await ticket(csrf);
+  await new Promise((done) => setTimeout(done, (second.expiresIn + 1.5) * 1000));
+  out.expired = await open(second.ticket);
+}
+run().catch((error) => { out.error = String(error); })
+  .finally(() => { document.getElementById("log").textContent = JSON.stringify(out); });
+</script>"##;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_opens_a_websocket_with_a_ticket_once() {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).expect("random");
+    let secret = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret);
+    let sources = tokengate::Config::sources(
+        None,
+        "default",
+        [
+            ("TOKENGATE_SECRET", secret.as_str()),
+            ("TOKENGATE_COOKIE_SECURE", "false"),
+            ("TOKENGATE_TICKET_TTL", "2s"),
+            ("TOKENGATE_LEEWAY", "0s"),
+        ],
+    )
+    .expect("sources");
+    let mut config = demo::demo_config_from(sources).expect("config");
+    config.guard.public_paths.push("/ws-page".to_owned());
+    let gate = demo::demo_gate(config).expect("gate");
+    let page = Router::new().route("/ws-page", get(|| async { Html(WEBSOCKET_PAGE) }));
+    let app = serve(axum_app::router_with(gate, page)).await;
+    let driver = chromedriver();
+    let client = browser(&driver).await;
+    let outcome = AssertUnwindSafe(async {
+        client
+            .goto(&format!("{app}/ws-page"))
+            .await
+            .expect("the page");
+        wait_for(
+            &client,
+            "return document.getElementById('log').textContent !== ''",
+        )
+        .await;
+        let log = js(&client, "return document.getElementById('log').textContent").await;
+        let log: Value = serde_json::from_str(log.as_str().unwrap_or("")).expect("JSON log");
+        assert_eq!(log["ticketStatus"], 201, "{log}");
+        assert_eq!(log["expiresIn"], 2, "{log}");
+        assert_eq!(
+            log["fresh"],
+            json!({ "opened": true, "echo": "hello from the page" }),
+            "{log}"
+        );
+        assert_eq!(
+            log["replayed"],
+            json!({ "opened": false, "echo": null }),
+            "{log}"
+        );
+        assert_eq!(
+            log["expired"],
+            json!({ "opened": false, "echo": null }),
+            "{log}"
+        );
+    })
+    .catch_unwind()
+    .await;
     let _ = client.close().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);

@@ -12,6 +12,34 @@ async fn me(claims: Claims<Map<String, Value>>) -> HttpResponse {
     HttpResponse::Ok().json(&claims.0)
 }
 
+/// `GET /ws/echo`: a WebSocket that echoes every text message, opened with a ticket from
+/// `POST /api/rest/ticket` (`?ticket=...`) or a bearer header; the handler gets the claims as
+/// any other.
+async fn echo(
+    claims: Claims,
+    request: actix_web::HttpRequest,
+    body: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let (response, mut session, mut messages) = actix_ws::handle(&request, body)?;
+    let subject = claims.0.sub;
+    actix_web::rt::spawn(async move {
+        tracing::info!(%subject, "echo socket opened");
+        while let Some(Ok(message)) = messages.recv().await {
+            let sent = match message {
+                actix_ws::Message::Text(text) => session.text(text).await,
+                actix_ws::Message::Ping(bytes) => session.pong(&bytes).await,
+                actix_ws::Message::Close(_) => break,
+                _ => continue,
+            };
+            if sent.is_err() {
+                return;
+            }
+        }
+        let _ = session.close(None).await;
+    });
+    Ok(response)
+}
+
 /// Plain-text answers, as axum gives them for a `&'static str`.
 fn text(body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
@@ -49,6 +77,7 @@ pub(crate) fn app(
                 .route(web::post().to(|| async { text("pong") })),
         )
         .service(resource("/health", "GET,HEAD").route(web::get().to(|| async { text("ok") })))
+        .service(resource("/ws/echo", "GET").route(web::get().to(echo)))
         // Administrators only.
         .service(
             resource("/api/rest/admin", "GET,HEAD")

@@ -1,5 +1,6 @@
 //! The axum demo application, shared by the demo binary and the tests.
 
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value};
@@ -10,6 +11,26 @@ use tokengate::TokenGate;
 /// `GET /api/rest/me`: the caller's claims.
 async fn me(claims: Claims<Map<String, Value>>) -> Json<tokengate::Claims<Map<String, Value>>> {
     Json(claims.0)
+}
+
+/// `GET /ws/echo`: a WebSocket that echoes every text message, opened with a ticket from
+/// `POST /api/rest/ticket` (`?ticket=...`) or a bearer header; the handler gets the claims as
+/// any other.
+async fn echo(claims: Claims, upgrade: WebSocketUpgrade) -> axum::response::Response {
+    let subject = claims.0.sub;
+    upgrade.on_upgrade(|mut socket| async move {
+        tracing::info!(%subject, "echo socket opened");
+        while let Some(Ok(message)) = socket.recv().await {
+            let echo = match message {
+                Message::Text(text) => Message::Text(text),
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            if socket.send(echo).await.is_err() {
+                break;
+            }
+        }
+    })
 }
 
 /// The demo routes behind the gate.
@@ -29,6 +50,7 @@ pub(crate) fn router_with(gate: TokenGate, extra: Router) -> Router {
             get(|| async { "pong" }).post(|| async { "pong" }),
         )
         .route("/health", get(|| async { "ok" }))
+        .route("/ws/echo", get(echo))
         // Administrators only.
         .route(
             "/api/rest/admin",

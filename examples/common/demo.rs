@@ -17,13 +17,14 @@ pub(crate) const SECOND_USER: (&str, &str) = ("jane.roe@email.org", "#thePasswor
 #[allow(dead_code)]
 pub(crate) const APPLICATION: (&str, &str, &str) = ("demo-app", "demo-key", "demo-secret");
 
-/// Demo defaults: long-lived and unlimited tokens allowed, `/health` public; under whatever
-/// the file and the environment say.
+/// Demo defaults: long-lived and unlimited tokens allowed, `/health` public, WebSockets under
+/// `/ws/`; under whatever the file and the environment say.
 pub(crate) fn demo_defaults(figment: Figment) -> Figment {
     figment
         .join(("max_refresh_ttl", "30d"))
         .join(("allow_unlimited", "true"))
         .join(("public_paths", "/health"))
+        .join(("websocket_paths", "/ws/*"))
 }
 
 /// The demo config: the defaults, then the tokengate.toml profile and the TOKENGATE_*
