@@ -114,6 +114,10 @@ macro_rules! with_scenarios {
             an_idle_session_ends_at_its_next_refresh,
             a_new_signin_past_the_limit_ends_the_least_recently_used_session,
             one_session_ends_by_id_and_only_for_its_owner,
+            a_ticket_opens_the_echo_socket_once,
+            a_burst_of_upgrades_with_one_ticket_opens_one_socket,
+            a_ticket_of_an_ended_session_opens_nothing,
+            the_access_cookie_never_opens_a_socket,
         ]);
     };
 }

@@ -193,3 +193,41 @@ async fn rest_and_grpc_share_the_port_and_the_sessions() {
         "REST refusals stay JSON"
     );
 }
+
+#[tokio::test]
+async fn the_layer_guards_a_plain_tonic_server_and_answers_the_endpoints_there() {
+    let sources = tokengate::Config::sources(None, "default", [("TOKENGATE_SECRET", SECRET)])
+        .expect("sources");
+    let gate = demo::demo_gate(demo::demo_config_from(sources).expect("config")).expect("gate");
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    // No axum: tonic's own server, the layer around every service, HTTP/1.1 accepted for the
+    // sign-in that the layer answers itself.
+    let server = tonic::transport::Server::builder()
+        .accept_http1(true)
+        .layer(tokengate::axum::TokenGateLayer::new(gate))
+        .add_service(grpc_app::helloworld::greeter_server::GreeterServer::new(
+            grpc_app::Hello,
+        ));
+    tokio::spawn(server.serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)));
+    let jane = sign_in(&base, demo::SECOND_USER).await;
+    let mut client = GreeterClient::connect(base.clone()).await.expect("connect");
+    assert_eq!(
+        call(&mut client, false, None).await.unwrap_err().0,
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        call(&mut client, false, Some(&jane)).await,
+        Ok("Hello tonic, from jane.roe@email.org".to_owned())
+    );
+    // No route layer here: the method's own `grpc::authorize` refuses, in the same words.
+    assert_eq!(
+        call(&mut client, true, Some(&jane)).await,
+        Err((
+            Code::PermissionDenied,
+            "the token lacks what this route requires: admin".to_owned()
+        ))
+    );
+}

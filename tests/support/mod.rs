@@ -21,6 +21,7 @@ pub mod lifetimes;
 pub mod scenarios;
 pub mod seed_flow;
 pub mod sessions;
+pub mod websockets;
 pub mod wiring;
 
 /// Every answer an endpoint gives in the conformance suite is one its OpenAPI description

@@ -17,4 +17,5 @@ pub use super::lifecycle::*;
 pub use super::lifetimes::*;
 pub use super::seed_flow::*;
 pub use super::sessions::*;
+pub use super::websockets::*;
 pub use super::wiring::endpoints_answer_in_every_usual_wiring;

@@ -1,0 +1,191 @@
+//! WebSocket tickets over real connections: a ticket from `POST /api/rest/ticket` opens the
+//! demo's echo socket once, on every store's shared counter; replays, ended sessions and the
+//! access cookie open nothing.
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use super::cookies::cookie_signin;
+use super::{start, Adapter, Body, Reply, Server};
+
+/// The upgrade of `/ws/echo?{query}` on a connection of its own. On a 101, one text frame is
+/// sent and its echo checked, and the answer is recorded as its status alone (each framework
+/// writes its own upgrade headers); a refusal is recorded whole.
+async fn upgrade(server: &Server, query: &str, headers: &[(&str, &str)]) -> Reply {
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut head = format!(
+        "GET /ws/echo?{query} HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n"
+    );
+    for (name, value) in headers {
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    head.push_str("\r\n");
+    let raw = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        stream.write_all(head.as_bytes()).expect("send the upgrade");
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        let header_end = loop {
+            if let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => panic!("the upgrade got no answer"),
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        };
+        let text = String::from_utf8_lossy(&answer[..header_end]).into_owned();
+        if text.starts_with("HTTP/1.1 101") {
+            // A masked text frame, and its echo unmasked.
+            let payload = b"hello over a ticket";
+            let mask = [7u8, 1, 9, 4];
+            let mut frame = vec![0x81, 0x80 | u8::try_from(payload.len()).expect("short")];
+            frame.extend_from_slice(&mask);
+            frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+            stream.write_all(&frame).expect("send a frame");
+            let mut echo = answer[header_end..].to_vec();
+            while echo.len() < 2 + payload.len() {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => echo.extend_from_slice(&buffer[..n]),
+                }
+            }
+            assert_eq!(echo.get(..2), Some(&[0x81, 19][..]), "an echo frame");
+            assert_eq!(&echo[2..], payload, "the echo");
+            return "HTTP/1.1 101 Switching Protocols\r\n\r\n".to_owned();
+        }
+        let length = text
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        while answer.len() < header_end + length {
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .expect("the client thread");
+    let reply = Reply::parse_raw(&raw);
+    super::record("GET", &format!("/ws/echo?{query}"), &reply);
+    reply
+}
+
+/// A ticket for `access`: 201 with 30 seconds to use it.
+async fn new_ticket(server: &Server, headers: &[(&str, &str)]) -> String {
+    let reply = server.post("/api/rest/ticket", Body::None, headers).await;
+    reply.expect(201);
+    let body = reply.json();
+    assert_eq!(body["expiresIn"], 30, "{body}");
+    body["ticket"].as_str().expect("a ticket").to_owned()
+}
+
+pub async fn a_ticket_opens_the_echo_socket_once(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let bearer = format!("Bearer {}", tokens.access);
+    let ticket = new_ticket(&server, &[("authorization", &bearer)]).await;
+    upgrade(&server, &format!("ticket={ticket}"), &[])
+        .await
+        .expect(101);
+    upgrade(&server, &format!("ticket={ticket}"), &[])
+        .await
+        .invalid_token()
+        .says("the ticket was used already");
+    // No ticket, an access token in its place, or the ticket as a bearer elsewhere: nothing.
+    upgrade(&server, "", &[])
+        .await
+        .expect(401)
+        .error("missing_token");
+    upgrade(&server, &format!("ticket={}", tokens.access), &[])
+        .await
+        .invalid_token();
+    let fresh = new_ticket(&server, &[("authorization", &bearer)]).await;
+    server
+        .get(
+            "/api/rest/me",
+            &[("authorization", &format!("Bearer {fresh}"))],
+        )
+        .await
+        .invalid_token();
+    // A native client may send its bearer header on the upgrade instead.
+    upgrade(&server, "", &[("authorization", &bearer)])
+        .await
+        .expect(101);
+    server
+        .post("/api/rest/ticket", Body::None, &[])
+        .await
+        .expect(401)
+        .error("missing_token");
+}
+
+pub async fn a_burst_of_upgrades_with_one_ticket_opens_one_socket(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let ticket = new_ticket(
+        &server,
+        &[("authorization", &format!("Bearer {}", tokens.access))],
+    )
+    .await;
+    let query = format!("ticket={ticket}");
+    let replies = super::parallel(futures_util::future::join_all(
+        (0..16).map(|_| upgrade(&server, &query, &[])),
+    ))
+    .await;
+    let opened = replies.iter().filter(|reply| reply.status == 101).count();
+    assert_eq!(opened, 1, "sockets opened by one ticket");
+    for reply in replies.iter().filter(|reply| reply.status != 101) {
+        reply.invalid_token().says("the ticket was used already");
+    }
+}
+
+pub async fn a_ticket_of_an_ended_session_opens_nothing(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let ticket = new_ticket(
+        &server,
+        &[("authorization", &format!("Bearer {}", tokens.access))],
+    )
+    .await;
+    server.signout(&tokens.refresh, &[]).await.expect(200);
+    upgrade(&server, &format!("ticket={ticket}"), &[])
+        .await
+        .invalid_token()
+        .says("the session of this token has ended");
+}
+
+pub async fn the_access_cookie_never_opens_a_socket(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let (_, browser) = cookie_signin(&server).await;
+    // Any page can open a socket to us, and the browser would send the cookie with it.
+    upgrade(&server, "", &browser.headers(true))
+        .await
+        .expect(401)
+        .error("missing_token");
+    // A ticket asked for by cookie, with the CSRF header, opens it.
+    server
+        .post("/api/rest/ticket", Body::None, &browser.headers(false))
+        .await
+        .expect(403)
+        .error("csrf_rejected");
+    let ticket = new_ticket(&server, &browser.headers(true)).await;
+    upgrade(
+        &server,
+        &format!("ticket={ticket}"),
+        &browser.headers(false),
+    )
+    .await
+    .expect(101);
+}
