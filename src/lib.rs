@@ -10,6 +10,8 @@
 //! |---|---|---|
 //! | `axum` | yes | [`axum::TokenGateLayer`] and the [`axum::Claims`] extractor |
 //! | `tower` | no | the tower Layer alone, for hyper or other tower stacks |
+//! | `tonic` | no | `tower::grpc`: the claims of a gRPC call and requirements in a tonic method (refusals are gRPC statuses with or without it) |
+//! | `openapi` | no | the OpenAPI 3.1 description of the endpoints (`openapi`, utoipa) |
 //! | `actix` | no | [`actix::TokenGateTransform`] and the [`actix::Claims`] extractor |
 //! | `redis` | no | the Redis session store and shared throttling, for `store = "redis://..."` |
 //! | `sqlite` | no | the SQLite session store, for `store = "sqlite://path"` |
