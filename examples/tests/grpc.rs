@@ -107,40 +107,56 @@ async fn tonic_clients_get_grpc_statuses_and_the_methods_get_the_claims() {
     let john = sign_in(&base, demo::USER).await; // roles user, admin
     let jane = sign_in(&base, demo::SECOND_USER).await; // role user
     let mut client = GreeterClient::connect(base.clone()).await.expect("connect");
-
-    assert_eq!(
-        call(&mut client, false, None).await,
-        Err((
-            Code::Unauthenticated,
-            "an access token is required".to_owned()
-        ))
-    );
-    assert_eq!(
-        call(&mut client, false, Some("not.a.token")).await,
-        Err((
-            Code::Unauthenticated,
-            "the token is not a well-formed JWT".to_owned()
-        ))
-    );
-    assert_eq!(
-        call(&mut client, false, Some(&jane)).await,
-        Ok("Hello tonic, from jane.roe@email.org".to_owned())
-    );
-    assert_eq!(
-        call(&mut client, true, Some(&jane)).await,
-        Err((
-            Code::PermissionDenied,
-            "the token lacks what this route requires: admin".to_owned()
-        ))
-    );
-    assert_eq!(
-        call(&mut client, true, Some(&john)).await,
-        Ok("Hello admin tonic, from john.doe@email.org".to_owned())
-    );
-    assert_eq!(
-        call(&mut client, false, Some(&expired(&jane))).await,
-        Err((Code::Unauthenticated, "the token has expired".to_owned()))
-    );
+    let expired = expired(&jane);
+    let denied = "the token lacks what this route requires: admin";
+    let cases = [
+        // (SayHelloAdmin?, token, answer)
+        (
+            false,
+            None,
+            Err((Code::Unauthenticated, "an access token is required")),
+        ),
+        (
+            false,
+            Some("not.a.token"),
+            Err((Code::Unauthenticated, "the token is not a well-formed JWT")),
+        ),
+        (
+            false,
+            Some(jane.as_str()),
+            Ok("Hello tonic, from jane.roe@email.org"),
+        ),
+        (
+            true,
+            Some(jane.as_str()),
+            Err((Code::PermissionDenied, denied)),
+        ),
+        (
+            true,
+            Some(john.as_str()),
+            Ok("Hello admin tonic, from john.doe@email.org"),
+        ),
+        (
+            false,
+            Some(expired.as_str()),
+            Err((Code::Unauthenticated, "the token has expired")),
+        ),
+        (
+            true,
+            None,
+            Err((Code::Unauthenticated, "an access token is required")),
+        ),
+    ];
+    for (admin, token, answer) in cases {
+        let expected = answer
+            .map(str::to_owned)
+            .map_err(|(code, message)| (code, message.to_owned()));
+        assert_eq!(
+            call(&mut client, admin, token).await,
+            expected,
+            "{admin} {token:?}"
+        );
+    }
     // A refresh token is no access token, over gRPC as over REST.
     let refresh: serde_json::Value = reqwest::Client::new()
         .post(format!("{base}/api/rest/signin"))

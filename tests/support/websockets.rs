@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use super::cookies::cookie_signin;
-use super::{start, Adapter, Body, Reply, Server};
+use super::{start, Adapter, Body, Reply, Server, Tokens};
 
 /// The upgrade of `/ws/echo?{query}` on a connection of its own. On a 101, one text frame is
 /// sent and its echo checked, and the answer is recorded as its status alone (each framework
@@ -131,14 +131,17 @@ pub async fn a_ticket_opens_the_echo_socket_once(adapter: Adapter) {
         .error("missing_token");
 }
 
+/// A signed-in session and a ticket of its access token.
+async fn signed_in_ticket(server: &Server) -> (Tokens, String) {
+    let tokens = server.signin(&[]).await.tokens();
+    let bearer = format!("Bearer {}", tokens.access);
+    let ticket = new_ticket(server, &[("authorization", &bearer)]).await;
+    (tokens, ticket)
+}
+
 pub async fn a_burst_of_upgrades_with_one_ticket_opens_one_socket(adapter: Adapter) {
     let server = start(adapter, &[]).await;
-    let tokens = server.signin(&[]).await.tokens();
-    let ticket = new_ticket(
-        &server,
-        &[("authorization", &format!("Bearer {}", tokens.access))],
-    )
-    .await;
+    let (_, ticket) = signed_in_ticket(&server).await;
     let query = format!("ticket={ticket}");
     let replies = super::parallel(futures_util::future::join_all(
         (0..16).map(|_| upgrade(&server, &query, &[])),
@@ -153,12 +156,7 @@ pub async fn a_burst_of_upgrades_with_one_ticket_opens_one_socket(adapter: Adapt
 
 pub async fn a_ticket_of_an_ended_session_opens_nothing(adapter: Adapter) {
     let server = start(adapter, &[]).await;
-    let tokens = server.signin(&[]).await.tokens();
-    let ticket = new_ticket(
-        &server,
-        &[("authorization", &format!("Bearer {}", tokens.access))],
-    )
-    .await;
+    let (tokens, ticket) = signed_in_ticket(&server).await;
     server.signout(&tokens.refresh, &[]).await.expect(200);
     upgrade(&server, &format!("ticket={ticket}"), &[])
         .await

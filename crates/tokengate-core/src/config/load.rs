@@ -523,6 +523,31 @@ mod tests {
     }
 
     #[test]
+    fn websocket_paths_and_the_ticket_lifetime_are_checked() {
+        let config = load(
+            None,
+            "default",
+            &[
+                ("TOKENGATE_WEBSOCKET_PATHS", "/ws/*, /live"),
+                ("TOKENGATE_TICKET_TTL", "10s"),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.guard.websocket_paths, ["/ws/*", "/live"]);
+        assert_eq!(config.endpoints.ticket_ttl, Duration::from_secs(10));
+        let default = load(None, "default", &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(default.guard.websocket_paths.is_empty());
+        assert_eq!(default.endpoints.ticket_ttl, Duration::from_secs(30));
+        let error = load(None, "default", &[("TOKENGATE_WEBSOCKET_PATHS", "ws")]).unwrap_err();
+        assert_eq!(error.key, "websocket_paths");
+        // A ticket only bridges a sign-in page and its upgrade: minutes at most.
+        for ttl in ["10m", "0s"] {
+            let error = load(None, "default", &[("TOKENGATE_TICKET_TTL", ttl)]).unwrap_err();
+            assert_eq!(error.key, "ticket_ttl", "{ttl}");
+        }
+    }
+
+    #[test]
     fn the_postgres_store_is_tuned_by_configuration() {
         let config = load(
             None,

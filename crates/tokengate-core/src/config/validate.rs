@@ -86,29 +86,13 @@ impl Config {
                 "must be at least one byte",
             ));
         }
-        if let Some(path) = self
-            .guard
-            .public_paths
-            .iter()
-            .find(|path| !path.starts_with('/'))
-        {
-            return Err(ConfigError::new(
-                "public_paths",
-                path,
-                "each path must start with `/`",
-            ));
-        }
-        if let Some(path) = self
-            .guard
-            .websocket_paths
-            .iter()
-            .find(|path| !path.starts_with('/'))
-        {
-            return Err(ConfigError::new(
-                "websocket_paths",
-                path,
-                "each path must start with `/`",
-            ));
+        for (key, paths) in [
+            ("public_paths", &self.guard.public_paths),
+            ("websocket_paths", &self.guard.websocket_paths),
+        ] {
+            if let Some(path) = paths.iter().find(|path| !path.starts_with('/')) {
+                return Err(ConfigError::new(key, path, "each path must start with `/`"));
+            }
         }
         let ticket_ttl = self.endpoints.ticket_ttl.as_secs();
         if !(1..=300).contains(&ticket_ttl) {
