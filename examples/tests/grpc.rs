@@ -20,15 +20,21 @@ use tonic::Code;
 
 const SECRET: &str = "a-grpc-test-only-secret-of-32-bytes-or-more";
 
-/// The gRPC demo's app on a free port; its base URL.
-async fn serve() -> String {
+/// The demo gate on the test secret, and a listener on a free port with its base URL.
+async fn gate_and_listener() -> (tokengate::TokenGate, tokio::net::TcpListener, String) {
     let sources = tokengate::Config::sources(None, "default", [("TOKENGATE_SECRET", SECRET)])
         .expect("sources");
     let gate = demo::demo_gate(demo::demo_config_from(sources).expect("config")).expect("gate");
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .await
         .expect("bind");
-    let address = listener.local_addr().expect("address");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    (gate, listener, base)
+}
+
+/// The gRPC demo's app on a free port; its base URL.
+async fn serve() -> String {
+    let (gate, listener, base) = gate_and_listener().await;
     tokio::spawn(async move {
         let app = grpc_app::router(gate);
         let _ = axum::serve(
@@ -37,7 +43,7 @@ async fn serve() -> String {
         )
         .await;
     });
-    format!("http://{address}")
+    base
 }
 
 async fn sign_in(base: &str, (login, password): (&str, &str)) -> String {
@@ -212,13 +218,7 @@ async fn rest_and_grpc_share_the_port_and_the_sessions() {
 
 #[tokio::test]
 async fn the_layer_guards_a_plain_tonic_server_and_answers_the_endpoints_there() {
-    let sources = tokengate::Config::sources(None, "default", [("TOKENGATE_SECRET", SECRET)])
-        .expect("sources");
-    let gate = demo::demo_gate(demo::demo_config_from(sources).expect("config")).expect("gate");
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let (gate, listener, base) = gate_and_listener().await;
     // No axum: tonic's own server, the layer around every service, HTTP/1.1 accepted for the
     // sign-in that the layer answers itself.
     let server = tonic::transport::Server::builder()

@@ -10,11 +10,11 @@ use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Tr
 use actix_web::HttpMessage as _;
 use actix_web::{web, HttpResponse};
 use futures_util::future::{ready, Ready};
-use tokengate_core::adapter::{extract, Guarded};
+use tokengate_core::adapter::{extract, refusal_for, Guarded};
 use tokengate_core::authz::Requirement;
 use tokengate_core::TokenGate;
 
-use crate::head::to_actix;
+use crate::head::{to_actix, Head};
 use crate::middleware::ResponseFuture;
 
 /// Applies a [`Requirement`] to what it wraps (`Scope::wrap`, `Resource::wrap`), inside a
@@ -107,7 +107,10 @@ where
         let decided = extract::authorize(request.extensions().get::<Guarded>(), &self.requirement);
         match decided {
             Ok(()) => ResponseFuture::inner(self.service.call(request)),
-            Err(response) => ResponseFuture::ready(request.into_response(to_actix(response))),
+            Err(response) => {
+                let response = refusal_for(response, &Head(request.request()));
+                ResponseFuture::ready(request.into_response(to_actix(response)))
+            }
         }
     }
 }

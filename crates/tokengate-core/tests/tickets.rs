@@ -28,6 +28,16 @@ impl Head {
         }
     }
 
+    /// A POST with a urlencoded body.
+    fn form(path: &'static str) -> Self {
+        let mut head = Self::new("POST", path);
+        head.headers.push((
+            "content-type",
+            "application/x-www-form-urlencoded".to_owned(),
+        ));
+        head
+    }
+
     fn bearer(mut self, token: &str) -> Self {
         self.headers
             .push(("authorization", format!("Bearer {token}")));
@@ -103,11 +113,7 @@ async fn serve(
 
 /// Signs `ada` in: (refresh, access).
 async fn sign_in(gate: &TokenGate) -> (String, String) {
-    let mut head = Head::new("POST", "/api/rest/signin");
-    head.headers.push((
-        "content-type",
-        "application/x-www-form-urlencoded".to_owned(),
-    ));
+    let head = Head::form("/api/rest/signin");
     let (status, body) = serve(gate, Endpoint::SignIn, &head, "login=ada&password=pw").await;
     assert_eq!(status, 201, "{body}");
     (
@@ -263,11 +269,7 @@ async fn a_ticket_of_an_ended_session_is_refused_at_upgrade_without_strict_revoc
     assert!(!gate.config().guard.strict_revocation);
     let (refresh, access) = sign_in(&gate).await;
     let ticket = ticket(&gate, &access).await;
-    let mut signout = Head::new("POST", "/api/rest/signout");
-    signout.headers.push((
-        "content-type",
-        "application/x-www-form-urlencoded".to_owned(),
-    ));
+    let signout = Head::form("/api/rest/signout");
     let (status, _) = serve(
         &gate,
         Endpoint::SignOut,

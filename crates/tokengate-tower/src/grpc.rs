@@ -32,7 +32,7 @@
 
 use tokengate_core::adapter::{extract, Guarded};
 use tokengate_core::authz::Requirement;
-use tokengate_core::{Claims, Response};
+use tokengate_core::{Claims, Error, ErrorKind, Response};
 
 /// The claims of the call's access token, or `UNAUTHENTICATED` where the layer let the call
 /// through without one (a public path, optional mode) or is not in front of the service.
@@ -42,7 +42,9 @@ pub fn claims<T>(request: &tonic::Request<T>) -> Result<&Claims, tonic::Status> 
         .get::<Guarded>()
         .and_then(Guarded::verified)
         .map(tokengate_core::VerifiedToken::claims)
-        .ok_or_else(|| tonic::Status::unauthenticated("an access token is required"))
+        .ok_or_else(|| {
+            tonic::Status::unauthenticated(Error::new(ErrorKind::MissingToken).to_string())
+        })
 }
 
 /// The claims of the call's access token when it meets `requirement`: `UNAUTHENTICATED`
@@ -59,14 +61,6 @@ pub fn authorize<'r, T>(
 /// A refusal of the gate as a tonic status, its code and message as
 /// [`Response::to_grpc`] gives them.
 pub fn status(refusal: &Response) -> tonic::Status {
-    let grpc = refusal.to_grpc();
-    let code = grpc
-        .header("grpc-status")
-        .and_then(|code| code.parse::<i32>().ok())
-        .map_or(tonic::Code::Internal, tonic::Code::from_i32);
-    let message: String = serde_json::from_slice::<serde_json::Value>(&refusal.body)
-        .ok()
-        .and_then(|body| body.get("error_description")?.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    tonic::Status::new(code, message)
+    let (code, message) = refusal.grpc_status();
+    tonic::Status::new(tonic::Code::from_i32(code), message)
 }

@@ -82,29 +82,6 @@ impl RequestHead for Head<'_> {
     }
 }
 
-/// Whether a request is a gRPC call (`content-type: application/grpc`, `application/grpc+proto`
-/// ...): its refusals are answered the gRPC way.
-pub(crate) fn is_grpc(headers: &http::HeaderMap) -> bool {
-    headers
-        .get(http::header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
-}
-
-/// A refusal of the gate as an `http` response: as it is, or for a gRPC call as gRPC status
-/// headers ([`tokengate_core::Response::to_grpc`]), never an HTTP error that a gRPC client
-/// would report as a transport failure.
-pub(crate) fn refusal<B>(
-    response: &tokengate_core::Response,
-    headers: &http::HeaderMap,
-) -> http::Response<crate::body::ResponseBody<B>> {
-    let response = if is_grpc(headers) {
-        response.to_grpc()
-    } else {
-        response.clone()
-    };
-    to_http(response, crate::body::ResponseBody::full)
-}
-
 /// The core's plain answer as an `http` response.
 pub(crate) fn to_http<B>(
     mut response: tokengate_core::Response,

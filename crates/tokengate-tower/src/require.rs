@@ -3,14 +3,14 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tokengate_core::adapter::{extract, Guarded};
+use tokengate_core::adapter::{extract, refusal_for, Guarded};
 use tokengate_core::authz::Requirement;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
-use crate::head::refusal;
+use crate::head::{to_http, Head};
 
 /// Applies a [`Requirement`] to the routes it wraps, behind a
 /// [`TokenGateLayer`](crate::TokenGateLayer): in axum, `Router::route_layer` or
@@ -95,7 +95,10 @@ where
         let guarded = request.extensions().get::<Guarded>();
         match extract::authorize(guarded, &self.requirement) {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-            Err(response) => ResponseFuture::ready(refusal(&response, request.headers())),
+            Err(response) => {
+                let response = refusal_for(response, &Head::of(&request));
+                ResponseFuture::ready(to_http(response, ResponseBody::full))
+            }
         }
     }
 }

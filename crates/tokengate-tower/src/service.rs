@@ -4,13 +4,13 @@ use std::fmt;
 use std::task::{Context, Poll};
 
 use http_body::Body;
-use tokengate_core::adapter::Route;
+use tokengate_core::adapter::{refusal_for, Route};
 use tokengate_core::TokenGate;
 use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
-use crate::head::{refusal, to_http, Head};
+use crate::head::{to_http, Head};
 
 /// The service made by [`TokenGateLayer`](crate::TokenGateLayer).
 #[derive(Debug, Clone)]
@@ -59,7 +59,10 @@ where
                 request.extensions_mut().insert(guarded);
                 ResponseFuture::inner(self.inner.call(request))
             }
-            Route::Refuse(response) => ResponseFuture::ready(refusal(&response, request.headers())),
+            Route::Refuse(response) => {
+                let response = refusal_for(response, &Head::of(&request));
+                ResponseFuture::ready(to_http(response, ResponseBody::full))
+            }
             Route::Check(pending) => {
                 let gate = self.gate.clone();
                 // The service polled ready goes into the future; a fresh clone stays here.
@@ -72,7 +75,10 @@ where
                             let response = inner.call(request).await?;
                             Ok(response.map(ResponseBody::inner))
                         }
-                        Err(response) => Ok(refusal(&response, request.headers())),
+                        Err(response) => {
+                            let response = refusal_for(response, &Head::of(&request));
+                            Ok(to_http(response, ResponseBody::full))
+                        }
                     }
                 }))
             }

@@ -87,6 +87,27 @@ impl Response {
         body.get("error")?.as_str().map(str::to_owned)
     }
 
+    /// The gRPC status code of this answer and its description (the JSON `error_description`,
+    /// not yet percent-encoded), as [`Response::to_grpc`] sends them: for adapters that hand
+    /// gRPC frameworks a status of their own type.
+    pub fn grpc_status(&self) -> (i32, String) {
+        let code = match self.status {
+            200..=299 => 0,
+            400 | 413 => 3,
+            401 => 16,
+            403 => 7,
+            404 | 405 => 12,
+            429 => 8,
+            503 => 14,
+            _ => 13,
+        };
+        let description = serde_json::from_slice::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|body| body.get("error_description")?.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        (code, description)
+    }
+
     /// The same refusal as a gRPC client expects it: HTTP 200 with no body and the status in
     /// the headers ("Trailers-Only"), `grpc-status` from the HTTP status (401 is 16
     /// `UNAUTHENTICATED`, 403 is 7 `PERMISSION_DENIED`, 429 is 8 `RESOURCE_EXHAUSTED`, 503 is 14
@@ -109,20 +130,8 @@ impl Response {
     /// ```
     #[must_use]
     pub fn to_grpc(&self) -> Response {
-        let code = match self.status {
-            200..=299 => 0,
-            400 | 413 => 3,
-            401 => 16,
-            403 => 7,
-            404 | 405 => 12,
-            429 => 8,
-            503 => 14,
-            _ => 13,
-        };
-        let message = serde_json::from_slice::<serde_json::Value>(&self.body)
-            .ok()
-            .and_then(|body| body.get("error_description")?.as_str().map(grpc_message))
-            .unwrap_or_default();
+        let (code, description) = self.grpc_status();
+        let message = grpc_message(&description);
         let mut headers: Vec<(Cow<'static, str>, String)> = vec![
             (Cow::Borrowed("content-type"), "application/grpc".to_owned()),
             (Cow::Borrowed("grpc-status"), code.to_string()),
