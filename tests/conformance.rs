@@ -118,6 +118,11 @@ macro_rules! with_scenarios {
             a_burst_of_upgrades_with_one_ticket_opens_one_socket,
             a_ticket_of_an_ended_session_opens_nothing,
             the_access_cookie_never_opens_a_socket,
+            every_spelling_of_a_path_reaches_the_same_decision_or_fails_closed,
+            the_access_cookie_never_opens_a_socket_whatever_the_path,
+            a_flood_from_one_address_locks_no_one_else_out,
+            a_ticket_is_refused_once_its_expires_in_has_passed,
+            a_forwarded_line_of_the_client_does_not_choose_its_address,
         ]);
     };
 }

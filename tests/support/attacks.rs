@@ -37,6 +37,19 @@
 //! - a body that never completes, to hold a connection and a task:
 //!   [`a_body_that_never_completes_gets_408`]
 //! - content sniffing of an answer: [`every_answer_forbids_sniffing`]
+//! - a WebSocket upgrade with the access cookie and a foreign `Origin` on `/w%73/echo`,
+//!   `/%77s/echo`, `//ws/echo`...:
+//!   `paths::the_access_cookie_never_opens_a_socket_whatever_the_path`
+//! - the address limit of wrong sign-ins, then a flood of random logins from the same
+//!   address, to fill the counter and lock every user out:
+//!   [`a_flood_from_one_address_locks_no_one_else_out`]
+//! - a client's own `X-Forwarded-For` line before the trusted proxy's:
+//!   [`a_forwarded_line_of_the_client_does_not_choose_its_address`]
+//! - a WebSocket ticket used after its `expiresIn`, within the access token's leeway:
+//!   `websockets::a_ticket_is_refused_once_its_expires_in_has_passed`
+//! - escaped, doubled-slash, trailing-slash and dot-segment spellings of endpoints, public
+//!   paths, guarded and role routes:
+//!   `paths::every_spelling_of_a_path_reaches_the_same_decision_or_fails_closed`
 
 use std::io::{Read as _, Write as _};
 use std::time::Duration;
@@ -1060,4 +1073,82 @@ pub async fn every_answer_forbids_sniffing(adapter: Adapter) {
             reply.status
         );
     }
+}
+
+/// Attack: from one address, the address limit of wrong sign-ins, then a flood of sign-ins
+/// with random logins, each refused by the address limit. Each refusal left an empty login
+/// window behind (the login was reserved first) until the counter was full, and then every
+/// user, from any address, got 429. A refused attempt now leaves nothing: after the flood the
+/// right password from another address signs in, on every store.
+pub async fn a_flood_from_one_address_locks_no_one_else_out(adapter: Adapter) {
+    let server = start(
+        adapter,
+        &[
+            ("TOKENGATE_TRUSTED_PROXY_HEADER", "x-forwarded-for"),
+            ("TOKENGATE_THROTTLE_PER_ADDRESS", "5"),
+        ],
+    )
+    .await;
+    let attacker = [("x-forwarded-for", "203.0.113.9")];
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..120 {
+        let login = format!("random{i}@example.org");
+        let reply = server
+            .post(
+                "/api/rest/signin",
+                Body::Form(&[("login", &login), ("password", "x")]),
+                &attacker,
+            )
+            .await;
+        *statuses.entry(reply.status).or_insert(0) += 1;
+    }
+    assert_eq!(
+        statuses,
+        std::collections::BTreeMap::from([(401, 5), (429, 115)])
+    );
+    let (login, password) = super::demo::USER;
+    let fields = [("login", login), ("password", password)];
+    server
+        .post("/api/rest/signin", Body::Form(&fields), &attacker)
+        .await
+        .expect(429);
+    server
+        .post(
+            "/api/rest/signin",
+            Body::Form(&fields),
+            &[("x-forwarded-for", "198.51.100.7")],
+        )
+        .await
+        .expect(201);
+}
+
+/// Attack: a client sends its own `X-Forwarded-For: 6.6.6.6` and the trusted proxy appends
+/// its line `10.0.0.7`: only the first line was read, so the client chose the address it was
+/// counted under. The last line (what the proxy appended) counts now.
+pub async fn a_forwarded_line_of_the_client_does_not_choose_its_address(adapter: Adapter) {
+    let server = start(
+        adapter,
+        &[
+            ("TOKENGATE_TRUSTED_PROXY_HEADER", "x-forwarded-for"),
+            ("TOKENGATE_THROTTLE_PER_ADDRESS", "3"),
+        ],
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let login = format!("user{i}@example.org");
+        let spoofed = format!("6.6.6.{i}");
+        let reply = server
+            .post(
+                "/api/rest/signin",
+                Body::Form(&[("login", &login), ("password", "x")]),
+                &[
+                    ("x-forwarded-for", spoofed.as_str()),
+                    ("x-forwarded-for", "192.0.2.7"),
+                ],
+            )
+            .await;
+        statuses.push(reply.status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
 }

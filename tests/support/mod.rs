@@ -18,6 +18,7 @@ pub mod guard;
 pub mod keys;
 pub mod lifecycle;
 pub mod lifetimes;
+pub mod paths;
 pub mod scenarios;
 pub mod seed_flow;
 pub mod sessions;

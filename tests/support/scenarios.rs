@@ -15,6 +15,7 @@ pub use super::credentials::*;
 pub use super::guard::*;
 pub use super::lifecycle::*;
 pub use super::lifetimes::*;
+pub use super::paths::*;
 pub use super::seed_flow::*;
 pub use super::sessions::*;
 pub use super::websockets::*;

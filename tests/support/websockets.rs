@@ -13,9 +13,21 @@ use super::{start, Adapter, Body, Reply, Server, Tokens};
 /// sent and its echo checked, and the answer is recorded as its status alone (each framework
 /// writes its own upgrade headers); a refusal is recorded whole.
 async fn upgrade(server: &Server, query: &str, headers: &[(&str, &str)]) -> Reply {
+    let reply = upgrade_at(server, "/ws/echo", query, headers).await;
+    super::record("GET", &format!("/ws/echo?{query}"), &reply);
+    reply
+}
+
+/// [`upgrade`] of `path` as spelled, not recorded: each framework routes its own spellings.
+pub(super) async fn upgrade_at(
+    server: &Server,
+    path: &str,
+    query: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
     let address = server.base.trim_start_matches("http://").to_owned();
     let mut head = format!(
-        "GET /ws/echo?{query} HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n\
+        "GET {path}?{query} HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n\
          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
          Sec-WebSocket-Version: 13\r\n"
     );
@@ -78,13 +90,11 @@ async fn upgrade(server: &Server, query: &str, headers: &[(&str, &str)]) -> Repl
     })
     .await
     .expect("the client thread");
-    let reply = Reply::parse_raw(&raw);
-    super::record("GET", &format!("/ws/echo?{query}"), &reply);
-    reply
+    Reply::parse_raw(&raw)
 }
 
 /// A ticket for `access`: 201 with 30 seconds to use it.
-async fn new_ticket(server: &Server, headers: &[(&str, &str)]) -> String {
+pub(super) async fn new_ticket(server: &Server, headers: &[(&str, &str)]) -> String {
     let reply = server.post("/api/rest/ticket", Body::None, headers).await;
     reply.expect(201);
     let body = reply.json();
@@ -186,4 +196,31 @@ pub async fn the_access_cookie_never_opens_a_socket(adapter: Adapter) {
     )
     .await
     .expect(101);
+}
+
+/// Attack: with `ticket_ttl=1s`, a ticket still opened a socket seconds after its
+/// `expiresIn` (the access token's leeway was applied to it). A ticket now ends at its
+/// `expiresIn`.
+pub async fn a_ticket_is_refused_once_its_expires_in_has_passed(adapter: Adapter) {
+    let server = start(adapter, &[("TOKENGATE_TICKET_TTL", "1s")]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let bearer = format!("Bearer {}", tokens.access);
+    let reply = server
+        .post(
+            "/api/rest/ticket",
+            Body::None,
+            &[("authorization", &bearer)],
+        )
+        .await;
+    reply.expect(201);
+    assert_eq!(reply.json()["expiresIn"], 1);
+    let ticket = reply.json()["ticket"]
+        .as_str()
+        .expect("a ticket")
+        .to_owned();
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    upgrade(&server, &format!("ticket={ticket}"), &[])
+        .await
+        .invalid_token()
+        .says("expired");
 }

@@ -13,12 +13,22 @@ impl RequestHead for Head<'_> {
         self.0.method().as_str()
     }
 
+    /// The path actix-web routes on: percent-escapes decoded (all but `%`, `/` and `+`), so
+    /// that `/w%73/echo`, which actix-web serves as `/ws/echo`, is judged as `/ws/echo` too.
     fn path(&self) -> &str {
-        self.0.path()
+        self.0.match_info().as_str()
     }
 
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.0.headers().get(name).map(HeaderValue::as_bytes)
+    }
+
+    fn last_header(&self, name: &str) -> Option<&[u8]> {
+        self.0
+            .headers()
+            .get_all(name)
+            .last()
+            .map(HeaderValue::as_bytes)
     }
 
     fn cookie(&self, name: &str) -> Option<&str> {

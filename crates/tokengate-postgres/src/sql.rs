@@ -162,8 +162,16 @@ impl Statements {
             ),
             // $2 key, $3 limit, $4 now, $5 window length: counts and grants, or leaves the
             // window as it is and answers it refused (read from before the statement).
+            // Ended windows of the namespace go as attempts come, a few per reservation,
+            // skipping rows another statement holds: the table stays bounded by open windows.
             reserve: format!(
-                "WITH counted AS (
+                "WITH swept AS (
+                     DELETE FROM {s}.attempts WHERE ctid IN (
+                         SELECT ctid FROM {s}.attempts
+                         WHERE ns = $1 AND ends_at <= $4 AND key <> $2
+                         LIMIT 16 FOR UPDATE SKIP LOCKED)
+                 ),
+                 counted AS (
                      INSERT INTO {s}.attempts AS a (ns, key, count, ends_at)
                      VALUES ($1, $2, 1, $4 + $5)
                      ON CONFLICT (ns, key) DO UPDATE SET
@@ -177,9 +185,14 @@ impl Statements {
                  SELECT false, count, ends_at FROM {s}.attempts
                  WHERE ns = $1 AND key = $2 AND NOT EXISTS (SELECT 1 FROM counted)"
             ),
+            // A window given back to zero (or ended) is deleted: it protects nothing.
             release: format!(
-                "UPDATE {s}.attempts SET count = count - 1
-                 WHERE ns = $1 AND key = $2 AND ends_at > $3 AND count > 0"
+                "WITH gone AS (
+                     DELETE FROM {s}.attempts
+                     WHERE ns = $1 AND key = $2 AND (count <= 1 OR ends_at <= $3)
+                 )
+                 UPDATE {s}.attempts SET count = count - 1
+                 WHERE ns = $1 AND key = $2 AND ends_at > $3 AND count > 1"
             ),
             clear: format!("DELETE FROM {s}.attempts WHERE ns = $1 AND key = $2"),
         }

@@ -377,11 +377,19 @@ impl FailureCounter for SqliteStore {
     fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()> {
         let key = key.to_owned();
         self.run(move |connection| {
-            connection.execute(
-                "UPDATE tokengate_attempts SET count = count - 1 \
-                 WHERE key = ?1 AND count > 0 AND ends_at > ?2",
+            // A window given back to zero (or ended) is deleted: it protects nothing.
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            transaction.execute(
+                "DELETE FROM tokengate_attempts WHERE key = ?1 AND (count <= 1 OR ends_at <= ?2)",
                 params![key, now],
             )?;
+            transaction.execute(
+                "UPDATE tokengate_attempts SET count = count - 1 \
+                 WHERE key = ?1 AND count > 1 AND ends_at > ?2",
+                params![key, now],
+            )?;
+            transaction.commit()?;
             Ok(())
         })
     }

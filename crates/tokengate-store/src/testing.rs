@@ -619,4 +619,47 @@ pub async fn failure_counter_contract<C: FailureCounter>(counter: &C) {
         "{again:?}"
     );
     counter.clear(&short).await.expect("clear");
+    windows_back_at_zero_are_deleted(counter, t).await;
+}
+
+/// A window given back to zero is gone: the next attempt opens a window of its own (so a
+/// counter keeps no state for attempts that were given back).
+async fn windows_back_at_zero_are_deleted<C: FailureCounter>(counter: &C, t: i64) {
+    let given = unique("given");
+    let first = counter.reserve(&given, 3, 900, t).await.expect("reserve");
+    counter.release(&given, t + 5).await.expect("release");
+    let next = counter
+        .reserve(&given, 3, 900, t + 10)
+        .await
+        .expect("reserve");
+    assert!(
+        matches!(next, Reservation::Granted(w) if w.count == 1 && w.ends_at == t + 910),
+        "a window back at zero was kept: {first:?} then {next:?}"
+    );
+    counter.release(&given, t + 10).await.expect("release");
+    // Given back twice: never below zero, and nothing to give back from.
+    counter.release(&given, t + 10).await.expect("release");
+    let after = counter
+        .reserve(&given, 3, 900, t + 11)
+        .await
+        .expect("reserve");
+    assert!(
+        matches!(after, Reservation::Granted(w) if w.count == 1),
+        "{after:?}"
+    );
+    // Of two attempts, one given back leaves one counted.
+    counter
+        .reserve(&given, 3, 900, t + 11)
+        .await
+        .expect("reserve");
+    counter.release(&given, t + 12).await.expect("release");
+    let kept = counter
+        .reserve(&given, 3, 900, t + 12)
+        .await
+        .expect("reserve");
+    assert!(
+        matches!(kept, Reservation::Granted(w) if w.count == 2 && w.ends_at == t + 911),
+        "{kept:?}"
+    );
+    counter.clear(&given).await.expect("clear");
 }

@@ -58,6 +58,14 @@ impl RequestHead for Head<'_> {
         self.headers.get(name).map(http::HeaderValue::as_bytes)
     }
 
+    fn last_header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .next_back()
+            .map(http::HeaderValue::as_bytes)
+    }
+
     fn cookie(&self, name: &str) -> Option<&str> {
         self.headers
             .get_all(http::header::COOKIE)

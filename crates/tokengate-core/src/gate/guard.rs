@@ -117,12 +117,11 @@ impl TokenGate {
             return self.pass(self.check_token(head, required, false), required, head);
         };
         let now = unix_now();
-        match verify(
-            self.keys(),
-            ticket,
-            TokenKind::Ticket,
-            &self.expectations(now, false),
-        ) {
+        // A ticket ends at its `expiresIn`: no leeway (it was issued a moment ago, by a clock
+        // of ours, and lives seconds).
+        let tokens = &self.config().tokens;
+        let expect = Expectations::new(&tokens.issuer, tokens.audience.as_deref(), 0, now, false);
+        match verify(self.keys(), ticket, TokenKind::Ticket, &expect) {
             Ok(verified) => Route::Check(PendingCheck {
                 verified,
                 required,
@@ -273,6 +272,11 @@ impl TokenGate {
     /// The access token a request presents, and whether it came in the cookie (read only
     /// with `cookie`). A bearer header wins over the cookie; only a cookie needs the CSRF
     /// defences.
+    ///
+    /// The cookie is never read on a WebSocket upgrade, whatever its path: a page of any other
+    /// site can open a socket to this one and the browser would send the cookie with it
+    /// (cross-site WebSocket hijacking). An upgrade is authenticated by a ticket or a bearer
+    /// header alone. A request with a bearer header never looks at the upgrade header.
     fn presented_access<'a, R: RequestHead + ?Sized>(
         &self,
         head: &'a R,
@@ -280,7 +284,9 @@ impl TokenGate {
     ) -> Option<(&'a str, bool)> {
         match bearer(head, self.config().guard.accept_authentication_header) {
             Some(token) => Some((token, false)),
-            None if cookie => self.cookies().access(head).map(|token| (token, true)),
+            None if cookie && !is_upgrade(head) => {
+                self.cookies().access(head).map(|token| (token, true))
+            }
             None => None,
         }
     }
@@ -326,17 +332,23 @@ fn matches_any(paths: &[String], path: &str) -> bool {
     })
 }
 
+/// Whether the request may be a WebSocket upgrade: any request whose `Upgrade` header names
+/// `websocket` (whatever the method: a framework may upgrade whatever it routes), or an HTTP/2
+/// extended `CONNECT` (RFC 8441). Broad on purpose: it only ever takes the cookie away.
+fn is_upgrade<R: RequestHead + ?Sized>(head: &R) -> bool {
+    head.method() == "CONNECT"
+        || head.header("upgrade").is_some_and(|value| {
+            value
+                .split(|byte| *byte == b',')
+                .filter_map(|protocol| protocol.trim_ascii().split(|byte| *byte == b'/').next())
+                .any(|name| name.eq_ignore_ascii_case(b"websocket"))
+        })
+}
+
 /// The `ticket` of a WebSocket upgrade's query: an HTTP/1.1 `GET` with `Upgrade: websocket`,
-/// or an HTTP/2 extended `CONNECT` (RFC 8441). Any other request's query is not read.
+/// or an HTTP/2 extended `CONNECT`. Any other request's query is not read.
 fn ticket_of<R: RequestHead + ?Sized>(head: &R) -> Option<&str> {
-    let upgrade = match head.method() {
-        "GET" => head
-            .header("upgrade")
-            .is_some_and(|value| value.eq_ignore_ascii_case(b"websocket")),
-        "CONNECT" => true,
-        _ => false,
-    };
-    if !upgrade {
+    if !matches!(head.method(), "GET" | "CONNECT") || !is_upgrade(head) {
         return None;
     }
     // A ticket is base64url and dots: nothing in it is percent-encoded.

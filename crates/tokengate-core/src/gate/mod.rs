@@ -217,7 +217,8 @@ impl TokenGate {
         }
     }
 
-    /// The client's address: the peer, or the last address of the trusted proxy's header.
+    /// The client's address: the peer, or the last address of the trusted proxy's header (of
+    /// its last line, where it comes on several).
     /// A request without that header, or with one that does not end in an address, is
     /// counted under its peer address, never under none: a proxy that fails to set the header
     /// must not switch the per-address limit off.
@@ -238,8 +239,9 @@ impl TokenGate {
             }
             return peer;
         };
+        // The last line: a client's own lines come first, the trusted proxy appends its own.
         let forwarded = head
-            .header(header)
+            .last_header(header)
             .and_then(|value| std::str::from_utf8(value).ok())
             .and_then(|value| value.rsplit(',').next())
             .and_then(|last| last.trim().parse().ok());
@@ -295,6 +297,9 @@ impl<R: RequestHead + ?Sized> RequestHead for HeadOf<'_, R> {
     }
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.0.header(name)
+    }
+    fn last_header(&self, name: &str) -> Option<&[u8]> {
+        self.0.last_header(name)
     }
     fn cookie(&self, name: &str) -> Option<&str> {
         self.0.cookie(name)

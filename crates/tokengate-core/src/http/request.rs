@@ -31,6 +31,13 @@ pub trait RequestHead {
     fn path(&self) -> &str;
     /// The first value of a header, by lower-case name, as raw bytes.
     fn header(&self, name: &str) -> Option<&[u8]>;
+    /// The last value of a header sent on several lines, by lower-case name: HTTP joins the
+    /// lines in order, so the rightmost element of a list header (`X-Forwarded-For`) is in
+    /// the last line, the one a proxy appends. The default reads the first (adapters that can
+    /// read every line override it).
+    fn last_header(&self, name: &str) -> Option<&[u8]> {
+        self.header(name)
+    }
     /// The value of cookie `name`. The default reads the first `Cookie` header; adapters
     /// override it to read every one (HTTP/2 clients may split cookies over several).
     fn cookie(&self, name: &str) -> Option<&str> {

@@ -7,7 +7,7 @@ use crate::ttl_map::{Change, Full, Held, TtlMap, WhenFull};
 /// Largest number of keys a [`MemoryCounter`] holds.
 const MEMORY_CAPACITY: usize = 100_000;
 
-/// One key's window, as held: never dropped while open.
+/// One key's window, as held: never dropped while open, unless it protects nothing.
 struct Open(Window);
 
 impl Held for Open {
@@ -17,20 +17,29 @@ impl Held for Open {
         self.0.ends_at <= now
     }
 
+    /// A window of one attempt (or none) may make room: dropping it gives its key back at
+    /// most one attempt, while refusing new keys would refuse every other user.
     fn evictable(&self) -> bool {
-        false
+        self.0.count <= 1
     }
 }
 
+/// How often, at most, the "full" warning is logged: once per this many seconds.
+const FULL_WARNING_EVERY: i64 = 60;
+
 /// Attempt counters in this process's memory, bounded.
 ///
-/// Windows that have ended are dropped as room is needed; a window still open is never
-/// dropped, as that would hand its key a fresh count. When the counter is full of open windows,
-/// an attempt with a key it does not hold yet is refused until the first of them ends: under
-/// such a flood sign-ins wait rather than go unthrottled. Share a [`FailureCounter`] in Redis
-/// to throttle beyond one process.
+/// Windows that have ended are dropped as room is needed, then windows of a single attempt
+/// (they protect nothing: dropping one gives its key back one attempt); a window that counts
+/// more is never dropped, as that would hand its key a fresh count. A window given back to
+/// zero is deleted at once. When the counter is still full, an attempt with a key it does not
+/// hold yet is refused until the first window ends: under such a flood sign-ins wait rather
+/// than go unthrottled (and a warning is logged, at most once a minute). Share a
+/// [`FailureCounter`] in Redis or PostgreSQL to throttle beyond one process.
 pub struct MemoryCounter {
     windows: TtlMap<Open>,
+    /// When the "full" warning was last logged, Unix seconds.
+    warned_full: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for MemoryCounter {
@@ -55,7 +64,14 @@ impl MemoryCounter {
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             windows: TtlMap::new(capacity),
+            warned_full: std::sync::atomic::AtomicI64::new(i64::MIN),
         }
+    }
+
+    /// How many windows are held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.windows.len()
     }
 
     fn reserve_now(&self, key: &str, limit: u32, window: u64, now: i64) -> Reservation {
@@ -82,10 +98,24 @@ impl MemoryCounter {
             }
         });
         counted.unwrap_or_else(|Full| {
-            tracing::warn!(
-                target: "tokengate",
-                "the sign-in throttle is full of open windows; new keys wait until one ends"
-            );
+            let last = self.warned_full.load(std::sync::atomic::Ordering::Relaxed);
+            if now.saturating_sub(last) >= FULL_WARNING_EVERY
+                && self
+                    .warned_full
+                    .compare_exchange(
+                        last,
+                        now,
+                        std::sync::atomic::Ordering::Relaxed,
+                        std::sync::atomic::Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                tracing::warn!(
+                    target: "tokengate",
+                    "the sign-in throttle is full of open windows; new keys wait until one ends \
+                     (logged at most once a minute)"
+                );
+            }
             let ends_at = self
                 .windows
                 .min_in_shard_of(key, |open| open.0.ends_at)
@@ -109,11 +139,14 @@ impl FailureCounter for MemoryCounter {
     }
 
     fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()> {
-        let _ = self.windows.update(key, now, |held| {
-            if let Some(Open(window)) = held.filter(|open| open.0.ends_at > now) {
-                window.count = window.count.saturating_sub(1);
+        // A window given back to zero protects nothing: it goes, and holds no room.
+        let _ = self.windows.update(key, now, |held| match held {
+            Some(Open(window)) if window.ends_at > now && window.count > 1 => {
+                window.count -= 1;
+                Change::Keep(())
             }
-            Change::Keep(())
+            Some(_) => Change::Remove(()),
+            None => Change::Keep(()),
         });
         Box::pin(std::future::ready(Ok(())))
     }
@@ -190,23 +223,25 @@ mod tests {
     }
 
     #[test]
-    fn open_windows_are_never_evicted_to_make_room() {
+    fn windows_that_count_are_never_evicted_to_make_room() {
         run(async {
             let counter = MemoryCounter::with_capacity(100);
             for _ in 0..9 {
                 counter.reserve("victim", 10, 900, 1_000).await.unwrap();
             }
-            // A flood of other keys fills the counter...
+            // Windows of two attempts fill the counter...
             let mut refused = 0;
             for i in 0..1_000 {
                 let key = format!("junk{i}");
-                if let Reservation::Refused(_) =
-                    counter.reserve(&key, 10, 900, 1_001).await.unwrap()
-                {
-                    refused += 1;
+                for _ in 0..2 {
+                    if let Reservation::Refused(_) =
+                        counter.reserve(&key, 10, 900, 1_001).await.unwrap()
+                    {
+                        refused += 1;
+                    }
                 }
             }
-            assert_eq!(refused, 1_000 - 99);
+            assert_eq!(refused, 2 * (1_000 - 99));
             // ...but the victim's window still counts: one more attempt, then 429.
             let last = counter.reserve("victim", 10, 900, 1_002).await.unwrap();
             assert_eq!(last.window().count, 10);
@@ -220,6 +255,37 @@ mod tests {
                 Reservation::Granted(_)
             ));
             assert!(counter.windows.len() <= 100);
+        });
+    }
+
+    #[test]
+    fn windows_of_one_attempt_make_room_and_a_window_back_at_zero_goes() {
+        run(async {
+            let counter = MemoryCounter::with_capacity(100);
+            for _ in 0..5 {
+                counter.reserve("victim", 10, 900, 1_000).await.unwrap();
+            }
+            // A flood of keys tried once each never locks a new key out.
+            for i in 0..1_000 {
+                let granted = counter
+                    .reserve(&format!("junk{i}"), 10, 900, 1_001)
+                    .await
+                    .unwrap();
+                assert!(matches!(granted, Reservation::Granted(_)), "junk{i}");
+            }
+            assert_eq!(
+                counter
+                    .reserve("victim", 10, 900, 1_002)
+                    .await
+                    .unwrap()
+                    .window()
+                    .count,
+                6
+            );
+            // Given back to zero, a window is no longer held.
+            counter.reserve("once", 10, 900, 1_003).await.unwrap();
+            counter.release("once", 1_003).await.unwrap();
+            assert!(counter.windows.read("once", |_| ()).is_none());
         });
     }
 

@@ -9,6 +9,11 @@
 //! `Retry-After` until the window ends, whether or not the login exists and whether or not the
 //! password is right, so the answer reveals nothing.
 //!
+//! The address is reserved before the login, and a refusal gives back what was reserved before
+//! it; a window given back to zero is deleted. So an attempt refused creates no state, and what
+//! one client can make the counters hold is bounded by its own limits: at most
+//! `throttle_per_address` login windows per address and window.
+//!
 //! A failed attempt keeps its reservations: it was a failure. A successful one clears its
 //! login's count and gives back its address reservation (an office behind one address is not
 //! throttled for signing in well). An attempt that could not be decided (the credential
@@ -109,8 +114,11 @@ impl Attempt {
         }
     }
 
+    /// The address first: a client its address limit refuses must leave no state behind, so
+    /// no login window is opened for an attempt the address refuses (a flood of random logins
+    /// from one address once filled the counter and locked every user out).
     fn keys(&self) -> impl Iterator<Item = (&str, u32)> {
-        [&self.login, &self.address]
+        [&self.address, &self.login]
             .into_iter()
             .flatten()
             .map(|(key, limit)| (key.as_str(), *limit))
@@ -192,6 +200,49 @@ fn address_key(address: IpAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Attack: from one address, the address limit of wrong sign-ins, then a flood of
+    /// sign-ins with random logins, each refused by the address limit. The login was reserved
+    /// first, so each refusal left an empty login window behind, until the counter was full and
+    /// every user, from any address, got 429. Now a refused attempt leaves nothing, and the
+    /// right password from another address signs in.
+    #[test]
+    fn a_flood_of_refused_logins_from_one_address_locks_no_one_out() {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let settings = ThrottleSettings {
+                    per_address: 5,
+                    ..ThrottleSettings::default()
+                };
+                let counter = MemoryCounter::with_capacity(200);
+                let attacker: IpAddr = "192.0.2.66".parse().unwrap();
+                let now = 1_000;
+                for i in 0..5 {
+                    let attempt = Attempt::new(&settings, &format!("x{i}"), None, Some(attacker));
+                    assert!(attempt.reserve(&counter, now).await.is_ok());
+                }
+                for i in 0..2_000 {
+                    let attempt =
+                        Attempt::new(&settings, &format!("random{i}"), None, Some(attacker));
+                    assert!(matches!(
+                        attempt.reserve(&counter, now).await,
+                        Err(Refusal::TooMany { .. })
+                    ));
+                }
+                assert!(counter.len() <= 6, "{} windows held", counter.len());
+                let user = Attempt::new(
+                    &settings,
+                    "john.doe@email.org",
+                    None,
+                    Some("198.51.100.7".parse().unwrap()),
+                );
+                assert!(user.reserve(&counter, now).await.is_ok());
+                user.succeeded(&counter, now).await;
+                assert!(counter.len() <= 6, "{} windows held", counter.len());
+            });
+    }
 
     #[test]
     fn ipv6_addresses_count_per_64() {
