@@ -121,6 +121,7 @@ macro_rules! with_scenarios {
             every_spelling_of_a_path_reaches_the_same_decision_or_fails_closed,
             the_access_cookie_never_opens_a_socket_whatever_the_path,
             a_flood_from_one_address_locks_no_one_else_out,
+            control_characters_in_fields_are_400_before_any_store,
             a_ticket_is_refused_once_its_expires_in_has_passed,
             a_forwarded_line_of_the_client_does_not_choose_its_address,
         ]);

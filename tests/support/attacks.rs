@@ -47,6 +47,8 @@
 //!   [`a_forwarded_line_of_the_client_does_not_choose_its_address`]
 //! - a WebSocket ticket used after its `expiresIn`, within the access token's leeway:
 //!   `websockets::a_ticket_is_refused_once_its_expires_in_has_passed`
+//! - a NUL or a newline in a field (`session=%00`), or in a session id of the path:
+//!   [`control_characters_in_fields_are_400_before_any_store`]
 //! - escaped, doubled-slash, trailing-slash and dot-segment spellings of endpoints, public
 //!   paths, guarded and role routes:
 //!   `paths::every_spelling_of_a_path_reaches_the_same_decision_or_fails_closed`
@@ -1151,4 +1153,56 @@ pub async fn a_forwarded_line_of_the_client_does_not_choose_its_address(adapter:
         statuses.push(reply.status);
     }
     assert_eq!(statuses, [401, 401, 401, 429, 429]);
+}
+
+/// Attack: a NUL byte in a field reached PostgreSQL (`/signout` with `session=%00`: 503 and
+/// an encoding error in the log). A control character in any field but the password is now a
+/// 400 naming the field, before any store or directory call, on every store; and a session id
+/// with one in the path is no session (404).
+pub async fn control_characters_in_fields_are_400_before_any_store(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let cases: [(&str, Vec<(&str, &str)>, &str); 4] = [
+        (
+            "/api/rest/signout",
+            vec![("token", tokens.refresh.as_str()), ("session", "\0")],
+            "session",
+        ),
+        (
+            "/api/rest/signout",
+            vec![("token", tokens.refresh.as_str()), ("scope", "local\0")],
+            "scope",
+        ),
+        (
+            "/api/rest/signin",
+            vec![("login", "john.doe@email.org\0"), ("password", "x")],
+            "login",
+        ),
+        (
+            "/api/rest/signin",
+            vec![
+                ("login", "demo-key"),
+                ("password", "demo-secret"),
+                ("application", "demo\napp"),
+            ],
+            "application",
+        ),
+    ];
+    for (path, fields, field) in &cases {
+        server
+            .post(path, Body::Form(fields), &[])
+            .await
+            .expect(400)
+            .error("invalid_request")
+            .says(&format!(
+                "the field `{field}` must not contain control characters"
+            ));
+    }
+    let bearer = format!("Bearer {}", tokens.access);
+    server
+        .delete("/api/rest/sessions/%00", &[("authorization", &bearer)])
+        .await
+        .expect(404);
+    // Nothing was ended or counted: the session still refreshes.
+    server.refresh(&tokens.refresh).await.expect(201);
 }

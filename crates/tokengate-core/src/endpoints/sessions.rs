@@ -63,7 +63,12 @@ pub(super) async fn end_session<R: RequestHead + ?Sized>(
 ) -> Result<Response, Error> {
     let verified = gate.authenticate(head).await?;
     let claims = verified.claims();
-    let Some(id) = gate.session_in_path(head.path()) else {
+    // An id with a control character (actix-web decodes `%00` in the path) is no session
+    // of ours, and reaches no store.
+    let Some(id) = gate
+        .session_in_path(head.path())
+        .filter(|id| !id.chars().any(char::is_control))
+    else {
         return Err(Error::new(ErrorKind::NoSuchSession));
     };
     let store = gate.store();

@@ -51,6 +51,9 @@ pub enum ErrorKind {
     MissingField(&'static str),
     /// The same field came twice.
     DuplicateField(String),
+    /// A field other than the password holds a control character (a NUL, a newline...):
+    /// refused before any store or directory sees it.
+    ControlCharacter(String),
     /// A field has a value that cannot be used; the text says which and why.
     InvalidField {
         /// The field's name.
@@ -114,6 +117,7 @@ impl Error {
             ErrorKind::MissingRefreshToken
             | ErrorKind::MissingField(_)
             | ErrorKind::DuplicateField(_)
+            | ErrorKind::ControlCharacter(_)
             | ErrorKind::InvalidField { .. }
             | ErrorKind::MalformedBody(_) => 400,
             ErrorKind::UnsupportedMediaType => 415,
@@ -138,6 +142,7 @@ impl Error {
             ErrorKind::MissingRefreshToken
             | ErrorKind::MissingField(_)
             | ErrorKind::DuplicateField(_)
+            | ErrorKind::ControlCharacter(_)
             | ErrorKind::InvalidField { .. }
             | ErrorKind::MalformedBody(_) => "invalid_request",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
@@ -200,6 +205,9 @@ impl fmt::Display for Error {
             ErrorKind::InvalidCredentials => f.write_str("the login or the password is incorrect"),
             ErrorKind::MissingField(name) => write!(f, "the field `{name}` is required"),
             ErrorKind::DuplicateField(name) => write!(f, "the field `{name}` is given more than once"),
+            ErrorKind::ControlCharacter(name) => {
+                write!(f, "the field `{name}` must not contain control characters")
+            }
             ErrorKind::InvalidField { field, reason } => write!(f, "the field `{field}` {reason}"),
             ErrorKind::MalformedBody(reason) => write!(f, "the body cannot be read: {reason}"),
             ErrorKind::UnsupportedMediaType => f.write_str(

@@ -83,6 +83,12 @@ impl Fields {
         if self.items.iter().any(|(key, _)| *key == name) {
             return Err(Error::new(ErrorKind::DuplicateField(name)));
         }
+        // No field but the password (hashed, never stored as sent) may carry a control
+        // character: a NUL reaches no store or directory (PostgreSQL refuses it as an
+        // encoding error, which is no reason for a 503), a newline no log.
+        if name != "password" && value.chars().any(char::is_control) {
+            return Err(Error::new(ErrorKind::ControlCharacter(name)));
+        }
         self.items.push((name, value));
         Ok(())
     }
@@ -350,6 +356,35 @@ mod tests {
         );
         let body = "--X\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--X\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n2\r\n--X--\r\n";
         assert_eq!(kind_of(parse(MULTIPART, body)), dup);
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_field_but_the_password() {
+        for (content_type, body) in [
+            ("application/x-www-form-urlencoded", "login=a&session=%00"),
+            ("application/x-www-form-urlencoded", "login=a%0Ab"),
+            ("application/json", r#"{"scope":"local\u0000"}"#),
+            ("application/json", r#"{"application":"a\u007f"}"#),
+        ] {
+            let error = parse(content_type, body).unwrap_err();
+            assert!(
+                matches!(error.kind(), ErrorKind::ControlCharacter(_)),
+                "{body}: {error}"
+            );
+            assert_eq!(error.status(), 400);
+            assert_eq!(error.code(), "invalid_request");
+        }
+        let error = parse("application/x-www-form-urlencoded", "session=%00").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the field `session` must not contain control characters"
+        );
+        let fields = parse(
+            "application/x-www-form-urlencoded",
+            "login=a&password=%00%0A",
+        )
+        .unwrap();
+        assert_eq!(fields.get("password"), Some("\0\n"));
     }
 
     #[test]
