@@ -127,3 +127,72 @@ async fn the_claims_hook_runs_at_signin_and_at_each_refresh() {
     assert_eq!(status, 503);
     assert_eq!(calls.load(Ordering::SeqCst), 4);
 }
+
+/// Attack (an outage, not an attacker): with rotation on and the claims service down, `/token`
+/// answered 503 but had rotated already, so the client's retry after the grace was taken as
+/// reuse: the session ended with a false theft alarm. Everything that can fail now runs before
+/// the rotation commits: a 503 changes nothing, and the same token refreshes once the service
+/// is back, however long it was down.
+#[tokio::test]
+async fn a_refresh_that_fails_before_its_answer_rotates_nothing() {
+    let failing = Arc::new(AtomicBool::new(false));
+    let fails = failing.clone();
+    let directory = MemoryDirectory::new()
+        .user("ada@example.org", &hash_password("pw").unwrap())
+        .unwrap();
+    let config = Config::from_sources(
+        None,
+        "default",
+        [
+            ("TOKENGATE_SECRET", SECRET),
+            ("TOKENGATE_ROTATION", "true"),
+            ("TOKENGATE_REUSE_GRACE", "0s"),
+        ],
+    )
+    .unwrap();
+    let gate = TokenGate::builder(config)
+        .credentials(directory)
+        .claims_hook(move |_| {
+            let fail = fails.load(Ordering::SeqCst);
+            Box::pin(async move {
+                if fail {
+                    return Err(CredentialsError("claims service down".to_owned()));
+                }
+                Ok(serde_json::Map::new())
+            })
+        })
+        .build()
+        .unwrap();
+    let (status, tokens) = post(
+        &gate,
+        Endpoint::SignIn,
+        "/api/rest/signin",
+        "login=ada%40example.org&password=pw".into(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let refresh = tokens["refreshToken"].as_str().unwrap().to_owned();
+    failing.store(true, Ordering::SeqCst);
+    for _ in 0..3 {
+        let (status, body) = post(
+            &gate,
+            Endpoint::Token,
+            "/api/rest/token",
+            format!("token={refresh}"),
+        )
+        .await;
+        assert_eq!(status, 503, "{body}");
+    }
+    // Past the grace (0 s here), the same token is still the current one.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    failing.store(false, Ordering::SeqCst);
+    let (status, body) = post(
+        &gate,
+        Endpoint::Token,
+        "/api/rest/token",
+        format!("token={refresh}"),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_ne!(body["refreshToken"].as_str().unwrap(), refresh);
+}

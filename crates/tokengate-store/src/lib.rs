@@ -68,4 +68,18 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> StoreFuture<'a, Option<Vec<String>>>;
     /// The sessions of `subject` live at `now`.
     fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>>;
+    /// Session `id` of `subject`, if live at `now`: read only, for the checks a `/token` call
+    /// makes before its [`refresh`](SessionStore::refresh) commits. The default reads
+    /// [`list`](SessionStore::list); a store with a keyed read does better.
+    fn session<'a>(
+        &'a self,
+        subject: &'a str,
+        id: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, Option<Session>> {
+        Box::pin(async move {
+            let sessions = self.list(subject, now).await?;
+            Ok(sessions.into_iter().find(|session| session.id == id))
+        })
+    }
 }

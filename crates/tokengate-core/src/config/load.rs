@@ -442,6 +442,20 @@ mod tests {
     }
 
     #[test]
+    fn graces_and_caches_past_their_maximum_are_refused() {
+        for (key, too_long, most) in [
+            ("REUSE_GRACE", "6m", "5m"),
+            ("REVOCATION_CACHE_TTL", "2m", "1m"),
+        ] {
+            let variable = format!("TOKENGATE_{key}");
+            let error = load(None, "default", &[(variable.as_str(), too_long)]).unwrap_err();
+            assert_eq!(error.key, key.to_ascii_lowercase());
+            assert!(error.reason.contains(most), "{error}");
+            assert!(load(None, "default", &[(variable.as_str(), most)]).is_ok());
+        }
+    }
+
+    #[test]
     fn max_refresh_shorter_than_refresh_is_inconsistent() {
         let error = load(None, "default", &[("TOKENGATE_MAX_REFRESH_TTL", "1h")]).unwrap_err();
         assert_eq!(error.key, "max_refresh_ttl");

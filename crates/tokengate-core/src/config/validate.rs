@@ -7,6 +7,12 @@ use super::{Config, SameSite};
 use crate::duration::format_duration;
 use crate::jws::Algorithm;
 
+/// The longest `reuse_grace` start-up accepts.
+const MAX_REUSE_GRACE: Duration = Duration::from_secs(300);
+
+/// The longest `revocation_cache_ttl` start-up accepts.
+const MAX_REVOCATION_CACHE_TTL: Duration = Duration::from_secs(60);
+
 impl Config {
     /// Refuses an unsafe or inconsistent configuration, naming the key.
     #[allow(clippy::too_many_lines)] // one check per rule, in the order of the key table
@@ -69,6 +75,30 @@ impl Config {
                 &format_duration(self.tokens.leeway),
                 "is more than 5m: expired tokens would be accepted for too long",
             ));
+        }
+        // A long grace quietly turns reuse detection off (a stolen token refreshed within it
+        // passes as a concurrent refresh); a long cache makes strict revocation lax.
+        for (key, value, most, why) in [
+            (
+                "reuse_grace",
+                self.tokens.reuse_grace,
+                MAX_REUSE_GRACE,
+                "a replaced refresh token would pass as current for too long, and reuse go unseen",
+            ),
+            (
+                "revocation_cache_ttl",
+                self.guard.revocation_cache_ttl,
+                MAX_REVOCATION_CACHE_TTL,
+                "a strict guard would trust an ended session for too long",
+            ),
+        ] {
+            if value > most {
+                return Err(ConfigError::new(
+                    key,
+                    &format_duration(value),
+                    format!("is more than {}: {why}", format_duration(most)),
+                ));
+            }
         }
         if !self.endpoints.prefix.starts_with('/')
             || self.endpoints.prefix.contains(['?', '#', '*'])

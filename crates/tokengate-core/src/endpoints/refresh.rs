@@ -30,6 +30,19 @@ pub(super) async fn refresh<R: RequestHead + ?Sized>(
     }
     let now = unix_now();
     let settings = &gate.config().tokens;
+    // Everything that can fail runs before the store commits the refresh: the directory and
+    // the claims hook answer for the session as it is. A 503 then changes nothing (with
+    // rotation, a committed rotation followed by a 503 made the client's retry look like
+    // reuse, and ended the session).
+    let current = gate
+        .store()
+        .session(&claims.sub, &claims.sid, now)
+        .await
+        .map_err(|e| store_down(&e))?;
+    let principal_claims = match &current {
+        Some(session) => Some(current_claims(gate, session, now).await?),
+        None => None,
+    };
     let new_token = if settings.rotation {
         Some(random_id().map_err(internal)?)
     } else {
@@ -70,7 +83,11 @@ pub(super) async fn refresh<R: RequestHead + ?Sized>(
         }
         _ => return Err(Error::invalid_token(TokenError::Revoked)),
     };
-    let claims = current_claims(gate, &session, now).await?;
+    // The session was read live a moment ago; one that a concurrent call just opened is not
+    // ours to answer (no claims were asked for it).
+    let Some(claims) = principal_claims else {
+        return Err(Error::invalid_token(TokenError::Revoked));
+    };
     let refresh = if settings.rotation {
         mint_refresh(gate, &session)?
     } else {
