@@ -1155,6 +1155,9 @@ pub async fn a_forwarded_line_of_the_client_does_not_choose_its_address(adapter:
     assert_eq!(statuses, [401, 401, 401, 429, 429]);
 }
 
+/// An endpoint, the fields sent to it, and the field its answer names.
+type FieldCase<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+
 /// Attack: a NUL byte in a field reached PostgreSQL (`/signout` with `session=%00`: 503 and
 /// an encoding error in the log). A control character in any field but the password is now a
 /// 400 naming the field, before any store or directory call, on every store; and a session id
@@ -1162,7 +1165,7 @@ pub async fn a_forwarded_line_of_the_client_does_not_choose_its_address(adapter:
 pub async fn control_characters_in_fields_are_400_before_any_store(adapter: Adapter) {
     let server = start(adapter, &[]).await;
     let tokens = server.signin(&[]).await.tokens();
-    let cases: [(&str, Vec<(&str, &str)>, &str); 4] = [
+    let cases: [FieldCase<'_>; 4] = [
         (
             "/api/rest/signout",
             vec![("token", tokens.refresh.as_str()), ("session", "\0")],

@@ -123,9 +123,10 @@ impl Config {
             let source = figment
                 .find_metadata(key)
                 .map_or_else(|| "the configuration".to_owned(), |m| m.name.to_string());
+            // The value of an unknown key is never shown: it may be a misspelt secret.
             return Err(ConfigError::new(
                 key,
-                &shown(key, data.get(key)),
+                "(not shown)",
                 format!(
                     "unknown key (in {source}){}",
                     suggest(key, &known).map_or_else(String::new, |candidate| format!(
@@ -190,9 +191,10 @@ impl Variables {
             }
             let key = key.to_ascii_lowercase();
             if !known.contains(key.as_str()) {
+                // The value is never shown: it may be a misspelt secret.
                 return Err(ConfigError::new(
                     &name,
-                    &shown(&key, Some(&Value::from(value))),
+                    "(not shown)",
                     format!(
                         "no such setting: `TOKENGATE_*` variables are read as configuration{}",
                         suggest(&key, &known).map_or_else(String::new, |candidate| format!(
@@ -230,7 +232,7 @@ fn from_figment_error(figment: &Figment, error: &figment::Error) -> ConfigError 
         )
     });
     let value = shown(&key, figment.find_value(&key).ok().as_ref());
-    let reason = error.kind.to_string();
+    let reason = scrubbed(figment, &error.kind.to_string());
     match source {
         Some((native, _)) if native.starts_with("TOKENGATE_") => {
             ConfigError::new(&key, &value, format!("{reason} (in {native})"))
@@ -240,12 +242,44 @@ fn from_figment_error(figment: &Figment, error: &figment::Error) -> ConfigError 
     }
 }
 
+/// `text` (a parser's message, which may quote a value) with every secret of the
+/// configuration replaced by `REDACTED`: the secrets, every text of the key list, and the
+/// store URL's password.
+fn scrubbed(figment: &Figment, text: &str) -> String {
+    fn texts(value: &Value, into: &mut Vec<String>) {
+        match value {
+            Value::String(_, text) => into.push(text.clone()),
+            Value::Dict(_, dict) => dict.values().for_each(|value| texts(value, into)),
+            Value::Array(_, array) => array.iter().for_each(|value| texts(value, into)),
+            _ => {}
+        }
+    }
+    let mut secrets = Vec::new();
+    for key in HIDDEN.iter().copied().chain(["keys"]) {
+        if let Ok(value) = figment.find_value(key) {
+            texts(&value, &mut secrets);
+        }
+    }
+    let mut text = text.to_owned();
+    if let Ok(Value::String(_, url)) = figment.find_value("store") {
+        text = super::redact::redacted_in(&text, &url);
+    }
+    secrets
+        .iter()
+        .filter(|secret| secret.len() >= 4)
+        .fold(text, |text, secret| {
+            text.replace(secret.as_str(), "REDACTED")
+        })
+}
+
 /// What a message shows of a value: secrets never.
 fn shown(key: &str, value: Option<&Value>) -> String {
-    if HIDDEN.contains(&key) {
+    // Key entries carry key material: no part of them is shown.
+    if HIDDEN.contains(&key) || key == "keys" || key.starts_with("keys.") {
         return "(hidden)".to_owned();
     }
     match value {
+        Some(Value::String(_, text)) if key == "store" => super::redact::redacted_url(text),
         Some(Value::String(_, text)) => text.clone(),
         Some(other) => serde_json::to_string(other).unwrap_or_default(),
         None => String::new(),
@@ -439,6 +473,78 @@ mod tests {
             load(Some("[default]\n"), "prod", &[]).unwrap_err().key,
             "TOKENGATE_PROFILE"
         );
+    }
+
+    /// A gate of `config`, or why not.
+    fn built(config: Config) -> Result<crate::TokenGate, ConfigError> {
+        crate::TokenGate::builder(config)
+            .credentials(crate::credentials::MemoryDirectory::new())
+            .build()
+    }
+
+    /// Every start-up error path, with a secret planted where a user would put one: the
+    /// secret never shows in the message, nor in `Debug` of the configuration.
+    #[test]
+    fn no_startup_error_shows_a_planted_secret() {
+        const PLANTED: &str = "Planted-S3cret-value-of-32-bytes-or-more";
+        let mut errors = vec![
+            load(None, "default", &[("TOKENGATE_JWT_SECRET", PLANTED)]).unwrap_err(),
+            load(
+                Some(&format!("[default]\njwt_secret = \"{PLANTED}\"\n")),
+                "default",
+                &[],
+            )
+            .unwrap_err(),
+            load(
+                None,
+                "default",
+                &[("TOKENGATE_STORE", &format!("mongodb://app:{PLANTED}@db/x"))],
+            )
+            .unwrap_err(),
+        ];
+        for entry in [
+            format!("{{ algorithm = \"HS256\", secret = \"{PLANTED}\", bogus = 1 }}"),
+            format!("{{ algorithm = \"HS256\", secret = \"{PLANTED}\", signing = \"{PLANTED}\" }}"),
+            format!("{{ algorithm = \"{PLANTED}\", secret = \"{PLANTED}\" }}"),
+            format!("{{ algorithm = \"EdDSA\", key = \"{PLANTED}\" }}"),
+        ] {
+            let toml = format!("[default]\nkeys = [{entry}]\n");
+            errors.push(match load(Some(&toml), "default", &[]) {
+                Err(error) => error,
+                // Key material is read when the gate is built.
+                Ok(config) => built(config).expect_err("a bad key entry"),
+            });
+        }
+        #[cfg(feature = "postgres")]
+        for url in [
+            format!("postgres://app:{PLANTED}@127.0.0.1:notaport/x"),
+            format!("postgres://app:{PLANTED}@[::1/x"),
+        ] {
+            let config = load(None, "default", &[("TOKENGATE_STORE", &url)]).unwrap();
+            errors.push(built(config).expect_err("a bad store URL"));
+        }
+        #[cfg(feature = "redis")]
+        for url in [
+            format!("redis+cluster://:{PLANTED}@127.0.0.1:notaport,127.0.0.1:2"),
+            format!("redis://:{PLANTED}@127.0.0.1:notaport/0"),
+        ] {
+            let config = load(None, "default", &[("TOKENGATE_STORE", &url)]).unwrap();
+            errors.push(built(config).expect_err("a bad store URL"));
+        }
+        for error in &errors {
+            let text = format!("{error} {error:?}");
+            assert!(!text.contains(PLANTED), "{text}");
+            assert!(!text.contains("S3cret"), "{text}");
+        }
+        let config = load(
+            None,
+            "default",
+            &[("TOKENGATE_STORE", &format!("postgres://app:{PLANTED}@db/x"))],
+        )
+        .unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains(PLANTED), "{debug}");
+        assert!(debug.contains("postgres://app:REDACTED@db/x"), "{debug}");
     }
 
     #[test]

@@ -5,12 +5,14 @@ mod de;
 mod error;
 mod keys;
 mod load;
+mod redact;
 mod sections;
 mod validate;
 
 use std::time::Duration;
 
 pub use error::ConfigError;
+pub(crate) use redact::{redacted_in, redacted_url};
 pub use sections::{
     CookieSettings, EndpointSettings, GuardMode, GuardSettings, KeySettings, SameSite,
     StoreSettings, ThrottleSettings, TokenSettings,

@@ -268,7 +268,7 @@ impl Default for ThrottleSettings {
 }
 
 /// Where sessions live.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
 pub struct StoreSettings {
@@ -288,6 +288,19 @@ pub struct StoreSettings {
     /// endpoint answers 503 (`store_timeout`).
     #[serde(rename = "store_timeout", deserialize_with = "de::duration")]
     pub timeout: Duration,
+}
+
+/// The URL's password is never shown.
+impl std::fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSettings")
+            .field("url", &super::redacted_url(&self.url))
+            .field("prefix", &self.prefix)
+            .field("schema", &self.schema)
+            .field("pool_size", &self.pool_size)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl Default for StoreSettings {

@@ -163,7 +163,7 @@ impl Config {
         if !super::store_url_is_known(&self.store.url) {
             return Err(ConfigError::new(
                 "store",
-                &self.store.url,
+                &super::redact::redacted_url(&self.store.url),
                 format!("expected {}", super::STORE_SCHEMES),
             ));
         }

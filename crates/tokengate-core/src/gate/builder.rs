@@ -175,8 +175,14 @@ impl TokenGateBuilder {
             (store, None)
         } else {
             let store = &config.store;
-            let opened = crate::store::open_with(store)
-                .map_err(|reason| ConfigError::new("store", &config.store.url, reason))?;
+            let opened = crate::store::open_with(store).map_err(|reason| {
+                let url = &config.store.url;
+                ConfigError::new(
+                    "store",
+                    &crate::config::redacted_url(url),
+                    crate::config::redacted_in(&reason, url),
+                )
+            })?;
             (opened.sessions, opened.failures)
         };
         let failures = self
