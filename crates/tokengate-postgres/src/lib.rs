@@ -194,6 +194,12 @@ fn session(row: &PgRow, from: usize) -> Result<Session, sqlx::Error> {
 }
 
 impl SessionStore for PostgresStore {
+    fn shared_counter(
+        self: std::sync::Arc<Self>,
+    ) -> Option<std::sync::Arc<dyn tokengate_store::FailureCounter>> {
+        Some(self)
+    }
+
     fn create(&self, session: Session, max_sessions: Option<u32>) -> StoreFuture<'_, Vec<String>> {
         Box::pin(async move {
             sqlx::query_scalar(&self.sql.create)

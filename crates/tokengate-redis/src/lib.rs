@@ -156,6 +156,12 @@ async fn warn_if_evicting(connection: &mut Connection) {
 }
 
 impl SessionStore for RedisStore {
+    fn shared_counter(
+        self: std::sync::Arc<Self>,
+    ) -> Option<std::sync::Arc<dyn tokengate_store::FailureCounter>> {
+        Some(self)
+    }
+
     fn create(&self, session: Session, max_sessions: Option<u32>) -> StoreFuture<'_, Vec<String>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;

@@ -156,6 +156,12 @@ impl SqliteStore {
 }
 
 impl SessionStore for SqliteStore {
+    fn shared_counter(
+        self: std::sync::Arc<Self>,
+    ) -> Option<std::sync::Arc<dyn tokengate_store::FailureCounter>> {
+        Some(self)
+    }
+
     fn create(&self, session: Session, max_sessions: Option<u32>) -> StoreFuture<'_, Vec<String>> {
         self.run(move |connection| {
             let transaction =

@@ -68,6 +68,12 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> StoreFuture<'a, Option<Vec<String>>>;
     /// The sessions of `subject` live at `now`.
     fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>>;
+    /// The attempt counter kept in the same store, where it keeps one: the gate then counts
+    /// sign-ins and spends tickets there, shared by every instance on the store, unless the
+    /// application names another. The default is none (a store of sessions only).
+    fn shared_counter(self: std::sync::Arc<Self>) -> Option<std::sync::Arc<dyn FailureCounter>> {
+        None
+    }
     /// Session `id` of `subject`, if live at `now`: read only, for the checks a `/token` call
     /// makes before its [`refresh`](SessionStore::refresh) commits. The default reads
     /// [`list`](SessionStore::list); a store with a keyed read does better.

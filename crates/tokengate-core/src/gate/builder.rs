@@ -172,7 +172,18 @@ impl TokenGateBuilder {
             format!("{prefix}/ticket"),
         ];
         let (store, counter) = if let Some(store) = self.store {
-            (store, None)
+            // A store that can count counts (SQLite, Redis, PostgreSQL): throttling and
+            // ticket single use are then shared by every instance on it.
+            let counter = Arc::clone(&store).shared_counter();
+            if counter.is_none() && self.failures.is_none() {
+                tracing::warn!(
+                    target: "tokengate",
+                    "the session store given to the builder keeps no attempt counter: sign-in \
+                     throttling and WebSocket ticket single use count in this process only; \
+                     give a shared one with `.failure_counter(..)` behind a load balancer"
+                );
+            }
+            (store, counter)
         } else {
             let store = &config.store;
             let opened = crate::store::open_with(store).map_err(|reason| {
