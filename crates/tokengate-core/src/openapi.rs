@@ -353,7 +353,10 @@ impl TokenGate {
                     "Sessions": {
                         "type": "object",
                         "required": ["sessions"],
-                        "properties": { "sessions": { "type": "array", "items": { "$ref": "#/components/schemas/Session" } } },
+                        "properties": {
+                            "sessions": { "type": "array", "maxItems": 100, "items": { "$ref": "#/components/schemas/Session" } },
+                            "total": { "type": "integer", "minimum": 0, "description": "how many live sessions the subject holds; at most 100 are listed" }
+                        },
                     },
                     "Jwks": {
                         "type": "object",

@@ -633,6 +633,11 @@ mod tests {
         let none = load(None, "default", &[("TOKENGATE_MAX_SESSIONS", "none")])
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(none.tokens.max_sessions, None);
+        assert_eq!(
+            load(None, "default", &[]).unwrap().tokens.max_sessions,
+            Some(100),
+            "sessions per subject are bounded by default"
+        );
         let error = load(None, "default", &[("TOKENGATE_MAX_SESSIONS", "0")]).unwrap_err();
         assert_eq!(error.key, "max_sessions");
         let error = load(None, "default", &[("TOKENGATE_MAX_SESSIONS", "-1")]).unwrap_err();

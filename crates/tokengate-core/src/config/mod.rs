@@ -59,7 +59,7 @@ use crate::jws::{KeyConfig, Secret};
 /// | `rotation` | `false` | `/token` returns a new refresh token and retires the old one |
 /// | `reuse_grace` | `10s` | how long a retired refresh token still gets the current one (at most `5m`: a longer grace would hide reuse) |
 /// | `session_idle` | none | a session unused (no `/token`) for longer ends at its next `/token`; longer than `access_ttl` |
-/// | `max_sessions` | none | the most live sessions per subject: a new sign-in ends the least recently used one |
+/// | `max_sessions` | `100` | the most live sessions per subject: a new sign-in ends the least recently used one; `none` for no limit (a risk: one password can then fill the store) |
 /// | `strict_revocation` | `false` | the guard also checks that the token's session is live |
 /// | `revocation_cache_ttl` | `5s` | how long a strict guard trusts its last look at a session: a sign-out on another instance is seen within it (on the same instance, at once); at most `1m` |
 /// | `verify_cache` | `auto` | remember verified tokens until their `exp`: `auto` (on when a key is asymmetric), `true`, `false` |

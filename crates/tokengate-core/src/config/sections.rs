@@ -83,7 +83,8 @@ pub struct TokenSettings {
     #[serde(deserialize_with = "de::optional_duration")]
     pub session_idle: Option<Duration>,
     /// The most live sessions one subject holds: a new sign-in ends the least recently used
-    /// one; `None`: no limit (`max_sessions`).
+    /// one (`max_sessions`, default 100). `None` (`none`): no limit, a risk — one password
+    /// can then make the store hold sessions without bound.
     #[serde(deserialize_with = "de::optional_count")]
     pub max_sessions: Option<u32>,
 }
@@ -101,7 +102,7 @@ impl Default for TokenSettings {
             rotation: false,
             reuse_grace: Duration::from_secs(10),
             session_idle: None,
-            max_sessions: None,
+            max_sessions: Some(100),
         }
     }
 }

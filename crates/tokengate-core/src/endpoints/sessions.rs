@@ -13,6 +13,9 @@ use crate::http::response::Response;
 use crate::jws::TokenError;
 use crate::store::SubjectRevocation;
 
+/// The most sessions one `GET {prefix}/sessions` lists.
+const LIST_LIMIT: usize = 100;
+
 /// The live sessions of the access token's subject, its own first, then from the oldest.
 /// Each says when it was opened, last used (its last `/token`) and ends, from which client,
 /// and whether it is the caller's own (`current`).
@@ -33,8 +36,12 @@ pub(super) async fn sessions<R: RequestHead + ?Sized>(
     let idle = gate.config().tokens.idle_seconds();
     sessions.retain(|session| !session.is_idle(idle, now));
     sessions.sort_by_key(|session| (session.id != claims.sid, session.created_at));
+    // However many a subject holds (`max_sessions = none`), one answer lists a bounded few:
+    // the caller's own, then the oldest; `total` says how many there are.
+    let total = sessions.len();
     let sessions: Vec<Value> = sessions
         .iter()
+        .take(LIST_LIMIT)
         .map(|session| {
             serde_json::json!({
                 "id": session.id,
@@ -51,7 +58,7 @@ pub(super) async fn sessions<R: RequestHead + ?Sized>(
         .collect();
     Ok(Response::json(
         200,
-        &serde_json::json!({ "sessions": sessions }),
+        &serde_json::json!({ "sessions": sessions, "total": total }),
     ))
 }
 
