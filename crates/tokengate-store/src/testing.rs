@@ -382,11 +382,37 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
     assert!(store.revoke(&dave, &c1, t + 60).await.expect("revoke"));
 
     lifecycle(store, t).await;
+    sign_ins_within_one_tick_keep_the_newest(store, t).await;
 }
 
 /// The rules of a session's life besides its tokens: the client it records, the idle
 /// timeout, the most sessions a subject holds, and the end of one session by id.
 #[allow(clippy::too_many_lines)]
+/// Six sign-ins of one subject within one clock second, with `max_sessions` 2: the two
+/// newest stay. Times tie, so the least recently used is decided by the id, compared in byte
+/// order (the gate's session ids begin with the time they were made).
+async fn sign_ins_within_one_tick_keep_the_newest<S: SessionStore>(store: &S, t: i64) {
+    let subject = unique("tick");
+    let base = unique("0");
+    let hour = Some(t + 3_600);
+    let id = |n: u32| format!("{base}-{n:04}");
+    for n in 1..=6 {
+        store
+            .create(session(&id(n), &subject, "k", t, hour), Some(2))
+            .await
+            .expect("create");
+    }
+    let live = ids(&store.list(&subject, t).await.expect("list"));
+    assert_eq!(
+        live,
+        BTreeSet::from([id(5), id(6)]),
+        "sign-ins within one second evicted other than the least recently used"
+    );
+    let _ = store
+        .revoke_subject(SubjectRevocation::new(&subject, None, None, t))
+        .await;
+}
+
 async fn lifecycle<S: SessionStore>(store: &S, t: i64) {
     let erin = unique("erin");
     let hour = Some(t + 3_600);

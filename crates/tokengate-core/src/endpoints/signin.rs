@@ -14,7 +14,7 @@ use crate::http::error::{Error, ErrorKind};
 use crate::http::form::Fields;
 use crate::http::request::RequestHead;
 use crate::http::response::Response;
-use crate::jws::random_id;
+use crate::jws::{random_id, session_id};
 use crate::store::Session;
 use crate::throttle::{Attempt, Refusal};
 
@@ -128,7 +128,7 @@ fn new_session<R: RequestHead + ?Sized>(
     client: Option<std::net::IpAddr>,
 ) -> Result<Session, Error> {
     let mut session = Session::new(
-        &random_id().map_err(internal)?,
+        &session_id().map_err(internal)?,
         &principal.subject,
         principal.application.as_deref(),
         &Value::Object(principal.claims.clone()).to_string(),

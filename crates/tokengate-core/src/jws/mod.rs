@@ -30,6 +30,6 @@ pub use grants::Grants;
 pub(crate) use keys::KeySet;
 pub use kind::TokenKind;
 pub use material::{KeyConfig, KeyError, KeyMaterial, Secret};
-pub(crate) use sign::{random_id, sign};
+pub(crate) use sign::{random_id, session_id, sign};
 pub(crate) use verify::{verify, Expectations};
 pub use verify::{VerifiedToken, MAX_TOKEN_LEN};
