@@ -387,7 +387,6 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
 
 /// The rules of a session's life besides its tokens: the client it records, the idle
 /// timeout, the most sessions a subject holds, and the end of one session by id.
-#[allow(clippy::too_many_lines)]
 /// Six sign-ins of one subject within one clock second, with `max_sessions` 2: the two
 /// newest stay. Times tie, so the least recently used is decided by the id, compared in byte
 /// order (the gate's session ids begin with the time they were made).
@@ -413,6 +412,7 @@ async fn sign_ins_within_one_tick_keep_the_newest<S: SessionStore>(store: &S, t:
         .await;
 }
 
+#[allow(clippy::too_many_lines)]
 async fn lifecycle<S: SessionStore>(store: &S, t: i64) {
     let erin = unique("erin");
     let hour = Some(t + 3_600);
