@@ -260,7 +260,19 @@ fn scrubbed(figment: &Figment, text: &str) -> String {
             texts(&value, &mut secrets);
         }
     }
-    let mut text = text.to_owned();
+    // A parse error quotes the line it stopped at, which may hold a secret: the quoted
+    // source lines (`2 | secret = "..."`, and the marker under them) are left out.
+    let mut text = text
+        .lines()
+        .filter(|line| {
+            let line = line.trim_start();
+            let number = line.trim_start_matches(|c: char| c.is_ascii_digit());
+            !(number.trim_start().starts_with('|'))
+        })
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
     if let Ok(Value::String(_, url)) = figment.find_value("store") {
         text = super::redact::redacted_in(&text, &url);
     }
@@ -489,6 +501,19 @@ mod tests {
         const PLANTED: &str = "Planted-S3cret-value-of-32-bytes-or-more";
         let mut errors = vec![
             load(None, "default", &[("TOKENGATE_JWT_SECRET", PLANTED)]).unwrap_err(),
+            // A file that does not parse: its error quotes the line.
+            load(
+                Some(&format!("[default]\nsecret = \"{PLANTED}\n")),
+                "default",
+                &[],
+            )
+            .unwrap_err(),
+            load(
+                Some(&format!("[default]\nsecret = {PLANTED}\n")),
+                "default",
+                &[],
+            )
+            .unwrap_err(),
             load(
                 Some(&format!("[default]\njwt_secret = \"{PLANTED}\"\n")),
                 "default",
@@ -519,6 +544,8 @@ mod tests {
         for url in [
             format!("postgres://app:{PLANTED}@127.0.0.1:notaport/x"),
             format!("postgres://app:{PLANTED}@[::1/x"),
+            format!("postgres://app:SEC/{PLANTED}@127.0.0.1:notaport/x"),
+            format!("postgres://app@127.0.0.1:notaport/x?password={PLANTED}"),
         ] {
             let config = load(None, "default", &[("TOKENGATE_STORE", &url)]).unwrap();
             errors.push(built(config).expect_err("a bad store URL"));

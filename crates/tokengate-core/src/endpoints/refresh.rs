@@ -39,10 +39,15 @@ pub(super) async fn refresh<R: RequestHead + ?Sized>(
         .session(&claims.sub, &claims.sid, now)
         .await
         .map_err(|e| store_down(&e))?;
-    let principal_claims = match &current {
-        Some(session) => Some(current_claims(gate, session, now).await?),
-        None => None,
+    // No live session: nothing to commit (a rotation committed before a 401 would make the
+    // client's retry look like reuse).
+    let Some(current) = current else {
+        return Err(Error::invalid_token(TokenError::Revoked));
     };
+    let access_claims = current_claims(gate, &current, now).await?;
+    // The directory and the hook may have taken a while: expiry, idle time and the grace are
+    // judged when the refresh commits.
+    let now = unix_now();
     let new_token = if settings.rotation {
         Some(random_id().map_err(internal)?)
     } else {
@@ -83,17 +88,12 @@ pub(super) async fn refresh<R: RequestHead + ?Sized>(
         }
         _ => return Err(Error::invalid_token(TokenError::Revoked)),
     };
-    // The session was read live a moment ago; one that a concurrent call just opened is not
-    // ours to answer (no claims were asked for it).
-    let Some(claims) = principal_claims else {
-        return Err(Error::invalid_token(TokenError::Revoked));
-    };
     let refresh = if settings.rotation {
         mint_refresh(gate, &session)?
     } else {
         token.to_owned()
     };
-    let access = mint_access(gate, &session, &claims, now)?;
+    let access = mint_access(gate, &session, &access_claims, now)?;
     gate.audit(
         &AuditEvent::new(AuditKind::Refresh, gate.client_addr(head))
             .subject(&session.subject)

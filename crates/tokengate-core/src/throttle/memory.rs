@@ -7,8 +7,9 @@ use crate::ttl_map::{Change, Full, Held, TtlMap, WhenFull};
 /// Largest number of keys a [`MemoryCounter`] holds.
 const MEMORY_CAPACITY: usize = 100_000;
 
-/// One key's window, as held: never dropped while open, unless it protects nothing.
-struct Open(Window);
+/// One key's window, as held, with the limit it was counted against: never dropped while
+/// open, unless it protects nothing.
+struct Open(Window, u32);
 
 impl Held for Open {
     const WHEN_FULL: WhenFull = WhenFull::Refuse;
@@ -17,10 +18,11 @@ impl Held for Open {
         self.0.ends_at <= now
     }
 
-    /// A window of one attempt (or none) may make room: dropping it gives its key back at
-    /// most one attempt, while refusing new keys would refuse every other user.
+    /// A window of one attempt that is not at its limit may make room: dropping it gives its
+    /// key back one attempt, while refusing new keys would refuse every other user. A window
+    /// at its limit (a spent WebSocket ticket, a limit of one) is never dropped.
     fn evictable(&self) -> bool {
-        self.0.count <= 1
+        self.0.count <= 1 && self.0.count < self.1
     }
 }
 
@@ -93,7 +95,7 @@ impl MemoryCounter {
                 None if limit == 0 => Change::Keep(Reservation::Refused(fresh)),
                 None => {
                     let first = Window { count: 1, ..fresh };
-                    Change::Set(Open(first), Reservation::Granted(first))
+                    Change::Set(Open(first, limit), Reservation::Granted(first))
                 }
             }
         });
@@ -141,7 +143,7 @@ impl FailureCounter for MemoryCounter {
     fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()> {
         // A window given back to zero protects nothing: it goes, and holds no room.
         let _ = self.windows.update(key, now, |held| match held {
-            Some(Open(window)) if window.ends_at > now && window.count > 1 => {
+            Some(Open(window, _)) if window.ends_at > now && window.count > 1 => {
                 window.count -= 1;
                 Change::Keep(())
             }
@@ -255,6 +257,27 @@ mod tests {
                 Reservation::Granted(_)
             ));
             assert!(counter.windows.len() <= 100);
+        });
+    }
+
+    /// Attack: a flood of new keys evicted a spent ticket's window (one attempt, at its
+    /// limit of one), and the ticket was granted again. A window at its limit stays.
+    #[test]
+    fn a_spent_ticket_is_never_evicted() {
+        run(async {
+            let counter = MemoryCounter::with_capacity(100);
+            let spent = counter.reserve("ticket:j", 1, 30, 1_000).await.unwrap();
+            assert!(matches!(spent, Reservation::Granted(_)));
+            for i in 0..1_000 {
+                counter
+                    .reserve(&format!("junk{i}"), 10, 900, 1_001)
+                    .await
+                    .unwrap();
+            }
+            assert!(matches!(
+                counter.reserve("ticket:j", 1, 30, 1_002).await.unwrap(),
+                Reservation::Refused(_)
+            ));
         });
     }
 
