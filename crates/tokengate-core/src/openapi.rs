@@ -43,6 +43,10 @@ use crate::authz::Requirement;
 use crate::gate::TokenGate;
 use crate::http::cookies::CSRF_HEADER;
 
+/// The pattern of every field value but the password: no control character (a NUL, a
+/// newline...), which the gate refuses with 400 before any store sees it.
+const TEXT: &str = "^[^\\x00-\\x1F\\x7F-\\x9F]*$";
+
 impl TokenGate {
     /// The OpenAPI 3.1 document of the gate's endpoints, as this configuration has them (the
     /// prefix, whether `exp=unlimited` is honoured, the cookie names).
@@ -260,10 +264,10 @@ impl TokenGate {
                         "propertyNames": { "type": "string", "pattern": "^[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
                         "additionalProperties": { "$ref": "#/components/schemas/Field" },
                         "properties": {
-                            "login": { "type": ["string", "number", "boolean"], "minLength": 1, "description": "the login, or the application key" },
+                            "login": { "type": ["string", "number", "boolean"], "minLength": 1, "pattern": TEXT, "description": "the login, or the application key" },
                             "password": { "type": ["string", "number", "boolean"], "minLength": 1, "description": "the password, or the application secret" },
-                            "application": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "description": "an application key sign-in: the application's name" },
-                            "exp": { "type": ["string", "number", "null"], "minLength": 1, "description": format!(
+                            "application": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "pattern": TEXT, "description": "an application key sign-in: the application's name" },
+                            "exp": { "type": ["string", "number", "null"], "minLength": 1, "pattern": TEXT, "description": format!(
                                 "when the refresh token ends, at most {} from now: {exp}; default {}",
                                 crate::duration::format_duration(tokens.max_refresh_ttl()),
                                 crate::duration::format_duration(tokens.refresh_ttl)) },
@@ -276,7 +280,7 @@ impl TokenGate {
                         "propertyNames": { "type": "string", "pattern": "^[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
                         "additionalProperties": { "$ref": "#/components/schemas/Field" },
                         "properties": {
-                            "token": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "description": "the refresh token" },
+                            "token": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "pattern": TEXT, "description": "the refresh token" },
                         },
                     },
                     // `session` ends one session, `scope` says which; never both.
@@ -287,7 +291,7 @@ impl TokenGate {
                             "propertyNames": { "type": "string", "pattern": "^(?!session$)[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
                             "additionalProperties": { "$ref": "#/components/schemas/Field" },
                             "properties": {
-                                "token": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "description": "the refresh token" },
+                                "token": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "pattern": TEXT, "description": "the refresh token" },
                                 "scope": { "type": ["string", "null"], "enum": ["local", "global", "others", null], "default": "local",
                                     "description": "this session, all of the subject's, or all others" },
                             },
@@ -299,15 +303,16 @@ impl TokenGate {
                             "propertyNames": { "type": "string", "pattern": "^(?!scope$)[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
                             "additionalProperties": { "$ref": "#/components/schemas/Field" },
                             "properties": {
-                                "token": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "description": "the refresh token" },
-                                "session": { "type": ["string", "number", "boolean", "null"], "minLength": 1,
+                                "token": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "pattern": TEXT, "description": "the refresh token" },
+                                "session": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "pattern": TEXT,
                                     "description": "the id of the subject's session to end" },
                             },
                         },
                     ] },
                     "Field": {
-                        "description": "any other field is read and ignored (field names: 1 to 128 letters, digits or `_.-[]:`); in JSON, a value is a string, a number or a boolean, read as its text, and null is no field",
+                        "description": "any other field is read and ignored (field names: 1 to 128 letters, digits or `_.-[]:`); in JSON, a value is a string, a number or a boolean, read as its text, and null is no field; no value but the password holds a control character",
                         "type": ["string", "number", "boolean", "null"],
+                        "pattern": TEXT,
                     },
                     "Tokens": {
                         "type": "object",
