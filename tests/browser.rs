@@ -83,11 +83,23 @@ async fn browser(driver: &Driver) -> Client {
             ]
         }),
     );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("a WebDriver session with headless Chromium")
+    // The driver's port may accept connections before it answers them (a reset was seen on
+    // a loaded machine): a session is asked for again until the deadline.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let attempt = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await;
+        match attempt {
+            Ok(client) => return client,
+            Err(error) if Instant::now() < deadline => {
+                eprintln!("no WebDriver session yet ({error}); asking again");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(error) => panic!("a WebDriver session with headless Chromium: {error:?}"),
+        }
+    }
 }
 
 /// Serves `app` on a free port of 127.0.0.1; gives its base URL.
