@@ -157,3 +157,62 @@ async fn a_database_that_is_down_is_an_error() {
     };
     assert!(directory.verify(login).await.is_err());
 }
+
+/// A PHC string of `password` as another library writes it.
+fn foreign(password: &str, algorithm: argon2::Algorithm, m: u32, t: u32, p: u32) -> String {
+    use argon2::password_hash::{PasswordHasher as _, SaltString};
+    let params = argon2::Params::new(m, t, p, None).unwrap();
+    let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
+    argon2::Argon2::new(algorithm, argon2::Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)
+        .unwrap()
+        .to_string()
+}
+
+/// Attack: a row hashed with argon2i at m=1 MiB signed in, whatever the policy says. A hash
+/// outside the policy (not Argon2id, weaker, or beyond the maximum) never signs in; a row with
+/// another library's stronger Argon2id defaults does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_outside_the_hash_policy_never_sign_in() {
+    let schema = format!("tokengate_policy_{}", std::process::id());
+    let pool = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
+    let weak = foreign("pw", argon2::Algorithm::Argon2i, 1_024, 2, 1);
+    let python = foreign("pw", argon2::Algorithm::Argon2id, 65_536, 3, 4);
+    let huge =
+        "$argon2id$v=19$m=1048576,t=2,p=1$c2l4dGVlbiBieXRlIHNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+    sqlx::raw_sql(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE;
+         CREATE SCHEMA {schema};
+         CREATE TABLE {schema}.users (login text PRIMARY KEY, password_hash text);
+         INSERT INTO {schema}.users VALUES
+             ('weak', '{weak}'), ('python', '{python}'), ('huge', '{huge}'),
+             ('plain', 'pw'), ('empty', NULL);"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let directory =
+        PostgresDirectory::new(pool.clone(), &UsersTable::new(&format!("{schema}.users"))).unwrap();
+    for login in ["weak", "huge", "plain", "empty", "nobody"] {
+        let found = directory
+            .verify(Login::User {
+                login,
+                password: "pw",
+            })
+            .await
+            .unwrap();
+        assert_eq!(found, None, "{login}");
+    }
+    let python = directory
+        .verify(Login::User {
+            login: "python",
+            password: "pw",
+        })
+        .await
+        .unwrap();
+    assert_eq!(python.map(|p| p.subject).as_deref(), Some("python"));
+    sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&pool)
+        .await
+        .unwrap();
+}

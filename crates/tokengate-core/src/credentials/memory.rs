@@ -20,8 +20,9 @@ struct Application {
     claims: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Users and application keys in memory. Only Argon2id PHC strings are stored: a plaintext
-/// or weaker hash is refused when added.
+/// Users and application keys in memory. Only Argon2id PHC strings within the policy are
+/// stored (see [`PasswordVerifier`]): a plaintext, weaker or foreign hash is refused when
+/// added, and every sign-in costs what the strongest hash held costs.
 #[derive(Clone)]
 pub struct MemoryDirectory {
     entries: Arc<RwLock<Entries>>,
@@ -103,6 +104,7 @@ impl MemoryDirectory {
         claims: serde_json::Map<String, serde_json::Value>,
     ) -> Result<Self, PasswordError> {
         check_phc(phc)?;
+        self.verifier.expect(phc);
         self.entries_mut().users.insert(
             login.to_owned(),
             User {
@@ -132,6 +134,7 @@ impl MemoryDirectory {
         claims: serde_json::Map<String, serde_json::Value>,
     ) -> Result<Self, PasswordError> {
         check_phc(phc)?;
+        self.verifier.expect(phc);
         self.entries_mut().applications.insert(
             key.to_owned(),
             Application {

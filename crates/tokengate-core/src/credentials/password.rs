@@ -1,6 +1,20 @@
 //! Argon2id password hashes, computed and checked off the async executor.
+//!
+//! A directory accepts a stored hash only when it is an Argon2id PHC string (version 19) with
+//! parameters between the policy's minimum (m=19456 KiB, t=2, p=1, SPEC §5) and a maximum
+//! (m=262144 KiB, t=10, p=16, m·t at most 1 GiB of block passes) that keeps one sign-in from
+//! costing seconds. Any other hash never signs in: it is treated as an unknown login, after the
+//! same work, and logged once with what to do (rehash it).
+//!
+//! Every verification costs the same: that of the strongest accepted hash the verifier has
+//! seen. An unknown login (or a refused hash) is checked against a dummy with those parameters;
+//! a right or wrong password on a weaker accepted hash is topped up with Argon2id work for the
+//! difference. So a directory whose rows come from several libraries (a sign-up written in
+//! Python, say, with m=64 MiB, t=3, p=4) does not tell by its timing which logins exist.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashSet;
+use std::hash::{Hash as _, Hasher as _};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -10,6 +24,16 @@ use tokio::sync::Semaphore;
 const MEMORY_KIB: u32 = 19_456;
 const ITERATIONS: u32 = 2;
 const PARALLELISM: u32 = 1;
+
+/// The maximum parameters accepted: beyond them one verification (and, as every verification
+/// costs as much as the strongest hash seen, every sign-in) would take seconds.
+const MAX_MEMORY_KIB: u32 = 262_144;
+const MAX_ITERATIONS: u32 = 10;
+const MAX_PARALLELISM: u32 = 16;
+const MAX_BLOCK_PASSES: u64 = 1 << 20;
+
+/// How many refused hashes are remembered as logged before the memory starts again.
+const LOGGED_ROWS: usize = 4_096;
 
 /// A password could not be hashed, or a stored hash is not an acceptable Argon2id PHC string.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,8 +59,14 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
     Ok(hash.to_string())
 }
 
-/// Refuses anything but an Argon2id PHC string at least as strong as the minimum.
-pub(crate) fn check_phc(phc: &str) -> Result<(), PasswordError> {
+/// What one verification with `params` costs, in Argon2 block passes (the lanes of `p` are
+/// filled one after the other, so `p` adds no work).
+fn block_passes(params: &Params) -> u64 {
+    u64::from(params.m_cost()) * u64::from(params.t_cost())
+}
+
+/// The parameters of `phc` when it is an Argon2id hash within the policy; why not otherwise.
+pub(crate) fn check_phc(phc: &str) -> Result<Params, PasswordError> {
     let hash = PasswordHash::new(phc)
         .map_err(|_| PasswordError("not a PHC string (store only Argon2id hashes)".into()))?;
     if hash.algorithm.as_str() != "argon2id" {
@@ -45,27 +75,54 @@ pub(crate) fn check_phc(phc: &str) -> Result<(), PasswordError> {
             hash.algorithm
         )));
     }
+    if hash.version.is_some_and(|version| version != 0x13) {
+        return Err(PasswordError(
+            "Argon2id version 16 is not accepted; use version 19".into(),
+        ));
+    }
+    if hash.hash.is_none() {
+        return Err(PasswordError("the PHC string holds no hash".into()));
+    }
     let params = Params::try_from(&hash).map_err(|e| PasswordError(e.to_string()))?;
-    if params.m_cost() < MEMORY_KIB || params.t_cost() < ITERATIONS || params.p_cost() < PARALLELISM
-    {
+    let (m, t, p) = (params.m_cost(), params.t_cost(), params.p_cost());
+    if m < MEMORY_KIB || t < ITERATIONS || p < PARALLELISM {
         return Err(PasswordError(format!(
-            "Argon2id parameters m={}, t={}, p={} are weaker than m={MEMORY_KIB}, t={ITERATIONS}, p={PARALLELISM}",
-            params.m_cost(),
-            params.t_cost(),
-            params.p_cost()
+            "Argon2id parameters m={m}, t={t}, p={p} are weaker than m={MEMORY_KIB}, t={ITERATIONS}, p={PARALLELISM}"
         )));
     }
-    Ok(())
+    if m > MAX_MEMORY_KIB
+        || t > MAX_ITERATIONS
+        || p > MAX_PARALLELISM
+        || block_passes(&params) > MAX_BLOCK_PASSES
+    {
+        return Err(PasswordError(format!(
+            "Argon2id parameters m={m}, t={t}, p={p} are above the maximum verified \
+             (m={MAX_MEMORY_KIB}, t={MAX_ITERATIONS}, p={MAX_PARALLELISM}, m·t ≤ {MAX_BLOCK_PASSES})"
+        )));
+    }
+    Ok(params)
 }
 
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        // A hash of a random password nobody knows; only its cost matters.
-        let mut password = [0u8; 24];
-        let _ = getrandom::fill(&mut password);
-        hash_password(&String::from_utf8_lossy(&password)).unwrap_or_default()
-    })
+/// Argon2id work of `params` over a throw-away input: what checking a hash with these
+/// parameters costs, without a hash to check.
+fn burn(params: Params) {
+    let mut out = [0u8; 32];
+    let _ = Argon2::new(Algorithm::Argon2id, Version::V0x13, params).hash_password_into(
+        b"tokengate: nobody's password",
+        b"tokengate: no salt",
+        &mut out,
+    );
+}
+
+/// The Argon2id work that tops a verification of `done` up to `target`: `None` when it is
+/// already within a few blocks.
+fn top_up(done: &Params, target: &Params) -> Option<Params> {
+    let missing = block_passes(target).saturating_sub(block_passes(done));
+    let memory = u32::try_from(missing).ok()?;
+    if memory < 8 {
+        return None;
+    }
+    Params::new(memory, 1, 1, None).ok()
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -121,10 +178,21 @@ async fn on_hasher<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static)
 }
 
 /// Verifies passwords on low-priority hashing threads, at most as many at once as there are
-/// cores, so a burst of sign-ins neither stalls the executor nor eats every core.
+/// cores, so a burst of sign-ins neither stalls the executor nor eats every core. Every
+/// verification costs what the strongest accepted hash seen so far costs (see the module).
+/// Clones share what they have seen.
 #[derive(Debug, Clone)]
 pub struct PasswordVerifier {
     permits: Arc<Semaphore>,
+    seen: Arc<Seen>,
+}
+
+/// What a verifier has met: the strongest accepted parameters, and the refused hashes already
+/// logged (by a digest, never the hash itself).
+#[derive(Debug)]
+struct Seen {
+    strongest: Mutex<Params>,
+    logged: Mutex<HashSet<u64>>,
 }
 
 impl Default for PasswordVerifier {
@@ -133,34 +201,104 @@ impl Default for PasswordVerifier {
     }
 }
 
+/// The policy's minimum, the cost every verification has at least.
+fn minimum() -> Params {
+    Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).unwrap_or(Params::DEFAULT)
+}
+
 impl PasswordVerifier {
-    /// A verifier sized to the machine's cores; also prepares the dummy hash.
+    /// A verifier sized to the machine's cores.
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        dummy_hash();
         Self {
             permits: Arc::new(Semaphore::new(cores)),
+            seen: Arc::new(Seen {
+                strongest: Mutex::new(minimum()),
+                logged: Mutex::new(HashSet::new()),
+            }),
         }
     }
 
-    /// Whether `password` matches `phc`; with `phc = None` (unknown login) the same work is
-    /// done against a dummy hash and the answer is `false`.
+    /// Makes every later verification cost at least what checking `phc` costs, as a directory
+    /// does for each hash it holds before the first sign-in. A refused hash changes nothing.
+    pub fn expect(&self, phc: &str) {
+        if let Ok(params) = check_phc(phc) {
+            self.saw(&params);
+        }
+    }
+
+    /// Raises the cost of every verification to that of `params`, when they cost more; the
+    /// parameters every verification is held to after it.
+    fn saw(&self, params: &Params) -> Params {
+        let mut strongest = self
+            .seen
+            .strongest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if block_passes(params) > block_passes(&strongest) {
+            *strongest = params.clone();
+        }
+        strongest.clone()
+    }
+
+    /// Logs a refused hash the first time it is met.
+    fn refused(&self, phc: &str, why: &PasswordError) {
+        let mut digest = std::collections::hash_map::DefaultHasher::new();
+        phc.hash(&mut digest);
+        let mut logged = self
+            .seen
+            .logged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if logged.len() >= LOGGED_ROWS {
+            logged.clear();
+        }
+        if logged.insert(digest.finish()) {
+            tracing::warn!(
+                target: "tokengate",
+                reason = %why,
+                "a stored password hash is refused: its user (or key) cannot sign in until the \
+                 hash is written again as Argon2id, m=19456 KiB, t=2, p=1 or stronger \
+                 (for example by `hash_password` at the next sign-in the application checks itself)"
+            );
+        }
+    }
+
+    /// Whether `password` matches `phc`; with `phc = None` (unknown login), or a hash the policy
+    /// refuses, the same work is done against a dummy and the answer is `false`.
     pub async fn verify(&self, password: &str, phc: Option<&str>) -> bool {
         let Ok(_permit) = self.permits.acquire().await else {
             return false;
         };
-        let known = phc.is_some();
-        let phc = phc.unwrap_or_else(|| dummy_hash()).to_owned();
+        let accepted = match phc.map(|phc| (phc, check_phc(phc))) {
+            Some((phc, Ok(params))) => Some((phc.to_owned(), params)),
+            Some((phc, Err(why))) => {
+                self.refused(phc, &why);
+                None
+            }
+            None => None,
+        };
+        let strongest = self.saw(accepted.as_ref().map_or(&minimum(), |(_, params)| params));
         let password = password.to_owned();
-        let matched = on_hasher(move || {
-            let Ok(hash) = PasswordHash::new(&phc) else {
-                return false;
-            };
-            argon2().is_ok_and(|argon| argon.verify_password(password.as_bytes(), &hash).is_ok())
+        on_hasher(move || match accepted {
+            None => {
+                burn(strongest);
+                false
+            }
+            Some((phc, params)) => {
+                let matched = PasswordHash::new(&phc).is_ok_and(|hash| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &hash)
+                        .is_ok()
+                });
+                if let Some(rest) = top_up(&params, &strongest) {
+                    burn(rest);
+                }
+                matched
+            }
         })
         .await
-        .unwrap_or(false);
-        known && matched
+        .unwrap_or(false)
     }
 }
 
@@ -168,20 +306,54 @@ impl PasswordVerifier {
 mod tests {
     use super::*;
 
+    /// A PHC string of `password` made with any algorithm and parameters, as another library
+    /// would write it.
+    fn foreign(
+        password: &str,
+        algorithm: Algorithm,
+        version: Version,
+        m: u32,
+        t: u32,
+        p: u32,
+    ) -> String {
+        let params = Params::new(m, t, p, None).unwrap();
+        let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
+        Argon2::new(algorithm, version, params)
+            .hash_password(password.as_bytes(), &salt)
+            .unwrap()
+            .to_string()
+    }
+
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters() {
         let phc = hash_password("pw").unwrap_or_default();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert_eq!(check_phc(&phc), Ok(()));
+        assert_eq!(check_phc(&phc).map(|p| block_passes(&p)), Ok(19_456 * 2));
     }
 
     #[test]
-    fn plaintext_and_weak_hashes_are_refused() {
+    fn plaintext_weak_foreign_and_extreme_hashes_are_refused() {
         assert!(check_phc("hunter2").is_err());
         assert!(check_phc(
             "$argon2id$v=19$m=4096,t=1,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
         )
         .is_err());
+        for (algorithm, version, m, t, p) in [
+            (Algorithm::Argon2i, Version::V0x13, 1_024, 2, 1),
+            (Algorithm::Argon2i, Version::V0x13, 65_536, 3, 4),
+            (Algorithm::Argon2d, Version::V0x13, 65_536, 3, 4),
+            (Algorithm::Argon2id, Version::V0x10, 19_456, 2, 1),
+            (Algorithm::Argon2id, Version::V0x13, 19_456, 1, 1),
+        ] {
+            let phc = foreign("pw", algorithm, version, m, t, p);
+            assert!(check_phc(&phc).is_err(), "{phc}");
+        }
+        // Above the maximum, without computing it: only the parameters are read.
+        let huge = "$argon2id$v=19$m=1048576,t=2,p=1$c2l4dGVlbiBieXRlIHNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+        assert!(check_phc(huge).unwrap_err().0.contains("maximum"));
+        // argon2-cffi's defaults are within the policy.
+        let python = foreign("pw", Algorithm::Argon2id, Version::V0x13, 65_536, 3, 4);
+        assert_eq!(check_phc(&python).map(|p| block_passes(&p)), Ok(65_536 * 3));
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -191,5 +363,93 @@ mod tests {
         assert!(verifier.verify("right", Some(&phc)).await);
         assert!(!verifier.verify("wrong", Some(&phc)).await);
         assert!(!verifier.verify("right", None).await);
+    }
+
+    /// Attack: a row hashed with argon2i at m=1 MiB signed in, and a row with another
+    /// library's stronger defaults made a wrong password 5.8× slower than an unknown login.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_refused_hash_never_signs_in_and_the_strongest_sets_every_cost() {
+        let verifier = PasswordVerifier::new();
+        let weak = foreign("right", Algorithm::Argon2i, Version::V0x13, 1_024, 2, 1);
+        assert!(!verifier.verify("right", Some(&weak)).await);
+        // Nothing refused raises the cost.
+        assert_eq!(verifier.saw(&minimum()), minimum());
+
+        let python = foreign("right", Algorithm::Argon2id, Version::V0x13, 65_536, 3, 4);
+        assert!(verifier.verify("right", Some(&python)).await);
+        let strongest = verifier.saw(&minimum());
+        assert_eq!(block_passes(&strongest), 65_536 * 3);
+        // A clone shares what was seen.
+        assert_eq!(verifier.clone().saw(&minimum()), strongest);
+        // A default hash is now topped up to the strongest; the strongest needs nothing more.
+        let own = check_phc(&hash_password("x").unwrap()).unwrap();
+        let rest = top_up(&own, &strongest).unwrap();
+        assert_eq!(
+            block_passes(&own) + block_passes(&rest),
+            block_passes(&strongest)
+        );
+        assert_eq!(top_up(&strongest, &strongest), None);
+        assert!(
+            verifier
+                .verify("right", Some(&hash_password("right").unwrap()))
+                .await
+        );
+    }
+
+    #[test]
+    fn a_directory_can_announce_its_hashes() {
+        let verifier = PasswordVerifier::new();
+        verifier.expect("not a hash");
+        assert_eq!(verifier.saw(&minimum()), minimum());
+        verifier.expect(&foreign(
+            "x",
+            Algorithm::Argon2id,
+            Version::V0x13,
+            32_768,
+            2,
+            1,
+        ));
+        assert_eq!(block_passes(&verifier.saw(&minimum())), 65_536);
+    }
+
+    #[tokio::test]
+    async fn a_refused_hash_is_logged_once() {
+        let lines = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = Arc::clone(&lines);
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || Sink(Arc::clone(&sink)))
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let verifier = PasswordVerifier::new();
+        let weak = foreign("right", Algorithm::Argon2i, Version::V0x13, 1_024, 2, 1);
+        let other = foreign("other", Algorithm::Argon2i, Version::V0x13, 1_024, 2, 1);
+        for _ in 0..3 {
+            assert!(!verifier.verify("right", Some(&weak)).await);
+        }
+        assert!(!verifier.verify("right", Some(&other)).await);
+        let text = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text.matches("password hash is refused").count(),
+            2,
+            "{text}"
+        );
+        assert!(text.contains("argon2i"), "{text}");
+        assert!(
+            !text.contains(&weak[20..]),
+            "the hash itself is never logged: {text}"
+        );
+    }
+
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 }
