@@ -45,7 +45,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Row};
+use sqlx::{Connection as _, PgConnection, PgPool, Row};
 use tokengate_store::{
     FailureCounter, RefreshRequest, Refreshed, Reservation, Session, SessionStore, StoreError,
     StoreFuture, SubjectRevocation, Window,
@@ -66,7 +66,18 @@ pub struct PostgresStore {
     sql: Arc<Statements>,
     /// The schema, created on first use.
     ready: Arc<OnceCell<()>>,
+    /// How to connect, for the migration's connection of its own, and the bound of the wait.
+    options: Arc<PgConnectOptions>,
+    wait: Duration,
+    /// The last failed migration: when, and why; a use within [`RETRY`] of it answers the same
+    /// error rather than trying again.
+    failed_migration: Arc<std::sync::Mutex<Option<(std::time::Instant, String)>>>,
 }
+
+/// How long a failed migration is answered from memory before it is tried again: the store
+/// recovers by itself once the cause (a missing grant, a lock) is gone, without every request
+/// of a burst opening a connection to try.
+const RETRY: Duration = Duration::from_secs(1);
 
 impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -113,16 +124,19 @@ impl PostgresStore {
             // No ping before each use: that would be a second round trip per operation. A
             // broken connection fails its statement (503) and leaves the pool.
             .test_before_acquire(false)
-            .connect_lazy_with(options);
+            .connect_lazy_with(options.clone());
         Ok(Self {
             pool,
             ns: prefix.into(),
             sql: Arc::new(Statements::new(schema)),
             ready: Arc::new(OnceCell::new()),
+            options: Arc::new(options),
+            wait: timeout,
+            failed_migration: Arc::default(),
         })
     }
 
-    /// The pool, once the schema exists.
+    /// The pool, once the schema exists. A failed migration is tried again on a later use.
     async fn pool(&self) -> Result<&PgPool, StoreError> {
         self.ready
             .get_or_try_init(|| async {
@@ -134,14 +148,51 @@ impl PostgresStore {
                 if matches!(found, Ok(Some(version)) if version >= sql::VERSION) {
                     return Ok(());
                 }
-                sqlx::raw_sql(&self.sql.schema)
-                    .execute(&self.pool)
-                    .await
-                    .map(|_| ())
-                    .map_err(failed)
+                self.migrate().await
             })
             .await?;
         Ok(&self.pool)
+    }
+
+    /// Creates or upgrades the schema on a connection of its own, closed afterwards whatever
+    /// happened: a migration that fails part way leaves its connection in an aborted
+    /// transaction, and such a connection must never serve another statement (it once went
+    /// back to the pool, and every later statement on it failed until a restart).
+    async fn migrate(&self) -> Result<(), StoreError> {
+        {
+            let last = self
+                .failed_migration
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((_, error)) = last.as_ref().filter(|(at, _)| at.elapsed() < RETRY) {
+                return Err(StoreError(error.clone()));
+            }
+        }
+        let outcome = async {
+            let mut connection =
+                tokio::time::timeout(self.wait, PgConnection::connect_with(&self.options))
+                    .await
+                    .map_err(|_| failed("no connection in time"))?
+                    .map_err(failed)?;
+            // Without arguments, a statement goes as a simple query: all of them, in order.
+            let migrated = sqlx::Executor::execute(&mut connection, self.sql.schema.as_str())
+                .await
+                .map(|_| ())
+                .map_err(failed);
+            // Closed, not kept: on failure the server rolls the transaction back as it goes.
+            let _ = connection.close().await;
+            migrated
+        }
+        .await;
+        let mut last = self
+            .failed_migration
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *last = outcome
+            .as_ref()
+            .err()
+            .map(|error| (std::time::Instant::now(), error.0.clone()));
+        outcome
     }
 }
 
