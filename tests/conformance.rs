@@ -124,6 +124,7 @@ macro_rules! with_scenarios {
             control_characters_in_fields_are_400_before_any_store,
             a_ticket_is_refused_once_its_expires_in_has_passed,
             a_forwarded_line_of_the_client_does_not_choose_its_address,
+            spellings_of_one_login_share_its_attempts,
         ]);
     };
 }

@@ -52,6 +52,9 @@
 //! - escaped, doubled-slash, trailing-slash and dot-segment spellings of endpoints, public
 //!   paths, guarded and role routes:
 //!   `paths::every_spelling_of_a_path_reaches_the_same_decision_or_fails_closed`
+//! - another case, a trailing space or a decomposed accent of a login, for ten more attempts
+//!   where the directory compares case-insensitively:
+//!   [`spellings_of_one_login_share_its_attempts`]
 
 use std::io::{Read as _, Write as _};
 use std::time::Duration;
@@ -1208,4 +1211,55 @@ pub async fn control_characters_in_fields_are_400_before_any_store(adapter: Adap
         .expect(404);
     // Nothing was ended or counted: the session still refreshes.
     server.refresh(&tokens.refresh).await.expect(201);
+}
+
+/// Attack: with a `citext` login column (or a case-insensitive collation), `JOHN.doe@…`,
+/// `John.Doe@…`, `john.doe@…` with a decomposed accent or a trailing space each had ten
+/// attempts of their own, as the throttle keyed on the bytes sent. The throttle now keys on
+/// the normalised login: every spelling shares the one window.
+pub async fn spellings_of_one_login_share_its_attempts(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let (login, password) = demo::USER;
+    let upper = login.to_uppercase();
+    let title = format!("John.Doe{}", &login["john.doe".len()..]);
+    let spaced = format!("  {login} ");
+    let spellings = [login, &upper, &title, &spaced];
+    for i in 0..10 {
+        let spelling = spellings[i % spellings.len()];
+        server
+            .post(
+                "/api/rest/signin",
+                Body::Form(&[("login", spelling), ("password", "wrong")]),
+                &[],
+            )
+            .await
+            .expect(401);
+    }
+    for spelling in spellings {
+        server
+            .post(
+                "/api/rest/signin",
+                Body::Form(&[("login", spelling), ("password", password)]),
+                &[],
+            )
+            .await
+            .expect(429)
+            .error("too_many_attempts");
+    }
+    // Composed and decomposed accents are one login too.
+    for (i, spelling) in ["jos\u{e9}@example.org", "Jose\u{301}@example.org"]
+        .iter()
+        .cycle()
+        .take(11)
+        .enumerate()
+    {
+        let reply = server
+            .post(
+                "/api/rest/signin",
+                Body::Form(&[("login", spelling), ("password", "x")]),
+                &[],
+            )
+            .await;
+        assert_eq!(reply.status, if i < 10 { 401 } else { 429 }, "attempt {i}");
+    }
 }

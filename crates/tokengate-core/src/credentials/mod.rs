@@ -29,6 +29,27 @@ use std::pin::Pin;
 
 pub use memory::MemoryDirectory;
 pub use password::{hash_password, PasswordError, PasswordVerifier};
+
+/// A login as every directory may take it: trimmed, in Unicode NFC, case-folded. The sign-in
+/// throttle counts attempts under this form whatever the directory compares, so no spelling a
+/// `citext` column or a case-insensitive collation takes for the same login (`JOHN.doe@…`,
+/// `John.Doe@…`) gets attempts of its own; two logins that differ only in case share one
+/// window. A directory that wants to compare logins the same way can store and look up this
+/// form.
+///
+/// ```
+/// use tokengate_core::credentials::normalised_login;
+///
+/// assert_eq!(normalised_login(" John.Doe@Email.org "), "john.doe@email.org");
+/// // "é" composed and decomposed, and the German sharp s, fold to one form.
+/// assert_eq!(normalised_login("Jose\u{301}"), normalised_login("JOSÉ"));
+/// assert_eq!(normalised_login("STRASSE"), normalised_login("straße"));
+/// ```
+pub fn normalised_login(login: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    let composed: String = login.trim().nfc().collect();
+    caseless::default_case_fold_str(&composed).nfc().collect()
+}
 #[cfg(feature = "postgres")]
 pub use postgres::{ApplicationsTable, PostgresDirectory, UsersTable};
 

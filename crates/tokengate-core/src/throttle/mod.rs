@@ -81,8 +81,10 @@ pub(crate) struct Attempt {
 }
 
 impl Attempt {
-    /// The counters of a sign-in: the login's (hashed, so that keys stay short whatever is
-    /// sent, and apart per application) and the client address's, where a limit applies.
+    /// The counters of a sign-in: the login's (normalised as every directory may take it, see
+    /// [`normalised_login`](crate::credentials::normalised_login); hashed, so that keys stay
+    /// short whatever is sent; apart per application) and the client address's, where a limit
+    /// applies.
     pub(crate) fn new(
         settings: &ThrottleSettings,
         login: &str,
@@ -93,7 +95,7 @@ impl Attempt {
             let tag = MacKey::new(b"tokengate throttle").sign(&[
                 application.unwrap_or("").as_bytes(),
                 b"\0",
-                login.as_bytes(),
+                crate::credentials::normalised_login(login).as_bytes(),
             ]);
             let tag = base64::Engine::encode(
                 &base64::engine::general_purpose::URL_SAFE_NO_PAD,
