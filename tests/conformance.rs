@@ -125,6 +125,7 @@ macro_rules! with_scenarios {
             a_ticket_is_refused_once_its_expires_in_has_passed,
             a_forwarded_line_of_the_client_does_not_choose_its_address,
             spellings_of_one_login_share_its_attempts,
+            an_early_413_always_reaches_the_client,
         ]);
     };
 }

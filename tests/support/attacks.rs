@@ -55,6 +55,8 @@
 //! - another case, a trailing space or a decomposed accent of a login, for ten more attempts
 //!   where the directory compares case-insensitively:
 //!   [`spellings_of_one_login_share_its_attempts`]
+//! - an oversized body, so the early 413 is lost to a reset while the client still sends:
+//!   `bodies::an_early_413_always_reaches_the_client`
 
 use std::io::{Read as _, Write as _};
 use std::time::Duration;

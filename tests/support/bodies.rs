@@ -40,6 +40,33 @@ pub async fn body_over_the_limit_is_413(adapter: Adapter) {
         .expect(413);
 }
 
+/// Attack (a lost answer): the gate answered 413 before reading the body, and the
+/// connection closed while the client was still sending, so the client could see a reset
+/// instead of the answer (`alike::body_over_the_limit_is_413` failed so on a fresh clone).
+/// A body up to a bounded size is now read to its end before the answer: 100 oversized
+/// bodies, ten at a time, declared or chunked, and every client gets its 413.
+pub async fn an_early_413_always_reaches_the_client(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let sizes = [65 * 1024, 256 * 1024, 1024 * 1024];
+    for round in 0..10 {
+        let requests = (0..10).map(|i| {
+            let server = &server;
+            let big = vec![b'a'; sizes[(round + i) % sizes.len()]];
+            async move {
+                let body = if i % 2 == 0 {
+                    Body::Raw("application/x-www-form-urlencoded", big)
+                } else {
+                    Body::Chunked("application/x-www-form-urlencoded", big)
+                };
+                server.post("/api/rest/signin", body, &[]).await
+            }
+        });
+        for reply in super::parallel(futures_util::future::join_all(requests)).await {
+            reply.expect(413).error("payload_too_large");
+        }
+    }
+}
+
 pub async fn body_limit_is_configurable(adapter: Adapter) {
     let server = start(adapter, &[("TOKENGATE_BODY_LIMIT", "100")]).await;
     let fields = [

@@ -103,8 +103,13 @@ where
     let kind = body_kind(content_type)?;
     let settings = &gate.config().endpoints;
     // A client that never finishes its body holds no connection and no task for longer.
-    let read = read_body(body, head.header("content-length"), settings.body_limit);
-    let body = match deadline(settings.body_timeout) {
+    let mut body = pin!(body);
+    let read = read_body(
+        body.as_mut(),
+        head.header("content-length"),
+        settings.body_limit,
+    );
+    let read = match deadline(settings.body_timeout) {
         Some(deadline) => {
             let (mut read, mut deadline) = (pin!(read), pin!(deadline));
             std::future::poll_fn(|cx| {
@@ -116,11 +121,65 @@ where
                     .poll(cx)
                     .map(|()| Err(Error::new(ErrorKind::RequestTimeout)))
             })
-            .await?
+            .await
         }
-        None => read.await?,
+        None => read.await,
     };
-    parse_kind(&kind, body).await
+    let read = match read {
+        Ok(read) => read,
+        Err(error) => {
+            drain(body, head.header("content-length"), error.kind()).await;
+            return Err(error);
+        }
+    };
+    parse_kind(&kind, read).await
+}
+
+/// The most of a refused body read on before the answer, and for how long.
+const DRAIN_BYTES: u64 = 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reads on what the client is still sending of a body refused before its end, so that the
+/// answer reaches it: a connection closed with unread data is reset, and the reset can destroy
+/// the answer before the client reads it (it sees "connection reset" instead of its 413). For a
+/// 413, a body declared (or turning out) no longer than [`DRAIN_BYTES`] is read for at most
+/// [`DRAIN_TIME`]; a larger one is answered at once (a client that sends `Expect:
+/// 100-continue` waits for it). For a 408, only what has already arrived is read: the client
+/// is too slow to wait for.
+async fn drain<S, B, E>(mut body: std::pin::Pin<&mut S>, length: Option<&[u8]>, kind: &ErrorKind)
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+{
+    let declared = length
+        .and_then(|value| std::str::from_utf8(value).ok())
+        .and_then(|text| text.trim().parse::<u64>().ok());
+    let waits = match kind {
+        ErrorKind::PayloadTooLarge { .. } if declared.is_some_and(|n| n > DRAIN_BYTES) => return,
+        ErrorKind::PayloadTooLarge { .. } => true,
+        ErrorKind::RequestTimeout => false,
+        _ => return,
+    };
+    let timer = if waits { deadline(DRAIN_TIME) } else { None };
+    let mut timer = pin!(timer);
+    let mut read = 0u64;
+    while read <= DRAIN_BYTES {
+        // The next chunk, or `None` once the time is up (at once when nothing may be awaited).
+        let next = std::future::poll_fn(|cx| {
+            if let Poll::Ready(chunk) = body.as_mut().poll_next(cx) {
+                return Poll::Ready(chunk);
+            }
+            match timer.as_mut().as_pin_mut() {
+                Some(timer) => timer.poll(cx).map(|()| None),
+                None => Poll::Ready(None),
+            }
+        })
+        .await;
+        match next {
+            Some(Ok(chunk)) => read += chunk.remaining() as u64,
+            Some(Err(_)) | None => return,
+        }
+    }
 }
 
 /// A timer that fires after `duration`, when the runtime has timers (`#[tokio::main]` and
