@@ -2,7 +2,9 @@
 # schemathesis (from PyPI) against both demos, from their own /api/rest/openapi.json: every
 # check (no server errors, statuses, content types, headers and bodies as documented, methods
 # not documented answered 405...), the examples, coverage, fuzzing and stateful phases (the
-# links sign-in → token → sessions → sign-out), bounded in examples and time.
+# links sign-in → token → sessions → sign-out), bounded in examples and time; once with a
+# bearer header, as a signed-in client sends, and once without any credentials, as an outside
+# fuzzer does.
 # Usage: scripts/schemathesis.sh [demo...]   (default: axum_demo actix_demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,9 +29,12 @@ for demo in "${demos[@]}"; do
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.1; done
   token=$(curl -s -X POST "http://127.0.0.1:$port/api/rest/signin" --form login=john.doe@email.org \
     --form 'password=#thePassword1234!' | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
-  echo "schemathesis: $demo"
-  timeout 300 "$venv/bin/schemathesis" --config-file scripts/schemathesis.toml run "http://127.0.0.1:$port/api/rest/openapi.json" \
-    --checks all --max-examples 40 --max-response-time 5 --no-color --seed 1 \
-    --header "Authorization: Bearer $token"
+  for auth in bearer none; do
+    echo "schemathesis: $demo, credentials: $auth"
+    header=(); config=scripts/schemathesis-anonymous.toml
+    [ "$auth" = none ] || { header=(--header "Authorization: Bearer $token"); config=scripts/schemathesis.toml; }
+    timeout 300 "$venv/bin/schemathesis" --config-file "$config" run "http://127.0.0.1:$port/api/rest/openapi.json" \
+      --checks all --max-examples 40 --max-response-time 5 --no-color --seed 1 "${header[@]}"
+  done
   kill "$server"; wait "$server" 2>/dev/null || true; server=
 done

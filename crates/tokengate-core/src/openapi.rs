@@ -189,7 +189,7 @@ impl TokenGate {
                     "operationId": "token",
                     "tags": ["tokengate"],
                     "summary": "Trade a refresh token for a new access token (and, with rotation, a new refresh token)",
-                    "description": "The refresh token comes in the field `token`, or as a bearer, or in the refresh cookie (cookie mode, with the CSRF header).",
+                    "description": "The refresh token is required, in one of three places: the field `token`, a bearer header, or the refresh cookie (cookie mode, with the CSRF header). The field is optional in the body only because a header or the cookie may carry it instead: with none of the three, the answer is 400.",
                     "requestBody": { "required": false, "content": form("Refresh") },
                     "responses": with(body_errors.clone(), json!({
                         "201": tokens_answer,
@@ -201,7 +201,7 @@ impl TokenGate {
                     "operationId": "signout",
                     "tags": ["tokengate"],
                     "summary": "End the session (`scope=local`), all of the subject's (`global`), all others (`others`), or the one named by `session`",
-                    "description": "Idempotent: an unknown, expired or revoked token also gets 200, and ends nothing.",
+                    "description": "Idempotent: an unknown, expired or revoked token also gets 200, and ends nothing. The refresh token is required, in the field `token`, a bearer header or the refresh cookie (cookie mode); the field is optional in the body only because a header or the cookie may carry it instead: with none of the three, the answer is 400.",
                     "requestBody": { "required": false, "content": form("SignOut") },
                     "responses": with(body_errors, json!({
                         "200": {
