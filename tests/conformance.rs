@@ -126,6 +126,7 @@ macro_rules! with_scenarios {
             a_forwarded_line_of_the_client_does_not_choose_its_address,
             spellings_of_one_login_share_its_attempts,
             an_early_413_always_reaches_the_client,
+            a_ticket_opens_only_the_path_it_was_asked_for,
         ]);
     };
 }

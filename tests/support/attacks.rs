@@ -57,6 +57,8 @@
 //!   [`spellings_of_one_login_share_its_attempts`]
 //! - an oversized body, so the early 413 is lost to a reset while the client still sends:
 //!   `bodies::an_early_413_always_reaches_the_client`
+//! - a ticket asked for one socket path used on another:
+//!   `websockets::a_ticket_opens_only_the_path_it_was_asked_for`
 
 use std::io::{Read as _, Write as _};
 use std::time::Duration;

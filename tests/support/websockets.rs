@@ -224,3 +224,73 @@ pub async fn a_ticket_is_refused_once_its_expires_in_has_passed(adapter: Adapter
         .invalid_token()
         .says("expired");
 }
+
+/// A ticket may be bound to the socket path it is asked for (field `path`), and carries only
+/// what a socket route needs of the access token: the token's `name` claim stays out of the
+/// URL, its `roles` travel. A ticket bound to one path opens nothing elsewhere, and a path no
+/// WebSocket path covers, or spelled with escapes or dot segments, is a 400.
+pub async fn a_ticket_opens_only_the_path_it_was_asked_for(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let bearer = format!("Bearer {}", tokens.access);
+    let auth = [("authorization", bearer.as_str())];
+    let asked = |path: &'static str| {
+        let server = &server;
+        async move {
+            server
+                .post("/api/rest/ticket", Body::Form(&[("path", path)]), &auth)
+                .await
+        }
+    };
+    let reply = asked("/ws/echo").await;
+    reply.expect(201);
+    let ticket = reply.json()["ticket"]
+        .as_str()
+        .expect("a ticket")
+        .to_owned();
+    let claims = super::claims_of(&ticket);
+    assert_eq!(claims["wsp"], "/ws/echo", "{claims}");
+    assert_eq!(claims["roles"], super::claims_of(&tokens.access)["roles"]);
+    assert!(super::claims_of(&tokens.access).get("name").is_some());
+    let carried = [
+        "iss", "aud", "sub", "sid", "app", "roles", "scope", "iat", "exp", "jti", "wsp",
+    ];
+    let keys: Vec<&String> = claims.as_object().expect("an object").keys().collect();
+    assert!(
+        keys.iter().all(|key| carried.contains(&key.as_str())),
+        "{keys:?}"
+    );
+    upgrade(&server, &format!("ticket={ticket}"), &[])
+        .await
+        .expect(101);
+
+    let reply = asked("/ws/other").await;
+    reply.expect(201);
+    let elsewhere = reply.json()["ticket"]
+        .as_str()
+        .expect("a ticket")
+        .to_owned();
+    upgrade(&server, &format!("ticket={elsewhere}"), &[])
+        .await
+        .invalid_token()
+        .says("the ticket was asked for another WebSocket path");
+    // The prefix itself binds everything under it.
+    let reply = asked("/ws/").await;
+    reply.expect(201);
+    let under = reply.json()["ticket"]
+        .as_str()
+        .expect("a ticket")
+        .to_owned();
+    upgrade(&server, &format!("ticket={under}"), &[])
+        .await
+        .expect(101);
+    for bad in [
+        "/api/rest/me",
+        "ws/echo",
+        "/ws/../api/rest/me",
+        "/ws/%65cho",
+        "/ws//echo",
+    ] {
+        asked(bad).await.expect(400).error("invalid_request");
+    }
+}

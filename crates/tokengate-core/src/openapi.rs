@@ -65,7 +65,7 @@ impl TokenGate {
     pub fn openapi_json(&self) -> Value {
         let mut document = self.written();
         if let Some(schemas) = document["components"]["schemas"].as_object_mut() {
-            for name in ["SignIn", "Refresh", "SignOut", "Field"] {
+            for name in ["SignIn", "Refresh", "SignOut", "TicketAsk", "Field"] {
                 if let Some(schema) = schemas.get(name).map(as_form) {
                     schemas.insert(format!("{name}Form"), schema);
                 }
@@ -404,6 +404,7 @@ impl TokenGate {
                      session while it is live.",
                     config.guard.websocket_paths.join(", ")),
                 "security": bearer_or_cookie,
+                "requestBody": { "required": false, "content": form("TicketAsk") },
                 "responses": {
                     "201": {
                         "description": "the ticket",
@@ -411,9 +412,22 @@ impl TokenGate {
                     },
                     "401": challenged("no access token, or not a valid one, or its session has ended"),
                     "403": error("cookie mode: the CSRF header is missing or wrong, or the origin is foreign"),
+                    "400": error("`path` is not a plain path one of the WebSocket paths covers, or the body cannot be read"),
+                    "408": error("the body did not arrive within `body_timeout`"),
+                    "413": error("the body is larger than `body_limit`"),
+                    "415": error("the body is not multipart/form-data, urlencoded or JSON"),
                     "503": error("the session store is unavailable"),
                 },
             } });
+            document["components"]["schemas"]["TicketAsk"] = json!({
+                "type": "object",
+                "propertyNames": { "type": "string", "pattern": "^[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
+                "additionalProperties": { "$ref": "#/components/schemas/Field" },
+                "properties": {
+                    "path": { "type": ["string", "null"], "pattern": socket_paths(&config.guard.websocket_paths),
+                        "description": "the socket path the ticket opens, and those under it (`/ws/chat`: `/ws/chat` and `/ws/chat/room`); without it, any of the WebSocket paths" },
+                },
+            });
             document["components"]["schemas"]["Ticket"] = json!({
                 "type": "object",
                 "required": ["ticket", "expiresIn"],
@@ -426,6 +440,35 @@ impl TokenGate {
         }
         document
     }
+}
+
+/// The pattern of the paths a ticket may be bound to: each exact WebSocket path, or a plain path
+/// under a prefix (segments of unreserved characters, none starting with a dot).
+fn socket_paths(listed: &[String]) -> String {
+    const SEGMENT: &str = "[A-Za-z0-9_~-][A-Za-z0-9._~-]*";
+    let escape = |text: &str| {
+        text.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '/' || c == '_' || c == '~' {
+                    c.to_string()
+                } else {
+                    format!("\\{c}")
+                }
+            })
+            .collect::<String>()
+    };
+    let choices: Vec<String> = listed
+        .iter()
+        .map(|path| match path.strip_suffix('*') {
+            Some(prefix) if prefix.ends_with('/') => format!(
+                "{}(?:/?|/{SEGMENT}(?:/{SEGMENT})*/?)",
+                escape(prefix.trim_end_matches('/'))
+            ),
+            Some(prefix) => format!("{}[A-Za-z0-9._~-]*(?:/{SEGMENT})*/?", escape(prefix)),
+            None => escape(path),
+        })
+        .collect();
+    format!("^(?:{})$", choices.join("|"))
 }
 
 /// The form-encoded variant of a JSON body schema: every value text (`type` string, string

@@ -11,7 +11,7 @@ mod refresh;
 mod sessions;
 mod signin;
 mod signout;
-mod ticket;
+pub(crate) mod ticket;
 mod tokens;
 
 use std::fmt;
@@ -80,8 +80,8 @@ where
         Endpoint::SignOut => {
             signout::signout(gate, head, &body_fields(gate, head, body).await?).await
         }
-        // Nothing is read from the body: the access token is the whole request.
-        Endpoint::Ticket => ticket::ticket(gate, head).await,
+        // The access token is the whole request; the body may name the socket's path.
+        Endpoint::Ticket => ticket::ticket(gate, head, &body_fields(gate, head, body).await?).await,
     }
 }
 

@@ -121,7 +121,9 @@ impl TokenGate {
         // of ours, and lives seconds).
         let tokens = &self.config().tokens;
         let expect = Expectations::new(&tokens.issuer, tokens.audience.as_deref(), 0, now, false);
-        match verify(self.keys(), ticket, TokenKind::Ticket, &expect) {
+        let verified = verify(self.keys(), ticket, TokenKind::Ticket, &expect)
+            .and_then(|verified| bound_here(verified, head.path()));
+        match verified {
             Ok(verified) => Route::Check(PendingCheck {
                 verified,
                 required,
@@ -330,6 +332,21 @@ fn matches_any(paths: &[String], path: &str) -> bool {
         Some(prefix) => path.starts_with(prefix),
         None => path == listed,
     })
+}
+
+/// `verified`, a ticket, when the socket at `path` (as routed) is one it may open: any, or
+/// the one it was asked for and those under it.
+fn bound_here(verified: VerifiedToken, path: &str) -> Result<VerifiedToken, TokenError> {
+    #[derive(serde::Deserialize)]
+    struct Bound {
+        wsp: Option<String>,
+    }
+    let bound: Bound =
+        serde_json::from_slice(verified.payload()).map_err(|_| TokenError::OtherPath)?;
+    match bound.wsp {
+        Some(bound) if !crate::endpoints::ticket::opens(&bound, path) => Err(TokenError::OtherPath),
+        _ => Ok(verified),
+    }
 }
 
 /// Whether the request may be a WebSocket upgrade: any request whose `Upgrade` header names

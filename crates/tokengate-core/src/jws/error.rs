@@ -26,6 +26,8 @@ pub enum TokenError {
     Revoked,
     /// A WebSocket ticket presented a second time: each opens one connection.
     Used,
+    /// A WebSocket ticket bound to another path than the socket's.
+    OtherPath,
 }
 
 impl TokenError {
@@ -41,6 +43,7 @@ impl TokenError {
             Self::WrongAudienceOrIssuer => "the token was issued for another service",
             Self::Revoked => "the session of this token has ended",
             Self::Used => "the ticket was used already",
+            Self::OtherPath => "the ticket was asked for another WebSocket path",
         }
     }
 }
