@@ -310,6 +310,47 @@ pub async fn start_wired(
     }
 }
 
+impl Server {
+    /// How many throttling windows the server's store holds, counted in the store itself
+    /// (SQLite, Redis, PostgreSQL); `None` where it is not counted from outside (memory: its
+    /// bound is the counter's own unit test; a cluster: its keys spread over the masters).
+    pub fn counter_entries(&self) -> Option<usize> {
+        let store = &self.gate.config().store;
+        let url = store.url.as_str();
+        let count = |program: &str, args: &[&str]| {
+            let output = std::process::Command::new(program)
+                .args(args)
+                .output()
+                .unwrap_or_else(|e| panic!("{program}: {e}"));
+            assert!(output.status.success(), "{program}: {output:?}");
+            String::from_utf8_lossy(&output.stdout).to_string()
+        };
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let connection = rusqlite::Connection::open(path).expect("the SQLite file");
+            let n: i64 = connection
+                .query_row("SELECT count(*) FROM tokengate_attempts", [], |row| {
+                    row.get(0)
+                })
+                .expect("a count");
+            return usize::try_from(n).ok();
+        }
+        if url.starts_with("redis://") {
+            let pattern = format!("{}:throttle:*", store.prefix);
+            let keys = count("redis-cli", &["-u", url, "--scan", "--pattern", &pattern]);
+            return Some(keys.lines().filter(|line| !line.is_empty()).count());
+        }
+        if url.starts_with("postgres://") {
+            let sql = format!(
+                "SELECT count(*) FROM {}.attempts WHERE ns = '{}'",
+                store.schema,
+                store.prefix.replace('\'', "''")
+            );
+            return count("psql", &[url, "-Atc", &sql]).trim().parse().ok();
+        }
+        None
+    }
+}
+
 tokio::task_local! {
     static RECORDING: Arc<Mutex<Vec<String>>>;
 }
