@@ -11,7 +11,7 @@ mod refresh;
 mod sessions;
 mod signin;
 mod signout;
-pub(crate) mod ticket;
+mod ticket;
 mod tokens;
 
 use std::fmt;

@@ -106,32 +106,3 @@ fn socket_path(gate: &TokenGate, path: &str) -> Result<String, Error> {
     }
     Ok(path.to_owned())
 }
-
-/// Whether a ticket bound to `bound` opens a socket at `path` (the path as routed): the path
-/// itself, or one under it.
-pub(crate) fn opens(bound: &str, path: &str) -> bool {
-    match bound.strip_suffix('/') {
-        Some(_) => path.starts_with(bound),
-        None => {
-            path == bound
-                || path
-                    .strip_prefix(bound)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::opens;
-
-    #[test]
-    fn a_bound_ticket_opens_its_path_and_what_is_under_it() {
-        assert!(opens("/ws/chat", "/ws/chat"));
-        assert!(opens("/ws/chat", "/ws/chat/room"));
-        assert!(!opens("/ws/chat", "/ws/chatroom"));
-        assert!(!opens("/ws/chat", "/ws/admin"));
-        assert!(opens("/ws/", "/ws/admin"));
-        assert!(!opens("/ws/", "/ws"));
-    }
-}

@@ -344,8 +344,22 @@ fn bound_here(verified: VerifiedToken, path: &str) -> Result<VerifiedToken, Toke
     let bound: Bound =
         serde_json::from_slice(verified.payload()).map_err(|_| TokenError::OtherPath)?;
     match bound.wsp {
-        Some(bound) if !crate::endpoints::ticket::opens(&bound, path) => Err(TokenError::OtherPath),
+        Some(bound) if !ticket_opens(&bound, path) => Err(TokenError::OtherPath),
         _ => Ok(verified),
+    }
+}
+
+/// Whether a ticket bound to `bound` opens a socket at `path` (the path as routed): the path
+/// itself, or one under it.
+fn ticket_opens(bound: &str, path: &str) -> bool {
+    match bound.strip_suffix('/') {
+        Some(_) => path.starts_with(bound),
+        None => {
+            path == bound
+                || path
+                    .strip_prefix(bound)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        }
     }
 }
 
@@ -373,4 +387,19 @@ fn ticket_of<R: RequestHead + ?Sized>(head: &R) -> Option<&str> {
         .split('&')
         .find_map(|pair| pair.strip_prefix("ticket="))
         .filter(|ticket| !ticket.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ticket_opens;
+
+    #[test]
+    fn a_bound_ticket_opens_its_path_and_what_is_under_it() {
+        assert!(ticket_opens("/ws/chat", "/ws/chat"));
+        assert!(ticket_opens("/ws/chat", "/ws/chat/room"));
+        assert!(!ticket_opens("/ws/chat", "/ws/chatroom"));
+        assert!(!ticket_opens("/ws/chat", "/ws/admin"));
+        assert!(ticket_opens("/ws/", "/ws/admin"));
+        assert!(!ticket_opens("/ws/", "/ws"));
+    }
 }
