@@ -6,15 +6,17 @@
 //! costing seconds. Any other hash never signs in: it is treated as an unknown login, after the
 //! same work, and logged once with what to do (rehash it).
 //!
-//! Every verification costs the same: that of the strongest accepted hash the verifier has
-//! seen. An unknown login (or a refused hash) is checked against a dummy with those parameters;
-//! a right or wrong password on a weaker accepted hash is topped up with Argon2id work for the
-//! difference. So a directory whose rows come from several libraries (a sign-up written in
-//! Python, say, with m=64 MiB, t=3, p=4) does not tell by its timing which logins exist.
+//! Every verification takes the same time: that of the strongest accepted hash the verifier
+//! has seen. An unknown login (or a refused hash) is checked against a dummy with those
+//! parameters; a right or wrong password on a weaker accepted hash waits, without holding a
+//! core, until as long as a check at the strongest parameters takes (measured as they run). So
+//! a directory whose rows come from several libraries (a sign-up written in Python, say, with
+//! m=64 MiB, t=3, p=4) does not tell by its timing which logins exist.
 
 use std::collections::HashSet;
 use std::hash::{Hash as _, Hasher as _};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -114,15 +116,30 @@ fn burn(params: Params) {
     );
 }
 
-/// The Argon2id work that tops a verification of `done` up to `target`: `None` when it is
-/// already within a few blocks.
-fn top_up(done: &Params, target: &Params) -> Option<Params> {
-    let missing = block_passes(target).saturating_sub(block_passes(done));
-    let memory = u32::try_from(missing).ok()?;
-    if memory < 8 {
-        return None;
+/// The budget after a check at the strongest parameters took `took`: a moving average, so
+/// that one slow check (a busy machine) moves it a little.
+fn learned(budget: Duration, took: Duration) -> Duration {
+    if budget.is_zero() {
+        took
+    } else {
+        (budget * 7 + took) / 8
     }
-    Params::new(memory, 1, 1, None).ok()
+}
+
+/// The budget once the strongest parameters went from `old` to `new`: scaled by their cost,
+/// until checks at the new ones are measured.
+fn rescaled(budget: Duration, old: &Params, new: &Params) -> Duration {
+    let (old, new) = (block_passes(old).max(1), block_passes(new));
+    let nanos = budget.as_nanos() * u128::from(new) / u128::from(old);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+/// Waits `duration` where the runtime has timers (a runtime without them does not wait).
+async fn wait(duration: Duration) {
+    let sleep = std::panic::catch_unwind(|| tokio::time::sleep(duration)).ok();
+    if let Some(sleep) = sleep {
+        sleep.await;
+    }
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -191,7 +208,8 @@ pub struct PasswordVerifier {
 /// logged (by a digest, never the hash itself).
 #[derive(Debug)]
 struct Seen {
-    strongest: Mutex<Params>,
+    /// The strongest parameters, and how long a check at them takes (zero: not measured yet).
+    strongest: Mutex<(Params, Duration)>,
     logged: Mutex<HashSet<u64>>,
 }
 
@@ -213,7 +231,7 @@ impl PasswordVerifier {
         Self {
             permits: Arc::new(Semaphore::new(cores)),
             seen: Arc::new(Seen {
-                strongest: Mutex::new(minimum()),
+                strongest: Mutex::new((minimum(), Duration::ZERO)),
                 logged: Mutex::new(HashSet::new()),
             }),
         }
@@ -228,17 +246,30 @@ impl PasswordVerifier {
     }
 
     /// Raises the cost of every verification to that of `params`, when they cost more; the
-    /// parameters every verification is held to after it.
-    fn saw(&self, params: &Params) -> Params {
+    /// parameters every verification is held to after it, and how long a check at them takes.
+    fn saw(&self, params: &Params) -> (Params, Duration) {
         let mut strongest = self
             .seen
             .strongest
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if block_passes(params) > block_passes(&strongest) {
-            *strongest = params.clone();
+        if block_passes(params) > block_passes(&strongest.0) {
+            let budget = rescaled(strongest.1, &strongest.0, params);
+            *strongest = (params.clone(), budget);
         }
         strongest.clone()
+    }
+
+    /// Records that a check at `params` took `took`, when they are the strongest.
+    fn measured(&self, params: &Params, took: Duration) {
+        let mut strongest = self
+            .seen
+            .strongest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if strongest.0 == *params {
+            strongest.1 = learned(strongest.1, took);
+        }
     }
 
     /// Logs a refused hash the first time it is met.
@@ -267,38 +298,65 @@ impl PasswordVerifier {
     /// Whether `password` matches `phc`; with `phc = None` (unknown login), or a hash the policy
     /// refuses, the same work is done against a dummy and the answer is `false`.
     pub async fn verify(&self, password: &str, phc: Option<&str>) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else {
-            return false;
-        };
-        let accepted = match phc.map(|phc| (phc, check_phc(phc))) {
-            Some((phc, Ok(params))) => Some((phc.to_owned(), params)),
-            Some((phc, Err(why))) => {
-                self.refused(phc, &why);
-                None
-            }
-            None => None,
-        };
-        let strongest = self.saw(accepted.as_ref().map_or(&minimum(), |(_, params)| params));
-        let password = password.to_owned();
-        on_hasher(move || match accepted {
-            None => {
-                burn(strongest);
-                false
-            }
-            Some((phc, params)) => {
-                let matched = PasswordHash::new(&phc).is_ok_and(|hash| {
-                    Argon2::default()
-                        .verify_password(password.as_bytes(), &hash)
-                        .is_ok()
-                });
-                if let Some(rest) = top_up(&params, &strongest) {
-                    burn(rest);
+        let started = Instant::now();
+        let (matched, budget) = {
+            let Ok(_permit) = self.permits.acquire().await else {
+                return false;
+            };
+            let accepted = match phc.map(|phc| (phc, check_phc(phc))) {
+                Some((phc, Ok(params))) => Some((phc.to_owned(), params)),
+                Some((phc, Err(why))) => {
+                    self.refused(phc, &why);
+                    None
                 }
-                matched
+                None => None,
+            };
+            let (strongest, budget) =
+                self.saw(accepted.as_ref().map_or(&minimum(), |(_, params)| params));
+            let password = password.to_owned();
+            let target = strongest.clone();
+            let outcome = on_hasher(move || {
+                let started = Instant::now();
+                match accepted {
+                    None => {
+                        burn(target.clone());
+                        (false, Some((target, started.elapsed())))
+                    }
+                    Some((phc, params)) => {
+                        let matched = PasswordHash::new(&phc).is_ok_and(|hash| {
+                            Argon2::default()
+                                .verify_password(password.as_bytes(), &hash)
+                                .is_ok()
+                        });
+                        let took = started.elapsed();
+                        if params == target {
+                            (matched, Some((target, took)))
+                        } else if budget.is_zero() {
+                            // Nothing measured yet to wait for: measure it once, here.
+                            let started = Instant::now();
+                            burn(target.clone());
+                            (matched, Some((target, started.elapsed())))
+                        } else {
+                            (matched, None)
+                        }
+                    }
+                }
+            })
+            .await;
+            let Some((matched, took)) = outcome else {
+                return false;
+            };
+            if let Some((params, took)) = took {
+                self.measured(&params, took);
             }
-        })
-        .await
-        .unwrap_or(false)
+            (matched, self.saw(&minimum()).1)
+        };
+        // A check at weaker parameters waits, off the hashing threads, until a check at the
+        // strongest would have ended.
+        if let Some(rest) = budget.checked_sub(started.elapsed()) {
+            wait(rest).await;
+        }
+        matched
     }
 }
 
@@ -373,22 +431,16 @@ mod tests {
         let weak = foreign("right", Algorithm::Argon2i, Version::V0x13, 1_024, 2, 1);
         assert!(!verifier.verify("right", Some(&weak)).await);
         // Nothing refused raises the cost.
-        assert_eq!(verifier.saw(&minimum()), minimum());
+        assert_eq!(verifier.saw(&minimum()).0, minimum());
 
         let python = foreign("right", Algorithm::Argon2id, Version::V0x13, 65_536, 3, 4);
         assert!(verifier.verify("right", Some(&python)).await);
-        let strongest = verifier.saw(&minimum());
+        let (strongest, budget) = verifier.saw(&minimum());
         assert_eq!(block_passes(&strongest), 65_536 * 3);
+        // A check at the strongest parameters was measured: weaker ones wait as long.
+        assert!(budget > Duration::ZERO);
         // A clone shares what was seen.
-        assert_eq!(verifier.clone().saw(&minimum()), strongest);
-        // A default hash is now topped up to the strongest; the strongest needs nothing more.
-        let own = check_phc(&hash_password("x").unwrap()).unwrap();
-        let rest = top_up(&own, &strongest).unwrap();
-        assert_eq!(
-            block_passes(&own) + block_passes(&rest),
-            block_passes(&strongest)
-        );
-        assert_eq!(top_up(&strongest, &strongest), None);
+        assert_eq!(verifier.clone().saw(&minimum()).0, strongest);
         assert!(
             verifier
                 .verify("right", Some(&hash_password("right").unwrap()))
@@ -400,7 +452,7 @@ mod tests {
     fn a_directory_can_announce_its_hashes() {
         let verifier = PasswordVerifier::new();
         verifier.expect("not a hash");
-        assert_eq!(verifier.saw(&minimum()), minimum());
+        assert_eq!(verifier.saw(&minimum()).0, minimum());
         verifier.expect(&foreign(
             "x",
             Algorithm::Argon2id,
@@ -409,7 +461,20 @@ mod tests {
             2,
             1,
         ));
-        assert_eq!(block_passes(&verifier.saw(&minimum())), 65_536);
+        assert_eq!(block_passes(&verifier.saw(&minimum()).0), 65_536);
+    }
+
+    #[test]
+    fn the_budget_follows_the_strongest_parameters() {
+        let ms = Duration::from_millis;
+        assert_eq!(learned(Duration::ZERO, ms(40)), ms(40));
+        assert_eq!(learned(ms(40), ms(48)), ms(41));
+        let strong = Params::new(MEMORY_KIB * 3, ITERATIONS, 1, None).unwrap();
+        assert_eq!(rescaled(ms(40), &minimum(), &strong), ms(120));
+        assert_eq!(
+            rescaled(Duration::ZERO, &minimum(), &strong),
+            Duration::ZERO
+        );
     }
 
     #[tokio::test]

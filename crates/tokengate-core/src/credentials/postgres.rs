@@ -181,6 +181,8 @@ struct Queries {
     users_table: String,
     /// `$1` key → hash, application, scopes, claims, disabled.
     key_by_key: String,
+    /// The distinct Argon2id parameters of the stored hashes, users' and keys'.
+    hash_parameters: Vec<String>,
 }
 
 /// The credential directory over the application's own PostgreSQL tables: users (and,
@@ -204,6 +206,8 @@ pub struct PostgresDirectory {
     queries: std::sync::Arc<Queries>,
     /// The look-up by subject, with the subject column's type written in; made on first use.
     by_subject: std::sync::Arc<tokio::sync::OnceCell<String>>,
+    /// Whether the verifier has been told the parameters of the stored hashes.
+    primed: std::sync::Arc<tokio::sync::OnceCell<()>>,
     verifier: PasswordVerifier,
 }
 
@@ -292,6 +296,16 @@ impl Queries {
         let subject_type = "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
              WHERE a.attrelid = $1::regclass AND a.attname = $2 AND NOT a.attisdropped"
             .to_owned();
+        let parameters = |table: &str, column: &str| {
+            format!(
+                "SELECT DISTINCT split_part({column}::text, '$', 4) FROM {table}
+                 WHERE {column}::text LIKE '$argon2id$v=19$%' LIMIT 64"
+            )
+        };
+        let mut hash_parameters = vec![parameters(&table, &password)];
+        if let Some(apps) = applications {
+            hash_parameters.push(parameters(&checked(&apps.table)?, &checked(&apps.secret)?));
+        }
         let key_by_key = match applications {
             Some(apps) => {
                 let table = checked(&apps.table)?;
@@ -314,6 +328,7 @@ impl Queries {
             subject_column: users.subject.clone().unwrap_or_else(|| users.login.clone()),
             users_table: table,
             key_by_key,
+            hash_parameters,
         })
     }
 }
@@ -378,6 +393,7 @@ impl PostgresDirectory {
             pool,
             queries: std::sync::Arc::new(Queries::new(users, None)?),
             by_subject: std::sync::Arc::default(),
+            primed: std::sync::Arc::default(),
             verifier: PasswordVerifier::new(),
         })
     }
@@ -403,7 +419,33 @@ impl PostgresDirectory {
     ) -> Result<Self, CredentialsError> {
         self.queries = std::sync::Arc::new(Queries::new(users, Some(applications))?);
         self.by_subject = std::sync::Arc::default();
+        self.primed = std::sync::Arc::default();
         Ok(self)
+    }
+
+    /// Tells the verifier, once, the parameters of the hashes the tables hold, so that the
+    /// first sign-ins already cost what the strongest row costs (an unknown login checked
+    /// before any strong row was met would otherwise be the quicker). Best effort: a failure
+    /// is tried again at the next sign-in.
+    async fn prime(&self) {
+        let _ = self
+            .primed
+            .get_or_try_init(|| async {
+                for query in &self.queries.hash_parameters {
+                    let found: Vec<Option<String>> = sqlx::query_scalar(query)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed)?;
+                    for parameters in found.into_iter().flatten() {
+                        self.verifier.expect(&format!(
+                            "$argon2id$v=19${parameters}$c29tZSBzYWx0IGhlcmU$\
+                             AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                        ));
+                    }
+                }
+                Ok::<(), CredentialsError>(())
+            })
+            .await;
     }
 
     async fn user(
@@ -411,6 +453,7 @@ impl PostgresDirectory {
         login: &str,
         password: &str,
     ) -> Result<Option<Principal>, CredentialsError> {
+        self.prime().await;
         let row = sqlx::query(&self.queries.user_by_login)
             .bind(login)
             .fetch_optional(&self.pool)
@@ -442,6 +485,7 @@ impl PostgresDirectory {
         key: &str,
         secret: &str,
     ) -> Result<Option<Principal>, CredentialsError> {
+        self.prime().await;
         let row = if self.queries.key_by_key.is_empty() {
             None
         } else {
