@@ -59,6 +59,8 @@
 //!   `bodies::an_early_413_always_reaches_the_client`
 //! - a ticket asked for one socket path used on another:
 //!   `websockets::a_ticket_opens_only_the_path_it_was_asked_for`
+//! - tickets asked and spent in a loop by one user, to fill the counter sign-ins share:
+//!   `websockets::tickets_asked_in_a_loop_are_held_to_a_limit`
 
 use std::io::{Read as _, Write as _};
 use std::time::Duration;
@@ -1223,8 +1225,9 @@ pub async fn control_characters_in_fields_are_400_before_any_store(adapter: Adap
 }
 
 /// Attack: with a `citext` login column (or a case-insensitive collation), `JOHN.doe@…`,
-/// `John.Doe@…`, `john.doe@…` with a decomposed accent or a trailing space each had ten
-/// attempts of their own, as the throttle keyed on the bytes sent. The throttle now keys on
+/// `John.Doe@…`, `john.doe@…` with a decomposed accent, a trailing space, a soft hyphen or in
+/// fullwidth letters each had ten attempts of their own, as the throttle keyed on the bytes
+/// sent. The throttle now keys on
 /// the normalised login: every spelling shares the one window.
 pub async fn spellings_of_one_login_share_its_attempts(adapter: Adapter) {
     let server = start(adapter, &[]).await;
@@ -1232,7 +1235,11 @@ pub async fn spellings_of_one_login_share_its_attempts(adapter: Adapter) {
     let upper = login.to_uppercase();
     let title = format!("John.Doe{}", &login["john.doe".len()..]);
     let spaced = format!("  {login} ");
-    let spellings = [login, &upper, &title, &spaced];
+    // What an ICU case-insensitive collation ignores or folds: a soft hyphen, a zero-width
+    // joiner, fullwidth letters.
+    let hidden = format!("jo\u{ad}hn\u{200d}{}", &login["john".len()..]);
+    let wide = format!("\u{ff2a}\u{ff2f}\u{ff28}\u{ff2e}{}", &login["john".len()..]);
+    let spellings = [login, &upper, &title, &spaced, &hidden, &wide];
     for i in 0..10 {
         let spelling = spellings[i % spellings.len()];
         server
@@ -1255,6 +1262,16 @@ pub async fn spellings_of_one_login_share_its_attempts(adapter: Adapter) {
             .expect(429)
             .error("too_many_attempts");
     }
+    // A login longer than any directory holds is refused before it is normalised.
+    server
+        .post(
+            "/api/rest/signin",
+            Body::Form(&[("login", &"a".repeat(1025)), ("password", "x")]),
+            &[],
+        )
+        .await
+        .expect(400)
+        .error("invalid_request");
     // Composed and decomposed accents are one login too.
     for (i, spelling) in ["jos\u{e9}@example.org", "Jose\u{301}@example.org"]
         .iter()

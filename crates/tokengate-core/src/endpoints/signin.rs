@@ -18,12 +18,22 @@ use crate::jws::{random_id, session_id};
 use crate::store::Session;
 use crate::throttle::{Attempt, Refusal};
 
+/// The longest login read.
+const MAX_LOGIN: usize = 1024;
+
 pub(super) async fn signin<R: RequestHead + ?Sized>(
     gate: &TokenGate,
     head: &R,
     fields: &Fields,
 ) -> Result<Response, Error> {
     let login = required(fields, "login")?;
+    // No directory holds a longer login, and its normalised form is computed on every attempt.
+    if login.len() > MAX_LOGIN {
+        return Err(Error::new(ErrorKind::InvalidField {
+            field: "login",
+            reason: format!("must be at most {MAX_LOGIN} bytes"),
+        }));
+    }
     let password = required(fields, "password")?;
     let application = non_empty(fields, "application")?;
     let cookie_mode = flag(fields, "cookieauth")?;
