@@ -127,6 +127,7 @@ macro_rules! with_scenarios {
             spellings_of_one_login_share_its_attempts,
             an_early_413_always_reaches_the_client,
             a_ticket_opens_only_the_path_it_was_asked_for,
+            tickets_asked_in_a_loop_are_held_to_a_limit,
         ]);
     };
 }

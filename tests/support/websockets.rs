@@ -294,3 +294,48 @@ pub async fn a_ticket_opens_only_the_path_it_was_asked_for(adapter: Adapter) {
         asked(bad).await.expect(400).error("invalid_request");
     }
 }
+
+/// Attack: one signed-in user asked and spent tickets in a loop; each spent ticket is a window
+/// of the counter sign-ins share until it would expire, and 100 000 of them filled the memory
+/// counter, so every sign-in got 429. A subject now gets at most 100 tickets per `ticket_ttl`.
+pub async fn tickets_asked_in_a_loop_are_held_to_a_limit(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let bearer = format!("Bearer {}", tokens.access);
+    for i in 0..100 {
+        let reply = server
+            .post(
+                "/api/rest/ticket",
+                Body::None,
+                &[("authorization", &bearer)],
+            )
+            .await;
+        assert_eq!(reply.status, 201, "ticket {i}");
+    }
+    let reply = server
+        .post(
+            "/api/rest/ticket",
+            Body::None,
+            &[("authorization", &bearer)],
+        )
+        .await;
+    reply.expect(429).error("too_many_attempts");
+    let retry: u64 = reply
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("seconds");
+    assert!((1..=30).contains(&retry), "{retry}");
+    // Another user is not held to it, and signs in.
+    server
+        .post(
+            "/api/rest/signin",
+            Body::Form(&[
+                ("login", super::demo::SECOND_USER.0),
+                ("password", super::demo::SECOND_USER.1),
+            ]),
+            &[],
+        )
+        .await
+        .expect(201);
+}

@@ -413,6 +413,7 @@ impl TokenGate {
                     "401": challenged("no access token, or not a valid one, or its session has ended"),
                     "403": error("cookie mode: the CSRF header is missing or wrong, or the origin is foreign"),
                     "400": error("`path` is not a plain path one of the WebSocket paths covers, or the body cannot be read"),
+                    "429": error("the caller's subject was given 100 tickets within `ticket_ttl` already; retry after `Retry-After` seconds"),
                     "408": error("the body did not arrive within `body_timeout`"),
                     "413": error("the body is larger than `body_limit`"),
                     "415": error("the body is not multipart/form-data, urlencoded or JSON"),

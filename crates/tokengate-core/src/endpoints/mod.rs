@@ -128,7 +128,16 @@ where
     let read = match read {
         Ok(read) => read,
         Err(error) => {
-            drain(body, head.header("content-length"), error.kind()).await;
+            // A client that asked `Expect: 100-continue` sends nothing until told to: refused
+            // by its `Content-Length`, before the body was asked for, it gets its answer
+            // without a body read, and never the `100 Continue`.
+            let waiting = head.header("content-length").is_some()
+                && head
+                    .header("expect")
+                    .is_some_and(|value| value.trim_ascii().eq_ignore_ascii_case(b"100-continue"));
+            if !waiting {
+                drain(body, head.header("content-length"), error.kind()).await;
+            }
             return Err(error);
         }
     };

@@ -35,6 +35,7 @@ pub(super) async fn ticket<R: RequestHead + ?Sized>(
     let verified = gate.authenticate(head).await?;
     let now = unix_now();
     let ttl = i64::try_from(gate.config().endpoints.ticket_ttl.as_secs()).unwrap_or(30);
+    asked_within_limit(gate, &verified.claims().sub, ttl, now).await?;
     let exp = verified
         .claims()
         .exp
@@ -56,6 +57,44 @@ pub(super) async fn ticket<R: RequestHead + ?Sized>(
         201,
         &serde_json::json!({ "ticket": ticket, "expiresIn": (exp - now).max(1) }),
     ))
+}
+
+/// The most tickets one subject is given in one `ticket_ttl`: each spent ticket is a window of
+/// the shared counter until it would have expired, so the subject's windows stay bounded and
+/// one user opening sockets in a loop cannot fill the counter sign-ins share.
+const TICKETS_PER_TTL: u32 = 100;
+
+/// Counts a ticket asked by `subject`; 429 with `Retry-After` past [`TICKETS_PER_TTL`].
+async fn asked_within_limit(
+    gate: &TokenGate,
+    subject: &str,
+    ttl: i64,
+    now: i64,
+) -> Result<(), Error> {
+    use crate::throttle::Reservation;
+    let tag = crate::jws::mac::MacKey::new(b"tokengate tickets").sign(&[subject.as_bytes()]);
+    let key = format!(
+        "tickets:{}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            &tag[..18]
+        )
+    );
+    let window = u64::try_from(ttl).unwrap_or(30).max(1);
+    match gate
+        .failures()
+        .reserve(&key, TICKETS_PER_TTL, window, now)
+        .await
+    {
+        Ok(Reservation::Granted(_)) => Ok(()),
+        Ok(refused @ Reservation::Refused(_)) => Err(Error::new(ErrorKind::TooManyAttempts {
+            retry_after: refused.retry_after(now).unwrap_or(1),
+        })),
+        Err(error) => {
+            tracing::warn!(target: "tokengate", %error, "attempt counter failed: no WebSocket ticket can be given");
+            Err(Error::new(ErrorKind::Unavailable("attempt counter")))
+        }
+    }
 }
 
 /// The claims of the access token a ticket carries: what the guard and a socket route's
