@@ -128,16 +128,10 @@ where
     let read = match read {
         Ok(read) => read,
         Err(error) => {
-            // A client that asked `Expect: 100-continue` sends nothing until told to: refused
-            // by its `Content-Length`, before the body was asked for, it gets its answer
-            // without a body read, and never the `100 Continue`.
-            let waiting = head.header("content-length").is_some()
-                && head
-                    .header("expect")
-                    .is_some_and(|value| value.trim_ascii().eq_ignore_ascii_case(b"100-continue"));
-            if !waiting {
-                drain(body, head.header("content-length"), error.kind()).await;
-            }
+            // Also behind `Expect: 100-continue`: actix-web tells such a client to continue
+            // before any service runs, so its body comes anyway and must be read for the
+            // answer to reach it; hyper asks for it once the drain reads (at most 1 MiB).
+            drain(body, head.header("content-length"), error.kind()).await;
             return Err(error);
         }
     };
@@ -152,8 +146,8 @@ const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(1);
 /// answer reaches it: a connection closed with unread data is reset, and the reset can destroy
 /// the answer before the client reads it (it sees "connection reset" instead of its 413). For a
 /// 413, a body declared (or turning out) no longer than [`DRAIN_BYTES`] is read for at most
-/// [`DRAIN_TIME`]; a larger one is answered at once (a client that sends `Expect:
-/// 100-continue` waits for it). For a 408, only what has already arrived is read: the client
+/// [`DRAIN_TIME`]; a larger one is answered at once (on hyper, a client that sends `Expect:
+/// 100-continue` then never sends it). For a 408, only what has already arrived is read: the client
 /// is too slow to wait for.
 async fn drain<S, B, E>(mut body: std::pin::Pin<&mut S>, length: Option<&[u8]>, kind: &ErrorKind)
 where
