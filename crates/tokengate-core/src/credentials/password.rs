@@ -107,13 +107,20 @@ pub(crate) fn check_phc(phc: &str) -> Result<Params, PasswordError> {
 
 /// Argon2id work of `params` over a throw-away input: what checking a hash with these
 /// parameters costs, without a hash to check.
-fn burn(params: Params) {
+fn burn(params: &Params) -> bool {
+    // The output length of the row the parameters came from is not ours: a 16- or 64-byte
+    // hash would make a 32-byte output an error before any work.
+    let Ok(params) = Params::new(params.m_cost(), params.t_cost(), params.p_cost(), None) else {
+        return false;
+    };
     let mut out = [0u8; 32];
-    let _ = Argon2::new(Algorithm::Argon2id, Version::V0x13, params).hash_password_into(
-        b"tokengate: nobody's password",
-        b"tokengate: no salt",
-        &mut out,
-    );
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(
+            b"tokengate: nobody's password",
+            b"tokengate: no salt",
+            &mut out,
+        )
+        .is_ok()
 }
 
 /// The budget after a check at the strongest parameters took `took`: a moving average, so
@@ -319,7 +326,7 @@ impl PasswordVerifier {
                 let started = Instant::now();
                 match accepted {
                     None => {
-                        burn(target.clone());
+                        let _ = burn(&target);
                         (false, Some((target, started.elapsed())))
                     }
                     Some((phc, params)) => {
@@ -334,7 +341,7 @@ impl PasswordVerifier {
                         } else if budget.is_zero() {
                             // Nothing measured yet to wait for: measure it once, here.
                             let started = Instant::now();
-                            burn(target.clone());
+                            let _ = burn(&target);
                             (matched, Some((target, started.elapsed())))
                         } else {
                             (matched, None)
@@ -462,6 +469,16 @@ mod tests {
             1,
         ));
         assert_eq!(block_passes(&verifier.saw(&minimum()).0), 65_536);
+    }
+
+    /// Found in review: parameters taken from a hash with a 16- or 64-byte output made the
+    /// dummy check fail before any work, so an unknown login was the quick one.
+    #[test]
+    fn the_dummy_check_works_whatever_output_length_the_strongest_hash_has() {
+        for length in [16, 32, 64] {
+            let params = Params::new(MEMORY_KIB, ITERATIONS, 1, Some(length)).unwrap();
+            assert!(burn(&params), "{length}");
+        }
     }
 
     #[test]
