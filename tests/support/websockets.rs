@@ -225,6 +225,15 @@ pub async fn a_ticket_is_refused_once_its_expires_in_has_passed(adapter: Adapter
         .says("expired");
 }
 
+/// The ticket of a 201 from `/ticket`.
+fn ticket_in(reply: &Reply) -> String {
+    reply.expect(201);
+    reply.json()["ticket"]
+        .as_str()
+        .expect("a ticket")
+        .to_owned()
+}
+
 /// A ticket may be bound to the socket path it is asked for (field `path`), and carries only
 /// what a socket route needs of the access token: the token's `name` claim stays out of the
 /// URL, its `roles` travel. A ticket bound to one path opens nothing elsewhere, and a path no
@@ -242,12 +251,7 @@ pub async fn a_ticket_opens_only_the_path_it_was_asked_for(adapter: Adapter) {
                 .await
         }
     };
-    let reply = asked("/ws/echo").await;
-    reply.expect(201);
-    let ticket = reply.json()["ticket"]
-        .as_str()
-        .expect("a ticket")
-        .to_owned();
+    let ticket = ticket_in(&asked("/ws/echo").await);
     let claims = super::claims_of(&ticket);
     assert_eq!(claims["wsp"], "/ws/echo", "{claims}");
     assert_eq!(claims["roles"], super::claims_of(&tokens.access)["roles"]);
@@ -264,23 +268,13 @@ pub async fn a_ticket_opens_only_the_path_it_was_asked_for(adapter: Adapter) {
         .await
         .expect(101);
 
-    let reply = asked("/ws/other").await;
-    reply.expect(201);
-    let elsewhere = reply.json()["ticket"]
-        .as_str()
-        .expect("a ticket")
-        .to_owned();
+    let elsewhere = ticket_in(&asked("/ws/other").await);
     upgrade(&server, &format!("ticket={elsewhere}"), &[])
         .await
         .invalid_token()
         .says("the ticket was asked for another WebSocket path");
     // The prefix itself binds everything under it.
-    let reply = asked("/ws/").await;
-    reply.expect(201);
-    let under = reply.json()["ticket"]
-        .as_str()
-        .expect("a ticket")
-        .to_owned();
+    let under = ticket_in(&asked("/ws/").await);
     upgrade(&server, &format!("ticket={under}"), &[])
         .await
         .expect(101);
