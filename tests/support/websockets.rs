@@ -284,6 +284,10 @@ pub async fn a_ticket_opens_only_the_path_it_was_asked_for(adapter: Adapter) {
         "/ws/../api/rest/me",
         "/ws/%65cho",
         "/ws//echo",
+        "/ws/echo/*",
+        "/ws/.hidden",
+        "/ws/e\u{e9}cho",
+        "/ws/a:b",
     ] {
         asked(bad).await.expect(400).error("invalid_request");
     }

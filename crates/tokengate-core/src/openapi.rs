@@ -445,7 +445,7 @@ impl TokenGate {
 
 /// The pattern of the paths a ticket may be bound to: each exact WebSocket path, or a plain path
 /// under a prefix (segments of unreserved characters, none starting with a dot).
-fn socket_paths(listed: &[String]) -> String {
+pub(crate) fn socket_paths(listed: &[String]) -> String {
     const SEGMENT: &str = "[A-Za-z0-9_~-][A-Za-z0-9._~-]*";
     let escape = |text: &str| {
         text.chars()

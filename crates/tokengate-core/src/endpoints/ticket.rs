@@ -35,7 +35,8 @@ pub(super) async fn ticket<R: RequestHead + ?Sized>(
     let verified = gate.authenticate(head).await?;
     let now = unix_now();
     let ttl = i64::try_from(gate.config().endpoints.ticket_ttl.as_secs()).unwrap_or(30);
-    asked_within_limit(gate, &verified.claims().sub, ttl, now).await?;
+    let claims = verified.claims();
+    asked_within_limit(gate, claims.app.as_deref(), &claims.sub, ttl, now).await?;
     let exp = verified
         .claims()
         .exp
@@ -64,15 +65,28 @@ pub(super) async fn ticket<R: RequestHead + ?Sized>(
 /// one user opening sockets in a loop cannot fill the counter sign-ins share.
 const TICKETS_PER_TTL: u32 = 100;
 
-/// Counts a ticket asked by `subject`; 429 with `Retry-After` past [`TICKETS_PER_TTL`].
+/// Counts a ticket asked by `subject` (a user's, or an `application`'s key: a user and a key
+/// spelled alike are two subjects); 429 with `Retry-After` past [`TICKETS_PER_TTL`].
 async fn asked_within_limit(
     gate: &TokenGate,
+    application: Option<&str>,
     subject: &str,
     ttl: i64,
     now: i64,
 ) -> Result<(), Error> {
     use crate::throttle::Reservation;
-    let tag = crate::jws::mac::MacKey::new(b"tokengate tickets").sign(&[subject.as_bytes()]);
+    let kind: &[u8] = if application.is_some() {
+        b"key"
+    } else {
+        b"user"
+    };
+    let tag = crate::jws::mac::MacKey::new(b"tokengate tickets").sign(&[
+        kind,
+        b"\0",
+        application.unwrap_or("").as_bytes(),
+        b"\0",
+        subject.as_bytes(),
+    ]);
     let key = format!(
         "tickets:{}",
         base64::Engine::encode(
@@ -104,8 +118,9 @@ const CARRIED: [&str; 7] = ["iss", "aud", "sub", "sid", "app", "roles", "scope"]
 /// The claim of the path a ticket is bound to.
 const PATH_CLAIM: &str = "wsp";
 
-/// `path` when a ticket may be bound to it: a plain absolute path (no escapes, no empty or dot
-/// segments) that one of the `websocket_paths` covers.
+/// `path` when a ticket may be bound to it: one of the exact `websocket_paths`, or a plain
+/// absolute path under one of their prefixes (segments of unreserved characters, none starting
+/// with a dot, an empty one only at the end). The OpenAPI pattern of `path` says the same.
 fn socket_path(gate: &TokenGate, path: &str) -> Result<String, Error> {
     let invalid = |reason: &str| {
         Error::new(ErrorKind::InvalidField {
@@ -113,35 +128,106 @@ fn socket_path(gate: &TokenGate, path: &str) -> Result<String, Error> {
             reason: reason.to_owned(),
         })
     };
+    let listed = &gate.config().guard.websocket_paths;
+    if listed
+        .iter()
+        .any(|exact| !exact.ends_with('*') && exact == path)
+    {
+        return Ok(path.to_owned());
+    }
     let body = path
         .strip_prefix('/')
         .ok_or_else(|| invalid("must be an absolute path"))?;
-    let plain = !path.contains(['%', '?', '#', '\\'])
-        && body
-            .split('/')
-            .enumerate()
-            .all(|(at, segment)| match segment {
-                "." | ".." => false,
-                // A trailing `/` (`/ws/`) names everything under it.
-                "" => at + 1 == body.split('/').count(),
-                _ => true,
-            });
+    let count = body.split('/').count();
+    let plain = body.split('/').enumerate().all(|(at, segment)| {
+        let unreserved = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~');
+        match segment.chars().next() {
+            // A trailing `/` (`/ws/`) names everything under it.
+            None => at + 1 == count,
+            Some(first) => first != '.' && segment.chars().all(unreserved),
+        }
+    });
     if !plain {
         return Err(invalid(
-            "must be a plain path: no escapes, `?`, `#`, empty or dot segments",
+            "must be a plain path: segments of letters, digits, `-`, `.`, `_` and `~`, \
+             none starting with a dot, no empty one but the last",
         ));
     }
-    let covered =
-        gate.config()
-            .guard
-            .websocket_paths
-            .iter()
-            .any(|listed| match listed.strip_suffix('*') {
-                Some(prefix) => path.starts_with(prefix) || prefix.strip_suffix('/') == Some(path),
-                None => listed == path,
-            });
+    let covered = listed.iter().any(|listed| match listed.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix) || prefix.strip_suffix('/') == Some(path),
+        None => false,
+    });
     if !covered {
         return Err(invalid("is not one of the WebSocket paths"));
     }
     Ok(path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::socket_path;
+    use crate::credentials::MemoryDirectory;
+    use crate::gate::TokenGate;
+    use crate::openapi::socket_paths;
+    use crate::Config;
+
+    const LISTED: [&str; 3] = ["/ws/*", "/live*", "/chat/room"];
+
+    fn gate() -> TokenGate {
+        let config = Config::default()
+            .with_secret("a-test-only-secret-of-32-bytes-or-more")
+            .with_websocket_paths(LISTED);
+        TokenGate::builder(config)
+            .credentials(MemoryDirectory::new())
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    proptest! {
+        /// The pattern the OpenAPI document gives `path` is the rule `/ticket` applies: a
+        /// client generated from the document never sends a path the server refuses, nor one
+        /// it accepts against the document.
+        #[test]
+        fn the_documented_pattern_is_the_rule(
+            path in "/(ws|live|chat|room)?[a-z0-9._~*:%/-]{0,8}(/[.a-z]{0,3})?"
+        ) {
+            let gate = gate();
+            let pattern = regex::Regex::new(&socket_paths(&LISTED.map(String::from)))
+                .unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(
+                socket_path(&gate, &path).is_ok(),
+                pattern.is_match(&path),
+                "{}", path
+            );
+        }
+    }
+
+    #[test]
+    fn plain_paths_under_a_prefix_or_listed_exactly_bind() {
+        let gate = gate();
+        for good in [
+            "/ws/",
+            "/ws",
+            "/ws/a/b/",
+            "/ws/a.b~c",
+            "/live",
+            "/lively/x",
+            "/chat/room",
+        ] {
+            assert!(socket_path(&gate, good).is_ok(), "{good}");
+        }
+        for bad in [
+            "/ws/*",
+            "/ws//a",
+            "/ws/.a",
+            "/ws/a:b",
+            "/ws/%61",
+            "/chat/room/",
+            "ws/a",
+        ] {
+            assert!(socket_path(&gate, bad).is_err(), "{bad}");
+        }
+    }
 }
