@@ -55,6 +55,7 @@ pub trait FailureCounter: Send + Sync + 'static {
     ) -> StoreFuture<'a, Reservation>;
     /// Gives back one attempt granted earlier in the window open at `now` (it was no failure).
     fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()>;
-    /// Forgets `key`.
+    /// Forgets `key`: every failure of its window (an operator lifting a lock; a sign-in gives
+    /// back only its own reservation).
     fn clear<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()>;
 }

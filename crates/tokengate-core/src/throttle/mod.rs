@@ -14,14 +14,18 @@
 //! one client can make the counters hold is bounded by its own limits: at most
 //! `throttle_per_address` login windows per address and window.
 //!
-//! A failed attempt keeps its reservations: it was a failure. A successful one clears its
-//! login's count and gives back its address reservation (an office behind one address is not
-//! throttled for signing in well). An attempt that could not be decided (the credential
-//! directory is down) gives both back.
+//! A failed attempt keeps its reservations: it was a failure. A successful one gives back its
+//! own reservations, login and address (an office behind one address is not throttled for
+//! signing in well), and nothing more: the failures other attempts left in the login's window
+//! stay until it ends. The login key is coarser than some directories' comparison (see
+//! [`normalised_login`](crate::credentials::normalised_login)), so two accounts can share a
+//! window, and the owner of one must not reset what was tried against the other. An attempt
+//! that could not be decided (the credential directory is down) gives both back.
 //!
 //! So, for one login, no more than `throttle_per_login` sign-ins can be in flight at the same
 //! moment, right password or not: a service account that signs in from many workers at once
-//! needs a higher limit (a success clears the count, so sequential sign-ins are never held).
+//! needs a higher limit (a success gives its reservation back, so sequential sign-ins are never
+//! held).
 //!
 //! The client address is the peer address, or, only when `trusted_proxy_header` names one
 //! (`x-forwarded-for`), the last address that header lists: the one the trusted proxy saw.
@@ -154,16 +158,11 @@ impl Attempt {
         Ok(())
     }
 
-    /// A successful sign-in clears its login's count and gives back its address reservation.
-    /// Best effort: the session is open by now, and a counter that is down must not turn a
-    /// sign-in that took effect into an error.
+    /// A successful sign-in gives back its own reservations, and no one else's failures. Best
+    /// effort: the session is open by now, and a counter that is down must not turn a sign-in
+    /// that took effect into an error.
     pub(crate) async fn succeeded(&self, counter: &dyn FailureCounter, now: i64) {
-        if let Some((key, _)) = &self.login {
-            if let Err(error) = counter.clear(key).await {
-                tracing::warn!(target: "tokengate", %error, "could not clear the login's failed sign-ins");
-            }
-        }
-        if let Some((key, _)) = &self.address {
+        for (key, _) in self.keys() {
             release(counter, key, now).await;
         }
     }
@@ -243,6 +242,35 @@ mod tests {
                 assert!(user.reserve(&counter, now).await.is_ok());
                 user.succeeded(&counter, now).await;
                 assert!(counter.len() <= 6, "{} windows held", counter.len());
+            });
+    }
+
+    /// Attack: two accounts whose logins share a counter key (`Ada` and `ada` in a directory
+    /// that tells them apart). Nine wrong passwords against one, then its neighbour signed in
+    /// well: the success cleared the whole window, and the guessing went on with ten more.
+    /// A success now gives back only its own reservation.
+    #[test]
+    fn a_success_gives_back_only_its_own_reservation() {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let settings = ThrottleSettings::default();
+                let counter = MemoryCounter::new();
+                let now = 1_000;
+                for _ in 0..9 {
+                    let guess = Attempt::new(&settings, "ada", None, None);
+                    assert!(guess.reserve(&counter, now).await.is_ok());
+                }
+                let neighbour = Attempt::new(&settings, "Ada", None, None);
+                assert!(neighbour.reserve(&counter, now).await.is_ok());
+                neighbour.succeeded(&counter, now).await;
+                let guess = Attempt::new(&settings, "ada", None, None);
+                assert!(guess.reserve(&counter, now).await.is_ok());
+                assert!(matches!(
+                    guess.reserve(&counter, now).await,
+                    Err(Refusal::TooMany { .. })
+                ));
             });
     }
 
