@@ -216,3 +216,110 @@ async fn rows_outside_the_hash_policy_never_sign_in() {
         .await
         .unwrap();
 }
+
+/// Attack: with a case-insensitive key column, `K-1` and `k-1` find the same row, and each
+/// spelling signed in as its own subject: its own `max_sessions`, its own ticket limit. The
+/// subject is now the key as its row spells it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_signs_in_as_its_row_spells_it() {
+    let schema = format!("tokengate_keycase_{}", std::process::id());
+    let pool = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
+    let secret = hash_password("key-secret").unwrap();
+    sqlx::raw_sql(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE;
+         CREATE SCHEMA {schema};
+         CREATE COLLATION {schema}.ci (provider = icu, locale = 'und-u-ks-level2',
+             deterministic = false);
+         CREATE TABLE {schema}.users (login text PRIMARY KEY, password_hash text);
+         CREATE TABLE {schema}.application_keys (
+             key text COLLATE {schema}.ci PRIMARY KEY, application text NOT NULL,
+             secret_hash text NOT NULL);
+         INSERT INTO {schema}.application_keys VALUES ('Key-1', 'reports', '{secret}');"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let users = UsersTable::new(&format!("{schema}.users"));
+    let directory = PostgresDirectory::new(pool.clone(), &users)
+        .unwrap()
+        .with_applications(
+            &users,
+            &ApplicationsTable::new(&format!("{schema}.application_keys")),
+        )
+        .unwrap();
+    for spelling in ["Key-1", "KEY-1", "key-1"] {
+        let principal = directory
+            .verify(Login::Application {
+                application: "reports",
+                key: spelling,
+                secret: "key-secret",
+            })
+            .await
+            .unwrap()
+            .expect("the key signs in");
+        assert_eq!(principal.subject, "Key-1", "{spelling}");
+        assert_eq!(
+            directory.refresh(&principal).await.unwrap(),
+            Current::Unchanged
+        );
+    }
+    sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&pool)
+        .await
+        .unwrap();
+}
+
+/// Found in review: the stored parameters were read only from rows written with `v=19` (PHC
+/// leaves the version out where it is the default), from an arbitrary 64 of them, and by a
+/// scan each first sign-in waited for. They are now read in the background, every Argon2id
+/// row counts, and the costliest within the maximum sets every sign-in's cost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stored_parameters_set_the_cost_of_every_sign_in() {
+    let schema = format!("tokengate_prime_{}", std::process::id());
+    let pool = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
+    let python = foreign("pw", argon2::Algorithm::Argon2id, 65_536, 3, 4).replace("$v=19$", "$");
+    assert!(python.starts_with("$argon2id$m=65536,t=3,p=4$"), "{python}");
+    let huge =
+        "$argon2id$v=19$m=1048576,t=2,p=1$c2l4dGVlbiBieXRlIHNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+    let default = hash_password("pw").unwrap();
+    sqlx::raw_sql(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE;
+         CREATE SCHEMA {schema};
+         CREATE TABLE {schema}.users (login text PRIMARY KEY, password_hash text);
+         INSERT INTO {schema}.users
+             SELECT 'user' || n, '{default}' FROM generate_series(1, 100) AS n;
+         INSERT INTO {schema}.users VALUES ('python', '{python}'), ('huge', '{huge}');"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let directory =
+        PostgresDirectory::new(pool.clone(), &UsersTable::new(&format!("{schema}.users"))).unwrap();
+    assert_eq!(directory.password_verifier().parameters(), (19_456, 2, 1));
+    let unknown = Login::User {
+        login: "nobody",
+        password: "pw",
+    };
+    assert_eq!(directory.verify(unknown).await.unwrap(), None);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while directory.password_verifier().parameters() != (65_536, 3, 4) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            directory.password_verifier().parameters()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let signed_in = directory
+        .verify(Login::User {
+            login: "python",
+            password: "pw",
+        })
+        .await
+        .unwrap();
+    assert_eq!(signed_in.map(|p| p.subject).as_deref(), Some("python"));
+    sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&pool)
+        .await
+        .unwrap();
+}

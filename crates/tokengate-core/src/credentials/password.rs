@@ -9,11 +9,16 @@
 //! Every verification takes the same time: that of the strongest accepted hash the verifier
 //! has seen. An unknown login (or a refused hash) is checked against a dummy with those
 //! parameters; a right or wrong password on a weaker accepted hash waits, without holding a
-//! core, until as long as a check at the strongest parameters takes (measured as they run). So
-//! a directory whose rows come from several libraries (a sign-up written in Python, say, with
-//! m=64 MiB, t=3, p=4) does not tell by its timing which logins exist.
+//! core, until as long as a check at the strongest parameters takes. How long that is comes
+//! from the last checks at them (a calibration when the parameters are first met, then every
+//! unknown login and every strongest row), and a weaker check waits for one of those durations
+//! drawn at random, counted from when its own hashing started: so its times spread as the
+//! strongest checks' do, and the time spent queueing behind other sign-ins, which every check
+//! shares, is not taken out of the wait. So a directory whose rows come from several libraries
+//! (a sign-up written in Python, say, with m=64 MiB, t=3, p=4) does not tell by its timing
+//! which logins exist.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash as _, Hasher as _};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
@@ -33,6 +38,15 @@ const MAX_MEMORY_KIB: u32 = 262_144;
 const MAX_ITERATIONS: u32 = 10;
 const MAX_PARALLELISM: u32 = 16;
 const MAX_BLOCK_PASSES: u64 = 1 << 20;
+
+/// The maximum, as m (KiB), t, p and m·t.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) const MAXIMUM: (u32, u32, u32, u64) = (
+    MAX_MEMORY_KIB,
+    MAX_ITERATIONS,
+    MAX_PARALLELISM,
+    MAX_BLOCK_PASSES,
+);
 
 /// How many refused hashes are remembered as logged before the memory starts again.
 const LOGGED_ROWS: usize = 4_096;
@@ -123,22 +137,60 @@ fn burn(params: &Params) -> bool {
         .is_ok()
 }
 
-/// The budget after a check at the strongest parameters took `took`: a moving average, so
-/// that one slow check (a busy machine) moves it a little.
-fn learned(budget: Duration, took: Duration) -> Duration {
-    if budget.is_zero() {
-        took
-    } else {
-        (budget * 7 + took) / 8
-    }
+/// How many recent durations of checks at the strongest parameters are kept.
+const SAMPLES: usize = 32;
+
+/// The longest a check is ever padded to: the maximum parameters take well under it.
+const CEILING: Duration = Duration::from_secs(4);
+
+/// The strongest accepted parameters, and how long checks at them took lately.
+#[derive(Debug)]
+struct Strongest {
+    params: Params,
+    /// The last [`SAMPLES`] durations, oldest first; empty until one is measured.
+    samples: VecDeque<Duration>,
 }
 
-/// The budget once the strongest parameters went from `old` to `new`: scaled by their cost,
-/// until checks at the new ones are measured.
-fn rescaled(budget: Duration, old: &Params, new: &Params) -> Duration {
-    let (old, new) = (block_passes(old).max(1), block_passes(new));
-    let nanos = budget.as_nanos() * u128::from(new) / u128::from(old);
-    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+impl Strongest {
+    /// Records that a check took `took`. A sample more than twice the median (a check that
+    /// stalled on a busy machine) counts as twice the median, and none beyond [`CEILING`]: one
+    /// slow check must not make every later sign-in slow.
+    fn record(&mut self, took: Duration) {
+        let bound = self
+            .median()
+            .map_or(CEILING, |median| (median * 2).min(CEILING));
+        if self.samples.len() == SAMPLES {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(took.min(bound));
+    }
+
+    fn median(&self) -> Option<Duration> {
+        let mut sorted: Vec<Duration> = self.samples.iter().copied().collect();
+        sorted.sort_unstable();
+        sorted.get(sorted.len() / 2).copied()
+    }
+
+    /// Raises the parameters to `params`: the samples are scaled by their cost, until checks
+    /// at the new ones are measured.
+    fn raise(&mut self, params: &Params) {
+        let (old, new) = (block_passes(&self.params).max(1), block_passes(params));
+        for sample in &mut self.samples {
+            let nanos = sample.as_nanos() * u128::from(new) / u128::from(old);
+            *sample = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)).min(CEILING);
+        }
+        self.params = params.clone();
+    }
+
+    /// One of the recent durations, drawn at random; `None` before any is measured.
+    fn draw(&self) -> Option<Duration> {
+        let mut bytes = [0u8; 4];
+        let at = getrandom::fill(&mut bytes).map_or(0, |()| u32::from_le_bytes(bytes));
+        let len = u32::try_from(self.samples.len()).unwrap_or(u32::MAX);
+        self.samples
+            .get(usize::try_from(at.checked_rem(len)?).unwrap_or(0))
+            .copied()
+    }
 }
 
 /// Waits `duration` where the runtime has timers (a runtime without them does not wait).
@@ -215,8 +267,7 @@ pub struct PasswordVerifier {
 /// logged (by a digest, never the hash itself).
 #[derive(Debug)]
 struct Seen {
-    /// The strongest parameters, and how long a check at them takes (zero: not measured yet).
-    strongest: Mutex<(Params, Duration)>,
+    strongest: Mutex<Strongest>,
     logged: Mutex<HashSet<u64>>,
 }
 
@@ -232,16 +283,22 @@ fn minimum() -> Params {
 }
 
 impl PasswordVerifier {
-    /// A verifier sized to the machine's cores.
+    /// A verifier sized to the machine's cores. A check at the minimum parameters is measured
+    /// at once, in the background, so the first sign-in already has a time to wait for.
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        Self {
+        let verifier = Self {
             permits: Arc::new(Semaphore::new(cores)),
             seen: Arc::new(Seen {
-                strongest: Mutex::new((minimum(), Duration::ZERO)),
+                strongest: Mutex::new(Strongest {
+                    params: minimum(),
+                    samples: VecDeque::new(),
+                }),
                 logged: Mutex::new(HashSet::new()),
             }),
-        }
+        };
+        verifier.calibrate(minimum());
+        verifier
     }
 
     /// Makes every later verification cost at least what checking `phc` costs, as a directory
@@ -252,31 +309,61 @@ impl PasswordVerifier {
         }
     }
 
-    /// Raises the cost of every verification to that of `params`, when they cost more; the
-    /// parameters every verification is held to after it, and how long a check at them takes.
-    fn saw(&self, params: &Params) -> (Params, Duration) {
-        let mut strongest = self
-            .seen
+    /// The Argon2id parameters every verification now costs: memory in KiB, passes, lanes.
+    pub fn parameters(&self) -> (u32, u32, u32) {
+        let params = self.saw(&minimum()).0;
+        (params.m_cost(), params.t_cost(), params.p_cost())
+    }
+
+    fn strongest(&self) -> std::sync::MutexGuard<'_, Strongest> {
+        self.seen
             .strongest
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if block_passes(params) > block_passes(&strongest.0) {
-            let budget = rescaled(strongest.1, &strongest.0, params);
-            *strongest = (params.clone(), budget);
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Raises the cost of every verification to that of `params`, when they cost more (and
+    /// measures a check at them in the background); the parameters every verification is held
+    /// to after it, and whether a check at them has been measured.
+    fn saw(&self, params: &Params) -> (Params, bool) {
+        let (strongest, raised) = {
+            let mut strongest = self.strongest();
+            let raised = block_passes(params) > block_passes(&strongest.params);
+            if raised {
+                strongest.raise(params);
+            }
+            (
+                (strongest.params.clone(), !strongest.samples.is_empty()),
+                raised,
+            )
+        };
+        if raised {
+            self.calibrate(params.clone());
         }
-        strongest.clone()
+        strongest
     }
 
     /// Records that a check at `params` took `took`, when they are the strongest.
     fn measured(&self, params: &Params, took: Duration) {
-        let mut strongest = self
-            .seen
-            .strongest
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if strongest.0 == *params {
-            strongest.1 = learned(strongest.1, took);
+        let mut strongest = self.strongest();
+        if strongest.params == *params {
+            strongest.record(took);
         }
+    }
+
+    /// Measures a check at `params` on a hashing thread, without waiting for it.
+    fn calibrate(&self, params: Params) {
+        let verifier = self.clone();
+        let job: Job = Box::new(move || {
+            let started = Instant::now();
+            if burn(&params) {
+                verifier.measured(&params, started.elapsed());
+            }
+        });
+        let _ = hashers()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(job);
     }
 
     /// Logs a refused hash the first time it is met.
@@ -305,8 +392,7 @@ impl PasswordVerifier {
     /// Whether `password` matches `phc`; with `phc = None` (unknown login), or a hash the policy
     /// refuses, the same work is done against a dummy and the answer is `false`.
     pub async fn verify(&self, password: &str, phc: Option<&str>) -> bool {
-        let started = Instant::now();
-        let (matched, budget) = {
+        let (matched, hashing, pad) = {
             let Ok(_permit) = self.permits.acquire().await else {
                 return false;
             };
@@ -318,49 +404,57 @@ impl PasswordVerifier {
                 }
                 None => None,
             };
-            let (strongest, budget) =
+            let (target, measured) =
                 self.saw(accepted.as_ref().map_or(&minimum(), |(_, params)| params));
             let password = password.to_owned();
-            let target = strongest.clone();
             let outcome = on_hasher(move || {
                 let started = Instant::now();
-                match accepted {
-                    None => {
-                        let _ = burn(&target);
-                        (false, Some((target, started.elapsed())))
-                    }
+                let (matched, strongest) = match accepted {
+                    None => (false, burn(&target)),
                     Some((phc, params)) => {
                         let matched = PasswordHash::new(&phc).is_ok_and(|hash| {
                             Argon2::default()
                                 .verify_password(password.as_bytes(), &hash)
                                 .is_ok()
                         });
-                        let took = started.elapsed();
-                        if params == target {
-                            (matched, Some((target, took)))
-                        } else if budget.is_zero() {
-                            // Nothing measured yet to wait for: measure it once, here.
-                            let started = Instant::now();
-                            let _ = burn(&target);
-                            (matched, Some((target, started.elapsed())))
-                        } else {
-                            (matched, None)
-                        }
+                        (matched, params == target)
                     }
-                }
+                };
+                let took = started.elapsed();
+                let sample = if strongest {
+                    Some(took)
+                } else if measured {
+                    None
+                } else {
+                    // Nothing measured at the strongest parameters yet (the calibration is
+                    // still queued): measure them here, once.
+                    let again = Instant::now();
+                    burn(&target).then(|| again.elapsed())
+                };
+                (
+                    matched,
+                    started,
+                    strongest,
+                    sample.map(|took| (target, took)),
+                )
             })
             .await;
-            let Some((matched, took)) = outcome else {
+            let Some((matched, hashing, strongest, sample)) = outcome else {
                 return false;
             };
-            if let Some((params, took)) = took {
+            if let Some((params, took)) = sample {
                 self.measured(&params, took);
             }
-            (matched, self.saw(&minimum()).1)
+            let pad = if strongest {
+                None
+            } else {
+                self.strongest().draw()
+            };
+            (matched, hashing, pad)
         };
         // A check at weaker parameters waits, off the hashing threads, until a check at the
-        // strongest would have ended.
-        if let Some(rest) = budget.checked_sub(started.elapsed()) {
+        // strongest, started when its hashing did, would have ended.
+        if let Some(rest) = pad.and_then(|pad| pad.checked_sub(hashing.elapsed())) {
             wait(rest).await;
         }
         matched
@@ -442,10 +536,11 @@ mod tests {
 
         let python = foreign("right", Algorithm::Argon2id, Version::V0x13, 65_536, 3, 4);
         assert!(verifier.verify("right", Some(&python)).await);
-        let (strongest, budget) = verifier.saw(&minimum());
+        let (strongest, measured) = verifier.saw(&minimum());
         assert_eq!(block_passes(&strongest), 65_536 * 3);
         // A check at the strongest parameters was measured: weaker ones wait as long.
-        assert!(budget > Duration::ZERO);
+        assert!(measured);
+        assert_eq!(verifier.parameters(), (65_536, 3, 4));
         // A clone shares what was seen.
         assert_eq!(verifier.clone().saw(&minimum()).0, strongest);
         assert!(
@@ -481,16 +576,88 @@ mod tests {
         }
     }
 
+    fn strongest(samples: &[u64]) -> Strongest {
+        Strongest {
+            params: minimum(),
+            samples: samples
+                .iter()
+                .map(|ms| Duration::from_millis(*ms))
+                .collect(),
+        }
+    }
+
+    /// Found in review: one check that stalled (a busy machine, a paused VM) moved the time
+    /// every weaker check waits for without bound. A sample counts as at most twice the median,
+    /// and never beyond the ceiling.
     #[test]
-    fn the_budget_follows_the_strongest_parameters() {
+    fn a_stalled_check_moves_the_wait_a_little() {
         let ms = Duration::from_millis;
-        assert_eq!(learned(Duration::ZERO, ms(40)), ms(40));
-        assert_eq!(learned(ms(40), ms(48)), ms(41));
+        let mut timing = strongest(&[40, 42, 41]);
+        timing.record(ms(9_000));
+        assert_eq!(timing.samples.back(), Some(&ms(82)));
+        let mut first = strongest(&[]);
+        first.record(ms(60_000));
+        assert_eq!(first.samples.back(), Some(&CEILING));
+        let mut full = strongest(&[40; SAMPLES]);
+        full.record(ms(41));
+        assert_eq!(full.samples.len(), SAMPLES);
+        assert_eq!(full.samples.back(), Some(&ms(41)));
+    }
+
+    /// Found in review: weaker checks all ended at one average while the strongest ones
+    /// spread around it, so their spread told them apart. A weaker check now waits for one of
+    /// the recent durations, drawn at random.
+    #[test]
+    fn the_wait_is_drawn_from_the_recent_checks() {
+        let timing = strongest(&[40, 45, 50, 55]);
+        let drawn: HashSet<Duration> = (0..200).filter_map(|_| timing.draw()).collect();
+        assert_eq!(drawn, timing.samples.iter().copied().collect());
+        assert_eq!(strongest(&[]).draw(), None);
+    }
+
+    #[test]
+    fn raised_parameters_scale_the_samples() {
+        let mut timing = strongest(&[40]);
         let strong = Params::new(MEMORY_KIB * 3, ITERATIONS, 1, None).unwrap();
-        assert_eq!(rescaled(ms(40), &minimum(), &strong), ms(120));
-        assert_eq!(
-            rescaled(Duration::ZERO, &minimum(), &strong),
-            Duration::ZERO
+        timing.raise(&strong);
+        assert_eq!(timing.samples, [Duration::from_millis(120)]);
+        assert_eq!(timing.params, strong);
+    }
+
+    /// Found in review: a weaker check waited until the strongest would have ended counted
+    /// from when it asked for a hashing slot, so the time spent queueing behind a burst of
+    /// sign-ins, which the strongest checks also spend, came out of its wait. The wait now
+    /// counts from when its hashing starts: however long it queued, it lasts at least as long
+    /// after that as a check at the strongest parameters.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn queueing_does_not_shorten_the_wait() {
+        let verifier = PasswordVerifier::new();
+        let strong = foreign("x", Algorithm::Argon2id, Version::V0x13, 32_768, 2, 1);
+        verifier.expect(&strong);
+        // Once the calibration at the raised parameters is in, the strongest checks take 300 ms.
+        while !verifier.saw(&minimum()).1 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        verifier.strongest().samples = [Duration::from_millis(300)].into();
+        let phc = hash_password("right").unwrap_or_default();
+        let cores =
+            u32::try_from(std::thread::available_parallelism().map_or(2, usize::from)).unwrap_or(2);
+        let held = Arc::clone(&verifier.permits)
+            .acquire_many_owned(cores)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let check = {
+            let verifier = verifier.clone();
+            tokio::spawn(async move { verifier.verify("right", Some(&phc)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        drop(held);
+        assert!(check.await.unwrap());
+        assert!(
+            started.elapsed() >= Duration::from_millis(600),
+            "{:?}",
+            started.elapsed()
         );
     }
 

@@ -206,8 +206,8 @@ pub struct PostgresDirectory {
     queries: std::sync::Arc<Queries>,
     /// The look-up by subject, with the subject column's type written in; made on first use.
     by_subject: std::sync::Arc<tokio::sync::OnceCell<String>>,
-    /// Whether the verifier has been told the parameters of the stored hashes.
-    primed: std::sync::Arc<tokio::sync::OnceCell<()>>,
+    /// Whether telling the verifier the parameters of the stored hashes has started.
+    primed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     verifier: PasswordVerifier,
 }
 
@@ -296,10 +296,18 @@ impl Queries {
         let subject_type = "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
              WHERE a.attrelid = $1::regclass AND a.attname = $2 AND NOT a.attisdropped"
             .to_owned();
+        // The parameters of the Argon2id rows (with or without `v=19`, as PHC allows), the
+        // costliest first among those within the maximum, read as m, t, p.
         let parameters = |table: &str, column: &str| {
             format!(
-                "SELECT DISTINCT split_part({column}::text, '$', 4) FROM {table}
-                 WHERE {column}::text LIKE '$argon2id$v=19$%' LIMIT 64"
+                "SELECT m, t, p FROM (
+                     SELECT DISTINCT r[1]::bigint AS m, r[2]::bigint AS t, r[3]::bigint AS p
+                     FROM (SELECT regexp_match({column}::text,
+                               '^\\$argon2id\\$(?:v=19\\$)?m=([0-9]{{1,9}}),t=([0-9]{{1,9}}),p=([0-9]{{1,9}})\\$') AS r
+                           FROM {table} WHERE {column}::text LIKE '$argon2id$%') AS hashes
+                     WHERE r IS NOT NULL) AS found
+                 WHERE m <= $1 AND t <= $2 AND p <= $3 AND m * t <= $4
+                 ORDER BY m * t DESC, p DESC LIMIT 8"
             )
         };
         let mut hash_parameters = vec![parameters(&table, &password)];
@@ -309,14 +317,15 @@ impl Queries {
         let key_by_key = match applications {
             Some(apps) => {
                 let table = checked(&apps.table)?;
+                let key = checked(&apps.key)?;
                 format!(
-                    "SELECT {}::text, {}::text, {}, {}, {} FROM {table} WHERE {} = $1 LIMIT 1",
+                    "SELECT {}::text, {}::text, {}, {}, {}, {key}::text FROM {table}
+                     WHERE {key} = $1 LIMIT 1",
                     checked(&apps.secret)?,
                     checked(&apps.application)?,
                     json_of(apps.scopes.as_ref())?,
                     json_of(apps.claims.as_ref())?,
                     flag_of(apps.disabled.as_ref())?,
-                    checked(&apps.key)?,
                 )
             }
             None => String::new(),
@@ -385,6 +394,48 @@ fn claims_of(extra: Option<Value>, grants: Option<Value>, scopes: bool) -> Map<S
     claims
 }
 
+/// How long reading the stored parameters may take, per statement and to connect.
+const PRIME_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The Argon2id parameters the tables' hashes use, within the maximum, costliest first; read
+/// on a connection of its own, closed afterwards.
+async fn stored_parameters(
+    options: &PgConnectOptions,
+    queries: &Queries,
+) -> Result<Vec<(i64, i64, i64)>, CredentialsError> {
+    use sqlx::Connection as _;
+    let timeout = PRIME_TIMEOUT.as_millis().to_string();
+    let options = options
+        .clone()
+        .options([("statement_timeout", timeout.as_str())]);
+    let mut connection =
+        tokio::time::timeout(PRIME_TIMEOUT, sqlx::PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| failed("connecting took too long"))?
+            .map_err(failed)?;
+    let (m, t, p, passes) = super::password::MAXIMUM;
+    let mut found = Vec::new();
+    let mut outcome = Ok(());
+    for query in &queries.hash_parameters {
+        match sqlx::query_as::<_, (i64, i64, i64)>(query)
+            .bind(i64::from(m))
+            .bind(i64::from(t))
+            .bind(i64::from(p))
+            .bind(i64::try_from(passes).unwrap_or(i64::MAX))
+            .fetch_all(&mut connection)
+            .await
+        {
+            Ok(rows) => found.extend(rows),
+            Err(error) => {
+                outcome = Err(failed(error));
+                break;
+            }
+        }
+    }
+    let _ = connection.close().await;
+    outcome.map(|()| found)
+}
+
 impl PostgresDirectory {
     /// The directory over `users` (and no application keys) in the database of `pool`: the
     /// application's own pool, shared.
@@ -423,29 +474,56 @@ impl PostgresDirectory {
         Ok(self)
     }
 
-    /// Tells the verifier, once, the parameters of the hashes the tables hold, so that the
-    /// first sign-ins already cost what the strongest row costs (an unknown login checked
-    /// before any strong row was met would otherwise be the quicker). Best effort: a failure
-    /// is tried again at the next sign-in.
-    async fn prime(&self) {
-        let _ = self
-            .primed
-            .get_or_try_init(|| async {
-                for query in &self.queries.hash_parameters {
-                    let found: Vec<Option<String>> = sqlx::query_scalar(query)
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(failed)?;
-                    for parameters in found.into_iter().flatten() {
-                        self.verifier.expect(&format!(
-                            "$argon2id$v=19${parameters}$c29tZSBzYWx0IGhlcmU$\
-                             AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-                        ));
+    /// Tells the verifier the parameters of the hashes the tables hold, so that the first
+    /// sign-ins already cost what the strongest row costs (an unknown login checked before any
+    /// strong row was met would otherwise be the quicker). Started on the first sign-in and run
+    /// in the background, on a connection of its own with its own statement timeout: a large
+    /// table never holds a sign-in up nor a pooled connection, and a failure is tried again
+    /// later (1 s, doubling up to a minute) while the directory is in use.
+    fn prime(&self) {
+        if self.primed.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.primed
+                .store(false, std::sync::atomic::Ordering::Release);
+            return;
+        };
+        let options = (*self.pool.connect_options()).clone();
+        let queries = std::sync::Arc::downgrade(&self.queries);
+        let verifier = self.verifier.clone();
+        runtime.spawn(async move {
+            let mut pause = std::time::Duration::from_secs(1);
+            loop {
+                let Some(queries) = queries.upgrade() else {
+                    return;
+                };
+                match stored_parameters(&options, &queries).await {
+                    Ok(found) => {
+                        for (m, t, p) in found {
+                            verifier.expect(&format!(
+                                "$argon2id$v=19$m={m},t={t},p={p}$c29tZSBzYWx0IGhlcmU$\
+                                 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                            ));
+                        }
+                        return;
                     }
+                    Err(error) => tracing::warn!(
+                        target: "tokengate",
+                        %error,
+                        "could not read the parameters of the stored password hashes; trying again"
+                    ),
                 }
-                Ok::<(), CredentialsError>(())
-            })
-            .await;
+                drop(queries);
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(60));
+            }
+        });
+    }
+
+    /// The verifier every sign-in of this directory goes through.
+    pub fn password_verifier(&self) -> &PasswordVerifier {
+        &self.verifier
     }
 
     async fn user(
@@ -453,7 +531,7 @@ impl PostgresDirectory {
         login: &str,
         password: &str,
     ) -> Result<Option<Principal>, CredentialsError> {
-        self.prime().await;
+        self.prime();
         let row = sqlx::query(&self.queries.user_by_login)
             .bind(login)
             .fetch_optional(&self.pool)
@@ -485,7 +563,7 @@ impl PostgresDirectory {
         key: &str,
         secret: &str,
     ) -> Result<Option<Principal>, CredentialsError> {
-        self.prime().await;
+        self.prime();
         let row = if self.queries.key_by_key.is_empty() {
             None
         } else {
@@ -496,18 +574,29 @@ impl PostgresDirectory {
                 .map_err(failed)?
         };
         let found = row.as_ref().map(Found::read).transpose()?;
+        // The key as its row spells it: a case-insensitive column finds `KEY-1` for `key-1`,
+        // and the subject (what quotas, session limits and tickets count by) must be one.
+        let canonical: Option<String> = row
+            .as_ref()
+            .map(|row| row.try_get(5))
+            .transpose()
+            .map_err(failed)?
+            .flatten();
         // A key of another application, or none, still costs a full verification.
         let phc = found.as_ref().and_then(|found| found.hash.as_deref());
         let matched = self.verifier.verify(secret, phc).await;
-        Ok(match found {
-            Some(Found {
-                name: Some(name),
-                grants,
-                claims,
-                disabled: false,
-                ..
-            }) if matched && name == application => Some(Principal {
-                subject: key.to_owned(),
+        Ok(match (found, canonical) {
+            (
+                Some(Found {
+                    name: Some(name),
+                    grants,
+                    claims,
+                    disabled: false,
+                    ..
+                }),
+                Some(subject),
+            ) if matched && name == application => Some(Principal {
+                subject,
                 application: Some(name),
                 claims: claims_of(claims, grants, true),
             }),
