@@ -18,6 +18,7 @@
 //! # }).unwrap();
 //! ```
 
+mod login;
 mod memory;
 mod password;
 #[cfg(feature = "postgres")]
@@ -27,67 +28,10 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use login::normalised_login;
 pub use memory::MemoryDirectory;
 pub use password::{hash_password, PasswordError, PasswordVerifier};
 
-/// A login as every directory may take it: trimmed, without the characters a
-/// case-insensitive collation ignores (Unicode's default-ignorable code points: soft hyphen,
-/// zero-width joiners, variation selectors...), in NFKC (fullwidth `ａ` is `a`), case-folded.
-/// The sign-in throttle counts attempts under this form whatever the directory compares, so no
-/// spelling a `citext` column or an ICU `ks-level2` collation takes for the same login
-/// (`JOHN.doe@…`, `John.Doe@…`, `jo\u{AD}hn.doe@…`) gets attempts of its own; logins that differ
-/// only so share one window. A directory that wants to compare logins the same way can store
-/// and look up this form; an accent-insensitive (level 1) collation is looser still.
-///
-/// ```
-/// use tokengate_core::credentials::normalised_login;
-///
-/// assert_eq!(normalised_login(" John.Doe@Email.org "), "john.doe@email.org");
-/// // "é" composed and decomposed, and the German sharp s, fold to one form.
-/// assert_eq!(normalised_login("Jose\u{301}"), normalised_login("JOSÉ"));
-/// assert_eq!(normalised_login("STRASSE"), normalised_login("straße"));
-/// // Invisible characters and fullwidth forms are the plain login.
-/// assert_eq!(normalised_login("jo\u{AD}hn\u{200D}.doe"), "john.doe");
-/// assert_eq!(normalised_login("ＪＯＨＮ"), "john");
-/// ```
-pub fn normalised_login(login: &str) -> String {
-    use unicode_normalization::UnicodeNormalization as _;
-    let login = login.trim();
-    if login.is_ascii() {
-        return login.to_ascii_lowercase();
-    }
-    let visible: String = login
-        .chars()
-        .filter(|c| !default_ignorable(*c))
-        .nfkc()
-        .collect();
-    caseless::default_case_fold_str(&visible).nfkc().collect()
-}
-
-/// Whether `c` is a default-ignorable code point (Unicode's `Default_Ignorable_Code_Point`,
-/// DerivedCoreProperties.txt): what collations and renderers skip.
-fn default_ignorable(c: char) -> bool {
-    matches!(
-        u32::from(c),
-        0x00AD
-            | 0x034F
-            | 0x061C
-            | 0x115F..=0x1160
-            | 0x17B4..=0x17B5
-            | 0x180B..=0x180F
-            | 0x200B..=0x200F
-            | 0x202A..=0x202E
-            | 0x2060..=0x206F
-            | 0x3164
-            | 0xFE00..=0xFE0F
-            | 0xFEFF
-            | 0xFFA0
-            | 0xFFF0..=0xFFF8
-            | 0x1BCA0..=0x1BCA3
-            | 0x1D173..=0x1D17A
-            | 0xE0000..=0xE0FFF
-    )
-}
 #[cfg(feature = "postgres")]
 pub use postgres::{ApplicationsTable, PostgresDirectory, UsersTable};
 
