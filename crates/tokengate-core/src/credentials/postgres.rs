@@ -206,8 +206,12 @@ pub struct PostgresDirectory {
     queries: std::sync::Arc<Queries>,
     /// The look-up by subject, with the subject column's type written in; made on first use.
     by_subject: std::sync::Arc<tokio::sync::OnceCell<String>>,
-    /// Whether telling the verifier the parameters of the stored hashes has started.
-    primed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Whether telling the verifier the parameters of the stored hashes has started, and
+    /// whether it has been tried once.
+    primed: std::sync::Arc<(
+        std::sync::atomic::AtomicBool,
+        tokio::sync::watch::Sender<bool>,
+    )>,
     verifier: PasswordVerifier,
 }
 
@@ -394,6 +398,9 @@ fn claims_of(extra: Option<Value>, grants: Option<Value>, scopes: bool) -> Map<S
     claims
 }
 
+/// How long a sign-in's statement may take, and as much to get a connection for it.
+const STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How long reading the stored parameters may take, per statement and to connect.
 const PRIME_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -440,13 +447,15 @@ impl PostgresDirectory {
     /// The directory over `users` (and no application keys) in the database of `pool`: the
     /// application's own pool, shared.
     pub fn new(pool: PgPool, users: &UsersTable) -> Result<Self, CredentialsError> {
-        Ok(Self {
+        let directory = Self {
             pool,
             queries: std::sync::Arc::new(Queries::new(users, None)?),
             by_subject: std::sync::Arc::default(),
             primed: std::sync::Arc::default(),
             verifier: PasswordVerifier::new(),
-        })
+        };
+        directory.prime();
+        Ok(directory)
     }
 
     /// The directory over `users` in the database at `url`, with a pool of its own (at most
@@ -471,24 +480,33 @@ impl PostgresDirectory {
         self.queries = std::sync::Arc::new(Queries::new(users, Some(applications))?);
         self.by_subject = std::sync::Arc::default();
         self.primed = std::sync::Arc::default();
+        self.prime();
         Ok(self)
     }
 
     /// Tells the verifier the parameters of the hashes the tables hold, so that the first
     /// sign-ins already cost what the strongest row costs (an unknown login checked before any
-    /// strong row was met would otherwise be the quicker). Started on the first sign-in and run
-    /// in the background, on a connection of its own with its own statement timeout: a large
-    /// table never holds a sign-in up nor a pooled connection, and a failure is tried again
-    /// later (1 s, doubling up to a minute) while the directory is in use.
+    /// strong row was met would otherwise be the quicker, and tell that the login is unknown).
+    /// Started when the directory is made (inside a runtime; else at the first sign-in) and run
+    /// in the background, on a connection of its own with its own statement timeout: sign-ins
+    /// wait for its first try at most [`STATEMENT_TIMEOUT`], it never holds a pooled
+    /// connection, and a failure is tried again later (1 s, doubling up to a minute) while the
+    /// directory is in use.
     fn prime(&self) {
-        if self.primed.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        if self
+            .primed
+            .0
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             self.primed
+                .0
                 .store(false, std::sync::atomic::Ordering::Release);
             return;
         };
+        let primed = std::sync::Arc::clone(&self.primed);
         let options = (*self.pool.connect_options()).clone();
         let queries = std::sync::Arc::downgrade(&self.queries);
         let verifier = self.verifier.clone();
@@ -498,16 +516,18 @@ impl PostgresDirectory {
                 let Some(queries) = queries.upgrade() else {
                     return;
                 };
-                match stored_parameters(&options, &queries).await {
-                    Ok(found) => {
-                        for (m, t, p) in found {
-                            verifier.expect(&format!(
-                                "$argon2id$v=19$m={m},t={t},p={p}$c29tZSBzYWx0IGhlcmU$\
-                                 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-                            ));
-                        }
-                        return;
+                let read = stored_parameters(&options, &queries).await;
+                if let Ok(found) = &read {
+                    for (m, t, p) in found {
+                        verifier.expect(&format!(
+                            "$argon2id$v=19$m={m},t={t},p={p}$c29tZSBzYWx0IGhlcmU$\
+                             AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                        ));
                     }
+                }
+                primed.1.send_replace(true);
+                match read {
+                    Ok(_) => return,
                     Err(error) => tracing::warn!(
                         target: "tokengate",
                         %error,
@@ -521,6 +541,33 @@ impl PostgresDirectory {
         });
     }
 
+    /// The row `query` finds, within [`STATEMENT_TIMEOUT`] to get a connection and as much to
+    /// run: a table locked or a database slow answers 503, never a sign-in that hangs. A
+    /// connection whose statement ran out of time is closed, not given back to the pool.
+    async fn row(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Option<sqlx::postgres::PgRow>, CredentialsError> {
+        let mut connection = tokio::time::timeout(STATEMENT_TIMEOUT, self.pool.acquire())
+            .await
+            .map_err(|_| failed("no connection came free in time"))?
+            .map_err(failed)?;
+        let ran =
+            tokio::time::timeout(STATEMENT_TIMEOUT, query.fetch_optional(&mut *connection)).await;
+        if let Ok(found) = ran {
+            return found.map_err(failed);
+        }
+        drop(connection.detach());
+        Err(failed("the statement took too long"))
+    }
+
+    /// Waits, at most [`STATEMENT_TIMEOUT`], until the stored parameters have been read once
+    /// (or could not be): the first sign-ins after a start cost what the strongest row costs.
+    async fn primed(&self) {
+        let mut done = self.primed.1.subscribe();
+        let _ = tokio::time::timeout(STATEMENT_TIMEOUT, done.wait_for(|done| *done)).await;
+    }
+
     /// The verifier every sign-in of this directory goes through.
     pub fn password_verifier(&self) -> &PasswordVerifier {
         &self.verifier
@@ -532,11 +579,10 @@ impl PostgresDirectory {
         password: &str,
     ) -> Result<Option<Principal>, CredentialsError> {
         self.prime();
-        let row = sqlx::query(&self.queries.user_by_login)
-            .bind(login)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(failed)?;
+        self.primed().await;
+        let row = self
+            .row(sqlx::query(&self.queries.user_by_login).bind(login))
+            .await?;
         let found = row.as_ref().map(Found::read).transpose()?;
         // The same hash work whether the login is unknown, disabled or right.
         let phc = found.as_ref().and_then(|found| found.hash.as_deref());
@@ -567,11 +613,9 @@ impl PostgresDirectory {
         let row = if self.queries.key_by_key.is_empty() {
             None
         } else {
-            sqlx::query(&self.queries.key_by_key)
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(failed)?
+            self.primed().await;
+            self.row(sqlx::query(&self.queries.key_by_key).bind(key))
+                .await?
         };
         let found = row.as_ref().map(Found::read).transpose()?;
         // The key as its row spells it: a case-insensitive column finds `KEY-1` for `key-1`,
@@ -609,12 +653,15 @@ impl PostgresDirectory {
         let queries = &self.queries;
         self.by_subject
             .get_or_try_init(|| async {
-                let found: Option<String> = sqlx::query_scalar(&queries.subject_type)
-                    .bind(&queries.users_table)
-                    .bind(&queries.subject_column)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(failed)?;
+                let row = self
+                    .row(
+                        sqlx::query(&queries.subject_type)
+                            .bind(&queries.users_table)
+                            .bind(&queries.subject_column),
+                    )
+                    .await?;
+                let found: Option<String> =
+                    row.map(|row| row.try_get(0)).transpose().map_err(failed)?;
                 let kind = found.ok_or_else(|| {
                     failed(format!(
                         "no column `{}` in {}",
@@ -637,11 +684,9 @@ impl PostgresDirectory {
             Some(_) if self.queries.key_by_key.is_empty() => return Ok(None),
             Some(_) => (self.queries.key_by_key.as_str(), true),
         };
-        let row = sqlx::query(query)
-            .bind(&principal.subject)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(failed)?;
+        let row = self
+            .row(sqlx::query(query).bind(&principal.subject))
+            .await?;
         let Some(row) = row else {
             return Ok(None);
         };
