@@ -61,6 +61,23 @@
 //!   `websockets::a_ticket_opens_only_the_path_it_was_asked_for`
 //! - tickets asked and spent in a loop by one user, to fill the counter sign-ins share:
 //!   `websockets::tickets_asked_in_a_loop_are_held_to_a_limit`
+//! - a ticket `path` the documented pattern refuses (`/ws/x/*`, `/ws/a:b`, `/ws/.x`):
+//!   `websockets::a_ticket_opens_only_the_path_it_was_asked_for`, and in the core
+//!   `endpoints::ticket::tests::the_documented_pattern_is_the_rule`
+//! - one account's success clearing the failures tried against another that shares its
+//!   counter key: core `throttle::tests::a_success_gives_back_only_its_own_reservation`
+//! - a burst of sign-ins, so a weak row's queueing comes out of its padding; a stalled check
+//!   inflating every wait; weak rows' times all at one mean: core
+//!   `credentials::password::tests` (`queueing_does_not_shorten_the_wait`,
+//!   `a_stalled_check_moves_the_wait_a_little`, `the_wait_is_drawn_from_the_recent_checks`)
+//! - the first sign-in after a start, an unknown login, quicker than any row; rows without
+//!   `v=19`: core `postgres_directory::the_stored_parameters_set_the_cost_of_every_sign_in`
+//! - a locked users table, to hang sign-ins: core
+//!   `postgres_directory::a_locked_table_is_an_error_not_a_hang`
+//! - an application key spelled in another case, for sessions and tickets of its own: core
+//!   `postgres_directory::a_key_signs_in_as_its_row_spells_it`
+//! - format characters, `İ`, katakana and small kana in a login, for attempts of their own:
+//!   core `credentials::login::tests::what_case_insensitive_collations_merge_shares_one_form`
 
 use std::io::{Read as _, Write as _};
 use std::time::Duration;
