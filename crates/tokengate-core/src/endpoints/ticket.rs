@@ -165,11 +165,13 @@ fn socket_path(gate: &TokenGate, path: &str) -> Result<String, Error> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(feature = "openapi")]
     use proptest::prelude::*;
 
     use super::socket_path;
     use crate::credentials::MemoryDirectory;
     use crate::gate::TokenGate;
+    #[cfg(feature = "openapi")]
     use crate::openapi::socket_paths;
     use crate::Config;
 
@@ -185,6 +187,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    #[cfg(feature = "openapi")]
     proptest! {
         /// The pattern the OpenAPI document gives `path` is the rule `/ticket` applies: a
         /// client generated from the document never sends a path the server refuses, nor one
