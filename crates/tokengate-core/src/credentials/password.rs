@@ -9,21 +9,23 @@
 //! Every verification takes the same time: that of the strongest accepted hash the verifier
 //! has seen. An unknown login (or a refused hash) is checked against a dummy with those
 //! parameters; a right or wrong password on a weaker accepted hash waits, without holding a
-//! core, until as long as a check at the strongest parameters takes. How long that is comes
-//! from the last checks at them (a calibration when the parameters are first met, then every
-//! unknown login and every strongest row), and a weaker check waits for one of those durations
-//! drawn at random, counted from when its own hashing started: so its times spread as the
-//! strongest checks' do, and the time spent queueing behind other sign-ins, which every check
-//! shares, is not taken out of the wait. So a directory whose rows come from several libraries
-//! (a sign-up written in Python, say, with m=64 MiB, t=3, p=4) does not tell by its timing
-//! which logins exist.
+//! core but holding its hashing slot, until as long as a check at the strongest parameters
+//! takes. How long that is comes from the last checks at them (a calibration when the
+//! parameters are first met, then every unknown login and every strongest row), and every
+//! check, the strongest ones included, then waits until one of those durations drawn at random
+//! has passed since its own hashing started: so all times spread alike, and the time spent
+//! queueing behind other sign-ins, which every check shares, is not taken out of the wait. So a
+//! directory whose rows come from several libraries (a sign-up written in Python, say, with
+//! m=64 MiB, t=3, p=4) does not tell by its timing which logins exist.
 
 use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash as _, Hasher as _};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher as _, PasswordVerifier as _, Salt, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
@@ -38,15 +40,6 @@ const MAX_MEMORY_KIB: u32 = 262_144;
 const MAX_ITERATIONS: u32 = 10;
 const MAX_PARALLELISM: u32 = 16;
 const MAX_BLOCK_PASSES: u64 = 1 << 20;
-
-/// The maximum, as m (KiB), t, p and m·t.
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-pub(crate) const MAXIMUM: (u32, u32, u32, u64) = (
-    MAX_MEMORY_KIB,
-    MAX_ITERATIONS,
-    MAX_PARALLELISM,
-    MAX_BLOCK_PASSES,
-);
 
 /// How many refused hashes are remembered as logged before the memory starts again.
 const LOGGED_ROWS: usize = 4_096;
@@ -81,6 +74,11 @@ fn block_passes(params: &Params) -> u64 {
     u64::from(params.m_cost()) * u64::from(params.t_cost())
 }
 
+/// The parameters that set the cost of a check (the output length, key and data do not).
+fn cost(params: &Params) -> (u32, u32, u32) {
+    (params.m_cost(), params.t_cost(), params.p_cost())
+}
+
 /// The parameters of `phc` when it is an Argon2id hash within the policy; why not otherwise.
 pub(crate) fn check_phc(phc: &str) -> Result<Params, PasswordError> {
     let hash = PasswordHash::new(phc)
@@ -98,6 +96,19 @@ pub(crate) fn check_phc(phc: &str) -> Result<Params, PasswordError> {
     }
     if hash.hash.is_none() {
         return Err(PasswordError("the PHC string holds no hash".into()));
+    }
+    // A salt Argon2 cannot use would fail the check before any work: quicker than every
+    // other row, which would tell the row apart.
+    let mut salt = [0u8; Salt::MAX_LENGTH];
+    let salt_bytes = hash
+        .salt
+        .and_then(|salt_text| salt_text.decode_b64(&mut salt).ok())
+        .map_or(0, <[u8]>::len);
+    if salt_bytes < argon2::MIN_SALT_LEN {
+        return Err(PasswordError(format!(
+            "the salt must be base64 of at least {} bytes",
+            argon2::MIN_SALT_LEN
+        )));
     }
     let params = Params::try_from(&hash).map_err(|e| PasswordError(e.to_string()))?;
     let (m, t, p) = (params.m_cost(), params.t_cost(), params.p_cost());
@@ -119,9 +130,10 @@ pub(crate) fn check_phc(phc: &str) -> Result<Params, PasswordError> {
     Ok(params)
 }
 
-/// Argon2id work of `params` over a throw-away input: what checking a hash with these
-/// parameters costs, without a hash to check.
-fn burn(params: &Params) -> bool {
+/// Argon2id work of `params` over `password` and a throw-away salt: what checking a hash with
+/// these parameters costs, without a hash to check. (The password is hashed as a real check
+/// hashes it, so a long one costs the dummy as much.)
+fn burn(params: &Params, password: &[u8]) -> bool {
     // The output length of the row the parameters came from is not ours: a 16- or 64-byte
     // hash would make a 32-byte output an error before any work.
     let Ok(params) = Params::new(params.m_cost(), params.t_cost(), params.p_cost(), None) else {
@@ -129,11 +141,7 @@ fn burn(params: &Params) -> bool {
     };
     let mut out = [0u8; 32];
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(
-            b"tokengate: nobody's password",
-            b"tokengate: no salt",
-            &mut out,
-        )
+        .hash_password_into(password, b"tokengate: no salt", &mut out)
         .is_ok()
 }
 
@@ -154,15 +162,16 @@ struct Strongest {
 impl Strongest {
     /// Records that a check took `took`. A sample more than twice the median (a check that
     /// stalled on a busy machine) counts as twice the median, and none beyond [`CEILING`]: one
-    /// slow check must not make every later sign-in slow.
+    /// slow check must not make every later sign-in slow. A sample under half the median (a
+    /// check that failed early) counts as half of it: quick ones must not shorten the wait.
     fn record(&mut self, took: Duration) {
-        let bound = self
-            .median()
-            .map_or(CEILING, |median| (median * 2).min(CEILING));
+        let (low, high) = self.median().map_or((Duration::ZERO, CEILING), |median| {
+            ((median / 2).min(CEILING), (median * 2).min(CEILING))
+        });
         if self.samples.len() == SAMPLES {
             self.samples.pop_front();
         }
-        self.samples.push_back(took.min(bound));
+        self.samples.push_back(took.clamp(low, high));
     }
 
     fn median(&self) -> Option<Duration> {
@@ -346,7 +355,7 @@ impl PasswordVerifier {
     /// Records that a check at `params` took `took`, when they are the strongest.
     fn measured(&self, params: &Params, took: Duration) {
         let mut strongest = self.strongest();
-        if strongest.params == *params {
+        if cost(&strongest.params) == cost(params) {
             strongest.record(took);
         }
     }
@@ -356,7 +365,7 @@ impl PasswordVerifier {
         let verifier = self.clone();
         let job: Job = Box::new(move || {
             let started = Instant::now();
-            if burn(&params) {
+            if burn(&params, b"tokengate: nobody's password") {
                 verifier.measured(&params, started.elapsed());
             }
         });
@@ -392,69 +401,60 @@ impl PasswordVerifier {
     /// Whether `password` matches `phc`; with `phc = None` (unknown login), or a hash the policy
     /// refuses, the same work is done against a dummy and the answer is `false`.
     pub async fn verify(&self, password: &str, phc: Option<&str>) -> bool {
-        let (matched, hashing, pad) = {
-            let Ok(_permit) = self.permits.acquire().await else {
-                return false;
-            };
-            let accepted = match phc.map(|phc| (phc, check_phc(phc))) {
-                Some((phc, Ok(params))) => Some((phc.to_owned(), params)),
-                Some((phc, Err(why))) => {
-                    self.refused(phc, &why);
-                    None
-                }
-                None => None,
-            };
-            let (target, measured) =
-                self.saw(accepted.as_ref().map_or(&minimum(), |(_, params)| params));
-            let password = password.to_owned();
-            let outcome = on_hasher(move || {
-                let started = Instant::now();
-                let (matched, strongest) = match accepted {
-                    None => (false, burn(&target)),
-                    Some((phc, params)) => {
-                        let matched = PasswordHash::new(&phc).is_ok_and(|hash| {
-                            Argon2::default()
-                                .verify_password(password.as_bytes(), &hash)
-                                .is_ok()
-                        });
-                        (matched, params == target)
-                    }
-                };
-                let took = started.elapsed();
-                let sample = if strongest {
-                    Some(took)
-                } else if measured {
-                    None
-                } else {
-                    // Nothing measured at the strongest parameters yet (the calibration is
-                    // still queued): measure them here, once.
-                    let again = Instant::now();
-                    burn(&target).then(|| again.elapsed())
-                };
-                (
-                    matched,
-                    started,
-                    strongest,
-                    sample.map(|took| (target, took)),
-                )
-            })
-            .await;
-            let Some((matched, hashing, strongest, sample)) = outcome else {
-                return false;
-            };
-            if let Some((params, took)) = sample {
-                self.measured(&params, took);
+        // The slot is held until the wait ends, as a check at the strongest parameters holds it
+        // while hashing: how many other sign-ins a check holds up does not tell its row either.
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
+        let accepted = match phc.map(|phc| (phc, check_phc(phc))) {
+            Some((phc, Ok(params))) => Some((phc.to_owned(), params)),
+            Some((phc, Err(why))) => {
+                self.refused(phc, &why);
+                None
             }
-            let pad = if strongest {
+            None => None,
+        };
+        let (target, measured) =
+            self.saw(accepted.as_ref().map_or(&minimum(), |(_, params)| params));
+        let password = password.to_owned();
+        let outcome = on_hasher(move || {
+            let started = Instant::now();
+            let (matched, strongest) = match accepted {
+                None => (false, burn(&target, password.as_bytes())),
+                Some((phc, params)) => {
+                    let matched = PasswordHash::new(&phc).is_ok_and(|hash| {
+                        Argon2::default()
+                            .verify_password(password.as_bytes(), &hash)
+                            .is_ok()
+                    });
+                    (matched, cost(&params) == cost(&target))
+                }
+            };
+            let took = started.elapsed();
+            let sample = if strongest {
+                Some(took)
+            } else if measured {
                 None
             } else {
-                self.strongest().draw()
+                // Nothing measured at the strongest parameters yet (the calibration is still
+                // queued): measure them here, once.
+                let again = Instant::now();
+                burn(&target, password.as_bytes()).then(|| again.elapsed())
             };
-            (matched, hashing, pad)
+            (matched, started, sample.map(|took| (target, took)))
+        })
+        .await;
+        let Some((matched, hashing, sample)) = outcome else {
+            return false;
         };
-        // A check at weaker parameters waits, off the hashing threads, until a check at the
-        // strongest, started when its hashing did, would have ended.
-        if let Some(rest) = pad.and_then(|pad| pad.checked_sub(hashing.elapsed())) {
+        if let Some((params, took)) = sample {
+            self.measured(&params, took);
+        }
+        // Every check, whatever its row, then waits until one of the recent checks at the
+        // strongest parameters, started when its hashing did, would have ended: the times of
+        // all of them spread alike, and the cost of waking from the wait is shared too.
+        let drawn = self.strongest().draw();
+        if let Some(rest) = drawn.and_then(|pad| pad.checked_sub(hashing.elapsed())) {
             wait(rest).await;
         }
         matched
@@ -572,7 +572,7 @@ mod tests {
     fn the_dummy_check_works_whatever_output_length_the_strongest_hash_has() {
         for length in [16, 32, 64] {
             let params = Params::new(MEMORY_KIB, ITERATIONS, 1, Some(length)).unwrap();
-            assert!(burn(&params), "{length}");
+            assert!(burn(&params, b"pw"), "{length}");
         }
     }
 
@@ -632,13 +632,12 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn queueing_does_not_shorten_the_wait() {
         let verifier = PasswordVerifier::new();
-        let strong = foreign("x", Algorithm::Argon2id, Version::V0x13, 32_768, 2, 1);
-        verifier.expect(&strong);
-        // Once the calibration at the raised parameters is in, the strongest checks take 300 ms.
-        while !verifier.saw(&minimum()).1 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        verifier.strongest().samples = [Duration::from_millis(300)].into();
+        // The strongest checks take 300 ms (set, not measured: no calibration at these
+        // parameters is queued to change it, and the one at the minimum does not count).
+        *verifier.strongest() = Strongest {
+            params: Params::new(32_768, 2, 1, None).unwrap(),
+            samples: [Duration::from_millis(300)].into(),
+        };
         let phc = hash_password("right").unwrap_or_default();
         let cores =
             u32::try_from(std::thread::available_parallelism().map_or(2, usize::from)).unwrap_or(2);
@@ -661,6 +660,83 @@ mod tests {
         );
     }
 
+    /// A verifier whose checks at the minimum parameters (the strongest it has seen) take
+    /// `pad`, with `slots` hashing slots; once its own calibration is in, so nothing changes it.
+    async fn timed(pad: Duration, slots: usize) -> PasswordVerifier {
+        let measured = PasswordVerifier::new();
+        while !measured.saw(&minimum()).1 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        measured.strongest().samples = [pad].into();
+        PasswordVerifier {
+            permits: Arc::new(Semaphore::new(slots)),
+            seen: measured.seen,
+        }
+    }
+
+    /// Found in review: a check on a weaker row gave its hashing slot back before its wait,
+    /// so a burst of them held up other sign-ins less than strongest checks do. Two checks on
+    /// one slot now take two waits.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_slot_is_held_until_the_wait_ends() {
+        let verifier = timed(Duration::from_millis(300), 1).await;
+        verifier.strongest().params = Params::new(32_768, 2, 1, None).unwrap();
+        let phc = hash_password("right").unwrap_or_default();
+        let started = Instant::now();
+        let (one, other) = tokio::join!(
+            verifier.verify("right", Some(&phc)),
+            verifier.verify("wrong", Some(&phc))
+        );
+        assert!(one && !other);
+        assert!(
+            started.elapsed() >= Duration::from_millis(600),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Found in review: only weaker checks waited, so sleeping's own overhead and the
+    /// ceiling were theirs alone. A check at the strongest parameters now waits for a drawn
+    /// duration too when its hashing was quicker.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_strongest_checks_wait_for_a_drawn_duration_too() {
+        let verifier = timed(Duration::from_millis(400), 2).await;
+        let phc = hash_password("right").unwrap_or_default();
+        for (password, phc) in [("right", Some(phc.as_str())), ("right", None)] {
+            let started = Instant::now();
+            let _ = verifier.verify(password, phc).await;
+            // The own check's sample counts as at least half the median.
+            assert!(
+                started.elapsed() >= Duration::from_millis(200),
+                "{:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    /// Found in review: a row whose salt Argon2 refuses failed at once, the quickest answer
+    /// of all. It is refused with the other unusable hashes.
+    #[test]
+    fn a_hash_with_an_unusable_salt_is_refused() {
+        let good = hash_password("pw").unwrap_or_default();
+        let (head, hash) = good.rsplit_once('$').unwrap();
+        let (params, _) = head.rsplit_once('$').unwrap();
+        for salt in ["c2FsdA", "c2Fs", "c2FsdA!!"] {
+            let phc = format!("{params}${salt}${hash}");
+            assert!(check_phc(&phc).is_err(), "{phc}");
+        }
+        assert!(check_phc(&good).is_ok());
+    }
+
+    /// Found in review: a check that failed early counted in full, and shortened the waits.
+    #[test]
+    fn a_quick_check_moves_the_wait_a_little() {
+        let ms = Duration::from_millis;
+        let mut timing = strongest(&[40, 42, 41]);
+        timing.record(ms(1));
+        assert_eq!(timing.samples.back(), Some(&Duration::from_micros(20_500)));
+    }
+
     #[tokio::test]
     async fn a_refused_hash_is_logged_once() {
         let lines = Arc::new(Mutex::new(Vec::<u8>::new()));
@@ -670,6 +746,9 @@ mod tests {
             .with_ansi(false)
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
+        // Another test's thread may have met the warning first, with no subscriber: what it
+        // decided for the callsite is taken again now this one is set.
+        tracing::callsite::rebuild_interest_cache();
         let verifier = PasswordVerifier::new();
         let weak = foreign("right", Algorithm::Argon2i, Version::V0x13, 1_024, 2, 1);
         let other = foreign("other", Algorithm::Argon2i, Version::V0x13, 1_024, 2, 1);
