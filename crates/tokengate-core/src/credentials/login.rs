@@ -30,9 +30,8 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
 /// assert_eq!(normalised_login("ｶﾀｶﾅ"), normalised_login("かたかな"));
 /// ```
 pub fn normalised_login(login: &str) -> String {
-    let login = login.trim();
-    if login.is_ascii() {
-        return login.to_ascii_lowercase();
+    if login.is_ascii() && !login.chars().any(invisible) {
+        return login.trim().to_ascii_lowercase();
     }
     let visible: String = login
         .chars()
@@ -40,18 +39,41 @@ pub fn normalised_login(login: &str) -> String {
         .map(|c| if c == '\u{130}' { 'i' } else { c })
         .nfkc()
         .collect();
-    let folded = caseless::default_case_fold_str(&visible).replace("i\u{307}", "i");
-    folded.chars().map(kana).nfkc().collect()
+    let folded = caseless::default_case_fold_str(&visible);
+    // Kana are mapped decomposed, so a voiced one (`ヷ`, `ガ`) is its base and the voicing
+    // mark, as the same hiragana is; composed again afterwards.
+    let mapped: String = without_dot_on_i(folded.nfkd()).map(kana).collect();
+    mapped.nfkc().collect::<String>().trim().to_owned()
+}
+
+/// `chars` (decomposed) without a combining dot above on an `i` (what folding `İ` leaves): ICU
+/// takes `i` with it for `i`, whatever marks below come between.
+fn without_dot_on_i(chars: impl Iterator<Item = char>) -> impl Iterator<Item = char> {
+    let mut on_i = false;
+    chars.filter(move |c| {
+        match unicode_normalization::char::canonical_combining_class(*c) {
+            0 => on_i = *c == 'i',
+            _ if *c == '\u{307}' && on_i => return false,
+            // Another mark above comes first: the dot is not the `i`'s.
+            class if class >= 230 => on_i = false,
+            _ => {}
+        }
+        true
+    })
 }
 
 /// Whether `c` is skipped by collations and renderers: a default-ignorable code point
-/// (`Default_Ignorable_Code_Point`, DerivedCoreProperties.txt) or a format character
-/// (general category `Cf`).
+/// (`Default_Ignorable_Code_Point`, DerivedCoreProperties.txt), a format character (general
+/// category `Cf`) or a control character that is not white space (ignorable in ICU).
 fn invisible(c: char) -> bool {
     c.general_category() == GeneralCategory::Format
         || matches!(
             u32::from(c),
-            0x00AD
+            // Control characters, but for the white space ones (tab to carriage return).
+            0x0000..=0x0008
+                | 0x000E..=0x001F
+                | 0x007F..=0x009F
+                | 0x00AD
                 | 0x034F
                 | 0x061C
                 | 0x115F..=0x1160
@@ -71,11 +93,17 @@ fn invisible(c: char) -> bool {
         )
 }
 
-/// `c` with katakana as hiragana and small kana as full-size ones (after NFKC, so half-width
-/// katakana are already full-width).
+/// `c` with katakana as hiragana and small kana as full-size ones (after NFKD, so half-width
+/// katakana are already full-width and voiced ones are their base).
 fn kana(c: char) -> char {
     let code = u32::from(c);
     let code = match code {
+        // The Small Kana Extension: small こ, ゐ, ゑ, を (hiragana and katakana) and ン.
+        0x1B132 | 0x1B155 => 0x3053,
+        0x1B150 | 0x1B164 => 0x3090,
+        0x1B151 | 0x1B165 => 0x3091,
+        0x1B152 | 0x1B166 => 0x3092,
+        0x1B167 => 0x3093,
         // Katakana with a hiragana counterpart, and the iteration marks.
         0x30A1..=0x30F6 | 0x30FD..=0x30FE => code - 0x60,
         // Small katakana of the phonetic extensions: ㇰ ㇱ ㇲ ㇳ ㇴ ㇵ ㇶ ㇷ ㇸ ㇹ ㇺ ㇻ ㇼ ㇽ ㇾ ㇿ.
@@ -124,6 +152,21 @@ mod tests {
             ("ぁぃぅぇぉっゃゅょゎゕゖ", "あいうえおつやゆよわかけ"),
             ("ㇰㇱㇲ", "くしす"),
             ("ヽヾ", "ゝゞ"),
+            // Found in review: control characters ICU ignores, invisible ones around the
+            // login, voiced kana without a precomposed hiragana, the Small Kana Extension, and
+            // a mark below between the `i` and its dot.
+            ("jo\u{1}hn", "john"),
+            ("jo\u{7F}hn", "john"),
+            ("jo\u{85}hn", "john"),
+            ("jo\u{9F}hn\u{1F}", "john"),
+            ("\u{200B} john \u{FEFF}", "john"),
+            ("ヷヸヹヺ", "わ\u{3099}ゐ\u{3099}ゑ\u{3099}を\u{3099}"),
+            ("\u{1B132}\u{1B155}", "ここ"),
+            ("\u{1B150}\u{1B151}\u{1B152}", "ゐゑを"),
+            ("\u{1B164}\u{1B165}\u{1B166}\u{1B167}", "ゐゑをん"),
+            ("i\u{328}\u{307}lker", "i\u{328}lker"),
+            ("i\u{307}\u{328}lker", "i\u{328}lker"),
+            ("\u{130}\u{328}lker", "i\u{328}lker"),
         ] {
             assert_eq!(
                 normalised_login(one),
@@ -132,7 +175,13 @@ mod tests {
             );
         }
         // What no collation at level 2 merges stays apart.
-        for (one, other) in [("jose", "josé"), ("かな", "がな"), ("ilker", "ılker")] {
+        for (one, other) in [
+            ("jose", "josé"),
+            ("かな", "がな"),
+            ("ilker", "ılker"),
+            ("jo\thn", "john"),
+            ("わ", "ヷ"),
+        ] {
             assert_ne!(
                 normalised_login(one),
                 normalised_login(other),
