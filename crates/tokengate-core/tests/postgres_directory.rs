@@ -361,3 +361,51 @@ async fn a_locked_table_is_an_error_not_a_hang() {
         .await
         .unwrap();
 }
+
+/// Found in review: the stored parameters were read on a connection of the directory's own,
+/// without the pool's set-up (a `search_path`, what a pooler needs), by a pattern that
+/// needed `standard_conforming_strings` and the fields in PHC's usual order. They are now
+/// read on a pooled connection, and each row's fields are checked as a hash would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stored_parameters_are_read_as_the_pool_is_set_up() {
+    use sqlx::Executor as _;
+    let schema = format!("tokengate_setup_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
+    let reordered = foreign("pw", argon2::Algorithm::Argon2id, 65_536, 3, 4)
+        .replace("m=65536,t=3,p=4", "t=3,m=65536,p=4");
+    sqlx::raw_sql(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE;
+         CREATE SCHEMA {schema};
+         CREATE TABLE {schema}.users (login text PRIMARY KEY, password_hash text);
+         INSERT INTO {schema}.users VALUES ('ada', '{}'), ('reordered', '{reordered}');",
+        hash_password("pw").unwrap()
+    ))
+    .execute(&admin)
+    .await
+    .unwrap();
+    let set_up = schema.clone();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .after_connect(move |connection, _| {
+            let set_up =
+                format!("SET search_path = {set_up}; SET standard_conforming_strings = off");
+            Box::pin(async move {
+                connection.execute(sqlx::raw_sql(&set_up)).await?;
+                Ok(())
+            })
+        })
+        .connect(&postgres_url())
+        .await
+        .unwrap();
+    let directory = PostgresDirectory::new(pool, &UsersTable::new("users")).unwrap();
+    let unknown = Login::User {
+        login: "nobody",
+        password: "pw",
+    };
+    assert_eq!(directory.verify(unknown).await.unwrap(), None);
+    assert_eq!(directory.password_verifier().parameters(), (65_536, 3, 4));
+    sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
+}

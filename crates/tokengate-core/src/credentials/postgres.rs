@@ -300,18 +300,17 @@ impl Queries {
         let subject_type = "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
              WHERE a.attrelid = $1::regclass AND a.attname = $2 AND NOT a.attisdropped"
             .to_owned();
-        // The parameters of the Argon2id rows (with or without `v=19`, as PHC allows), the
-        // costliest first among those within the maximum, read as m, t, p.
+        // The parameter fields of the Argon2id rows of version 19 (written with or without
+        // `v=19`, as PHC allows), each once: read as a hash, and checked, by the verifier.
         let parameters = |table: &str, column: &str| {
             format!(
-                "SELECT m, t, p FROM (
-                     SELECT DISTINCT r[1]::bigint AS m, r[2]::bigint AS t, r[3]::bigint AS p
-                     FROM (SELECT regexp_match({column}::text,
-                               '^\\$argon2id\\$(?:v=19\\$)?m=([0-9]{{1,9}}),t=([0-9]{{1,9}}),p=([0-9]{{1,9}})\\$') AS r
-                           FROM {table} WHERE {column}::text LIKE '$argon2id$%') AS hashes
-                     WHERE r IS NOT NULL) AS found
-                 WHERE m <= $1 AND t <= $2 AND p <= $3 AND m * t <= $4
-                 ORDER BY m * t DESC, p DESC LIMIT 8"
+                "SELECT DISTINCT CASE WHEN split_part(h, '$', 3) = 'v=19'
+                                      THEN split_part(h, '$', 4)
+                                      ELSE split_part(h, '$', 3) END
+                 FROM (SELECT {column}::text AS h FROM {table}) AS hashes
+                 WHERE h LIKE '$argon2id$%'
+                   AND (split_part(h, '$', 3) = 'v=19' OR split_part(h, '$', 3) NOT LIKE 'v=%')
+                 LIMIT {PARAMETER_SETS}"
             )
         };
         let mut hash_parameters = vec![parameters(&table, &password)];
@@ -401,46 +400,62 @@ fn claims_of(extra: Option<Value>, grants: Option<Value>, scopes: bool) -> Map<S
 /// How long a sign-in's statement may take, and as much to get a connection for it.
 const STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// How long reading the stored parameters may take, per statement and to connect.
+/// How long reading the stored parameters may take, per statement and to get a connection.
 const PRIME_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The Argon2id parameters the tables' hashes use, within the maximum, costliest first; read
-/// on a connection of its own, closed afterwards.
+/// How often the stored parameters are read again, for rows written since.
+const PRIME_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The most distinct parameter fields read per table (a table holds a handful).
+const PARAMETER_SETS: u32 = 1_024;
+
+/// The Argon2id parameter fields the tables' hashes use (`m=…,t=…,p=…`), read in a read-only
+/// transaction of their own on a pooled connection, each statement within [`PRIME_TIMEOUT`]
+/// (`SET LOCAL`, so connection poolers and the pool's own set-up are respected). A connection
+/// that failed on the way is closed, never given back to the pool.
 async fn stored_parameters(
-    options: &PgConnectOptions,
+    pool: &PgPool,
     queries: &Queries,
-) -> Result<Vec<(i64, i64, i64)>, CredentialsError> {
-    use sqlx::Connection as _;
-    let timeout = PRIME_TIMEOUT.as_millis().to_string();
-    let options = options
-        .clone()
-        .options([("statement_timeout", timeout.as_str())]);
-    let mut connection =
-        tokio::time::timeout(PRIME_TIMEOUT, sqlx::PgConnection::connect_with(&options))
-            .await
-            .map_err(|_| failed("connecting took too long"))?
-            .map_err(failed)?;
-    let (m, t, p, passes) = super::password::MAXIMUM;
-    let mut found = Vec::new();
-    let mut outcome = Ok(());
-    for query in &queries.hash_parameters {
-        match sqlx::query_as::<_, (i64, i64, i64)>(query)
-            .bind(i64::from(m))
-            .bind(i64::from(t))
-            .bind(i64::from(p))
-            .bind(i64::try_from(passes).unwrap_or(i64::MAX))
-            .fetch_all(&mut connection)
-            .await
-        {
-            Ok(rows) => found.extend(rows),
-            Err(error) => {
-                outcome = Err(failed(error));
-                break;
-            }
+) -> Result<Vec<String>, CredentialsError> {
+    let mut connection = tokio::time::timeout(PRIME_TIMEOUT, pool.acquire())
+        .await
+        .map_err(|_| failed("no connection came free in time"))?
+        .map_err(failed)?;
+    let read = read_parameters(&mut connection, queries);
+    match tokio::time::timeout(PRIME_TIMEOUT * 2, read).await {
+        Ok(Ok(found)) => Ok(found),
+        Ok(Err(error)) => {
+            drop(connection.detach());
+            Err(failed(error))
+        }
+        Err(_) => {
+            drop(connection.detach());
+            Err(failed("reading took too long"))
         }
     }
-    let _ = connection.close().await;
-    outcome.map(|()| found)
+}
+
+/// The parameter fields, in a read-only transaction whose statements each get
+/// [`PRIME_TIMEOUT`].
+async fn read_parameters(
+    connection: &mut sqlx::PgConnection,
+    queries: &Queries,
+) -> Result<Vec<String>, sqlx::Error> {
+    let begin = format!(
+        "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
+        PRIME_TIMEOUT.as_millis()
+    );
+    sqlx::Executor::execute(&mut *connection, sqlx::raw_sql(&begin)).await?;
+    let mut found = Vec::new();
+    for query in &queries.hash_parameters {
+        found.extend(
+            sqlx::query_scalar::<_, String>(query)
+                .fetch_all(&mut *connection)
+                .await?,
+        );
+    }
+    sqlx::Executor::execute(&mut *connection, sqlx::raw_sql("COMMIT")).await?;
+    Ok(found)
 }
 
 impl PostgresDirectory {
@@ -488,10 +503,10 @@ impl PostgresDirectory {
     /// sign-ins already cost what the strongest row costs (an unknown login checked before any
     /// strong row was met would otherwise be the quicker, and tell that the login is unknown).
     /// Started when the directory is made (inside a runtime; else at the first sign-in) and run
-    /// in the background, on a connection of its own with its own statement timeout: sign-ins
-    /// wait for its first try at most [`STATEMENT_TIMEOUT`], it never holds a pooled
-    /// connection, and a failure is tried again later (1 s, doubling up to a minute) while the
-    /// directory is in use.
+    /// in the background: sign-ins wait for its first try at most [`STATEMENT_TIMEOUT`]. The
+    /// parameters are read again every ten minutes while the directory is in use, for rows
+    /// written since; a failure is tried again after 1 s, doubling up to a minute, and logged
+    /// as an error from the fifth in a row.
     fn prime(&self) {
         if self
             .primed
@@ -507,36 +522,55 @@ impl PostgresDirectory {
             return;
         };
         let primed = std::sync::Arc::clone(&self.primed);
-        let options = (*self.pool.connect_options()).clone();
+        let pool = self.pool.clone();
         let queries = std::sync::Arc::downgrade(&self.queries);
         let verifier = self.verifier.clone();
         runtime.spawn(async move {
-            let mut pause = std::time::Duration::from_secs(1);
+            let mut failures = 0u32;
             loop {
                 let Some(queries) = queries.upgrade() else {
                     return;
                 };
-                let read = stored_parameters(&options, &queries).await;
+                let read = stored_parameters(&pool, &queries).await;
+                drop(queries);
                 if let Ok(found) = &read {
-                    for (m, t, p) in found {
+                    for fields in found {
                         verifier.expect(&format!(
-                            "$argon2id$v=19$m={m},t={t},p={p}$c29tZSBzYWx0IGhlcmU$\
+                            "$argon2id$v=19${fields}$c29tZSBzYWx0IGhlcmU$\
                              AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
                         ));
                     }
                 }
                 primed.1.send_replace(true);
-                match read {
-                    Ok(_) => return,
-                    Err(error) => tracing::warn!(
-                        target: "tokengate",
-                        %error,
-                        "could not read the parameters of the stored password hashes; trying again"
-                    ),
-                }
-                drop(queries);
+                let pause = match read {
+                    Ok(_) => {
+                        failures = 0;
+                        PRIME_EVERY
+                    }
+                    Err(error) => {
+                        failures = failures.saturating_add(1);
+                        if failures < 5 {
+                            tracing::warn!(
+                                target: "tokengate",
+                                %error,
+                                "could not read the parameters of the stored password hashes; \
+                                 trying again"
+                            );
+                        } else {
+                            tracing::error!(
+                                target: "tokengate",
+                                %error,
+                                failures,
+                                "still cannot read the parameters of the stored password hashes: \
+                                 until a row with the strongest of them signs in, an unknown login \
+                                 may answer quicker than a known one"
+                            );
+                        }
+                        std::time::Duration::from_secs(1 << (failures - 1).min(6))
+                            .min(std::time::Duration::from_secs(60))
+                    }
+                };
                 tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(std::time::Duration::from_secs(60));
             }
         });
     }
