@@ -333,7 +333,7 @@ impl FailureCounter for ClearFails {
     ) -> StoreFuture<'a, Reservation> {
         self.0.reserve(key, limit, window, now)
     }
-    fn release<'a>(&'a self, _key: &'a str, _now: i64) -> StoreFuture<'a, ()> {
+    fn release<'a>(&'a self, _key: &'a str, _ends_at: i64) -> StoreFuture<'a, ()> {
         Box::pin(std::future::ready(Err(StoreError("release: down".into()))))
     }
     fn clear<'a>(&'a self, _key: &'a str) -> StoreFuture<'a, ()> {

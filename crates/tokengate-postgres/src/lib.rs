@@ -400,12 +400,12 @@ impl FailureCounter for PostgresStore {
         })
     }
 
-    fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()> {
+    fn release<'a>(&'a self, key: &'a str, ends_at: i64) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             sqlx::query(&self.sql.release)
                 .bind(&*self.ns)
                 .bind(key)
-                .bind(now)
+                .bind(ends_at)
                 .execute(self.pool().await?)
                 .await
                 .map(|_| ())

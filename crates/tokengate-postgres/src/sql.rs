@@ -185,14 +185,15 @@ impl Statements {
                  SELECT false, count, ends_at FROM {s}.attempts
                  WHERE ns = $1 AND key = $2 AND NOT EXISTS (SELECT 1 FROM counted)"
             ),
-            // A window given back to zero (or ended) is deleted: it protects nothing.
+            // $3 the end of the window the attempt was counted in: given back only to it. A
+            // window given back to zero is deleted: it protects nothing.
             release: format!(
                 "WITH gone AS (
                      DELETE FROM {s}.attempts
-                     WHERE ns = $1 AND key = $2 AND (count <= 1 OR ends_at <= $3)
+                     WHERE ns = $1 AND key = $2 AND ends_at = $3 AND count <= 1
                  )
                  UPDATE {s}.attempts SET count = count - 1
-                 WHERE ns = $1 AND key = $2 AND ends_at > $3 AND count > 1"
+                 WHERE ns = $1 AND key = $2 AND ends_at = $3 AND count > 1"
             ),
             clear: format!("DELETE FROM {s}.attempts WHERE ns = $1 AND key = $2"),
         }

@@ -409,13 +409,13 @@ impl FailureCounter for RedisStore {
         })
     }
 
-    fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()> {
+    fn release<'a>(&'a self, key: &'a str, ends_at: i64) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
             self.scripts
                 .release
                 .key(self.keys.counter(key))
-                .arg(now)
+                .arg(ends_at)
                 .invoke_async::<i64>(&mut connection)
                 .await
                 .map(|_| ())

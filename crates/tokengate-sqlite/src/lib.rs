@@ -380,20 +380,21 @@ impl FailureCounter for SqliteStore {
         })
     }
 
-    fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()> {
+    fn release<'a>(&'a self, key: &'a str, ends_at: i64) -> StoreFuture<'a, ()> {
         let key = key.to_owned();
         self.run(move |connection| {
-            // A window given back to zero (or ended) is deleted: it protects nothing.
+            // Only to the window it was counted in; a window given back to zero is deleted:
+            // it protects nothing.
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             transaction.execute(
-                "DELETE FROM tokengate_attempts WHERE key = ?1 AND (count <= 1 OR ends_at <= ?2)",
-                params![key, now],
+                "DELETE FROM tokengate_attempts WHERE key = ?1 AND ends_at = ?2 AND count <= 1",
+                params![key, ends_at],
             )?;
             transaction.execute(
                 "UPDATE tokengate_attempts SET count = count - 1 \
-                 WHERE key = ?1 AND count > 1 AND ends_at > ?2",
-                params![key, now],
+                 WHERE key = ?1 AND ends_at = ?2 AND count > 1",
+                params![key, ends_at],
             )?;
             transaction.commit()?;
             Ok(())

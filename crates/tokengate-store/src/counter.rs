@@ -53,8 +53,11 @@ pub trait FailureCounter: Send + Sync + 'static {
         window: u64,
         now: i64,
     ) -> StoreFuture<'a, Reservation>;
-    /// Gives back one attempt granted earlier in the window open at `now` (it was no failure).
-    fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()>;
+    /// Gives back one attempt granted earlier (it was no failure) to the window it was
+    /// counted in, the one ending at `ends_at` (as its reservation answered); when that window
+    /// is no longer the key's, nothing changes, so an attempt that outlived its window never
+    /// gives back one counted in the next. A window given back to zero is deleted.
+    fn release<'a>(&'a self, key: &'a str, ends_at: i64) -> StoreFuture<'a, ()>;
     /// Forgets `key`: every failure of its window (an operator lifting a lock; a sign-in gives
     /// back only its own reservation).
     fn clear<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()>;

@@ -594,7 +594,10 @@ pub async fn failure_counter_contract<C: FailureCounter>(counter: &C) {
         .retry_after(t)
         .is_some_and(|s| (1..=900).contains(&s)));
     // A release gives exactly one attempt back; a clear, all of them.
-    counter.release(&key, t).await.expect("release");
+    counter
+        .release(&key, window.ends_at)
+        .await
+        .expect("release");
     assert!(matches!(
         counter.reserve(&key, 3, 900, t).await.expect("reserve"),
         Reservation::Granted(_)
@@ -646,6 +649,26 @@ pub async fn failure_counter_contract<C: FailureCounter>(counter: &C) {
     );
     counter.clear(&short).await.expect("clear");
     windows_back_at_zero_are_deleted(counter, t).await;
+    a_release_never_reaches_the_next_window(counter, t).await;
+}
+
+/// Found in review: an attempt whose window ended while its password was checked gave its
+/// reservation back to the window opened after it, one that held other attempts' failures.
+async fn a_release_never_reaches_the_next_window<C: FailureCounter>(counter: &C, t: i64) {
+    let key = unique("outlived");
+    let first = counter.reserve(&key, 3, 1, t).await.expect("reserve");
+    let next = counter.reserve(&key, 3, 1, t + 2).await.expect("reserve");
+    assert_ne!(first.window().ends_at, next.window().ends_at);
+    counter
+        .release(&key, first.window().ends_at)
+        .await
+        .expect("release");
+    let after = counter.reserve(&key, 3, 1, t + 2).await.expect("reserve");
+    assert!(
+        matches!(after, Reservation::Granted(w) if w.count == 2),
+        "a release gave back an attempt of the next window: {after:?}"
+    );
+    counter.clear(&key).await.expect("clear");
 }
 
 /// A window given back to zero is gone: the next attempt opens a window of its own (so a
@@ -653,7 +676,10 @@ pub async fn failure_counter_contract<C: FailureCounter>(counter: &C) {
 async fn windows_back_at_zero_are_deleted<C: FailureCounter>(counter: &C, t: i64) {
     let given = unique("given");
     let first = counter.reserve(&given, 3, 900, t).await.expect("reserve");
-    counter.release(&given, t + 5).await.expect("release");
+    counter
+        .release(&given, first.window().ends_at)
+        .await
+        .expect("release");
     let next = counter
         .reserve(&given, 3, 900, t + 10)
         .await
@@ -662,9 +688,15 @@ async fn windows_back_at_zero_are_deleted<C: FailureCounter>(counter: &C, t: i64
         matches!(next, Reservation::Granted(w) if w.count == 1 && w.ends_at == t + 910),
         "a window back at zero was kept: {first:?} then {next:?}"
     );
-    counter.release(&given, t + 10).await.expect("release");
+    counter
+        .release(&given, next.window().ends_at)
+        .await
+        .expect("release");
     // Given back twice: never below zero, and nothing to give back from.
-    counter.release(&given, t + 10).await.expect("release");
+    counter
+        .release(&given, next.window().ends_at)
+        .await
+        .expect("release");
     let after = counter
         .reserve(&given, 3, 900, t + 11)
         .await
@@ -678,7 +710,10 @@ async fn windows_back_at_zero_are_deleted<C: FailureCounter>(counter: &C, t: i64
         .reserve(&given, 3, 900, t + 11)
         .await
         .expect("reserve");
-    counter.release(&given, t + 12).await.expect("release");
+    counter
+        .release(&given, after.window().ends_at)
+        .await
+        .expect("release");
     let kept = counter
         .reserve(&given, 3, 900, t + 12)
         .await

@@ -46,8 +46,8 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
     let client = gate.client_addr(head);
     let attempt = Attempt::new(&gate.config().throttle, login, application, client);
     let counter = gate.failures();
-    match attempt.reserve(counter, now).await {
-        Ok(()) => {}
+    let reserved = match attempt.reserve(counter, now).await {
+        Ok(reserved) => reserved,
         Err(Refusal::TooMany { retry_after }) => {
             gate.audit(
                 &AuditEvent::new(AuditKind::Throttled, client)
@@ -60,7 +60,7 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
             tracing::warn!(target: "tokengate", %error, "failure counter unavailable");
             return Err(Error::new(ErrorKind::Unavailable("throttling store")));
         }
-    }
+    };
     let credentials = match application {
         Some(application) => Login::Application {
             application,
@@ -82,14 +82,14 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
         }
         Err(error) => {
             tracing::warn!(target: "tokengate", %error, "credential directory failed");
-            attempt.undecided(counter, now).await;
+            reserved.undecided(counter).await;
             return Err(Error::new(ErrorKind::Unavailable("credential directory")));
         }
     };
     let claims = match gate.claims_of(&principal).await {
         Ok(claims) => claims,
         Err(error) => {
-            attempt.undecided(counter, now).await;
+            reserved.undecided(counter).await;
             return Err(error);
         }
     };
@@ -102,7 +102,7 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
     let evicted = match gate.store().create(session, max_sessions).await {
         Ok(evicted) => evicted,
         Err(error) => {
-            attempt.undecided(counter, now).await;
+            reserved.undecided(counter).await;
             return Err(store_down(&error));
         }
     };
@@ -115,7 +115,7 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
                 .ended(evicted.len()),
         );
     }
-    attempt.succeeded(counter, now).await;
+    reserved.succeeded(counter).await;
     gate.audit(
         &AuditEvent::new(AuditKind::SignIn, client)
             .subject(&principal.subject)

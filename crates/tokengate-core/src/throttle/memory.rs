@@ -140,15 +140,15 @@ impl FailureCounter for MemoryCounter {
         )))
     }
 
-    fn release<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, ()> {
+    fn release<'a>(&'a self, key: &'a str, ends_at: i64) -> StoreFuture<'a, ()> {
         // A window given back to zero protects nothing: it goes, and holds no room.
-        let _ = self.windows.update(key, now, |held| match held {
-            Some(Open(window, _)) if window.ends_at > now && window.count > 1 => {
+        let _ = self.windows.update(key, ends_at, |held| match held {
+            Some(Open(window, _)) if window.ends_at == ends_at && window.count > 1 => {
                 window.count -= 1;
                 Change::Keep(())
             }
-            Some(_) => Change::Remove(()),
-            None => Change::Keep(()),
+            Some(Open(window, _)) if window.ends_at == ends_at => Change::Remove(()),
+            _ => Change::Keep(()),
         });
         Box::pin(std::future::ready(Ok(())))
     }
@@ -194,7 +194,7 @@ mod tests {
             );
             assert_eq!(refused.retry_after(105), Some(5));
             // Refusals are not counted: one release makes room for exactly one.
-            counter.release("k", 106).await.unwrap();
+            counter.release("k", 110).await.unwrap();
             assert!(matches!(
                 counter.reserve("k", 3, 10, 106).await.unwrap(),
                 Reservation::Granted(_)
@@ -306,8 +306,11 @@ mod tests {
                 6
             );
             // Given back to zero, a window is no longer held.
-            counter.reserve("once", 10, 900, 1_003).await.unwrap();
-            counter.release("once", 1_003).await.unwrap();
+            let once = counter.reserve("once", 10, 900, 1_003).await.unwrap();
+            counter
+                .release("once", once.window().ends_at)
+                .await
+                .unwrap();
             assert!(counter.windows.read("once", |_| ()).is_none());
         });
     }

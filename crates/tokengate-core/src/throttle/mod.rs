@@ -138,48 +138,61 @@ impl Attempt {
         &self,
         counter: &dyn FailureCounter,
         now: i64,
-    ) -> Result<(), Refusal> {
-        let mut granted: Vec<&str> = Vec::with_capacity(2);
+    ) -> Result<Reserved<'_>, Refusal> {
+        let mut reserved = Reserved {
+            granted: Vec::with_capacity(2),
+        };
         for (key, limit) in self.keys() {
             let refusal = match counter.reserve(key, limit, self.window, now).await {
-                Ok(reservation) => reservation
+                Ok(Reservation::Granted(window)) => {
+                    reserved.granted.push((key, window.ends_at));
+                    continue;
+                }
+                Ok(refused) => refused
                     .retry_after(now)
                     .map(|retry_after| Refusal::TooMany { retry_after }),
                 Err(error) => Some(Refusal::Down(error)),
             };
             if let Some(refusal) = refusal {
-                for key in granted {
-                    release(counter, key, now).await;
-                }
+                reserved.give_back(counter).await;
                 return Err(refusal);
             }
-            granted.push(key);
         }
-        Ok(())
-    }
-
-    /// A successful sign-in gives back its own reservations, and no one else's failures. Best
-    /// effort: the session is open by now, and a counter that is down must not turn a sign-in
-    /// that took effect into an error.
-    pub(crate) async fn succeeded(&self, counter: &dyn FailureCounter, now: i64) {
-        for (key, _) in self.keys() {
-            release(counter, key, now).await;
-        }
-    }
-
-    /// An attempt that could not be decided gives back every reservation.
-    pub(crate) async fn undecided(&self, counter: &dyn FailureCounter, now: i64) {
-        for (key, _) in self.keys() {
-            release(counter, key, now).await;
-        }
+        Ok(reserved)
     }
 }
 
-/// Gives back a reservation that turned out not to be a failure; best effort, as the answer
-/// no longer depends on it.
-async fn release(counter: &dyn FailureCounter, key: &str, now: i64) {
-    if let Err(error) = counter.release(key, now).await {
-        tracing::warn!(target: "tokengate", %error, "could not give back a sign-in reservation");
+/// The reservations one attempt holds: each counter's key, and the end of the window it was
+/// counted in (so that it is given back to that window, and never to a later one).
+pub(crate) struct Reserved<'a> {
+    granted: Vec<(&'a str, i64)>,
+}
+
+impl Reserved<'_> {
+    /// A successful sign-in gives back its own reservations, and no one else's failures. Best
+    /// effort: the session is open by now, and a counter that is down must not turn a sign-in
+    /// that took effect into an error.
+    pub(crate) async fn succeeded(&self, counter: &dyn FailureCounter) {
+        self.give_back(counter).await;
+    }
+
+    /// An attempt that could not be decided gives back every reservation.
+    pub(crate) async fn undecided(&self, counter: &dyn FailureCounter) {
+        self.give_back(counter).await;
+    }
+
+    /// Gives back each reservation to the window it was counted in; best effort, as the
+    /// answer no longer depends on it.
+    async fn give_back(&self, counter: &dyn FailureCounter) {
+        for (key, ends_at) in &self.granted {
+            if let Err(error) = counter.release(key, *ends_at).await {
+                tracing::warn!(
+                    target: "tokengate",
+                    %error,
+                    "could not give back a sign-in reservation"
+                );
+            }
+        }
     }
 }
 
@@ -239,8 +252,8 @@ mod tests {
                     None,
                     Some("198.51.100.7".parse().unwrap()),
                 );
-                assert!(user.reserve(&counter, now).await.is_ok());
-                user.succeeded(&counter, now).await;
+                let reserved = user.reserve(&counter, now).await.unwrap();
+                reserved.succeeded(&counter).await;
                 assert!(counter.len() <= 6, "{} windows held", counter.len());
             });
     }
@@ -263,8 +276,8 @@ mod tests {
                     assert!(guess.reserve(&counter, now).await.is_ok());
                 }
                 let neighbour = Attempt::new(&settings, "Ada", None, None);
-                assert!(neighbour.reserve(&counter, now).await.is_ok());
-                neighbour.succeeded(&counter, now).await;
+                let reserved = neighbour.reserve(&counter, now).await.unwrap();
+                reserved.succeeded(&counter).await;
                 let guess = Attempt::new(&settings, "ada", None, None);
                 assert!(guess.reserve(&counter, now).await.is_ok());
                 assert!(matches!(
