@@ -444,7 +444,8 @@ impl TokenGate {
 }
 
 /// The pattern of the paths a ticket may be bound to: each exact WebSocket path, or a plain path
-/// under a prefix (segments of unreserved characters, none starting with a dot).
+/// under a prefix as the operator wrote it (segments of unreserved characters, none starting
+/// with a dot).
 pub(crate) fn socket_paths(listed: &[String]) -> String {
     const SEGMENT: &str = "[A-Za-z0-9_~-][A-Za-z0-9._~-]*";
     let escape = |text: &str| {
@@ -461,11 +462,12 @@ pub(crate) fn socket_paths(listed: &[String]) -> String {
     let choices: Vec<String> = listed
         .iter()
         .map(|path| match path.strip_suffix('*') {
-            Some(prefix) if prefix.ends_with('/') => format!(
-                "{}(?:/?|/{SEGMENT}(?:/{SEGMENT})*/?)",
-                escape(prefix.trim_end_matches('/'))
-            ),
-            Some(prefix) => format!("{}[A-Za-z0-9._~-]*(?:/{SEGMENT})*/?", escape(prefix)),
+            Some(prefix) => match prefix.strip_suffix('/') {
+                // `/*`: a plain path, not the empty one.
+                Some("") => format!("/(?:{SEGMENT}(?:/{SEGMENT})*/?)?"),
+                Some(base) => format!("{}(?:/?|/{SEGMENT}(?:/{SEGMENT})*/?)", escape(base)),
+                None => format!("{}[A-Za-z0-9._~-]*(?:/{SEGMENT})*/?", escape(prefix)),
+            },
             None => escape(path),
         })
         .collect();

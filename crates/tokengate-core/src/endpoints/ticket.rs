@@ -122,12 +122,6 @@ const PATH_CLAIM: &str = "wsp";
 /// absolute path under one of their prefixes (segments of unreserved characters, none starting
 /// with a dot, an empty one only at the end). The OpenAPI pattern of `path` says the same.
 fn socket_path(gate: &TokenGate, path: &str) -> Result<String, Error> {
-    let invalid = |reason: &str| {
-        Error::new(ErrorKind::InvalidField {
-            field: "path",
-            reason: reason.to_owned(),
-        })
-    };
     let listed = &gate.config().guard.websocket_paths;
     if listed
         .iter()
@@ -135,32 +129,51 @@ fn socket_path(gate: &TokenGate, path: &str) -> Result<String, Error> {
     {
         return Ok(path.to_owned());
     }
-    let body = path
-        .strip_prefix('/')
-        .ok_or_else(|| invalid("must be an absolute path"))?;
-    let count = body.split('/').count();
-    let plain = body.split('/').enumerate().all(|(at, segment)| {
-        let unreserved = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~');
-        match segment.chars().next() {
-            // A trailing `/` (`/ws/`) names everything under it.
-            None => at + 1 == count,
-            Some(first) => first != '.' && segment.chars().all(unreserved),
-        }
-    });
-    if !plain {
-        return Err(invalid(
-            "must be a plain path: segments of letters, digits, `-`, `.`, `_` and `~`, \
-             none starting with a dot, no empty one but the last",
-        ));
-    }
-    let covered = listed.iter().any(|listed| match listed.strip_suffix('*') {
-        Some(prefix) => path.starts_with(prefix) || prefix.strip_suffix('/') == Some(path),
-        None => false,
-    });
+    let covered = listed
+        .iter()
+        .filter_map(|listed| listed.strip_suffix('*'))
+        .any(|prefix| under(prefix, path));
     if !covered {
-        return Err(invalid("is not one of the WebSocket paths"));
+        return Err(Error::new(ErrorKind::InvalidField {
+            field: "path",
+            reason: "must be one of the WebSocket paths, or a plain path under one that ends \
+                     with `*`: segments of letters, digits, `-`, `.`, `_` and `~`, none starting \
+                     with a dot, no empty one but the last"
+                .to_owned(),
+        }));
     }
     Ok(path.to_owned())
+}
+
+/// Whether `path` is a plain path under the listed `prefix` (the part before its `*`, as the
+/// operator wrote it): with a prefix ending in `/` (`/ws/`), the prefix without it, or what
+/// follows as plain segments; with another (`/live`), what follows as the rest of the last
+/// segment, then plain segments.
+fn under(prefix: &str, path: &str) -> bool {
+    let unreserved = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~');
+    // Plain segments, the last of which (only) may be empty: a trailing `/`.
+    let segments = |rest: &str| {
+        let count = rest.split('/').count();
+        rest.split('/')
+            .enumerate()
+            .all(|(at, segment)| match segment.chars().next() {
+                None => at + 1 == count,
+                Some(first) => first != '.' && segment.chars().all(unreserved),
+            })
+    };
+    if let Some(base) = prefix.strip_suffix('/') {
+        if !base.is_empty() && path == base {
+            return true;
+        }
+        return path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || segments(rest));
+    }
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| match rest.split_once('/') {
+            None => rest.chars().all(unreserved),
+            Some((first, more)) => first.chars().all(unreserved) && segments(more),
+        })
 }
 
 #[cfg(test)]
@@ -177,10 +190,17 @@ mod tests {
 
     const LISTED: [&str; 3] = ["/ws/*", "/live*", "/chat/room"];
 
+    /// Prefixes of the odd kinds: everything, one under a dot segment, one ending in a dot.
+    const ODD: [&str; 3] = ["/*", "/.well-known/ws/*", "/v1.*"];
+
     fn gate() -> TokenGate {
+        gate_over(&LISTED)
+    }
+
+    fn gate_over(listed: &[&str]) -> TokenGate {
         let config = Config::default()
             .with_secret("a-test-only-secret-of-32-bytes-or-more")
-            .with_websocket_paths(LISTED);
+            .with_websocket_paths(listed.iter().copied());
         TokenGate::builder(config)
             .credentials(MemoryDirectory::new())
             .build()
@@ -198,6 +218,22 @@ mod tests {
         ) {
             let gate = gate();
             let pattern = regex::Regex::new(&socket_paths(&LISTED.map(String::from)))
+                .unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(
+                socket_path(&gate, &path).is_ok(),
+                pattern.is_match(&path),
+                "{}", path
+            );
+        }
+
+        /// Found in review: with a prefix under a dot segment the rule refused what the
+        /// pattern allowed, and with `/*` the pattern allowed an empty path.
+        #[test]
+        fn the_documented_pattern_is_the_rule_for_odd_prefixes(
+            path in "(/(\\.well-known|v1|ws)?)?[a-z0-9._~*:%/-]{0,8}(/[.a-z]{0,3})?"
+        ) {
+            let gate = gate_over(&ODD);
+            let pattern = regex::Regex::new(&socket_paths(&ODD.map(String::from)))
                 .unwrap_or_else(|e| panic!("{e}"));
             prop_assert_eq!(
                 socket_path(&gate, &path).is_ok(),
@@ -231,6 +267,19 @@ mod tests {
             "ws/a",
         ] {
             assert!(socket_path(&gate, bad).is_err(), "{bad}");
+        }
+        let odd = gate_over(&ODD);
+        for good in [
+            "/",
+            "/a/b",
+            "/.well-known/ws/x",
+            "/v1.2/x",
+            "/.well-known/ws",
+        ] {
+            assert!(socket_path(&odd, good).is_ok(), "{good}");
+        }
+        for bad in ["", "/.x", "/.well-known/ws/.x", "//"] {
+            assert!(socket_path(&odd, bad).is_err(), "{bad}");
         }
     }
 }
