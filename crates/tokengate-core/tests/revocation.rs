@@ -58,6 +58,8 @@ struct Controlled {
     hold: Mutex<Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>>,
     fail_writes: AtomicBool,
     fail_reads: AtomicBool,
+    /// Each `revoke_subject` call: the most it was asked to end, and how many it ended.
+    batches: Mutex<Vec<(Option<usize>, usize)>>,
 }
 
 impl Controlled {
@@ -119,7 +121,12 @@ impl SessionStore for Shared {
         if self.fail_writes.load(Ordering::SeqCst) {
             return Box::pin(std::future::ready(Err(down("revoke_subject"))));
         }
-        self.inner.revoke_subject(request)
+        Box::pin(async move {
+            let ended = self.inner.revoke_subject(request).await?;
+            let count = ended.as_ref().map_or(0, Vec::len);
+            self.batches.lock().unwrap().push((request.at_most, count));
+            Ok(ended)
+        })
     }
     fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>> {
         self.inner.list(subject, now)
@@ -247,6 +254,60 @@ async fn a_live_read_that_began_before_a_sign_out_does_not_undo_it() {
     // but its "live" must not overwrite the sign-out: every later request is refused.
     assert_eq!(guard(&gate, "/api/rest/me", &access).await, Err(401));
     assert_eq!(guard(&gate, "/api/rest/me", &access).await, Err(401));
+}
+
+/// Found in review: with no session limit, a sign-out of all was one store step over every
+/// session of the subject (one Redis script over a million keys, one statement over as many
+/// rows), however many a client had opened. It is now made of calls of a bounded size, and
+/// the caller's own session, which each call checks, ends last.
+#[tokio::test]
+async fn a_sign_out_of_all_is_made_of_bounded_calls() {
+    let store = Arc::new(Controlled::default());
+    let gate = gate(&store, &[("max_sessions", "none")]);
+    let now = now();
+    let opened = |count: usize, tag: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            for at in 0..count {
+                let session = Session::new(
+                    &format!("{tag}{at}"),
+                    "ada",
+                    None,
+                    "{}",
+                    now,
+                    Some(now + 3_600),
+                );
+                store.inner.create(session, None).await.unwrap();
+            }
+        }
+    };
+    opened(1_100, "bulk").await;
+    let (refresh, access) = sign_in(&gate).await;
+    let (status, answer) = post(
+        &gate,
+        Endpoint::SignOut,
+        "/api/rest/signout",
+        &format!("token={refresh}&scope=global"),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["sessionsEnded"], 1_101);
+    let batches = std::mem::take(&mut *store.batches.lock().unwrap());
+    assert!(batches.len() >= 3, "{batches:?}");
+    assert!(
+        batches
+            .iter()
+            .all(|(most, ended)| most.is_some_and(|most| *ended <= most && most <= 500)),
+        "{batches:?}"
+    );
+    assert!(store.inner.list("ada", now).await.unwrap().is_empty());
+    assert_eq!(guard(&gate, "/api/rest/me", &access).await, Err(401));
+
+    // The same for an operator's sign-out of a subject.
+    opened(600, "again").await;
+    assert_eq!(gate.revoke_subject("ada").await.unwrap(), 600);
+    let batches = std::mem::take(&mut *store.batches.lock().unwrap());
+    assert_eq!(batches, [(Some(500), 500), (Some(500), 100)]);
 }
 
 #[tokio::test]

@@ -326,6 +326,11 @@ impl SessionStore for PostgresStore {
                 .bind(by.map(|by| by.token))
                 .bind(by.and_then(|by| by.grace))
                 .bind(request.only)
+                .bind(
+                    request
+                        .at_most
+                        .map(|count| i64::try_from(count).unwrap_or(i64::MAX)),
+                )
                 .fetch_one(self.pool().await?)
                 .await
                 .map_err(failed)?;

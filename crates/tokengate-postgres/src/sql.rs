@@ -133,7 +133,8 @@ impl Statements {
             ),
             // $2 subject, $3 the session to keep (or null), $4 now, $5 whether a token asks,
             // $6 its session, $7 its token, $8 the grace (or null), $9 the only session to end
-            // (or null): the rule of `Session::accepts`, then the sign-out, in one statement.
+            // (or null), $10 the most live sessions to end (or null: all, the ended ones too):
+            // the rule of `Session::accepts`, then the sign-out, in one statement.
             revoke_subject: format!(
                 "WITH accepted AS (
                      SELECT 1 WHERE NOT $5::bool
@@ -148,6 +149,12 @@ impl Statements {
                      WHERE ns = $1 AND subject = $2 AND id IS DISTINCT FROM $3
                        AND ($9::text IS NULL OR id = $9)
                        AND EXISTS (SELECT 1 FROM accepted)
+                       AND ($10::bigint IS NULL OR id IN (
+                           SELECT id FROM {s}.sessions
+                           WHERE ns = $1 AND subject = $2 AND id IS DISTINCT FROM $3
+                             AND ($9::text IS NULL OR id = $9)
+                             AND (expires_at IS NULL OR expires_at > $4)
+                           LIMIT $10 FOR UPDATE))
                      RETURNING id, expires_at
                  )
                  SELECT EXISTS (SELECT 1 FROM accepted),

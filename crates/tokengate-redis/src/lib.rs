@@ -279,9 +279,15 @@ impl SessionStore for RedisStore {
             // The script must name every key it touches: read the index, then end what it
             // held in one step that starts over, with the index it found, if a session was
             // added in between.
-            let mut ids = match request.only {
-                Some(only) => vec![only.to_owned()],
-                None => index_ids(&mut connection, &index).await?,
+            // With a most to end, the first live ones of the index are listed, and only the
+            // listed end: a session added meanwhile waits for the next call.
+            let listed = request.only.is_some() || request.at_most.is_some();
+            let mut ids = match (request.only, request.at_most) {
+                (Some(only), _) => vec![only.to_owned()],
+                (None, Some(most)) => {
+                    live_ids(&mut connection, &index, request.now, most, request.keep).await?
+                }
+                (None, None) => index_ids(&mut connection, &index).await?,
             };
             for _ in 0..RETRIES {
                 let mut invocation = self.scripts.revoke_subject.prepare_invoke();
@@ -303,7 +309,7 @@ impl SessionStore for RedisStore {
                             .unwrap_or_default(),
                     )
                     .arg(request.subject)
-                    .arg(if request.only.is_some() { "1" } else { "0" });
+                    .arg(if listed { "1" } else { "0" });
                 for id in &ids {
                     invocation.arg(id);
                 }
@@ -367,6 +373,29 @@ async fn index_ids(connection: &mut Connection, index: &str) -> Result<Vec<Strin
         .query_async(connection)
         .await
         .map_err(failed)
+}
+
+/// The ids of at most `most` sessions of the index live at `now`, leaving out `keep`.
+async fn live_ids(
+    connection: &mut Connection,
+    index: &str,
+    now: i64,
+    most: usize,
+    keep: Option<&str>,
+) -> Result<Vec<String>, StoreError> {
+    let mut ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+        .arg(index)
+        .arg(format!("({now}"))
+        .arg("+inf")
+        .arg("LIMIT")
+        .arg(0)
+        .arg(most.saturating_add(1))
+        .query_async(connection)
+        .await
+        .map_err(failed)?;
+    ids.retain(|id| Some(id.as_str()) != keep);
+    ids.truncate(most);
+    Ok(ids)
 }
 
 /// How many times a script over a subject's index (a sign-out of all, a sign-in with a limit)

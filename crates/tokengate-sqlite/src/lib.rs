@@ -277,6 +277,9 @@ impl SessionStore for SqliteStore {
             .by
             .map(|by| (by.id.to_owned(), by.token.to_owned(), by.grace));
         let now = request.now;
+        let at_most = request
+            .at_most
+            .map_or(-1, |count| i64::try_from(count).unwrap_or(i64::MAX));
         self.run(move |connection| {
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -294,13 +297,16 @@ impl SessionStore for SqliteStore {
                 }
             }
             let ended = {
+                // `LIMIT -1`: no limit.
                 let mut statement = transaction.prepare(
-                    "DELETE FROM tokengate_sessions WHERE subject = ?1 AND id IS NOT ?2 \
-                     AND (?4 IS NULL OR id = ?4) \
-                     AND (expires_at IS NULL OR expires_at > ?3) RETURNING id",
+                    "DELETE FROM tokengate_sessions WHERE id IN ( \
+                         SELECT id FROM tokengate_sessions WHERE subject = ?1 AND id IS NOT ?2 \
+                         AND (?4 IS NULL OR id = ?4) \
+                         AND (expires_at IS NULL OR expires_at > ?3) LIMIT ?5) \
+                     RETURNING id",
                 )?;
-                let rows =
-                    statement.query_map(params![subject, keep, now, only], |row| row.get(0))?;
+                let rows = statement
+                    .query_map(params![subject, keep, now, only, at_most], |row| row.get(0))?;
                 rows.collect::<rusqlite::Result<Vec<String>>>()?
             };
             transaction.commit()?;

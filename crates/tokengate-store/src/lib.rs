@@ -60,8 +60,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Ends session `id` of `subject`; `true` if it was live at `now`.
     fn revoke<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool>;
     /// Ends every live session of `request.subject` except `request.keep` (or only
-    /// `request.only`: see [`SubjectRevocation::ends`]), and returns their ids; or, when the presenting token is not accepted ([`Session::accepts`]), ends nothing
-    /// and returns `None`. The check and the revocation are one atomic step.
+    /// `request.only`: see [`SubjectRevocation::ends`]; at most `request.at_most` of them),
+    /// and returns their ids; or, when the presenting token is not accepted
+    /// ([`Session::accepts`]), ends nothing and returns `None`. The check and the revocation
+    /// are one atomic step.
     fn revoke_subject<'a>(
         &'a self,
         request: SubjectRevocation<'a>,

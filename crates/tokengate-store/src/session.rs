@@ -137,6 +137,10 @@ pub struct SubjectRevocation<'a> {
     pub now: i64,
     /// Only this session of the subject ends (the sign-out of one session by id), if any.
     pub only: Option<&'a str>,
+    /// At most this many sessions end in this call (any of those it names that are live);
+    /// fewer only when no more of them are live. A sign-out of every session of a subject
+    /// with no session limit is made of such calls, so none is one unbounded step.
+    pub at_most: Option<usize>,
 }
 
 impl<'a> SubjectRevocation<'a> {
@@ -153,6 +157,7 @@ impl<'a> SubjectRevocation<'a> {
             by,
             now,
             only: None,
+            at_most: None,
         }
     }
 
@@ -160,6 +165,13 @@ impl<'a> SubjectRevocation<'a> {
     #[must_use]
     pub fn only(mut self, id: &'a str) -> Self {
         self.only = Some(id);
+        self
+    }
+
+    /// The same revocation, ending at most `count` of the sessions it names in this call.
+    #[must_use]
+    pub fn at_most(mut self, count: usize) -> Self {
+        self.at_most = Some(count);
         self
     }
 

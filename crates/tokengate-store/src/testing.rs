@@ -383,6 +383,7 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
 
     lifecycle(store, t).await;
     sign_ins_within_one_tick_keep_the_newest(store, t).await;
+    a_sign_out_of_all_ends_at_most_what_it_is_asked(store, t).await;
 }
 
 /// The rules of a session's life besides its tokens: the client it records, the idle
@@ -390,6 +391,40 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
 /// Six sign-ins of one subject within one clock second, with `max_sessions` 2: the two
 /// newest stay. Times tie, so the least recently used is decided by the id, compared in byte
 /// order (the gate's session ids begin with the time they were made).
+/// Found in review: with no session limit, a sign-out of all was one step over every session
+/// of the subject, however many a client had opened. With `at_most`, a call ends that many
+/// live sessions (an ended one does not count), never the one kept, and fewer only when no
+/// more are live.
+async fn a_sign_out_of_all_ends_at_most_what_it_is_asked<S: SessionStore>(store: &S, t: i64) {
+    let subject = unique("many");
+    let kept = unique("kept");
+    let hour = Some(t + 3_600);
+    store
+        .create(session(&kept, &subject, "k", t, hour), None)
+        .await
+        .expect("create");
+    for at in 0..5 {
+        let end = if at == 0 { Some(t + 1) } else { hour };
+        store
+            .create(session(&unique("s"), &subject, "s", t, end), None)
+            .await
+            .expect("create");
+    }
+    let ask = || SubjectRevocation::new(&subject, Some(&kept), None, t + 2).at_most(3);
+    let first = store.revoke_subject(ask()).await.expect("revoke_subject");
+    assert_eq!(first.as_ref().map(Vec::len), Some(3), "{first:?}");
+    assert!(!first.unwrap_or_default().contains(&kept));
+    let second = store.revoke_subject(ask()).await.expect("revoke_subject");
+    assert_eq!(second.as_ref().map(Vec::len), Some(1), "{second:?}");
+    let third = store.revoke_subject(ask()).await.expect("revoke_subject");
+    assert_eq!(third, Some(vec![]));
+    assert_eq!(
+        ids(&store.list(&subject, t + 2).await.expect("list")),
+        [kept.clone()].into()
+    );
+    store.revoke(&subject, &kept, t + 2).await.expect("revoke");
+}
+
 async fn sign_ins_within_one_tick_keep_the_newest<S: SessionStore>(store: &S, t: i64) {
     let subject = unique("tick");
     let base = unique("0");

@@ -97,18 +97,23 @@ pub(super) async fn signout<R: RequestHead + ?Sized>(
 }
 
 /// Ends what `scope` names for the holder of `claims`, and says how many live sessions ended.
-/// The store decides first; only what it ended is recorded here, so a sign-out that answers
-/// 503 has ended nothing, on this instance either.
+/// The store decides first; only what it ended is recorded here. Every session of a subject
+/// ends in calls of a bounded size (see [`TokenGate::end_sessions_of`]): a sign-out of all
+/// keeps the caller's own session, which each call checks, until the others are gone, and
+/// ends it last.
 async fn end_sessions(gate: &TokenGate, claims: &Claims, scope: Scope<'_>) -> Result<usize, Error> {
     let store = gate.store();
     let now = unix_now();
-    if scope == Scope::Local {
+    let own = || async {
         let live = store
             .revoke(&claims.sub, &claims.sid, now)
             .await
             .map_err(|e| store_down(&e))?;
         gate.sessions_ended([claims.sid.as_str()]);
-        return Ok(usize::from(live));
+        Ok::<_, Error>(usize::from(live))
+    };
+    if scope == Scope::Local {
+        return own().await;
     }
     // Ending every session, or another one, needs a token that could still refresh: one that
     // was signed out, rotated away or expired ends nothing.
@@ -116,7 +121,7 @@ async fn end_sessions(gate: &TokenGate, claims: &Claims, scope: Scope<'_>) -> Re
     let grace = settings
         .rotation
         .then(|| i64::try_from(settings.reuse_grace.as_secs()).unwrap_or(i64::MAX));
-    let keep = (scope == Scope::Others).then_some(claims.sid.as_str());
+    let keep = matches!(scope, Scope::Others | Scope::Global).then_some(claims.sid.as_str());
     let mut request = SubjectRevocation::new(
         &claims.sub,
         keep,
@@ -126,17 +131,14 @@ async fn end_sessions(gate: &TokenGate, claims: &Claims, scope: Scope<'_>) -> Re
     if let Scope::One(id) = scope {
         request = request.only(id);
     }
-    let ended = store
-        .revoke_subject(request)
+    let ended = gate
+        .end_sessions_of(request)
         .await
         .map_err(|e| store_down(&e))?;
-    let ended = match (ended, scope) {
+    match (ended, scope) {
         // The token may act, and the subject has no such live session.
-        (Some(ended), Scope::One(_)) if ended.is_empty() => {
-            return Err(Error::new(ErrorKind::NoSuchSession))
-        }
-        (ended, _) => ended.unwrap_or_default(),
-    };
-    gate.sessions_ended(ended.iter().map(String::as_str));
-    Ok(ended.len())
+        (Some(0), Scope::One(_)) => Err(Error::new(ErrorKind::NoSuchSession)),
+        (Some(others), Scope::Global) => Ok(others + own().await?),
+        (ended, _) => Ok(ended.unwrap_or_default()),
+    }
 }

@@ -6,6 +6,9 @@ use crate::clock::unix_now;
 use crate::http::error::{Error, ErrorKind};
 use crate::store::SubjectRevocation;
 
+/// The most sessions one store call of a sign-out of all ends.
+pub(crate) const SIGN_OUT_BATCH: usize = 500;
+
 impl TokenGate {
     fn revocation_ttl(&self) -> i64 {
         i64::try_from(self.config().guard.revocation_cache_ttl.as_secs()).unwrap_or(i64::MAX)
@@ -51,16 +54,43 @@ impl TokenGate {
     pub async fn revoke_subject(&self, subject: &str) -> Result<usize, Error> {
         let request = SubjectRevocation::new(subject, None, None, unix_now());
         let ended = self
-            .store()
-            .revoke_subject(request)
+            .end_sessions_of(request)
             .await
             .map_err(|error| {
                 tracing::warn!(target: "tokengate", %error, "session store failed");
                 Error::new(ErrorKind::Unavailable("session store"))
             })?
             .unwrap_or_default();
-        self.sessions_ended(ended.iter().map(String::as_str));
-        Ok(ended.len())
+        Ok(ended)
+    }
+
+    /// Ends the sessions `request` names, [`SIGN_OUT_BATCH`] at most per store call, until a
+    /// call ends fewer: a subject with no session limit may hold any number of sessions, and
+    /// ending them all must not be one unbounded step of the store (one Redis script, one
+    /// statement holding every row). Each call checks the presenting token again, so a
+    /// request that asks with one keeps it (`request.keep`) until the end. What each call
+    /// ended is recorded at once; how many ended in all, or `None` when the presenting token
+    /// was refused at the first call. An error may come after some calls ended sessions:
+    /// asking again ends the rest.
+    pub(crate) async fn end_sessions_of(
+        &self,
+        request: SubjectRevocation<'_>,
+    ) -> Result<Option<usize>, crate::store::StoreError> {
+        let mut ended = None;
+        loop {
+            let Some(batch) = self
+                .store()
+                .revoke_subject(request.at_most(SIGN_OUT_BATCH))
+                .await?
+            else {
+                return Ok(ended);
+            };
+            self.sessions_ended(batch.iter().map(String::as_str));
+            ended = Some(ended.unwrap_or(0) + batch.len());
+            if batch.len() < SIGN_OUT_BATCH || request.only.is_some() {
+                return Ok(ended);
+            }
+        }
     }
 
     /// Ends session `sid` of `subject`; `true` if it was live.

@@ -371,6 +371,8 @@ impl SessionStore for MemoryStore {
                     .ids
                     .iter()
                     .filter(|id| request.ends(&id.text()))
+                    .filter(|id| request.at_most.is_none() || state.session(id, now).is_some())
+                    .take(request.at_most.unwrap_or(usize::MAX))
                     .cloned()
                     .collect()
             })

@@ -1,8 +1,10 @@
 -- KEYS: the subject's index, the presenting session (the index again when none presents),
 -- then the key of every session the index held when it was read (or of the one session to
 -- end). ARGV: session id to keep or '', whether a token presents ('1'/'0'), its jti, now, the
--- rotation grace or '', the subject, whether one session alone ends ('1'/'0'), then the ids
--- of KEYS[3..] in the same order. A 'retry' answer carries the index as it is.
+-- rotation grace or '', the subject, whether only the listed sessions end ('1'/'0': one
+-- session by id, or a batch of a sign-out of all), then the ids of KEYS[3..] in the same
+-- order. Otherwise every session of the index ends, and a 'retry' answer carries the index as
+-- it is when a session was added since it was read.
 -- The rule of `Session::accepts`, then the revocation, in one step.
 local now = tonumber(ARGV[4])
 if ARGV[2] == '1' then
