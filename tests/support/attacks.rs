@@ -78,6 +78,25 @@
 //!   `postgres_directory::a_key_signs_in_as_its_row_spells_it`
 //! - format characters, `İ`, katakana and small kana in a login, for attempts of their own:
 //!   core `credentials::login::tests::what_case_insensitive_collations_merge_shares_one_form`
+//! - NUL, DEL and C1 controls, an invisible character before a space, voiced kana without a
+//!   hiragana form, the Small Kana Extension, a mark below between `i` and its dot: the same
+//!   core test
+//! - a burst on weaker rows, which gave their hashing slot back before waiting; strongest
+//!   checks that did not wait; a row whose salt Argon2 refuses, the quickest answer; an early
+//!   failure shortening the waits: core `credentials::password::tests`
+//!   (`the_slot_is_held_until_the_wait_ends`,
+//!   `the_strongest_checks_wait_for_a_drawn_duration_too`,
+//!   `a_hash_with_an_unusable_salt_is_refused`, `a_quick_check_moves_the_wait_a_little`)
+//! - stored parameters read without the pool's set-up (`search_path`), under
+//!   `standard_conforming_strings = off`, fields out of PHC's usual order: core
+//!   `postgres_directory::the_stored_parameters_are_read_as_the_pool_is_set_up`
+//! - an attempt that outlives its window giving its reservation back to the next one: the
+//!   counter contract, `a_release_never_reaches_the_next_window`, on every store
+//! - a ticket `path` under a prefix with a dot segment (`/.well-known/ws/*`), or empty under
+//!   `/*`: core `endpoints::ticket::tests::the_documented_pattern_is_the_rule_for_odd_prefixes`
+//! - a million sessions opened with no session limit, then a sign-out of all as one store
+//!   step: the store contract, `a_sign_out_of_all_ends_at_most_what_it_is_asked`, on every
+//!   store, and core `revocation::a_sign_out_of_all_is_made_of_bounded_calls`
 
 use std::io::{Read as _, Write as _};
 use std::time::Duration;
