@@ -132,6 +132,96 @@ impl RedisStore {
     }
 }
 
+/// What the sign-out script did.
+enum ScriptAnswer {
+    /// It ended these live sessions.
+    Ended(Vec<String>),
+    /// The presenting token was not accepted: nothing ended.
+    Refused,
+    /// A session was added since the index was read: the index as it is now.
+    Retry(Vec<String>),
+}
+
+impl RedisStore {
+    /// Runs the sign-out script over the sessions `ids` of the subject (with `listed`, only
+    /// those end; else the whole index, which must be what `ids` holds).
+    async fn end_sessions(
+        &self,
+        connection: &mut Connection,
+        index: &str,
+        request: SubjectRevocation<'_>,
+        by: Option<tokengate_store::Presented<'_>>,
+        ids: &[String],
+        listed: bool,
+    ) -> Result<ScriptAnswer, StoreError> {
+        let mut invocation = self.scripts.revoke_subject.prepare_invoke();
+        invocation.key(index).key(match by {
+            Some(by) => self.keys.session(request.subject, by.id),
+            None => index.to_owned(),
+        });
+        for id in ids {
+            invocation.key(self.keys.session(request.subject, id));
+        }
+        invocation
+            .arg(request.keep.unwrap_or(""))
+            .arg(if by.is_some() { "1" } else { "0" })
+            .arg(by.map_or("", |by| by.token))
+            .arg(request.now)
+            .arg(
+                by.and_then(|by| by.grace)
+                    .map(|g| g.to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(request.subject)
+            .arg(if listed { "1" } else { "0" });
+        for id in ids {
+            invocation.arg(id);
+        }
+        let answer: Vec<String> = invocation.invoke_async(connection).await.map_err(failed)?;
+        match answer.split_first() {
+            Some((status, ended)) if status == "ended" => Ok(ScriptAnswer::Ended(ended.to_vec())),
+            Some((status, _)) if status == "refused" => Ok(ScriptAnswer::Refused),
+            Some((status, index)) if status == "retry" => Ok(ScriptAnswer::Retry(index.to_vec())),
+            _ => Err(failed("unexpected sign-out answer")),
+        }
+    }
+
+    /// Ends `most` live sessions of the subject (fewer only when no more are live), listed
+    /// from the index first: a session another call ends between the listing and the script
+    /// is made up for by listing again, so a short batch always means the index ran out. The
+    /// presenting token is checked by the first script, in the same step as what it ends.
+    async fn revoke_batch(
+        &self,
+        connection: &mut Connection,
+        index: &str,
+        request: SubjectRevocation<'_>,
+        most: usize,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let mut ended = Vec::new();
+        let mut by = request.by;
+        for _ in 0..RETRIES {
+            let wanted = most.saturating_sub(ended.len());
+            let ids = live_ids(connection, index, request.now, wanted, request.keep).await?;
+            if ids.is_empty() && by.is_none() {
+                break;
+            }
+            match self
+                .end_sessions(connection, index, request, by, &ids, true)
+                .await?
+            {
+                ScriptAnswer::Ended(these) => ended.extend(these),
+                ScriptAnswer::Refused => return Ok(None),
+                ScriptAnswer::Retry(_) => return Err(failed("unexpected sign-out answer")),
+            }
+            by = None;
+            if ids.len() < wanted || ended.len() >= most {
+                break;
+            }
+        }
+        Ok(Some(ended))
+    }
+}
+
 async fn eviction_policy(connection: &mut Connection) -> Option<String> {
     let answer: Result<Vec<String>, _> = redis::cmd("CONFIG")
         .arg("GET")
@@ -275,53 +365,27 @@ impl SessionStore for RedisStore {
         Box::pin(async move {
             let mut connection = self.connection().await?;
             let index = self.keys.index(request.subject);
-            let by = request.by;
-            // The script must name every key it touches: read the index, then end what it
-            // held in one step that starts over, with the index it found, if a session was
-            // added in between.
-            // With a most to end, the first live ones of the index are listed, and only the
-            // listed end: a session added meanwhile waits for the next call.
-            let listed = request.only.is_some() || request.at_most.is_some();
             let mut ids = match (request.only, request.at_most) {
                 (Some(only), _) => vec![only.to_owned()],
                 (None, Some(most)) => {
-                    live_ids(&mut connection, &index, request.now, most, request.keep).await?
+                    return self
+                        .revoke_batch(&mut connection, &index, request, most)
+                        .await;
                 }
                 (None, None) => index_ids(&mut connection, &index).await?,
             };
+            // The script must name every key it touches: read the index, then end what it
+            // held in one step that starts over, with the index it found, if a session was
+            // added in between.
+            let listed = request.only.is_some();
             for _ in 0..RETRIES {
-                let mut invocation = self.scripts.revoke_subject.prepare_invoke();
-                invocation.key(&index).key(match by {
-                    Some(by) => self.keys.session(request.subject, by.id),
-                    None => index.clone(),
-                });
-                for id in &ids {
-                    invocation.key(self.keys.session(request.subject, id));
-                }
-                invocation
-                    .arg(request.keep.unwrap_or(""))
-                    .arg(if by.is_some() { "1" } else { "0" })
-                    .arg(by.map_or("", |by| by.token))
-                    .arg(request.now)
-                    .arg(
-                        by.and_then(|by| by.grace)
-                            .map(|g| g.to_string())
-                            .unwrap_or_default(),
-                    )
-                    .arg(request.subject)
-                    .arg(if listed { "1" } else { "0" });
-                for id in &ids {
-                    invocation.arg(id);
-                }
-                let answer: Vec<String> = invocation
-                    .invoke_async(&mut connection)
-                    .await
-                    .map_err(failed)?;
-                match answer.split_first() {
-                    Some((status, ended)) if status == "ended" => return Ok(Some(ended.to_vec())),
-                    Some((status, _)) if status == "refused" => return Ok(None),
-                    Some((status, index)) if status == "retry" => index.clone_into(&mut ids),
-                    _ => return Err(failed("unexpected sign-out answer")),
+                match self
+                    .end_sessions(&mut connection, &index, request, request.by, &ids, listed)
+                    .await?
+                {
+                    ScriptAnswer::Ended(ended) => return Ok(Some(ended)),
+                    ScriptAnswer::Refused => return Ok(None),
+                    ScriptAnswer::Retry(index) => ids = index,
                 }
             }
             Err(failed("sessions kept being added during a sign-out of all"))

@@ -67,29 +67,34 @@ impl TokenGate {
     /// Ends the sessions `request` names, [`SIGN_OUT_BATCH`] at most per store call, until a
     /// call ends fewer: a subject with no session limit may hold any number of sessions, and
     /// ending them all must not be one unbounded step of the store (one Redis script, one
-    /// statement holding every row). Each call checks the presenting token again, so a
-    /// request that asks with one keeps it (`request.keep`) until the end. What each call
-    /// ended is recorded at once; how many ended in all, or `None` when the presenting token
-    /// was refused at the first call. An error may come after some calls ended sessions:
-    /// asking again ends the rest.
+    /// statement holding every row). The first call checks the presenting token, in the same
+    /// step as what it ends; a request that asks with one keeps its session (`request.keep`)
+    /// and ends it last. What each call ended is recorded at once; how many ended in all, or
+    /// `None` when the presenting token was refused. An error may come after some calls ended
+    /// sessions: asking again ends the rest.
     pub(crate) async fn end_sessions_of(
         &self,
-        request: SubjectRevocation<'_>,
+        mut request: SubjectRevocation<'_>,
     ) -> Result<Option<usize>, crate::store::StoreError> {
-        let mut ended = None;
+        let mut ended = 0;
         loop {
             let Some(batch) = self
                 .store()
                 .revoke_subject(request.at_most(SIGN_OUT_BATCH))
                 .await?
             else {
-                return Ok(ended);
+                // Only the first call checks a token: refused there, nothing ended.
+                return Ok(None);
             };
             self.sessions_ended(batch.iter().map(String::as_str));
-            ended = Some(ended.unwrap_or(0) + batch.len());
+            ended += batch.len();
             if batch.len() < SIGN_OUT_BATCH || request.only.is_some() {
-                return Ok(ended);
+                return Ok(Some(ended));
             }
+            // The token was accepted when the sign-out began: what it asked for is carried
+            // out to the end, whatever becomes of its session meanwhile (another sign-out, a
+            // reuse of its token), or the answer would say done while sessions still live.
+            request.by = None;
         }
     }
 
