@@ -409,3 +409,76 @@ async fn the_stored_parameters_are_read_as_the_pool_is_set_up() {
         .await
         .unwrap();
 }
+
+/// Found in review: a statement that ran out of time was cut off on the client side only: its
+/// backend stayed, waiting on the lock, outside the pool's bound, one per sign-in, until the
+/// database ran out of connections. The bound now holds on the server, and nothing is left;
+/// and look-ups hold at most half of the application's pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_given_up_on_leaves_no_backend_behind() {
+    let schema = format!("tokengate_orphans_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE;
+         CREATE SCHEMA {schema};
+         CREATE TABLE {schema}.users (login text PRIMARY KEY, password_hash text);
+         INSERT INTO {schema}.users VALUES ('ada', '{}');",
+        hash_password("pw").unwrap()
+    ))
+    .execute(&admin)
+    .await
+    .unwrap();
+    // The application's pool, with no statement timeout of its own.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&postgres_url())
+        .await
+        .unwrap();
+    let directory =
+        PostgresDirectory::new(pool.clone(), &UsersTable::new(&format!("{schema}.users"))).unwrap();
+    let ada = Login::User {
+        login: "ada",
+        password: "pw",
+    };
+    assert!(directory.verify(ada).await.unwrap().is_some());
+    let mut locker = admin.begin().await.unwrap();
+    sqlx::raw_sql(&format!(
+        "LOCK TABLE {schema}.users IN ACCESS EXCLUSIVE MODE"
+    ))
+    .execute(&mut *locker)
+    .await
+    .unwrap();
+    let attempts = (0..2).map(|_| {
+        let directory = directory.clone();
+        tokio::spawn(async move {
+            for _ in 0..2 {
+                assert!(directory.verify(ada).await.is_err());
+            }
+        })
+    });
+    let attempts: Vec<_> = attempts.collect();
+    // Look-ups hold at most half the pool: the application still gets a connection.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let spare = tokio::time::timeout(std::time::Duration::from_secs(1), pool.acquire()).await;
+    assert!(
+        spare.is_ok_and(|got| got.is_ok()),
+        "the sign-ins held the whole pool"
+    );
+    for attempt in futures_util::future::join_all(attempts).await {
+        attempt.unwrap();
+    }
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+    )
+    .bind(format!("%{schema}%"))
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    locker.rollback().await.unwrap();
+    assert_eq!(waiting, 0, "backends left waiting on the lock");
+    assert!(directory.verify(ada).await.unwrap().is_some());
+    sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
+}

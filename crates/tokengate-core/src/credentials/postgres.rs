@@ -213,6 +213,9 @@ pub struct PostgresDirectory {
         tokio::sync::watch::Sender<bool>,
     )>,
     verifier: PasswordVerifier,
+    /// How many look-ups may hold a connection of the pool at once: half of it, so that a
+    /// flood of sign-ins while the table is locked leaves the application the other half.
+    lookups: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl fmt::Debug for PostgresDirectory {
@@ -458,16 +461,34 @@ async fn read_parameters(
     Ok(found)
 }
 
+/// `query` in a read-only transaction whose statement and lock waits end on the server after
+/// [`STATEMENT_TIMEOUT`].
+async fn bounded(
+    connection: &mut sqlx::PgConnection,
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> Result<Option<sqlx::postgres::PgRow>, sqlx::Error> {
+    let begin = format!(
+        "BEGIN READ ONLY; SET LOCAL statement_timeout = {0}; SET LOCAL lock_timeout = {0}",
+        STATEMENT_TIMEOUT.as_millis()
+    );
+    sqlx::Executor::execute(&mut *connection, sqlx::raw_sql(&begin)).await?;
+    let found = query.fetch_optional(&mut *connection).await?;
+    sqlx::Executor::execute(&mut *connection, sqlx::raw_sql("COMMIT")).await?;
+    Ok(found)
+}
+
 impl PostgresDirectory {
     /// The directory over `users` (and no application keys) in the database of `pool`: the
     /// application's own pool, shared.
     pub fn new(pool: PgPool, users: &UsersTable) -> Result<Self, CredentialsError> {
+        let half = usize::try_from(pool.options().get_max_connections() / 2).unwrap_or(1);
         let directory = Self {
             pool,
             queries: std::sync::Arc::new(Queries::new(users, None)?),
             by_subject: std::sync::Arc::default(),
             primed: std::sync::Arc::default(),
             verifier: PasswordVerifier::new(),
+            lookups: std::sync::Arc::new(tokio::sync::Semaphore::new(half.max(1))),
         };
         directory.prime();
         Ok(directory)
@@ -575,24 +596,38 @@ impl PostgresDirectory {
         });
     }
 
-    /// The row `query` finds, within [`STATEMENT_TIMEOUT`] to get a connection and as much to
-    /// run: a table locked or a database slow answers 503, never a sign-in that hangs. A
-    /// connection whose statement ran out of time is closed, not given back to the pool.
+    /// The row `query` finds, within [`STATEMENT_TIMEOUT`] to get a connection (of the half of
+    /// the pool look-ups may hold) and as much to run: a table locked or a database slow answers 503, never a sign-in that hangs. The
+    /// bound holds on the server too (`SET LOCAL statement_timeout` and `lock_timeout`, in a
+    /// read-only transaction of the statement's own), so a sign-in given up on leaves no
+    /// backend waiting on the lock; a connection whose statement failed or ran out of time is
+    /// closed, never given back to the pool.
     async fn row(
         &self,
         query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
     ) -> Result<Option<sqlx::postgres::PgRow>, CredentialsError> {
-        let mut connection = tokio::time::timeout(STATEMENT_TIMEOUT, self.pool.acquire())
+        let waited = tokio::time::timeout(STATEMENT_TIMEOUT, async {
+            let slot = self.lookups.acquire().await;
+            (slot, self.pool.acquire().await)
+        });
+        let (_slot, connection) = waited
             .await
-            .map_err(|_| failed("no connection came free in time"))?
-            .map_err(failed)?;
-        let ran =
-            tokio::time::timeout(STATEMENT_TIMEOUT, query.fetch_optional(&mut *connection)).await;
-        if let Ok(found) = ran {
-            return found.map_err(failed);
+            .map_err(|_| failed("no connection came free in time"))?;
+        let mut connection = connection.map_err(failed)?;
+        // The server's bound ends the statement first; this one is for a server that does
+        // not answer at all.
+        let ran = tokio::time::timeout(STATEMENT_TIMEOUT * 2, bounded(&mut connection, query));
+        match ran.await {
+            Ok(Ok(found)) => Ok(found),
+            Ok(Err(error)) => {
+                drop(connection.detach());
+                Err(failed(error))
+            }
+            Err(_) => {
+                drop(connection.detach());
+                Err(failed("the statement took too long"))
+            }
         }
-        drop(connection.detach());
-        Err(failed("the statement took too long"))
     }
 
     /// Waits, at most [`STATEMENT_TIMEOUT`], until the stored parameters have been read once
