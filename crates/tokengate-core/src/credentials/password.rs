@@ -13,7 +13,8 @@
 //! takes. How long that is comes from the last checks at them (a calibration when the
 //! parameters are first met, then every unknown login and every strongest row), and every
 //! check, the strongest ones included, then waits until one of those durations drawn at random
-//! has passed since its own hashing started: so all times spread alike, and the time spent
+//! (for a weaker check, whose own time is shorter, the longer of two) has passed since its own
+//! hashing started: so all times spread alike, and the time spent
 //! queueing behind other sign-ins, which every check shares, is not taken out of the wait. So a
 //! directory whose rows come from several libraries (a sign-up written in Python, say, with
 //! m=64 MiB, t=3, p=4) does not tell by its timing which logins exist.
@@ -189,6 +190,16 @@ impl Strongest {
             *sample = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)).min(CEILING);
         }
         self.params = params.clone();
+    }
+
+    /// How long after its hashing started a check ends (see [`PasswordVerifier::verify`]):
+    /// one draw for a check at the strongest parameters, the longer of two for another.
+    fn wait(&self, at_strongest: bool) -> Option<Duration> {
+        if at_strongest {
+            self.draw()
+        } else {
+            self.draw().max(self.draw())
+        }
     }
 
     /// One of the recent durations, drawn at random; `None` before any is measured.
@@ -441,19 +452,26 @@ impl PasswordVerifier {
                 let again = Instant::now();
                 burn(&target, password.as_bytes()).then(|| again.elapsed())
             };
-            (matched, started, sample.map(|took| (target, took)))
+            (
+                matched,
+                started,
+                strongest,
+                sample.map(|took| (target, took)),
+            )
         })
         .await;
-        let Some((matched, hashing, sample)) = outcome else {
+        let Some((matched, hashing, strongest, sample)) = outcome else {
             return false;
         };
         if let Some((params, took)) = sample {
             self.measured(&params, took);
         }
-        // Every check, whatever its row, then waits until one of the recent checks at the
-        // strongest parameters, started when its hashing did, would have ended: the times of
-        // all of them spread alike, and the cost of waking from the wait is shared too.
-        let drawn = self.strongest().draw();
+        // Every check then waits until a drawn duration has passed since its hashing started.
+        // A check at the strongest parameters ends at the later of its own time and one draw;
+        // a weaker one, whose own time is shorter, at the later of two draws: as its own time
+        // is one more such duration, both end as the longer of two, and spread alike. The cost
+        // of waking from the wait is shared too.
+        let drawn = self.strongest().wait(strongest);
         if let Some(rest) = drawn.and_then(|pad| pad.checked_sub(hashing.elapsed())) {
             wait(rest).await;
         }
@@ -613,6 +631,26 @@ mod tests {
         let drawn: HashSet<Duration> = (0..200).filter_map(|_| timing.draw()).collect();
         assert_eq!(drawn, timing.samples.iter().copied().collect());
         assert_eq!(strongest(&[]).draw(), None);
+    }
+
+    /// Found in review: a check at the strongest parameters ended at the later of its own
+    /// time and a draw, a weaker one at the draw alone, so unknown logins came out a little
+    /// slower. A weaker check now waits for the longer of two draws: with recent checks of
+    /// 100 and 400 ms, it waits 400 ms three times in four, as a strongest check whose own
+    /// time is one of them ends at 400 ms three times in four.
+    #[test]
+    fn a_weaker_check_waits_for_the_longer_of_two_draws() {
+        let timing = strongest(&[100, 400]);
+        let long = |at_strongest| {
+            (0..400)
+                .filter(|_| timing.wait(at_strongest) == Some(Duration::from_millis(400)))
+                .count()
+        };
+        // Three in four (300 ± 9) against one in two (200 ± 10): apart by more than five
+        // deviations each side of 250.
+        let (weaker, at_strongest) = (long(false), long(true));
+        assert!(weaker > 250, "{weaker}");
+        assert!(at_strongest < 250, "{at_strongest}");
     }
 
     #[test]
