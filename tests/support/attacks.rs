@@ -97,6 +97,19 @@
 //! - a million sessions opened with no session limit, then a sign-out of all as one store
 //!   step: the store contract, `a_sign_out_of_all_ends_at_most_what_it_is_asked`, on every
 //!   store, and core `revocation::a_sign_out_of_all_is_made_of_bounded_calls`
+//! - the caller's own session signed out between two batches of its sign-out of all, for a
+//!   200 with sessions live: core
+//!   `revocation::a_sign_out_of_all_ends_everything_when_its_own_session_ends_midway`
+//! - single sign-outs racing a sign-out of all on Redis, for a short batch read as done: the
+//!   store contract, `batches_end_everything_while_single_sessions_end`, on every store
+//! - a flood of sign-ins while the users table is locked, each leaving a backend waiting on
+//!   the lock: core `postgres_directory::a_sign_in_given_up_on_leaves_no_backend_behind`
+//! - unknown logins a little slower than wrong passwords on weaker rows: core
+//!   `credentials::password::tests::a_weaker_check_waits_for_the_longer_of_two_draws`
+//! - characters an ICU level-2 directory ignores (Arabic tatweel, repeated at will) or takes
+//!   for others (digits of every script, circled letters), for attempts of their own: core
+//!   `credentials::login::tests::what_an_icu_directory_takes_for_one_login_shares_one_key`,
+//!   against every code point under PostgreSQL's ICU
 
 use std::io::{Read as _, Write as _};
 use std::time::Duration;

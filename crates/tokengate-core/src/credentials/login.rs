@@ -1,5 +1,10 @@
-//! The form of a login the sign-in throttle counts attempts under.
+//! The forms of a login: one a directory may store and look up, and the key the sign-in
+//! throttle counts attempts under.
 
+use std::sync::OnceLock;
+
+use icu_collator::options::{CollatorOptions, Strength};
+use icu_collator::{Collator, CollatorBorrowed, CollatorPreferences};
 use unicode_normalization::UnicodeNormalization as _;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
 
@@ -10,11 +15,12 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
 /// katakana as hiragana and small kana as full-size ones (what an ICU collation at level 2
 /// leaves out).
 ///
-/// The sign-in throttle counts attempts under this form whatever the directory compares, so no
-/// spelling a `citext` column or an ICU `ks-level2` collation takes for the same login
-/// (`JOHN.doe@…`, `John.Doe@…`, `jo\u{AD}hn.doe@…`) gets attempts of its own; logins that
-/// differ only so share one window. A directory that wants to compare logins the same way can
-/// store and look up this form; an accent-insensitive (level 1) collation is looser still.
+/// A directory that wants logins compared case-insensitively, without a collation of its own,
+/// can store and look up this form. (The sign-in throttle counts attempts under a key that is
+/// coarser still: the root collation's sort key at level 2 of the login, so that no spelling a
+/// `citext` column or an ICU `ks-level2` collation takes for the same login — `JOHN.doe@…`,
+/// `jo\u{AD}hn.doe@…`, `user١@…` for `user1@…` — gets attempts of its own. An
+/// accent-insensitive, level 1, collation is looser than both.)
 ///
 /// ```
 /// use tokengate_core::credentials::normalised_login;
@@ -46,13 +52,38 @@ pub fn normalised_login(login: &str) -> String {
     mapped.nfkc().collect::<String>().trim().to_owned()
 }
 
-/// `chars` (decomposed) without a combining dot above on an `i` (what folding `İ` leaves): ICU
-/// takes `i` with it for `i`, whatever marks below come between.
+/// The key the sign-in throttle counts a login's attempts under: the root collation's sort
+/// key, at the second level (accents count; case, width, kana type and the like do not), of
+/// the login without invisible characters and trimmed. Logins an ICU collation at level 2
+/// takes for one (`ks-level2`: digits of every script, letters in circles or squares, the
+/// hundreds of marks and signs it ignores, repeated or not) share one key, as do those
+/// `lower()` merges (a `citext` column), and a login with spaces around it.
+pub(crate) fn throttle_key(login: &str) -> Vec<u8> {
+    static ROOT: OnceLock<Option<CollatorBorrowed<'static>>> = OnceLock::new();
+    let visible: String = login.chars().filter(|c| !invisible(*c)).collect();
+    // `İ` is `i` to `lower()` where the database's own collation lowers it (`I` too), `i`
+    // with its dot to ICU: decomposed, the dot on an `i` goes, and all three are one.
+    let form: String = without_dot_on_i(visible.trim().nfd()).collect();
+    let collator = ROOT.get_or_init(|| {
+        let mut options = CollatorOptions::default();
+        options.strength = Some(Strength::Secondary);
+        Collator::try_new(CollatorPreferences::default(), options).ok()
+    });
+    let Some(collator) = collator else {
+        return normalised_login(&form).into_bytes();
+    };
+    let mut key = Vec::with_capacity(form.len() * 3);
+    let Ok(()) = collator.write_sort_key_to(&form, &mut key);
+    key
+}
+
+/// `chars` (decomposed) without a combining dot above on an `i` or an `I` (what decomposing or
+/// folding `İ` leaves), whatever marks below come between.
 fn without_dot_on_i(chars: impl Iterator<Item = char>) -> impl Iterator<Item = char> {
     let mut on_i = false;
     chars.filter(move |c| {
         match unicode_normalization::char::canonical_combining_class(*c) {
-            0 => on_i = *c == 'i',
+            0 => on_i = matches!(*c, 'i' | 'I'),
             _ if *c == '\u{307}' && on_i => return false,
             // Another mark above comes first: the dot is not the `i`'s.
             class if class >= 230 => on_i = false,
@@ -128,7 +159,7 @@ fn kana(c: char) -> char {
 
 #[cfg(test)]
 mod tests {
-    use super::normalised_login;
+    use super::{normalised_login, throttle_key};
 
     /// Found in review: spellings a `citext` column or an ICU level-2 collation takes for one
     /// login each had attempts of their own.
@@ -173,6 +204,11 @@ mod tests {
                 normalised_login(other),
                 "{one} / {other}"
             );
+            // The throttle's key merges them too, but for the iteration marks, which ICU's
+            // root collation keeps apart (and `lower()` too).
+            if one != "ヽヾ" {
+                assert_eq!(throttle_key(one), throttle_key(other), "{one} / {other}");
+            }
         }
         // What no collation at level 2 merges stays apart.
         for (one, other) in [
@@ -187,6 +223,87 @@ mod tests {
                 normalised_login(other),
                 "{one} / {other}"
             );
+            assert_ne!(throttle_key(one), throttle_key(other), "{one} / {other}");
         }
+        // The spellings the sign-in throttle shares attempts across, ASCII or not.
+        for (one, other) in [
+            (" John.Doe@Email.org ", "john.doe@email.org"),
+            ("jo\u{AD}hn\u{200D}.doe", "john.doe"),
+            ("ＪＯＨＮ", "john"),
+            ("user\u{661}@x.org", "user1@x.org"),
+            ("jo\u{640}\u{640}\u{640}hn", "john"),
+            ("j\u{1F15E}hn", "john"),
+        ] {
+            assert_eq!(throttle_key(one), throttle_key(other), "{one} / {other}");
+        }
+    }
+
+    /// Found in review: in a directory that compares logins under an ICU collation at level 2
+    /// (`und-u-ks-level2`), hundreds of characters it ignores (Arabic tatweel, Hebrew accents,
+    /// repeated at will) and hundreds of groups it takes for one (digits of every script,
+    /// letters in circles and squares) each had attempts of their own. Every group of code
+    /// points PostgreSQL's ICU takes for one, in `a?b`, and every group `lower()` merges, now
+    /// shares one key; the ignored ones share that of `ab`.
+    #[cfg(feature = "postgres")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_an_icu_directory_takes_for_one_login_shares_one_key() {
+        let url = std::env::var("TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE COLLATION IF NOT EXISTS tokengate_test_level2 \
+             (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let every = "generate_series(1, 1114111) AS cp WHERE cp NOT BETWEEN 55296 AND 57343";
+        let mut split = Vec::new();
+        for (name, merged, ignored) in [
+            (
+                "icu level 2",
+                "('a' || chr(cp) || 'b') COLLATE tokengate_test_level2",
+                "bool_or(('a' || chr(cp) || 'b') = 'ab' COLLATE tokengate_test_level2)",
+            ),
+            ("lower()", "lower('a' || chr(cp) || 'b')", "false"),
+            (
+                "lower() under icu",
+                "lower(('a' || chr(cp) || 'b') COLLATE \"und-x-icu\")",
+                "false",
+            ),
+        ] {
+            let groups: Vec<(Vec<i32>, bool)> = sqlx::query_as(&format!(
+                "SELECT array_agg(cp ORDER BY cp), {ignored} FROM {every} \
+                 GROUP BY {merged} HAVING count(*) > 1"
+            ))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            assert!(groups.len() > 100, "{name}: {} groups", groups.len());
+            for (group, is_ignored) in groups {
+                let chars: Vec<char> = group
+                    .iter()
+                    .filter_map(|cp| char::from_u32(u32::try_from(*cp).ok()?))
+                    .collect();
+                let first = throttle_key(&format!("a{}b", chars[0]));
+                let apart: Vec<String> = chars
+                    .iter()
+                    .filter(|c| throttle_key(&format!("a{c}b")) != first)
+                    .map(|c| format!("U+{:04X}", u32::from(*c)))
+                    .collect();
+                if !apart.is_empty() || (is_ignored && first != throttle_key("ab")) {
+                    split.push(format!(
+                        "{name}: U+{:04X} apart from {apart:?} (ignored: {is_ignored})",
+                        u32::from(chars[0])
+                    ));
+                }
+            }
+        }
+        assert!(
+            split.is_empty(),
+            "{} split:\n{}",
+            split.len(),
+            split.join("\n")
+        );
     }
 }

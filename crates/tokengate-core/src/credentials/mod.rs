@@ -29,6 +29,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use login::normalised_login;
+pub(crate) use login::throttle_key;
 pub use memory::MemoryDirectory;
 pub use password::{hash_password, PasswordError, PasswordVerifier};
 

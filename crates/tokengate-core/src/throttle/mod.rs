@@ -17,9 +17,9 @@
 //! A failed attempt keeps its reservations: it was a failure. A successful one gives back its
 //! own reservations, login and address (an office behind one address is not throttled for
 //! signing in well), and nothing more: the failures other attempts left in the login's window
-//! stay until it ends. The login key is coarser than some directories' comparison (see
-//! [`normalised_login`](crate::credentials::normalised_login)), so two accounts can share a
-//! window, and the owner of one must not reset what was tried against the other. An attempt
+//! stay until it ends. The login key (the root collation's sort key at level 2, see
+//! [`normalised_login`](crate::credentials::normalised_login)) is coarser than some
+//! directories' comparison, so two accounts can share a window, and the owner of one must not reset what was tried against the other. An attempt
 //! that could not be decided (the credential directory is down) gives both back.
 //!
 //! So, for one login, no more than `throttle_per_login` sign-ins can be in flight at the same
@@ -85,7 +85,8 @@ pub(crate) struct Attempt {
 }
 
 impl Attempt {
-    /// The counters of a sign-in: the login's (normalised as every directory may take it, see
+    /// The counters of a sign-in: the login's (as every directory may take it: its sort key
+    /// in the root collation at level 2, see
     /// [`normalised_login`](crate::credentials::normalised_login); hashed, so that keys stay
     /// short whatever is sent; apart per application) and the client address's, where a limit
     /// applies.
@@ -99,7 +100,7 @@ impl Attempt {
             let tag = MacKey::new(b"tokengate throttle").sign(&[
                 application.unwrap_or("").as_bytes(),
                 b"\0",
-                crate::credentials::normalised_login(login).as_bytes(),
+                &crate::credentials::throttle_key(login),
             ]);
             let tag = base64::Engine::encode(
                 &base64::engine::general_purpose::URL_SAFE_NO_PAD,
