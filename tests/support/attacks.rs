@@ -104,6 +104,9 @@
 //!   store contract, `batches_end_everything_while_single_sessions_end`, on every store
 //! - a flood of sign-ins while the users table is locked, each leaving a backend waiting on
 //!   the lock: core `postgres_directory::a_sign_in_given_up_on_leaves_no_backend_behind`
+//! - a client that goes away while its sign-in's look-up waits on a lock, so the connection
+//!   goes back to the pool inside the look-up's read-only transaction: core
+//!   `postgres_directory::a_sign_in_dropped_midway_leaves_no_transaction_in_the_pool`
 //! - unknown logins a little slower than wrong passwords on weaker rows: core
 //!   `credentials::password::tests::a_weaker_check_waits_for_the_longer_of_two_draws`
 //! - characters an ICU level-2 directory ignores (Arabic tatweel, repeated at will) or takes

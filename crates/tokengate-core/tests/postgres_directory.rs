@@ -482,3 +482,61 @@ async fn a_sign_in_given_up_on_leaves_no_backend_behind() {
         .await
         .unwrap();
 }
+
+/// Found in review: a sign-in whose future was dropped midway (the client gone while the
+/// look-up waited on a lock) gave its connection back to the pool inside the look-up's
+/// read-only transaction, and the application's next statement ran in it. Such a connection
+/// is closed instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_dropped_midway_leaves_no_transaction_in_the_pool() {
+    let schema = format!("tokengate_dropped_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE;
+         CREATE SCHEMA {schema};
+         CREATE TABLE {schema}.users (login text PRIMARY KEY, password_hash text);
+         INSERT INTO {schema}.users VALUES ('ada', '{}');",
+        hash_password("pw").unwrap()
+    ))
+    .execute(&admin)
+    .await
+    .unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&postgres_url())
+        .await
+        .unwrap();
+    let directory =
+        PostgresDirectory::new(pool.clone(), &UsersTable::new(&format!("{schema}.users"))).unwrap();
+    let ada = Login::User {
+        login: "ada",
+        password: "pw",
+    };
+    assert!(directory.verify(ada).await.unwrap().is_some());
+    let mut locker = admin.begin().await.unwrap();
+    sqlx::raw_sql(&format!(
+        "LOCK TABLE {schema}.users IN ACCESS EXCLUSIVE MODE"
+    ))
+    .execute(&mut *locker)
+    .await
+    .unwrap();
+    let signing_in = {
+        let directory = directory.clone();
+        tokio::spawn(async move { directory.verify(ada).await.map(|found| found.is_some()) })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    signing_in.abort();
+    let _ = signing_in.await;
+    locker.rollback().await.unwrap();
+    // The application's next statement runs outside any transaction of the directory's.
+    let read_only: String = sqlx::query_scalar("SHOW transaction_read_only")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(read_only, "off");
+    assert!(directory.verify(ada).await.unwrap().is_some());
+    sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
+}

@@ -420,20 +420,46 @@ async fn stored_parameters(
     pool: &PgPool,
     queries: &Queries,
 ) -> Result<Vec<String>, CredentialsError> {
-    let mut connection = tokio::time::timeout(PRIME_TIMEOUT, pool.acquire())
+    let connection = tokio::time::timeout(PRIME_TIMEOUT, pool.acquire())
         .await
         .map_err(|_| failed("no connection came free in time"))?
         .map_err(failed)?;
-    let read = read_parameters(&mut connection, queries);
+    let mut connection = InTransaction(Some(connection));
+    let read = read_parameters(connection.get(), queries);
     match tokio::time::timeout(PRIME_TIMEOUT * 2, read).await {
-        Ok(Ok(found)) => Ok(found),
-        Ok(Err(error)) => {
-            drop(connection.detach());
-            Err(failed(error))
+        Ok(Ok(found)) => {
+            connection.ended();
+            Ok(found)
         }
-        Err(_) => {
+        Ok(Err(error)) => Err(failed(error)),
+        Err(_) => Err(failed("reading took too long")),
+    }
+}
+
+/// A pooled connection on which a transaction of the directory's own begins: it goes back to
+/// the pool only once that transaction has ended ([`InTransaction::ended`]). Dropped before,
+/// after a failure, a time-out, or with the sign-in's future (a client gone midway), it is
+/// closed instead, and the server rolls back: no open transaction (a read-only one at that)
+/// ever reaches the application's next query.
+struct InTransaction(Option<sqlx::pool::PoolConnection<sqlx::Postgres>>);
+
+impl InTransaction {
+    fn get(&mut self) -> &mut sqlx::PgConnection {
+        self.0
+            .as_deref_mut()
+            .unwrap_or_else(|| unreachable!("a connection is held until it is given back"))
+    }
+
+    /// The transaction ended: the connection goes back to the pool.
+    fn ended(mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl Drop for InTransaction {
+    fn drop(&mut self) {
+        if let Some(connection) = self.0.take() {
             drop(connection.detach());
-            Err(failed("reading took too long"))
         }
     }
 }
@@ -613,20 +639,17 @@ impl PostgresDirectory {
         let (_slot, connection) = waited
             .await
             .map_err(|_| failed("no connection came free in time"))?;
-        let mut connection = connection.map_err(failed)?;
+        let mut connection = InTransaction(Some(connection.map_err(failed)?));
         // The server's bound ends the statement first; this one is for a server that does
         // not answer at all.
-        let ran = tokio::time::timeout(STATEMENT_TIMEOUT * 2, bounded(&mut connection, query));
+        let ran = tokio::time::timeout(STATEMENT_TIMEOUT * 2, bounded(connection.get(), query));
         match ran.await {
-            Ok(Ok(found)) => Ok(found),
-            Ok(Err(error)) => {
-                drop(connection.detach());
-                Err(failed(error))
+            Ok(Ok(found)) => {
+                connection.ended();
+                Ok(found)
             }
-            Err(_) => {
-                drop(connection.detach());
-                Err(failed("the statement took too long"))
-            }
+            Ok(Err(error)) => Err(failed(error)),
+            Err(_) => Err(failed("the statement took too long")),
         }
     }
 
