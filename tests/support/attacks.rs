@@ -113,6 +113,8 @@
 //!   for others (digits of every script, circled letters), for attempts of their own: core
 //!   `credentials::login::tests::what_an_icu_directory_takes_for_one_login_shares_one_key`,
 //!   against every code point under PostgreSQL's ICU
+//! - a 1024-byte login of nothing but combining marks, for a collation that costs its square
+//!   on every attempt: core `credentials::login::tests::what_is_collated_has_no_long_run_of_marks`
 
 use std::io::{Read as _, Write as _};
 use std::time::Duration;

@@ -134,7 +134,9 @@ impl Statements {
             // $2 subject, $3 the session to keep (or null), $4 now, $5 whether a token asks,
             // $6 its session, $7 its token, $8 the grace (or null), $9 the only session to end
             // (or null), $10 the most live sessions to end (or null: all, the ended ones too):
-            // the rule of `Session::accepts`, then the sign-out, in one statement.
+            // the rule of `Session::accepts`, then the sign-out, in one statement. A batch
+            // deletes by the ids it chose, through the primary key: its cost is its size, not
+            // the subject's sessions.
             revoke_subject: format!(
                 "WITH accepted AS (
                      SELECT 1 WHERE NOT $5::bool
@@ -144,18 +146,28 @@ impl Statements {
                        AND (expires_at IS NULL OR expires_at > $4)
                        AND (token = $7 OR ($8::bigint IS NOT NULL
                             AND COALESCE(previous = $7, false) AND $4 - rotated_at <= $8))
-                 ), ended AS (
+                 ), every AS (
                      DELETE FROM {s}.sessions
-                     WHERE ns = $1 AND subject = $2 AND id IS DISTINCT FROM $3
-                       AND ($9::text IS NULL OR id = $9)
+                     WHERE $10::bigint IS NULL AND ns = $1 AND subject = $2
+                       AND id IS DISTINCT FROM $3 AND ($9::text IS NULL OR id = $9)
                        AND EXISTS (SELECT 1 FROM accepted)
-                       AND ($10::bigint IS NULL OR id IN (
-                           SELECT id FROM {s}.sessions
-                           WHERE ns = $1 AND subject = $2 AND id IS DISTINCT FROM $3
-                             AND ($9::text IS NULL OR id = $9)
-                             AND (expires_at IS NULL OR expires_at > $4)
-                           LIMIT $10 FOR UPDATE))
                      RETURNING id, expires_at
+                 ), chosen AS (
+                     SELECT id FROM {s}.sessions
+                     WHERE $10::bigint IS NOT NULL AND ns = $1 AND subject = $2
+                       AND id IS DISTINCT FROM $3 AND ($9::text IS NULL OR id = $9)
+                       AND (expires_at IS NULL OR expires_at > $4)
+                     LIMIT $10 FOR UPDATE
+                 ), batch AS (
+                     DELETE FROM {s}.sessions
+                     WHERE $10::bigint IS NOT NULL AND ns = $1
+                       AND id IN (SELECT id FROM chosen)
+                       AND EXISTS (SELECT 1 FROM accepted)
+                     RETURNING id, expires_at
+                 ), ended AS (
+                     SELECT id, expires_at FROM every
+                     UNION ALL
+                     SELECT id, expires_at FROM batch
                  )
                  SELECT EXISTS (SELECT 1 FROM accepted),
                         COALESCE((SELECT array_agg(id ORDER BY id) FROM ended

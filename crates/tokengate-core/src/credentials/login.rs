@@ -60,10 +60,7 @@ pub fn normalised_login(login: &str) -> String {
 /// `lower()` merges (a `citext` column), and a login with spaces around it.
 pub(crate) fn throttle_key(login: &str) -> Vec<u8> {
     static ROOT: OnceLock<Option<CollatorBorrowed<'static>>> = OnceLock::new();
-    let visible: String = login.chars().filter(|c| !invisible(*c)).collect();
-    // `İ` is `i` to `lower()` where the database's own collation lowers it (`I` too), `i`
-    // with its dot to ICU: decomposed, the dot on an `i` goes, and all three are one.
-    let form: String = without_dot_on_i(visible.trim().nfd()).collect();
+    let form = key_form(login);
     let collator = ROOT.get_or_init(|| {
         let mut options = CollatorOptions::default();
         options.strength = Some(Strength::Secondary);
@@ -75,6 +72,19 @@ pub(crate) fn throttle_key(login: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(form.len() * 3);
     let Ok(()) = collator.write_sort_key_to(&form, &mut key);
     key
+}
+
+/// What [`throttle_key`] collates: the login without invisible characters, trimmed,
+/// decomposed, and in the stream-safe form (a combining grapheme joiner after 30 marks in a
+/// row, UAX #15), so that a login of nothing but marks costs the collator no more than text
+/// does (reordering a run of marks grows with its square).
+fn key_form(login: &str) -> String {
+    let visible: String = login.chars().filter(|c| !invisible(*c)).collect();
+    // `İ` is `i` to `lower()` where the database's own collation lowers it (`I` too), `i`
+    // with its dot to ICU: decomposed, the dot on an `i` goes, and all three are one.
+    without_dot_on_i(visible.trim().nfd())
+        .stream_safe()
+        .collect()
 }
 
 /// `chars` (decomposed) without a combining dot above on an `i` or an `I` (what decomposing or
@@ -235,6 +245,28 @@ mod tests {
             ("j\u{1F15E}hn", "john"),
         ] {
             assert_eq!(throttle_key(one), throttle_key(other), "{one} / {other}");
+        }
+    }
+
+    /// Found in review: a 1024-byte login of nothing but combining marks (`U+0F73` over and
+    /// over) cost the collator some 500 times what text of that length does, on every attempt,
+    /// refused ones included: reordering a run of marks grows with its square. What is
+    /// collated is stream-safe: no run of more than 30 marks.
+    #[test]
+    fn what_is_collated_has_no_long_run_of_marks() {
+        for marks in ["\u{F73}", "\u{F71}", "\u{301}\u{F71}", "\u{F81}"] {
+            let login = format!("a{}", marks.repeat(1024 / marks.len()));
+            let mut run = 0;
+            let mut longest = 0;
+            for c in super::key_form(&login).chars() {
+                if unicode_normalization::char::canonical_combining_class(c) == 0 {
+                    run = 0;
+                } else {
+                    run += 1;
+                    longest = longest.max(run);
+                }
+            }
+            assert!(longest <= 30, "{marks:?}: a run of {longest}");
         }
     }
 
