@@ -11,7 +11,7 @@ use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Tr
 use actix_web::HttpMessage as _;
 use futures_util::future::{ready, LocalBoxFuture, Ready};
 use pin_project_lite::pin_project;
-use tokengate_core::adapter::{refusal_for, Route};
+use tokengate_core::adapter::Route;
 use tokengate_core::TokenGate;
 
 use crate::head::{to_actix, Head};
@@ -84,7 +84,6 @@ where
                 ResponseFuture::inner(self.service.call(request))
             }
             Route::Refuse(response) => {
-                let response = refusal_for(response, &Head(request.request()));
                 ResponseFuture::ready(request.into_response(to_actix(response)))
             }
             Route::Check(pending) => {
@@ -97,12 +96,9 @@ where
                             let response = service.call(request).await?;
                             Ok(response.map_into_left_body())
                         }
-                        Err(response) => {
-                            let response = refusal_for(response, &Head(request.request()));
-                            Ok(request
-                                .into_response(to_actix(response))
-                                .map_into_right_body())
-                        }
+                        Err(response) => Ok(request
+                            .into_response(to_actix(response))
+                            .map_into_right_body()),
                     }
                 }))
             }

@@ -10,7 +10,7 @@ use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Tr
 use actix_web::HttpMessage as _;
 use actix_web::{web, HttpResponse};
 use futures_util::future::{ready, Ready};
-use tokengate_core::adapter::{extract, refusal_for, Guarded};
+use tokengate_core::adapter::{extract, Guarded};
 use tokengate_core::authz::Requirement;
 use tokengate_core::TokenGate;
 
@@ -104,13 +104,14 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let decided = extract::authorize(request.extensions().get::<Guarded>(), &self.requirement);
+        let decided = extract::authorize(
+            request.extensions().get::<Guarded>(),
+            &self.requirement,
+            &Head(request.request()),
+        );
         match decided {
             Ok(()) => ResponseFuture::inner(self.service.call(request)),
-            Err(response) => {
-                let response = refusal_for(response, &Head(request.request()));
-                ResponseFuture::ready(request.into_response(to_actix(response)))
-            }
+            Err(response) => ResponseFuture::ready(request.into_response(to_actix(response))),
         }
     }
 }

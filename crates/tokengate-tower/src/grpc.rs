@@ -54,7 +54,7 @@ pub fn authorize<'r, T>(
     requirement: &Requirement,
 ) -> Result<&'r Claims, tonic::Status> {
     let guarded = request.extensions().get::<Guarded>();
-    extract::authorize(guarded, requirement).map_err(|refusal| status(&refusal))?;
+    extract::check(guarded, requirement).map_err(|refusal| status(&refusal))?;
     claims(request)
 }
 

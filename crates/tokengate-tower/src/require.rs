@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tokengate_core::adapter::{extract, refusal_for, Guarded};
+use tokengate_core::adapter::{extract, Guarded};
 use tokengate_core::authz::Requirement;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -93,12 +93,9 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let guarded = request.extensions().get::<Guarded>();
-        match extract::authorize(guarded, &self.requirement) {
+        match extract::authorize(guarded, &self.requirement, &Head::of(&request)) {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-            Err(response) => {
-                let response = refusal_for(response, &Head::of(&request));
-                ResponseFuture::ready(to_http(response, ResponseBody::full))
-            }
+            Err(response) => ResponseFuture::ready(to_http(response, ResponseBody::full)),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::task::{Context, Poll};
 
 use http_body::Body;
-use tokengate_core::adapter::{refusal_for, Route};
+use tokengate_core::adapter::Route;
 use tokengate_core::TokenGate;
 use tower_service::Service;
 
@@ -59,10 +59,7 @@ where
                 request.extensions_mut().insert(guarded);
                 ResponseFuture::inner(self.inner.call(request))
             }
-            Route::Refuse(response) => {
-                let response = refusal_for(response, &Head::of(&request));
-                ResponseFuture::ready(to_http(response, ResponseBody::full))
-            }
+            Route::Refuse(response) => ResponseFuture::ready(to_http(response, ResponseBody::full)),
             Route::Check(pending) => {
                 let gate = self.gate.clone();
                 // The service polled ready goes into the future; a fresh clone stays here.
@@ -75,10 +72,7 @@ where
                             let response = inner.call(request).await?;
                             Ok(response.map(ResponseBody::inner))
                         }
-                        Err(response) => {
-                            let response = refusal_for(response, &Head::of(&request));
-                            Ok(to_http(response, ResponseBody::full))
-                        }
+                        Err(response) => Ok(to_http(response, ResponseBody::full)),
                     }
                 }))
             }

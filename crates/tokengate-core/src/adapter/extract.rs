@@ -36,7 +36,8 @@ use serde::de::DeserializeOwned;
 use crate::authz::Requirement;
 use crate::gate::Guarded;
 use crate::http::error::{Error, ErrorKind};
-use crate::http::response::Response;
+use crate::http::request::RequestHead;
+use crate::http::response::{shaped_for, Response};
 use crate::jws::{Claims, TokenError};
 
 /// The request's claims read as `Claims<T>`, required.
@@ -79,12 +80,24 @@ fn read<T: DeserializeOwned>(guarded: Option<&Guarded>) -> Result<Option<Claims<
         .transpose()
 }
 
-/// Whether the request may reach a route with `requirement`: `Ok` when its token meets it.
+/// Whether the request `head` may reach a route with `requirement`: `Ok` when its token meets
+/// it. The refusal is shaped for the request (gRPC status headers for a gRPC call), ready to
+/// send as it is.
 ///
 /// The `Err` answer is the gate's own: 401 `missing_token` when no token was verified (a
 /// requirement needs one even in optional mode and on public paths), 403 `insufficient_scope`
 /// naming what is missing, and 500 when no gate is in front of the route.
-pub fn authorize(guarded: Option<&Guarded>, requirement: &Requirement) -> Result<(), Response> {
+pub fn authorize<R: RequestHead + ?Sized>(
+    guarded: Option<&Guarded>,
+    requirement: &Requirement,
+    head: &R,
+) -> Result<(), Response> {
+    check(guarded, requirement).map_err(|refused| shaped_for(refused, head))
+}
+
+/// [`authorize`] for a handler that answers in a protocol of its own (a tonic service turns
+/// the refusal into a `Status`): the refusal as the gate's HTTP answer, not shaped.
+pub fn check(guarded: Option<&Guarded>, requirement: &Requirement) -> Result<(), Response> {
     let verified = guarded
         .and_then(Guarded::verified)
         .ok_or_else(|| refuse(guarded, &Error::new(ErrorKind::MissingToken)))?;
@@ -93,12 +106,12 @@ pub fn authorize(guarded: Option<&Guarded>, requirement: &Requirement) -> Result
         .map_err(|error| refuse(guarded, &error))
 }
 
-/// [`authorize`], then the claims as [`required`] reads them: for the extractor forms.
+/// [`check`], then the claims as [`required`] reads them: for the extractor forms.
 pub fn authorized<T: DeserializeOwned>(
     guarded: Option<&Guarded>,
     requirement: &Requirement,
 ) -> Result<Claims<T>, Response> {
-    authorize(guarded, requirement)?;
+    check(guarded, requirement)?;
     required(guarded)
 }
 

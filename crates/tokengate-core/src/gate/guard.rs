@@ -7,7 +7,7 @@ use crate::config::GuardMode;
 use crate::http::cookies::is_unsafe;
 use crate::http::error::{Error, ErrorKind};
 use crate::http::request::{bearer, RequestHead};
-use crate::http::response::Response;
+use crate::http::response::{shaped_for, Response};
 use crate::jws::{verify, Expectations, TokenError, TokenKind, VerifiedToken};
 use crate::throttle::Reservation;
 
@@ -91,7 +91,7 @@ impl TokenGate {
                 match self.known_liveness(&verified.claims().sid) {
                     Some(true) => Route::Pass(Guarded::new(self.clone(), Some(verified))),
                     Some(false) if required => Route::Refuse(
-                        self.error_response_to(&Error::invalid_token(TokenError::Revoked), head),
+                        self.refusal(&Error::invalid_token(TokenError::Revoked), head),
                     ),
                     // Where no token is needed, an ended session is no session: anonymous.
                     Some(false) => Route::Pass(Guarded::new(self.clone(), None)),
@@ -103,8 +103,15 @@ impl TokenGate {
                 }
             }
             Ok(verified) => Route::Pass(Guarded::new(self.clone(), verified)),
-            Err(error) => Route::Refuse(self.error_response_to(&error, head)),
+            Err(error) => Route::Refuse(self.refusal(&error, head)),
         }
+    }
+
+    /// The answer to a refused request, shaped for it: the gate's error response (with the
+    /// app's hook), as gRPC status headers for a gRPC call. Every refusal of the guard, of
+    /// [`TokenGate::confirm`] and of a requirement goes through here, so no adapter shapes.
+    pub(crate) fn refusal<R: RequestHead + ?Sized>(&self, error: &Error, head: &R) -> Response {
+        shaped_for(self.error_response_to(error, head), head)
     }
 
     /// A request to a WebSocket path. An upgrade with `?ticket=` is let in by its ticket alone,
@@ -130,7 +137,7 @@ impl TokenGate {
                 ticket: true,
             }),
             Err(_) if !required => Route::Pass(Guarded::new(self.clone(), None)),
-            Err(error) => Route::Refuse(self.error_response_to(&Error::invalid_token(error), head)),
+            Err(error) => Route::Refuse(self.refusal(&Error::invalid_token(error), head)),
         }
     }
 
@@ -169,10 +176,8 @@ impl TokenGate {
         match live {
             Ok(true) => Ok(Guarded::new(self.clone(), Some(verified))),
             Ok(false) | Err(_) if !required => Ok(Guarded::new(self.clone(), None)),
-            Ok(false) => {
-                Err(self.error_response_to(&Error::invalid_token(TokenError::Revoked), head))
-            }
-            Err(error) => Err(self.error_response_to(&error, head)),
+            Ok(false) => Err(self.refusal(&Error::invalid_token(TokenError::Revoked), head)),
+            Err(error) => Err(self.refusal(&error, head)),
         }
     }
 

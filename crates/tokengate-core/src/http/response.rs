@@ -25,6 +25,8 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::request::RequestHead;
+
 /// A status, headers and a body; no framework types.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -254,8 +256,51 @@ fn grpc_message(text: &str) -> String {
     out
 }
 
+/// `response` as `head` expects a refusal: as it is, or, for a gRPC call (`content-type:
+/// application/grpc...`), the same refusal as gRPC status headers ([`Response::to_grpc`]).
+/// The content type is read only here, on the way out of a refusal.
+pub(crate) fn shaped_for<R: RequestHead + ?Sized>(response: Response, head: &R) -> Response {
+    let grpc = head
+        .header("content-type")
+        .is_some_and(|value| value.starts_with(b"application/grpc"));
+    if grpc {
+        response.to_grpc()
+    } else {
+        response
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    /// A refusal reaches a gRPC client as gRPC status headers, and anyone else as it is.
+    #[test]
+    fn a_refusal_is_shaped_for_grpc_calls_only() {
+        struct Call(&'static str);
+        impl super::RequestHead for Call {
+            fn method(&self) -> &'static str {
+                "POST"
+            }
+            fn path(&self) -> &'static str {
+                "/helloworld.Greeter/SayHello"
+            }
+            fn header(&self, name: &str) -> Option<&[u8]> {
+                (name == "content-type").then_some(self.0.as_bytes())
+            }
+        }
+        let refused = || {
+            Response::json(
+                401,
+                &serde_json::json!({
+                    "error": "missing_token", "error_description": "an access token is required",
+                }),
+            )
+        };
+        let grpc = super::shaped_for(refused(), &Call("application/grpc+proto"));
+        assert_eq!((grpc.status, grpc.header("grpc-status")), (200, Some("16")));
+        let rest = super::shaped_for(refused(), &Call("application/json"));
+        assert_eq!((rest.status, rest.header("grpc-status")), (401, None));
+    }
+
     use super::*;
 
     #[test]
