@@ -76,7 +76,7 @@ pub use duration::parse_duration;
 /// The layered configuration library [`Config::figment`] returns.
 #[doc(no_inline)]
 pub use figment;
-pub use gate::{ClaimsFuture, Endpoint, TokenGate, TokenGateBuilder};
+pub use gate::{ClaimsFuture, Endpoint, EndpointRoute, TokenGate, TokenGateBuilder, ENDPOINTS};
 pub use http::cookies;
 pub use http::cookies::CSRF_HEADER;
 pub use http::error::{Error, ErrorKind};

@@ -91,7 +91,7 @@ async fn every_endpoint_is_audited_without_secrets() {
     let access = tokens["accessToken"].as_str().unwrap().to_owned();
     let token = format!("token={refresh}");
     assert_eq!(
-        post(&gate, Endpoint::Token, "/api/rest/token", &token)
+        post(&gate, Endpoint::Refresh, "/api/rest/token", &token)
             .await
             .0,
         201

@@ -96,7 +96,7 @@ async fn the_claims_hook_runs_at_signin_and_at_each_refresh() {
 
     let (status, renewed) = post(
         &gate,
-        Endpoint::Token,
+        Endpoint::Refresh,
         "/api/rest/token",
         format!("token={refresh}"),
     )
@@ -111,7 +111,7 @@ async fn the_claims_hook_runs_at_signin_and_at_each_refresh() {
     failing.store(true, Ordering::SeqCst);
     let (status, body) = post(
         &gate,
-        Endpoint::Token,
+        Endpoint::Refresh,
         "/api/rest/token",
         format!("token={refresh}"),
     )
@@ -176,7 +176,7 @@ async fn a_refresh_that_fails_before_its_answer_rotates_nothing() {
     for _ in 0..3 {
         let (status, body) = post(
             &gate,
-            Endpoint::Token,
+            Endpoint::Refresh,
             "/api/rest/token",
             format!("token={refresh}"),
         )
@@ -188,7 +188,7 @@ async fn a_refresh_that_fails_before_its_answer_rotates_nothing() {
     failing.store(false, Ordering::SeqCst);
     let (status, body) = post(
         &gate,
-        Endpoint::Token,
+        Endpoint::Refresh,
         "/api/rest/token",
         format!("token={refresh}"),
     )

@@ -66,7 +66,7 @@ async fn listed(gate: &TokenGate, access: &str) -> serde_json::Value {
         authorization: Some(format!("Bearer {access}")),
     };
     let body = futures_util::stream::empty::<Result<Bytes, std::io::Error>>();
-    let response = gate.serve(Endpoint::Sessions, &head, body).await;
+    let response = gate.serve(Endpoint::ListSessions, &head, body).await;
     assert_eq!(response.status, 200);
     serde_json::from_slice(&response.body).unwrap()
 }

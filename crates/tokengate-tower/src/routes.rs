@@ -29,14 +29,8 @@ use crate::TokenGateLayer;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn endpoints<S: Clone + Send + Sync + 'static>(gate: TokenGate) -> Router<S> {
-    let mut paths: Vec<String> = gate.endpoint_paths().map(str::to_owned).collect();
-    // `DELETE {prefix}/sessions/{id}`: a path with a segment of its own.
-    let by_id: Vec<String> = paths
-        .iter()
-        .filter(|path| gate.endpoint(&format!("{path}/id")).is_some())
-        .map(|path| format!("{path}/{{id}}"))
-        .collect();
-    paths.extend(by_id);
+    // Route templates as axum writes them (`/api/rest/sessions/{id}`).
+    let paths: Vec<String> = gate.endpoint_routes().map(|(_, path)| path).collect();
     let layer = TokenGateLayer::new(gate);
     paths.iter().fold(Router::new(), |router, path| {
         // The gate answers its endpoints itself; the handler is never reached.

@@ -61,20 +61,18 @@ where
     B: Buf,
     E: fmt::Display,
 {
-    let method = head.method();
+    let route = endpoint.route();
+    if !route.allows(head.method()) {
+        return Err(Error::new(ErrorKind::MethodNotAllowed {
+            allow: route.method,
+        }));
+    }
     match endpoint {
-        Endpoint::Jwks | Endpoint::Sessions if !matches!(method, "GET" | "HEAD") => {
-            Err(Error::new(ErrorKind::MethodNotAllowed { allow: "GET" }))
-        }
         Endpoint::Jwks => Ok(jwks::jwks(gate)),
-        Endpoint::Sessions => sessions::sessions(gate, head).await,
-        Endpoint::Session if method != "DELETE" => {
-            Err(Error::new(ErrorKind::MethodNotAllowed { allow: "DELETE" }))
-        }
-        Endpoint::Session => sessions::end_session(gate, head).await,
-        _ if method != "POST" => Err(Error::new(ErrorKind::MethodNotAllowed { allow: "POST" })),
+        Endpoint::ListSessions => sessions::sessions(gate, head).await,
+        Endpoint::EndSession => sessions::end_session(gate, head).await,
         Endpoint::SignIn => signin::signin(gate, head, &body_fields(gate, head, body).await?).await,
-        Endpoint::Token => {
+        Endpoint::Refresh => {
             refresh::refresh(gate, head, &body_fields(gate, head, body).await?).await
         }
         Endpoint::SignOut => {

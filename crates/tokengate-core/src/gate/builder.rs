@@ -162,15 +162,7 @@ impl TokenGateBuilder {
             .verify_cache
             .unwrap_or_else(|| keys.any_asymmetric())
             .then(|| VerifyCache::new(config.guard.verify_cache_size));
-        let prefix = &config.endpoints.prefix;
-        let paths = [
-            format!("{prefix}/signin"),
-            format!("{prefix}/token"),
-            format!("{prefix}/signout"),
-            format!("{prefix}/jwks"),
-            format!("{prefix}/sessions"),
-            format!("{prefix}/ticket"),
-        ];
+        let paths = super::paths::Paths::new(&config);
         let (store, counter) = if let Some(store) = self.store {
             // A store that can count counts (SQLite, Redis, PostgreSQL): throttling and
             // ticket single use are then shared by every instance on it.

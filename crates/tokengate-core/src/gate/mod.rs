@@ -23,6 +23,7 @@ mod builder;
 mod cache;
 mod guard;
 mod liveness;
+mod paths;
 mod revocation;
 
 use std::fmt;
@@ -32,6 +33,7 @@ use std::sync::Arc;
 
 pub use builder::TokenGateBuilder;
 pub use guard::{Guarded, PendingCheck, Route};
+pub use paths::{Endpoint, EndpointRoute, ENDPOINTS};
 
 use crate::audit::AuditEvent;
 use crate::config::Config;
@@ -45,26 +47,6 @@ use crate::store::SessionStore;
 use crate::throttle::FailureCounter;
 use cache::VerifyCache;
 use revocation::RevocationCache;
-
-/// One of the endpoints the gate answers itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `POST {prefix}/signin`.
-    SignIn,
-    /// `POST {prefix}/token`.
-    Token,
-    /// `POST {prefix}/signout`.
-    SignOut,
-    /// `GET {prefix}/jwks`: the public keys, for other services to verify access tokens.
-    Jwks,
-    /// `GET {prefix}/sessions`: the caller's live sessions.
-    Sessions,
-    /// `DELETE {prefix}/sessions/{id}`: ends one of the caller's sessions.
-    Session,
-    /// `POST {prefix}/ticket`: a single-use ticket for opening a WebSocket; only where
-    /// `websocket_paths` are configured.
-    Ticket,
-}
 
 type ErrorHook = dyn Fn(&Error, Option<&dyn RequestHead>, Response) -> Response + Send + Sync;
 type AuditHook = dyn Fn(&AuditEvent) + Send + Sync;
@@ -89,7 +71,7 @@ struct Inner {
     cookies: CookieJar,
     revocations: RevocationCache,
     cache: Option<VerifyCache>,
-    paths: [String; 6],
+    paths: paths::Paths,
     on_audit: Option<Box<AuditHook>>,
     on_error: Option<Box<ErrorHook>>,
     on_claims: Option<Box<ClaimsHook>>,
@@ -97,13 +79,6 @@ struct Inner {
     proxy_warned: AtomicBool,
     /// Whether a request without a peer address was logged already.
     peerless_warned: AtomicBool,
-}
-
-/// The id in `{sessions}/{id}`: one non-empty path segment.
-fn session_id<'p>(path: &'p str, sessions: &str) -> Option<&'p str> {
-    path.strip_prefix(sessions)?
-        .strip_prefix('/')
-        .filter(|id| !id.is_empty() && !id.contains('/'))
 }
 
 /// The sign-in service; cheap to clone (one `Arc`).
@@ -150,46 +125,6 @@ impl TokenGate {
 
     pub(crate) fn cookies(&self) -> &CookieJar {
         &self.inner.cookies
-    }
-
-    /// The whole paths of the endpoints (`/api/rest/signin`...), for adapters that mount them
-    /// as routes of their own.
-    pub fn endpoint_paths(&self) -> impl Iterator<Item = &str> {
-        let tickets = !self.inner.config.guard.websocket_paths.is_empty();
-        self.inner.paths[..5]
-            .iter()
-            .chain(self.inner.paths[5..].iter().filter(move |_| tickets))
-            .map(String::as_str)
-    }
-
-    /// The endpoint at `path`, if it is one.
-    pub fn endpoint(&self, path: &str) -> Option<Endpoint> {
-        let [signin, token, signout, jwks, sessions, ticket] = &self.inner.paths;
-        if !path.starts_with(self.inner.config.endpoints.prefix.as_str()) {
-            return None;
-        }
-        if path == signin {
-            Some(Endpoint::SignIn)
-        } else if path == token {
-            Some(Endpoint::Token)
-        } else if path == signout {
-            Some(Endpoint::SignOut)
-        } else if path == jwks {
-            Some(Endpoint::Jwks)
-        } else if path == sessions {
-            Some(Endpoint::Sessions)
-        } else if session_id(path, sessions).is_some() {
-            Some(Endpoint::Session)
-        } else if path == ticket && !self.inner.config.guard.websocket_paths.is_empty() {
-            Some(Endpoint::Ticket)
-        } else {
-            None
-        }
-    }
-
-    /// The session id of a `DELETE {prefix}/sessions/{id}` path.
-    pub(crate) fn session_in_path<'p>(&self, path: &'p str) -> Option<&'p str> {
-        session_id(path, &self.inner.paths[4])
     }
 
     /// The claims of `principal`'s access tokens: its own, with what the claims hook adds

@@ -1,0 +1,177 @@
+//! The components of the document: the schemas of the bodies and answers, and the security
+//! schemes.
+
+use serde_json::{json, Value};
+
+use super::{socket_paths, TEXT};
+use crate::config::Config;
+use crate::http::cookies::CSRF_HEADER;
+
+/// The schemas and security schemes of a gate with `config`, whose access and refresh cookies
+/// are named `access_cookie` and `refresh_cookie`.
+#[allow(clippy::too_many_lines)] // one table of schemas, read top to bottom
+pub(super) fn components(config: &Config, access_cookie: &str, refresh_cookie: &str) -> Value {
+    let tokens = &config.tokens;
+    let exp = if tokens.allow_unlimited {
+        "Unix seconds, an RFC 3339 date-time or a date, or `unlimited` (a refresh token \
+         without an end)"
+    } else {
+        "Unix seconds, an RFC 3339 date-time or a date"
+    };
+    let mut components = json!({
+    "schemas": {
+        "SignIn": {
+            "type": "object",
+            "required": ["login", "password"],
+            "propertyNames": { "type": "string", "pattern": "^[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
+            "additionalProperties": { "$ref": "#/components/schemas/Field" },
+            "properties": {
+                "login": { "type": ["string", "number", "boolean"], "minLength": 1, "pattern": TEXT, "description": "the login, or the application key" },
+                "password": { "type": ["string", "number", "boolean"], "minLength": 1, "description": "the password, or the application secret" },
+                "application": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "pattern": TEXT, "description": "an application key sign-in: the application's name" },
+                "exp": { "type": ["string", "number", "null"], "minLength": 1, "pattern": TEXT, "description": format!(
+                    "when the refresh token ends, at most {} from now: {exp}; default {}",
+                    crate::duration::format_duration(tokens.max_refresh_ttl()),
+                    crate::duration::format_duration(tokens.refresh_ttl)) },
+                "cookieauth": { "type": ["string", "boolean", "integer", "null"], "enum": ["true", "false", "1", "0", true, false, 1, 0, null],
+                    "description": "cookie mode: the tokens in cookies, the CSRF token in the body" },
+            },
+        },
+        "Refresh": {
+            "type": "object",
+            "propertyNames": { "type": "string", "pattern": "^[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
+            "additionalProperties": { "$ref": "#/components/schemas/Field" },
+            "properties": {
+                "token": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "pattern": TEXT, "description": "the refresh token" },
+            },
+        },
+        // `session` ends one session, `scope` says which; never both.
+        "SignOut": { "oneOf": [
+            {
+                "type": "object",
+                "title": "SignOutScope",
+                "propertyNames": { "type": "string", "pattern": "^(?!session$)[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
+                "additionalProperties": { "$ref": "#/components/schemas/Field" },
+                "properties": {
+                    "token": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "pattern": TEXT, "description": "the refresh token" },
+                    "scope": { "type": ["string", "null"], "enum": ["local", "global", "others", null], "default": "local",
+                        "description": "this session, all of the subject's, or all others" },
+                },
+            },
+            {
+                "type": "object",
+                "title": "SignOutSession",
+                "required": ["session"],
+                "propertyNames": { "type": "string", "pattern": "^(?!scope$)[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
+                "additionalProperties": { "$ref": "#/components/schemas/Field" },
+                "properties": {
+                    "token": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "pattern": TEXT, "description": "the refresh token" },
+                    "session": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "pattern": TEXT,
+                        "description": "the id of the subject's session to end" },
+                },
+            },
+        ] },
+        "Field": {
+            "description": "any other field is read and ignored (field names: 1 to 128 letters, digits or `_.-[]:`); in JSON, a value is a string, a number or a boolean, read as its text, and null is no field; no value but the password holds a control character",
+            "type": ["string", "number", "boolean", "null"],
+            "pattern": TEXT,
+        },
+        "Tokens": {
+            "type": "object",
+            "required": ["refreshToken", "accessToken", "tokenType", "expiresIn"],
+            "properties": {
+                "refreshToken": { "type": "string" },
+                "accessToken": { "type": "string" },
+                "tokenType": { "type": "string", "const": "Bearer" },
+                "expiresIn": { "type": "integer", "description": "the access token's lifetime, seconds" },
+            },
+        },
+        "CookieTokens": {
+            "type": "object",
+            "required": ["csrfToken", "expiresIn"],
+            "properties": {
+                "csrfToken": { "type": "string", "description": format!("send it back in `{CSRF_HEADER}` with every unsafe request") },
+                "expiresIn": { "type": "integer" },
+            },
+        },
+        "SignedOut": {
+            "type": "object",
+            "required": ["signedOut", "sessionsEnded"],
+            "properties": {
+                "signedOut": { "type": "boolean", "const": true },
+                "sessionsEnded": { "type": "integer", "minimum": 0 },
+            },
+        },
+        "Session": {
+            "type": "object",
+            "required": ["id", "createdAt", "refreshedAt", "lastUsedAt", "expiresAt", "application", "userAgent", "address", "current"],
+            "properties": {
+                "id": { "type": "string" },
+                "createdAt": { "type": "integer", "description": "Unix seconds" },
+                "refreshedAt": { "type": "integer" },
+                "lastUsedAt": { "type": "integer", "description": "the last `/token`" },
+                "expiresAt": { "type": ["integer", "null"], "description": "null: until signed out" },
+                "application": { "type": ["string", "null"] },
+                "userAgent": { "type": ["string", "null"] },
+                "address": { "type": ["string", "null"] },
+                "current": { "type": "boolean", "description": "the caller's own session" },
+            },
+        },
+        "Sessions": {
+            "type": "object",
+            "required": ["sessions"],
+            "properties": {
+                "sessions": { "type": "array", "maxItems": 100, "items": { "$ref": "#/components/schemas/Session" } },
+                "total": { "type": "integer", "minimum": 0, "description": "how many live sessions the subject holds; at most 100 are listed" }
+            },
+        },
+        "Jwks": {
+            "type": "object",
+            "required": ["keys"],
+            "properties": { "keys": { "type": "array", "items": { "type": "object" } } },
+        },
+        "Error": {
+            "type": "object",
+            "required": ["error", "error_description"],
+            "properties": {
+                "error": { "type": "string", "enum": [
+                    "missing_token", "invalid_token", "insufficient_scope", "csrf_rejected",
+                    "invalid_credentials", "invalid_request", "unsupported_media_type",
+                    "payload_too_large", "request_timeout", "method_not_allowed", "not_found",
+                    "temporarily_unavailable", "too_many_attempts", "server_error"] },
+                "error_description": { "type": "string" },
+            },
+        },
+    },
+    "securitySchemes": {
+        "bearerAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": "the access token from `signin` or `token`" },
+        "cookieAuth": { "type": "apiKey", "in": "cookie", "name": access_cookie,
+            "description": format!("cookie mode: the access token in its cookie (the refresh token in `{refresh_cookie}`)") },
+        "csrfHeader": { "type": "apiKey", "in": "header", "name": CSRF_HEADER,
+            "description": "cookie mode: the CSRF token from `signin`, on every unsafe request" },
+    },
+    });
+    if !config.guard.websocket_paths.is_empty() {
+        let ttl = config.endpoints.ticket_ttl.as_secs();
+        components["schemas"]["TicketAsk"] = json!({
+            "type": "object",
+            "propertyNames": { "type": "string", "pattern": "^[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
+            "additionalProperties": { "$ref": "#/components/schemas/Field" },
+            "properties": {
+                "path": { "type": ["string", "null"], "pattern": socket_paths(&config.guard.websocket_paths),
+                    "description": "the socket path the ticket opens, and those under it (`/ws/chat`: `/ws/chat` and `/ws/chat/room`); without it, any of the WebSocket paths" },
+            },
+        });
+        components["schemas"]["Ticket"] = json!({
+            "type": "object",
+            "required": ["ticket", "expiresIn"],
+            "properties": {
+                "ticket": { "type": "string", "description": "for `?ticket=` on the upgrade" },
+                "expiresIn": { "type": "integer", "minimum": 1, "maximum": ttl,
+                    "description": "seconds left to open the socket" },
+            },
+        });
+    }
+    components
+}

@@ -1,0 +1,251 @@
+//! One operation per endpoint of the table ([`crate::ENDPOINTS`]), and the answers they share.
+
+use serde_json::{json, Value};
+
+use crate::config::Config;
+use crate::gate::Endpoint;
+
+/// The operation of `endpoint` under a gate with `config`.
+pub(super) fn operation(endpoint: Endpoint, config: &Config) -> Value {
+    match endpoint {
+        Endpoint::SignIn => signin(),
+        Endpoint::Refresh => refresh(),
+        Endpoint::SignOut => signout(),
+        Endpoint::Jwks => jwks(),
+        Endpoint::ListSessions => list_sessions(),
+        Endpoint::EndSession => end_session(),
+        Endpoint::Ticket => ticket(config),
+    }
+}
+
+/// A body in the three encodings the endpoints read: a form field is text; JSON also takes
+/// numbers and booleans (read as their text) and null (no field). So each body has a form
+/// schema and a JSON one (see `as_form`).
+fn form(schema: &str) -> Value {
+    let text = json!({ "$ref": format!("#/components/schemas/{schema}Form") });
+    let json = json!({ "$ref": format!("#/components/schemas/{schema}") });
+    json!({
+        "multipart/form-data": { "schema": text },
+        "application/x-www-form-urlencoded": { "schema": text },
+        "application/json": { "schema": json },
+    })
+}
+
+/// An error answer.
+fn error(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
+    })
+}
+
+/// An error answer with the Bearer challenge.
+fn challenged(description: &str) -> Value {
+    let mut answer = error(description);
+    answer["headers"] = json!({ "WWW-Authenticate": {
+        "description": "the Bearer challenge (RFC 6750 §3)",
+        "schema": { "type": "string" } } });
+    answer
+}
+
+/// What every endpoint with a body can answer about the body itself.
+fn body_errors() -> Value {
+    json!({
+        "400": error("a field is missing, repeated or invalid, or the body cannot be read"),
+        "408": error("the body did not arrive within `body_timeout`"),
+        "413": error("the body is larger than `body_limit`"),
+        "415": error("the body is not multipart/form-data, urlencoded or JSON"),
+        "503": error("the session store is unavailable"),
+    })
+}
+
+/// `base` with the answers of `more` added.
+fn with(mut base: Value, more: Value) -> Value {
+    if let (Some(base), Value::Object(more)) = (base.as_object_mut(), more) {
+        base.extend(more);
+    }
+    base
+}
+
+/// The answer of a sign-in or a refresh, with what a client does next with what it got: the
+/// stateful walk of a session. (An empty `parameters` is written out: utoipa's `Link` does not
+/// read a link without it.)
+fn tokens_answer() -> Value {
+    json!({
+        "description": "signed in: both tokens in the body; in cookie mode (`cookieauth`), \
+                        in cookies, and the CSRF token in the body",
+        "headers": { "Set-Cookie": {
+            "description": "cookie mode only: the access, refresh and CSRF cookies",
+            "schema": { "type": "string" } } },
+        "content": { "application/json": { "schema": { "oneOf": [
+            { "$ref": "#/components/schemas/Tokens" },
+            { "$ref": "#/components/schemas/CookieTokens" },
+        ] } } },
+        "links": {
+            "refresh": { "operationId": "token", "parameters": {},
+                "requestBody": { "token": "$response.body#/refreshToken" },
+                "description": "trade the refresh token for a new access token" },
+            "signOut": { "operationId": "signout", "parameters": {},
+                "requestBody": { "token": "$response.body#/refreshToken" },
+                "description": "end the session" },
+        },
+    })
+}
+
+/// The access token, as a bearer or in its cookie with the CSRF header.
+fn bearer_or_cookie() -> Value {
+    json!([
+        { "bearerAuth": [] },
+        { "cookieAuth": [], "csrfHeader": [] },
+    ])
+}
+
+/// The `{id}` of `sessions/{id}`.
+fn session_id() -> Value {
+    json!({
+        "name": "id", "in": "path", "required": true,
+        "description": "the session's id, as `GET sessions` lists it",
+        "schema": { "type": "string", "minLength": 1 },
+    })
+}
+
+/// `POST signin`.
+fn signin() -> Value {
+    json!({
+        "operationId": "signin",
+        "tags": ["tokengate"],
+        "summary": "Sign in: a new session, its refresh token and an access token",
+        "requestBody": { "required": true, "content": form("SignIn") },
+        "responses": with(body_errors(), json!({
+            "201": tokens_answer(),
+            "401": error("unknown login, wrong password, unknown application or wrong secret: one answer for all"),
+            "403": error("cookie mode: the request comes from a foreign origin"),
+            "429": {
+                "description": "too many failed sign-ins for this login or from this address",
+                "headers": { "Retry-After": {
+                    "description": "seconds until an attempt is counted again",
+                    "schema": { "type": "integer", "minimum": 1 } } },
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
+            },
+        })),
+    })
+}
+
+/// `POST token`.
+fn refresh() -> Value {
+    json!({
+        "operationId": "token",
+        "tags": ["tokengate"],
+        "summary": "Trade a refresh token for a new access token (and, with rotation, a new refresh token)",
+        "description": "The refresh token is required, in one of three places: the field `token`, a bearer header, or the refresh cookie (cookie mode, with the CSRF header). The field is optional in the body only because a header or the cookie may carry it instead: with none of the three, the answer is 400.",
+        "requestBody": { "required": false, "content": form("Refresh") },
+        "responses": with(body_errors(), json!({
+            "201": tokens_answer(),
+            "401": challenged("the refresh token is not valid, expired, or its session has ended"),
+            "403": error("cookie mode: the CSRF header is missing or wrong, or the origin is foreign"),
+        })),
+    })
+}
+
+/// `POST signout`.
+fn signout() -> Value {
+    json!({
+        "operationId": "signout",
+        "tags": ["tokengate"],
+        "summary": "End the session (`scope=local`), all of the subject's (`global`), all others (`others`), or the one named by `session`",
+        "description": "Idempotent: an unknown, expired or revoked token also gets 200, and ends nothing. The refresh token is required, in the field `token`, a bearer header or the refresh cookie (cookie mode); the field is optional in the body only because a header or the cookie may carry it instead: with none of the three, the answer is 400.",
+        "requestBody": { "required": false, "content": form("SignOut") },
+        "responses": with(body_errors(), json!({
+            "200": {
+                "description": "signed out",
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SignedOut" } } },
+            },
+            "403": error("cookie mode: the CSRF header is missing or wrong, or the origin is foreign"),
+            "404": error("`session` names no live session of the token's subject"),
+        })),
+    })
+}
+
+/// `GET sessions`.
+fn list_sessions() -> Value {
+    json!({
+        "operationId": "sessions",
+        "tags": ["tokengate"],
+        "summary": "The caller's live sessions, its own first (never their tokens)",
+        "security": bearer_or_cookie(),
+        "responses": {
+            "200": {
+                "description": "the sessions",
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Sessions" } } },
+                "links": { "endSession": { "operationId": "endSession",
+                    "parameters": { "id": "$response.body#/sessions/0/id" },
+                    "description": "end the first listed session (the caller's own)" } },
+            },
+            "401": challenged("no access token, or not a valid one"),
+            "503": error("the session store is unavailable"),
+        },
+    })
+}
+
+/// `DELETE sessions/{id}`.
+fn end_session() -> Value {
+    json!({
+        "operationId": "endSession",
+        "tags": ["tokengate"],
+        "summary": "End one of the caller's sessions",
+        "security": bearer_or_cookie(),
+        "parameters": [session_id()],
+        "responses": {
+            "200": {
+                "description": "the session ended",
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SignedOut" } } },
+            },
+            "401": challenged("no access token, or not a valid one, or its session has ended"),
+            "403": error("cookie mode: the CSRF header is missing or wrong, or the origin is foreign"),
+            "404": error("no live session of the caller's subject has this id"),
+            "503": error("the session store is unavailable"),
+        },
+    })
+}
+
+/// `GET jwks`.
+fn jwks() -> Value {
+    json!({
+    "operationId": "jwks",
+    "tags": ["tokengate"],
+    "summary": "The public keys that verify access tokens (none for HS256)",
+    "responses": { "200": {
+        "description": "a JWK set",
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Jwks" } } },
+    } },})
+}
+
+/// `POST ticket`, where WebSocket paths are configured.
+fn ticket(config: &Config) -> Value {
+    json!({
+        "operationId": "ticket",
+        "tags": ["tokengate"],
+        "summary": "A single-use ticket for opening a WebSocket",
+        "description": format!(
+            "Open the socket on one of the WebSocket paths ({}) with `?ticket=...` within \
+             `expiresIn` seconds; the ticket opens one connection, for the caller's \
+             session while it is live.",
+            config.guard.websocket_paths.join(", ")),
+        "security": bearer_or_cookie(),
+        "requestBody": { "required": false, "content": form("TicketAsk") },
+        "responses": {
+            "201": {
+                "description": "the ticket",
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Ticket" } } },
+            },
+            "401": challenged("no access token, or not a valid one, or its session has ended"),
+            "403": error("cookie mode: the CSRF header is missing or wrong, or the origin is foreign"),
+            "400": error("`path` is not a plain path one of the WebSocket paths covers, or the body cannot be read"),
+            "429": error("the caller's subject was given 100 tickets within `ticket_ttl` already; retry after `Retry-After` seconds"),
+            "408": error("the body did not arrive within `body_timeout`"),
+            "413": error("the body is larger than `body_limit`"),
+            "415": error("the body is not multipart/form-data, urlencoded or JSON"),
+            "503": error("the session store is unavailable"),
+        },
+    })
+}
