@@ -69,53 +69,21 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
         },
         None => Login::User { login, password },
     };
-    let principal: Principal = match gate.credentials().verify(credentials).await {
-        Ok(Some(principal)) => principal,
-        Ok(None) => {
-            // The reservations stand: this attempt was a failure.
-            gate.audit(
-                &AuditEvent::new(AuditKind::SignInFailed, client)
-                    .subject(login)
-                    .application(application),
-            );
-            return Err(Error::new(ErrorKind::InvalidCredentials));
-        }
-        Err(error) => {
-            tracing::warn!(target: "tokengate", %error, "credential directory failed");
-            reserved.undecided(counter).await;
-            return Err(Error::new(ErrorKind::Unavailable("credential directory")));
-        }
-    };
-    let claims = match gate.claims_of(&principal).await {
-        Ok(claims) => claims,
-        Err(error) => {
-            reserved.undecided(counter).await;
-            return Err(error);
-        }
-    };
-    let session = new_session(&principal, expiry, now, head, client)?;
-    // Sign first: if the store then fails, nothing was written and no token escapes.
-    let refresh = mint_refresh(gate, &session)?;
-    let access = mint_access(gate, &session, &claims, now)?;
-    let sid = session.id.clone();
-    let max_sessions = gate.config().tokens.max_sessions;
-    let evicted = match gate.store().create(session, max_sessions).await {
-        Ok(evicted) => evicted,
-        Err(error) => {
-            reserved.undecided(counter).await;
-            return Err(store_down(&error));
-        }
-    };
-    if !evicted.is_empty() {
-        gate.sessions_ended(evicted.iter().map(String::as_str));
-        gate.audit(
-            &AuditEvent::new(AuditKind::SignOut, client)
-                .subject(&principal.subject)
-                .application(principal.application.as_deref())
-                .ended(evicted.len()),
-        );
+    let opened = open_session(gate, head, credentials, expiry, now, client).await;
+    // The one place the reservations are decided: a wrong login or password was a failure,
+    // and they stand; a sign-in gives back its own; anything else (a directory, a hook or a
+    // store down, a step that failed) decided nothing, and gives them back.
+    match &opened {
+        Ok(_) => reserved.succeeded(counter).await,
+        Err(error) if matches!(error.kind(), ErrorKind::InvalidCredentials) => {}
+        Err(_) => reserved.undecided(counter).await,
     }
-    reserved.succeeded(counter).await;
+    let Opened {
+        principal,
+        sid,
+        refresh,
+        access,
+    } = opened?;
     gate.audit(
         &AuditEvent::new(AuditKind::SignIn, client)
             .subject(&principal.subject)
@@ -126,6 +94,74 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
         return cookies_response(gate, &sid, &refresh, &access);
     }
     Ok(tokens_response(gate, &refresh, &access))
+}
+
+/// A session opened by a sign-in: whose, its id, and its tokens.
+struct Opened {
+    principal: Principal,
+    sid: String,
+    refresh: String,
+    access: String,
+}
+
+/// Checks `credentials`, then opens the session and signs its tokens; every step that can
+/// fail, in order, with what it answers.
+async fn open_session<R: RequestHead + ?Sized>(
+    gate: &TokenGate,
+    head: &R,
+    credentials: Login<'_>,
+    expiry: Expiry,
+    now: i64,
+    client: Option<std::net::IpAddr>,
+) -> Result<Opened, Error> {
+    let (login, application) = match &credentials {
+        Login::User { login, .. } => (*login, None),
+        Login::Application {
+            application, key, ..
+        } => (*key, Some(*application)),
+    };
+    let principal: Principal = match gate.credentials().verify(credentials).await {
+        Ok(Some(principal)) => principal,
+        Ok(None) => {
+            gate.audit(
+                &AuditEvent::new(AuditKind::SignInFailed, client)
+                    .subject(login)
+                    .application(application),
+            );
+            return Err(Error::new(ErrorKind::InvalidCredentials));
+        }
+        Err(error) => {
+            tracing::warn!(target: "tokengate", %error, "credential directory failed");
+            return Err(Error::new(ErrorKind::Unavailable("credential directory")));
+        }
+    };
+    let claims = gate.claims_of(&principal).await?;
+    let session = new_session(&principal, expiry, now, head, client)?;
+    // Sign first: if the store then fails, nothing was written and no token escapes.
+    let refresh = mint_refresh(gate, &session)?;
+    let access = mint_access(gate, &session, &claims, now)?;
+    let sid = session.id.clone();
+    let max_sessions = gate.config().tokens.max_sessions;
+    let evicted = gate
+        .store()
+        .create(session, max_sessions)
+        .await
+        .map_err(|error| store_down(&error))?;
+    if !evicted.is_empty() {
+        gate.sessions_ended(evicted.iter().map(String::as_str));
+        gate.audit(
+            &AuditEvent::new(AuditKind::SignOut, client)
+                .subject(&principal.subject)
+                .application(principal.application.as_deref())
+                .ended(evicted.len()),
+        );
+    }
+    Ok(Opened {
+        principal,
+        sid,
+        refresh,
+        access,
+    })
 }
 
 /// The session a sign-in opens at `now`, with its first refresh token id and the client it
