@@ -200,16 +200,6 @@ impl TokenGate {
         }
     }
 
-    /// Guards a request to any route that is not an endpoint. This is the token check alone:
-    /// [`TokenGate::route`] adds strict revocation on top of it.
-    ///
-    /// `Ok(Some)` with the verified token; `Ok(None)` to let
-    /// the request through without claims (public path, or optional mode); `Err` to answer with
-    /// [`TokenGate::error_response`].
-    pub fn guard<R: RequestHead + ?Sized>(&self, head: &R) -> Result<Option<VerifiedToken>, Error> {
-        self.check_token(head, self.requires_token(head.path()), true)
-    }
-
     /// Verifies an access token (or finds it in the verified-token cache).
     pub fn verify_access(&self, token: &str) -> Result<VerifiedToken, Error> {
         let now = unix_now();
