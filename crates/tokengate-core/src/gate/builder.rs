@@ -67,8 +67,8 @@ impl TokenGateBuilder {
     }
 
     /// Where failed sign-ins are counted for throttling, instead of the store's own counter
-    /// (SQLite, Redis) or a [`MemoryCounter`]; share one between instances to throttle across
-    /// them.
+    /// (SQLite, Redis, PostgreSQL) or a [`MemoryCounter`]; share one between instances to
+    /// throttle across them.
     pub fn failure_counter(mut self, counter: impl FailureCounter) -> Self {
         self.failures = Some(Arc::new(counter));
         self
