@@ -1,50 +1,8 @@
 //! Cookie mode: the cookies, the CSRF tokens and the `Origin` check.
 //!
-//! A browser application signs in with `cookieauth=true`. The answer then carries no token in
-//! its body; it sets three cookies instead:
-//!
-//! | cookie (with `cookie_secure`) | holds | `Path` | `HttpOnly` |
-//! |---|---|---|---|
-//! | `__Host-tokengate-access` | the access token | `/` | yes |
-//! | `__Secure-tokengate-refresh` | the refresh token | the prefix (`/api/rest`) | yes |
-//! | `__Host-tokengate-csrf` | the CSRF token | `/` | no: scripts read it |
-//!
-//! Why these attributes:
-//! - **`HttpOnly`** on both tokens: a script injected into the page cannot read them, so an XSS
-//!   bug cannot carry a session away to another machine.
-//! - **`Secure`** (config `cookie_secure`, default true): the tokens never travel over plain
-//!   http. The `__Host-` prefix makes the browser refuse the cookie unless it is `Secure`, has
-//!   `Path=/` and no `Domain`, so a sibling subdomain cannot plant or shadow it; `__Secure-` is
-//!   the same promise for the refresh cookie, whose path is narrower. With
-//!   `cookie_secure = false` (plain-http development only) the names lose their prefixes.
-//! - **`SameSite`** (config `cookie_same_site`, default `Lax`): other sites' form posts and
-//!   sub-requests do not carry the cookies; `None` is refused at start-up unless `Secure`.
-//! - **No `Max-Age` or `Expires`**: session cookies, as the seed's "session" duration says; they
-//!   go when the browser session ends, and the tokens inside still expire on their own `exp`.
-//! - **The refresh cookie's `Path` is the prefix**: it is only sent to the endpoints, not with
-//!   every request of the app.
-//!
-//! **CSRF: signed double submit.** Cookies are sent by the browser whoever asks, so every unsafe
-//! request (anything but `GET`, `HEAD`, `OPTIONS`, `TRACE`) that is authenticated by cookie —
-//! guarded routes, `/token`, `/signout` — must also carry the CSRF token in `X-CSRF-Token`,
-//! else 403 `csrf_rejected`. The token is `nonce.mac`, where `mac` is an HMAC-SHA256 over the
-//! session id (`sid`) and the nonce, under a server key (`csrf_secret`, derived from `secret`
-//! when absent). Another site can make the browser send the cookies but cannot read them nor
-//! the page, so it cannot learn a token; and a token taken from one session does not fit
-//! another, because it is bound to the `sid` of the token it travels with. It comes in the
-//! sign-in body (`csrfToken`) and in the readable CSRF cookie, so a page can find it again after
-//! a reload. As defence in depth, an unsafe cookie request whose `Origin` header (or, without
-//! one, its `Referer`) names another origin than the server's own or one of `trusted_origins`
-//! is refused with 403 as well, and so is a cookie sign-in from a foreign origin (login CSRF).
-//! The server's own origin is the scheme the browser sees it under — `https` with
-//! `cookie_secure` (also behind a TLS-terminating proxy), `http` without; on a loopback host
-//! both, as browsers send `Secure` cookies to `http://localhost` — with the `Host` header's
-//! host and port (the scheme's default port when it names none). A bearer header, when
-//! present, wins over the cookies, and such requests need no CSRF token: a browser never adds
-//! it by itself.
-//!
-//! Sign-out deletes the three cookies with the attributes they were set with and `Max-Age=0`,
-//! also when the session had already ended.
+//! Here are the cookie names and attributes (`CookieJar`), the signed double-submit CSRF
+//! token bound to the session, and the origin check of unsafe cookie requests. Why each
+//! attribute, and how the CSRF defence holds, is in SECURITY.md ("Cookie mode").
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
