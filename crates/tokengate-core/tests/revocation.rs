@@ -16,7 +16,7 @@ use tokengate_core::store::{
     MemoryStore, RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture,
     SubjectRevocation,
 };
-use tokengate_core::throttle::{FailureCounter, MemoryCounter, Reservation};
+use tokengate_core::throttle::{AttemptCounter, MemoryCounter, Reservation};
 use tokengate_core::{Config, Endpoint, TokenGate};
 use tokio::sync::oneshot;
 
@@ -429,7 +429,7 @@ async fn where_no_token_is_needed_a_revoked_token_or_a_store_down_is_anonymous()
 #[derive(Default)]
 struct ClearFails(MemoryCounter);
 
-impl FailureCounter for ClearFails {
+impl AttemptCounter for ClearFails {
     fn reserve<'a>(
         &'a self,
         key: &'a str,
@@ -459,7 +459,7 @@ async fn a_sign_in_that_took_effect_is_answered_as_one_when_the_counter_fails_af
                 .unwrap(),
         )
         .store(Shared(Arc::clone(&store)))
-        .failure_counter(ClearFails::default())
+        .attempt_counter(ClearFails::default())
         .on_audit(move |event: &AuditEvent| sink.lock().unwrap().push(event.kind))
         .build()
         .unwrap();

@@ -47,7 +47,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Connection as _, PgConnection, PgPool, Row};
 use tokengate_store::{
-    FailureCounter, RefreshRequest, Refreshed, Reservation, Session, SessionStore, StoreError,
+    AttemptCounter, RefreshRequest, Refreshed, Reservation, Session, SessionStore, StoreError,
     StoreFuture, SubjectRevocation, Window,
 };
 use tokio::sync::OnceCell;
@@ -247,7 +247,7 @@ fn session(row: &PgRow, from: usize) -> Result<Session, sqlx::Error> {
 impl SessionStore for PostgresStore {
     fn shared_counter(
         self: std::sync::Arc<Self>,
-    ) -> Option<std::sync::Arc<dyn tokengate_store::FailureCounter>> {
+    ) -> Option<std::sync::Arc<dyn tokengate_store::AttemptCounter>> {
         Some(self)
     }
 
@@ -357,7 +357,7 @@ impl SessionStore for PostgresStore {
     }
 }
 
-impl FailureCounter for PostgresStore {
+impl AttemptCounter for PostgresStore {
     fn reserve<'a>(
         &'a self,
         key: &'a str,

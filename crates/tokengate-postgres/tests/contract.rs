@@ -17,7 +17,7 @@ async fn keeps_the_store_and_counter_contracts() {
     let prefix = format!("contract-{}", std::process::id());
     let store = PostgresStore::open(&postgres_url(), "tokengate_test", &prefix).unwrap();
     testing::session_store_contract(&store).await;
-    testing::failure_counter_contract(&store).await;
+    testing::attempt_counter_contract(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use tokengate_postgres::PostgresStore;
-use tokengate_store::{FailureCounter, SessionStore};
+use tokengate_store::{AttemptCounter, SessionStore};
 
 /// The PostgreSQL the tests use: `TEST_POSTGRES_URL`, or database `test` on 127.0.0.1:5432.
 fn postgres_url() -> String {

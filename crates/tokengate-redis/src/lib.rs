@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use redis::Script;
 use tokengate_store::{
-    FailureCounter, RefreshRequest, Refreshed, Reservation, Session, SessionStore, StoreError,
+    AttemptCounter, RefreshRequest, Refreshed, Reservation, Session, SessionStore, StoreError,
     StoreFuture, SubjectRevocation, Window,
 };
 use tokio::sync::OnceCell;
@@ -249,7 +249,7 @@ async fn warn_if_evicting(connection: &mut Connection) {
 impl SessionStore for RedisStore {
     fn shared_counter(
         self: std::sync::Arc<Self>,
-    ) -> Option<std::sync::Arc<dyn tokengate_store::FailureCounter>> {
+    ) -> Option<std::sync::Arc<dyn tokengate_store::AttemptCounter>> {
         Some(self)
     }
 
@@ -468,7 +468,7 @@ async fn live_ids(
 /// the calls that race through, so a burst of this many at once all land.
 const RETRIES: usize = 64;
 
-impl FailureCounter for RedisStore {
+impl AttemptCounter for RedisStore {
     fn reserve<'a>(
         &'a self,
         key: &'a str,

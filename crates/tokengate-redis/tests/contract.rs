@@ -16,7 +16,7 @@ async fn keeps_the_store_and_counter_contracts() {
     let prefix = format!("tokengate-contract-{}", std::process::id());
     let store = RedisStore::open(&redis_url(), &prefix).unwrap();
     testing::session_store_contract(&store).await;
-    testing::failure_counter_contract(&store).await;
+    testing::attempt_counter_contract(&store).await;
 }
 
 /// The Redis Cluster the tests use: `TEST_REDIS_CLUSTER_URL`, which `scripts/test.sh` sets
@@ -35,7 +35,7 @@ async fn keeps_the_contracts_on_a_redis_cluster() {
     let prefix = format!("tokengate-contract-{}", std::process::id());
     let store = RedisStore::open(&cluster_url(), &prefix).unwrap();
     testing::session_store_contract(&store).await;
-    testing::failure_counter_contract(&store).await;
+    testing::attempt_counter_contract(&store).await;
     // The test cluster keeps every key.
     assert_eq!(
         store.eviction_policy().await.unwrap().as_deref(),

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use tokengate_store::{
-    FailureCounter, Presented, RefreshRequest, Refreshed, Reservation, Session, SessionStore,
+    AttemptCounter, Presented, RefreshRequest, Refreshed, Reservation, Session, SessionStore,
     StoreError, StoreFuture, SubjectRevocation, Window,
 };
 
@@ -158,7 +158,7 @@ impl SqliteStore {
 impl SessionStore for SqliteStore {
     fn shared_counter(
         self: std::sync::Arc<Self>,
-    ) -> Option<std::sync::Arc<dyn tokengate_store::FailureCounter>> {
+    ) -> Option<std::sync::Arc<dyn tokengate_store::AttemptCounter>> {
         Some(self)
     }
 
@@ -329,7 +329,7 @@ impl SessionStore for SqliteStore {
 
 /// Sign-in throttling in the same database: a restart does not hand an attacker fresh counts.
 /// Each reservation is one immediate transaction.
-impl FailureCounter for SqliteStore {
+impl AttemptCounter for SqliteStore {
     fn reserve<'a>(
         &'a self,
         key: &'a str,
@@ -551,7 +551,7 @@ mod tests {
         let path = std::env::temp_dir().join(format!("tokengate-sqlite-contract-{}.db", unique()));
         let store = SqliteStore::open(&path).unwrap();
         tokengate_store::testing::session_store_contract(&store).await;
-        tokengate_store::testing::failure_counter_contract(&store).await;
+        tokengate_store::testing::attempt_counter_contract(&store).await;
         let _ = std::fs::remove_file(&path);
     }
 }

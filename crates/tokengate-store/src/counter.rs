@@ -11,7 +11,7 @@ pub struct Window {
     pub ends_at: i64,
 }
 
-/// What [`FailureCounter::reserve`] decided.
+/// What [`AttemptCounter::reserve`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reservation {
     /// The attempt is counted and may go on; the window after counting it.
@@ -42,7 +42,7 @@ impl Reservation {
 }
 
 /// Counts attempts per key in fixed windows. Every operation is one atomic step.
-pub trait FailureCounter: Send + Sync + 'static {
+pub trait AttemptCounter: Send + Sync + 'static {
     /// Counts one attempt for `key` and grants it, unless the window open at `now` already
     /// holds `limit` attempts: then refuses it without counting it. A window of `window`
     /// seconds opens when none is open. Check and count are one atomic step.

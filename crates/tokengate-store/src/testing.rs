@@ -1,4 +1,4 @@
-//! The contract every [`SessionStore`] and [`FailureCounter`] must keep, as a suite a store
+//! The contract every [`SessionStore`] and [`AttemptCounter`] must keep, as a suite a store
 //! runs against itself (feature `test-util`).
 //!
 //! The suite drives time itself: every operation gets the time of the call from it, starting
@@ -20,7 +20,7 @@
 //!
 //! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
 //! testing::session_store_contract(&MemoryStore::new()).await;
-//! testing::failure_counter_contract(&MemoryCounter::new()).await;
+//! testing::attempt_counter_contract(&MemoryCounter::new()).await;
 //! # });
 //! ```
 
@@ -31,7 +31,7 @@ use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::{
-    FailureCounter, Presented, RefreshRequest, Refreshed, Reservation, Session, SessionStore,
+    AttemptCounter, Presented, RefreshRequest, Refreshed, Reservation, Session, SessionStore,
     SubjectRevocation,
 };
 
@@ -660,12 +660,18 @@ async fn lifecycle<S: SessionStore>(store: &S, t: i64) {
     );
 }
 
-/// Runs every [`FailureCounter`] rule against `counter`.
+/// The former name of [`attempt_counter_contract`].
+#[deprecated(note = "renamed `attempt_counter_contract`")]
+pub async fn failure_counter_contract<C: AttemptCounter>(counter: &C) {
+    attempt_counter_contract(counter).await;
+}
+
+/// Runs every [`AttemptCounter`] rule against `counter`.
 ///
 /// # Panics
 ///
 /// On the first rule the counter breaks, or on a counter error, with what was expected.
-pub async fn failure_counter_contract<C: FailureCounter>(counter: &C) {
+pub async fn attempt_counter_contract<C: AttemptCounter>(counter: &C) {
     let t = start();
     let key = unique("login");
     // The limit is granted, counted one by one, then refused uncounted until the window ends.
@@ -750,7 +756,7 @@ pub async fn failure_counter_contract<C: FailureCounter>(counter: &C) {
 
 /// Found in review: an attempt whose window ended while its password was checked gave its
 /// reservation back to the window opened after it, one that held other attempts' failures.
-async fn a_release_never_reaches_the_next_window<C: FailureCounter>(counter: &C, t: i64) {
+async fn a_release_never_reaches_the_next_window<C: AttemptCounter>(counter: &C, t: i64) {
     let key = unique("outlived");
     let first = counter.reserve(&key, 3, 60, t).await.expect("reserve");
     let next = counter.reserve(&key, 3, 60, t + 61).await.expect("reserve");
@@ -769,7 +775,7 @@ async fn a_release_never_reaches_the_next_window<C: FailureCounter>(counter: &C,
 
 /// A window given back to zero is gone: the next attempt opens a window of its own (so a
 /// counter keeps no state for attempts that were given back).
-async fn windows_back_at_zero_are_deleted<C: FailureCounter>(counter: &C, t: i64) {
+async fn windows_back_at_zero_are_deleted<C: AttemptCounter>(counter: &C, t: i64) {
     let given = unique("given");
     let first = counter.reserve(&given, 3, 900, t).await.expect("reserve");
     counter

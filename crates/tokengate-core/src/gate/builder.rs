@@ -17,7 +17,7 @@ use crate::http::request::RequestHead;
 use crate::http::response::Response;
 use crate::jws::KeySet;
 use crate::store::SessionStore;
-use crate::throttle::{FailureCounter, MemoryCounter};
+use crate::throttle::{AttemptCounter, MemoryCounter};
 
 /// Builds a [`TokenGate`]; see [`TokenGate::builder`].
 #[must_use]
@@ -25,7 +25,7 @@ pub struct TokenGateBuilder {
     config: Config,
     credentials: Option<Arc<dyn Credentials>>,
     store: Option<Arc<dyn SessionStore>>,
-    failures: Option<Arc<dyn FailureCounter>>,
+    failures: Option<Arc<dyn AttemptCounter>>,
     on_error: Option<Box<ErrorHook>>,
     on_audit: Option<Box<AuditHook>>,
     on_claims: Option<Box<ClaimsHook>>,
@@ -69,9 +69,15 @@ impl TokenGateBuilder {
     /// Where failed sign-ins are counted for throttling, instead of the store's own counter
     /// (SQLite, Redis, PostgreSQL) or a [`MemoryCounter`]; share one between instances to
     /// throttle across them.
-    pub fn failure_counter(mut self, counter: impl FailureCounter) -> Self {
+    pub fn attempt_counter(mut self, counter: impl AttemptCounter) -> Self {
         self.failures = Some(Arc::new(counter));
         self
+    }
+
+    /// The former name of [`TokenGateBuilder::attempt_counter`].
+    #[deprecated(note = "renamed `attempt_counter`")]
+    pub fn failure_counter(self, counter: impl AttemptCounter) -> Self {
+        self.attempt_counter(counter)
     }
 
     /// Also sends every [audit event](crate::audit) to `hook` (they are always logged on
@@ -172,7 +178,7 @@ impl TokenGateBuilder {
                     target: "tokengate",
                     "the session store given to the builder keeps no attempt counter: sign-in \
                      throttling and WebSocket ticket single use count in this process only; \
-                     give a shared one with `.failure_counter(..)` behind a load balancer"
+                     give a shared one with `.attempt_counter(..)` behind a load balancer"
                 );
             }
             (store, counter)

@@ -44,7 +44,7 @@ use crate::http::request::RequestHead;
 use crate::http::response::Response;
 use crate::jws::KeySet;
 use crate::store::SessionStore;
-use crate::throttle::FailureCounter;
+use crate::throttle::AttemptCounter;
 use cache::VerifyCache;
 use revocation::RevocationCache;
 
@@ -67,7 +67,7 @@ struct Inner {
     keys: KeySet,
     credentials: Arc<dyn Credentials>,
     store: Arc<dyn SessionStore>,
-    failures: Arc<dyn FailureCounter>,
+    failures: Arc<dyn AttemptCounter>,
     cookies: CookieJar,
     revocations: RevocationCache,
     cache: Option<VerifyCache>,
@@ -119,7 +119,7 @@ impl TokenGate {
         &*self.inner.store
     }
 
-    pub(crate) fn failures(&self) -> &dyn FailureCounter {
+    pub(crate) fn failures(&self) -> &dyn AttemptCounter {
         &*self.inner.failures
     }
 

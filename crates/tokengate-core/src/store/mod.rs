@@ -1,6 +1,6 @@
 //! Sessions: each sign-in opens one; a refresh token is valid only while its session is.
 //!
-//! The contract ([`SessionStore`], [`FailureCounter`](crate::throttle::FailureCounter)) and its
+//! The contract ([`SessionStore`], [`AttemptCounter`](crate::throttle::AttemptCounter)) and its
 //! suite ([`testing`], feature `test-util`) come from `tokengate-store`. [`MemoryStore`] is the
 //! default, for one process; `store = "sqlite://path"`, `store = "redis://..."` and
 //! `store = "postgres://..."` name the SQLite, Redis and PostgreSQL stores (features `sqlite`,

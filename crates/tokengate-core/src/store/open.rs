@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{MemoryStore, SessionStore};
 use crate::config::{StoreSettings, STORE_SCHEMES};
-use tokengate_store::FailureCounter;
+use tokengate_store::AttemptCounter;
 
 /// The store named by a `store` setting, and the failure counter that goes with it when the
 /// store counts sign-in attempts too (SQLite and Redis do, so that a restart or another
@@ -15,7 +15,7 @@ pub struct Opened {
     /// Where sessions live.
     pub sessions: Arc<dyn SessionStore>,
     /// Where failed sign-ins are counted, when the store does it.
-    pub failures: Option<Arc<dyn FailureCounter>>,
+    pub failures: Option<Arc<dyn AttemptCounter>>,
 }
 
 impl std::fmt::Debug for Opened {

@@ -1,6 +1,6 @@
 //! Attempt counters in this process's memory.
 
-use tokengate_store::{FailureCounter, Reservation, StoreFuture, Window};
+use tokengate_store::{AttemptCounter, Reservation, StoreFuture, Window};
 
 use crate::ttl_map::{Change, Full, Held, TtlMap, WhenFull};
 
@@ -37,7 +37,7 @@ const FULL_WARNING_EVERY: i64 = 60;
 /// zero is deleted at once. When the counter is still full, an attempt with a key it does not
 /// hold yet is refused until the first window ends: under such a flood sign-ins wait rather
 /// than go unthrottled (and a warning is logged, at most once a minute). Share a
-/// [`FailureCounter`] in Redis or PostgreSQL to throttle beyond one process.
+/// [`AttemptCounter`] in Redis or PostgreSQL to throttle beyond one process.
 pub struct MemoryCounter {
     windows: TtlMap<Open>,
     /// When the "full" warning was last logged, Unix seconds.
@@ -127,7 +127,7 @@ impl MemoryCounter {
     }
 }
 
-impl FailureCounter for MemoryCounter {
+impl AttemptCounter for MemoryCounter {
     fn reserve<'a>(
         &'a self,
         key: &'a str,
@@ -317,6 +317,6 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn keeps_the_counter_contract() {
-        tokengate_store::testing::failure_counter_contract(&MemoryCounter::new()).await;
+        tokengate_store::testing::attempt_counter_contract(&MemoryCounter::new()).await;
     }
 }

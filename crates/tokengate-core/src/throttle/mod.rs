@@ -33,13 +33,13 @@
 //! so a misconfigured proxy never turns the per-address limit off. IPv6 addresses count per
 //! `/64`, the block one host usually gets, so rotating addresses within it gains nothing.
 //!
-//! The counters sit behind [`FailureCounter`] so that several instances can share them (the
+//! The counters sit behind [`AttemptCounter`] so that several instances can share them (the
 //! Redis store implements it); [`MemoryCounter`] is the default, for one process.
 //!
 //! # Example
 //!
 //! ```
-//! use tokengate_core::throttle::{FailureCounter, MemoryCounter, Reservation};
+//! use tokengate_core::throttle::{AttemptCounter, MemoryCounter, Reservation};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let counter = MemoryCounter::new();
@@ -61,7 +61,9 @@ mod memory;
 use std::net::IpAddr;
 
 pub use memory::MemoryCounter;
-pub use tokengate_store::{FailureCounter, Reservation, Window};
+#[doc(hidden)]
+pub use tokengate_store::FailureCounter;
+pub use tokengate_store::{AttemptCounter, Reservation, Window};
 
 use crate::config::ThrottleSettings;
 use crate::jws::mac::MacKey;
@@ -137,7 +139,7 @@ impl Attempt {
     /// attempt keeps its reservations.
     pub(crate) async fn reserve(
         &self,
-        counter: &dyn FailureCounter,
+        counter: &dyn AttemptCounter,
         now: i64,
     ) -> Result<Reserved<'_>, Refusal> {
         let mut reserved = Reserved {
@@ -173,18 +175,18 @@ impl Reserved<'_> {
     /// A successful sign-in gives back its own reservations, and no one else's failures. Best
     /// effort: the session is open by now, and a counter that is down must not turn a sign-in
     /// that took effect into an error.
-    pub(crate) async fn succeeded(&self, counter: &dyn FailureCounter) {
+    pub(crate) async fn succeeded(&self, counter: &dyn AttemptCounter) {
         self.give_back(counter).await;
     }
 
     /// An attempt that could not be decided gives back every reservation.
-    pub(crate) async fn undecided(&self, counter: &dyn FailureCounter) {
+    pub(crate) async fn undecided(&self, counter: &dyn AttemptCounter) {
         self.give_back(counter).await;
     }
 
     /// Gives back each reservation to the window it was counted in; best effort, as the
     /// answer no longer depends on it.
-    async fn give_back(&self, counter: &dyn FailureCounter) {
+    async fn give_back(&self, counter: &dyn AttemptCounter) {
         for (key, ends_at) in &self.granted {
             if let Err(error) = counter.release(key, *ends_at).await {
                 tracing::warn!(
