@@ -3,7 +3,17 @@
 //! ([`guard`]), is its session still live ([`liveness`]).
 //!
 //! The state is private to this module; the endpoints and the guard read it through the
-//! accessors below.
+//! accessors below. [`TokenGate`]'s methods live with what they do:
+//!
+//! | file | methods |
+//! |---|---|
+//! | `gate/mod.rs` | the accessors, error answers (`error_response`), the client's address |
+//! | `gate/builder.rs` | [`TokenGate::builder`] and [`TokenGateBuilder`] |
+//! | `gate/paths.rs` | the endpoint table: [`TokenGate::endpoint`], `endpoint_paths`, `endpoint_routes` |
+//! | `gate/guard.rs` | [`TokenGate::route`], [`TokenGate::confirm`], `verify_access` |
+//! | `gate/liveness.rs` | strict revocation, [`TokenGate::revoke_subject`], `revoke_session` |
+//! | `endpoints/mod.rs` | [`TokenGate::serve`]: each endpoint in a file of its own |
+//! | `openapi/mod.rs` | `openapi`, `describe` (feature `openapi`) |
 //!
 //! # Example
 //!
