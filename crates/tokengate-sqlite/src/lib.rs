@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
+mod sql;
+
 use tokengate_store::{
     AttemptCounter, Presented, RefreshRequest, Refreshed, Reservation, Session, SessionStore,
     StoreError, StoreFuture, SubjectRevocation, Window,
@@ -32,9 +34,6 @@ fn failed(error: impl std::fmt::Display) -> StoreError {
     StoreError(format!("sqlite: {error}"))
 }
 
-const COLUMNS: &str = "id, subject, application, claims, created_at, refreshed_at, expires_at, \
-                       token, previous, rotated_at, user_agent, address";
-
 fn session(row: &Row<'_>) -> rusqlite::Result<Session> {
     Ok(Session {
         id: row.get(0)?,
@@ -54,7 +53,7 @@ fn session(row: &Row<'_>) -> rusqlite::Result<Session> {
 
 fn write(connection: &Connection, session: &Session) -> rusqlite::Result<()> {
     connection.execute(
-        &format!("INSERT OR REPLACE INTO tokengate_sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+        sql::WRITE_SESSION,
         params![
             session.id,
             session.subject,
@@ -79,12 +78,12 @@ const VERSION: i64 = 2;
 /// Brings a database made by an earlier version up to [`VERSION`], once: version 2 records
 /// the client of each session.
 fn migrate(connection: &Connection) -> rusqlite::Result<()> {
-    let version: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let version: i64 = connection.query_row(sql::SCHEMA_VERSION, [], |row| row.get(0))?;
     if version >= VERSION {
         return Ok(());
     }
     let columns: Vec<String> = connection
-        .prepare("SELECT name FROM pragma_table_info('tokengate_sessions')")?
+        .prepare(sql::SESSION_COLUMNS)?
         .query_map([], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for column in ["user_agent", "address"] {
@@ -101,36 +100,7 @@ impl SqliteStore {
     /// Opens (and creates if needed) the database at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let connection = Connection::open(path).map_err(failed)?;
-        connection
-            .execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;
-                 PRAGMA busy_timeout = 5000;
-                 CREATE TABLE IF NOT EXISTS tokengate_sessions (
-                     id TEXT PRIMARY KEY,
-                     subject TEXT NOT NULL,
-                     application TEXT,
-                     claims TEXT NOT NULL,
-                     created_at INTEGER NOT NULL,
-                     refreshed_at INTEGER NOT NULL,
-                     expires_at INTEGER,
-                     token TEXT NOT NULL,
-                     previous TEXT,
-                     rotated_at INTEGER NOT NULL,
-                     user_agent TEXT,
-                     address TEXT
-                 );
-                 CREATE INDEX IF NOT EXISTS tokengate_sessions_subject
-                     ON tokengate_sessions (subject);
-                 CREATE INDEX IF NOT EXISTS tokengate_sessions_expiry
-                     ON tokengate_sessions (expires_at);
-                 CREATE TABLE IF NOT EXISTS tokengate_attempts (
-                     key TEXT PRIMARY KEY,
-                     count INTEGER NOT NULL,
-                     ends_at INTEGER NOT NULL
-                 );",
-            )
-            .map_err(failed)?;
+        connection.execute_batch(sql::SCHEMA).map_err(failed)?;
         migrate(&connection).map_err(failed)?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
@@ -168,25 +138,16 @@ impl SessionStore for SqliteStore {
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = session.created_at;
             // Expired sessions go as new ones come: the table stays bounded by live sessions.
-            transaction.execute(
-                "DELETE FROM tokengate_sessions WHERE expires_at IS NOT NULL AND expires_at <= ?1",
-                params![now],
-            )?;
+            transaction.execute(sql::DELETE_EXPIRED_SESSIONS, params![now])?;
             write(&transaction, &session)?;
             let mut evicted = Vec::new();
             if let Some(max) = max_sessions {
                 let others: Vec<Session> = transaction
-                    .prepare(&format!(
-                        "SELECT {COLUMNS} FROM tokengate_sessions WHERE subject = ?1 AND id <> ?2 \
-                         AND (expires_at IS NULL OR expires_at > ?3)"
-                    ))?
+                    .prepare(sql::OTHER_LIVE_SESSIONS)?
                     .query_map(params![session.subject, session.id, now], self::session)?
                     .collect::<rusqlite::Result<_>>()?;
                 for ended in tokengate_store::evicted(&others, max) {
-                    transaction.execute(
-                        "DELETE FROM tokengate_sessions WHERE id = ?1",
-                        params![ended.id],
-                    )?;
+                    transaction.execute(sql::DELETE_SESSION, params![ended.id])?;
                     evicted.push(ended.id.clone());
                 }
             }
@@ -205,11 +166,7 @@ impl SessionStore for SqliteStore {
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let found = transaction
-                .query_row(
-                    &format!("SELECT {COLUMNS} FROM tokengate_sessions WHERE id = ?1"),
-                    params![id],
-                    session,
-                )
+                .query_row(sql::SESSION_BY_ID, params![id], session)
                 .optional()?
                 .filter(|s| s.is_live(now));
             let Some(found) = found else {
@@ -224,8 +181,7 @@ impl SessionStore for SqliteStore {
             match keep {
                 Some(session) => write(&transaction, &session)?,
                 None => {
-                    transaction
-                        .execute("DELETE FROM tokengate_sessions WHERE id = ?1", params![id])?;
+                    transaction.execute(sql::DELETE_SESSION, params![id])?;
                 }
             }
             transaction.commit()?;
@@ -237,12 +193,7 @@ impl SessionStore for SqliteStore {
         let (subject, id) = (subject.to_owned(), id.to_owned());
         self.run(move |connection| {
             connection
-                .query_row(
-                    "SELECT 1 FROM tokengate_sessions WHERE id = ?1 AND subject = ?2 \
-                     AND (expires_at IS NULL OR expires_at > ?3)",
-                    params![id, subject, now],
-                    |_| Ok(()),
-                )
+                .query_row(sql::IS_LIVE, params![id, subject, now], |_| Ok(()))
                 .optional()
                 .map(|found| found.is_some())
         })
@@ -252,15 +203,8 @@ impl SessionStore for SqliteStore {
         let (subject, id) = (subject.to_owned(), id.to_owned());
         self.run(move |connection| {
             let transaction = connection.transaction()?;
-            let live = transaction.execute(
-                "DELETE FROM tokengate_sessions WHERE id = ?1 AND subject = ?2 \
-                 AND (expires_at IS NULL OR expires_at > ?3)",
-                params![id, subject, now],
-            )?;
-            transaction.execute(
-                "DELETE FROM tokengate_sessions WHERE id = ?1 AND subject = ?2",
-                params![id, subject],
-            )?;
+            let live = transaction.execute(sql::DELETE_LIVE_SESSION, params![id, subject, now])?;
+            transaction.execute(sql::DELETE_SUBJECT_SESSION, params![id, subject])?;
             transaction.commit()?;
             Ok(live > 0)
         })
@@ -285,11 +229,7 @@ impl SessionStore for SqliteStore {
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if let Some((id, token, grace)) = &by {
                 let presenter = transaction
-                    .query_row(
-                        &format!("SELECT {COLUMNS} FROM tokengate_sessions WHERE id = ?1"),
-                        params![id],
-                        session,
-                    )
+                    .query_row(sql::SESSION_BY_ID, params![id], session)
                     .optional()?;
                 let asking = Presented::new(id, token, *grace);
                 if !presenter.is_some_and(|s| s.accepts(&subject, &asking, now)) {
@@ -297,14 +237,7 @@ impl SessionStore for SqliteStore {
                 }
             }
             let ended = {
-                // `LIMIT -1`: no limit.
-                let mut statement = transaction.prepare(
-                    "DELETE FROM tokengate_sessions WHERE id IN ( \
-                         SELECT id FROM tokengate_sessions WHERE subject = ?1 AND id IS NOT ?2 \
-                         AND (?4 IS NULL OR id = ?4) \
-                         AND (expires_at IS NULL OR expires_at > ?3) LIMIT ?5) \
-                     RETURNING id",
-                )?;
+                let mut statement = transaction.prepare(sql::REVOKE_SUBJECT)?;
                 let rows = statement
                     .query_map(params![subject, keep, now, only, at_most], |row| row.get(0))?;
                 rows.collect::<rusqlite::Result<Vec<String>>>()?
@@ -317,10 +250,7 @@ impl SessionStore for SqliteStore {
     fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>> {
         let subject = subject.to_owned();
         self.run(move |connection| {
-            let mut statement = connection.prepare(&format!(
-                "SELECT {COLUMNS} FROM tokengate_sessions WHERE subject = ?1 \
-                 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY created_at, id"
-            ))?;
+            let mut statement = connection.prepare(sql::LIST)?;
             let rows = statement.query_map(params![subject, now], session)?;
             rows.collect()
         })
@@ -343,26 +273,18 @@ impl AttemptCounter for SqliteStore {
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             // Ended windows go as attempts come: the table stays bounded by open windows.
-            transaction.execute(
-                "DELETE FROM tokengate_attempts WHERE ends_at <= ?1",
-                params![now],
-            )?;
+            transaction.execute(sql::DELETE_ENDED_WINDOWS, params![now])?;
             let open = transaction
-                .query_row(
-                    "SELECT count, ends_at FROM tokengate_attempts WHERE key = ?1",
-                    params![key],
-                    |row| Ok((row.get::<_, u32>(0)?, row.get::<_, i64>(1)?)),
-                )
+                .query_row(sql::WINDOW, params![key], |row| {
+                    Ok((row.get::<_, u32>(0)?, row.get::<_, i64>(1)?))
+                })
                 .optional()?;
             let reservation = match open {
                 Some((count, ends_at)) if count >= limit => {
                     Reservation::Refused(Window { count, ends_at })
                 }
                 Some((count, ends_at)) => {
-                    transaction.execute(
-                        "UPDATE tokengate_attempts SET count = count + 1 WHERE key = ?1",
-                        params![key],
-                    )?;
+                    transaction.execute(sql::COUNT_ATTEMPT, params![key])?;
                     Reservation::Granted(Window {
                         count: count + 1,
                         ends_at,
@@ -374,10 +296,7 @@ impl AttemptCounter for SqliteStore {
                 }),
                 None => {
                     let ends_at = now.saturating_add(length);
-                    transaction.execute(
-                        "INSERT INTO tokengate_attempts (key, count, ends_at) VALUES (?1, 1, ?2)",
-                        params![key, ends_at],
-                    )?;
+                    transaction.execute(sql::OPEN_WINDOW, params![key, ends_at])?;
                     Reservation::Granted(Window { count: 1, ends_at })
                 }
             };
@@ -393,15 +312,8 @@ impl AttemptCounter for SqliteStore {
             // it protects nothing.
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            transaction.execute(
-                "DELETE FROM tokengate_attempts WHERE key = ?1 AND ends_at = ?2 AND count <= 1",
-                params![key, ends_at],
-            )?;
-            transaction.execute(
-                "UPDATE tokengate_attempts SET count = count - 1 \
-                 WHERE key = ?1 AND ends_at = ?2 AND count > 1",
-                params![key, ends_at],
-            )?;
+            transaction.execute(sql::DELETE_LAST_ATTEMPT, params![key, ends_at])?;
+            transaction.execute(sql::GIVE_BACK_ATTEMPT, params![key, ends_at])?;
             transaction.commit()?;
             Ok(())
         })
@@ -410,10 +322,7 @@ impl AttemptCounter for SqliteStore {
     fn clear<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
         let key = key.to_owned();
         self.run(move |connection| {
-            connection.execute(
-                "DELETE FROM tokengate_attempts WHERE key = ?1",
-                params![key],
-            )?;
+            connection.execute(sql::CLEAR, params![key])?;
             Ok(())
         })
     }
