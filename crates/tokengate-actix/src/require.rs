@@ -37,34 +37,7 @@ pub struct Require {
     requirement: Arc<Requirement>,
 }
 
-impl Require {
-    /// Requires `requirement`.
-    pub fn new(requirement: Requirement) -> Self {
-        Self {
-            requirement: Arc::new(requirement),
-        }
-    }
-
-    /// Requires role `role` ([`Requirement::role`]).
-    pub fn role(role: &str) -> Self {
-        Self::new(Requirement::role(role))
-    }
-
-    /// Requires scope `scope` ([`Requirement::scope`]).
-    pub fn scope(scope: &str) -> Self {
-        Self::new(Requirement::scope(scope))
-    }
-
-    /// Requires a user token ([`Requirement::user`]).
-    pub fn user() -> Self {
-        Self::new(Requirement::user())
-    }
-
-    /// Requires an application token ([`Requirement::application`]).
-    pub fn application() -> Self {
-        Self::new(Requirement::application())
-    }
-}
+tokengate_core::require_constructors!(Require);
 
 impl<S, B> Transform<S, ServiceRequest> for Require
 where

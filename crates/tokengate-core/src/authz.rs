@@ -226,6 +226,51 @@ pub trait Policy {
     fn requirement() -> Requirement;
 }
 
+/// The constructors of an adapter's `Require` layer, written once for both adapters: `new`,
+/// the shorthands (`role`, `scope`, `user`, `application`) and `From<Requirement>`. The type
+/// must hold its requirement as `requirement: Arc<Requirement>`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! require_constructors {
+    ($require:ident) => {
+        impl $require {
+            /// Requires `requirement`.
+            pub fn new(requirement: $crate::authz::Requirement) -> Self {
+                Self {
+                    requirement: ::std::sync::Arc::new(requirement),
+                }
+            }
+
+            /// Requires role `role` ([`Requirement::role`]($crate::authz::Requirement::role)).
+            pub fn role(role: &str) -> Self {
+                Self::new($crate::authz::Requirement::role(role))
+            }
+
+            /// Requires scope `scope` ([`Requirement::scope`]($crate::authz::Requirement::scope)).
+            pub fn scope(scope: &str) -> Self {
+                Self::new($crate::authz::Requirement::scope(scope))
+            }
+
+            /// Requires a user token ([`Requirement::user`]($crate::authz::Requirement::user)).
+            pub fn user() -> Self {
+                Self::new($crate::authz::Requirement::user())
+            }
+
+            /// Requires an application token
+            /// ([`Requirement::application`]($crate::authz::Requirement::application)).
+            pub fn application() -> Self {
+                Self::new($crate::authz::Requirement::application())
+            }
+        }
+
+        impl ::std::convert::From<$crate::authz::Requirement> for $require {
+            fn from(requirement: $crate::authz::Requirement) -> Self {
+                Self::new(requirement)
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
