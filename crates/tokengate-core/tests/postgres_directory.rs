@@ -14,6 +14,37 @@ fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
+/// A schema `{name}_{pid}` with a users table holding `ada` (password `pw`), and a pool to
+/// administer it.
+async fn with_ada(name: &str) -> (String, sqlx::PgPool) {
+    let schema = format!("{name}_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE;
+         CREATE SCHEMA {schema};
+         CREATE TABLE {schema}.users (login text PRIMARY KEY, password_hash text);
+         INSERT INTO {schema}.users VALUES ('ada', '{}');",
+        hash_password("pw").unwrap()
+    ))
+    .execute(&admin)
+    .await
+    .unwrap();
+    (schema, admin)
+}
+
+/// A transaction holding the users table of `schema` locked (a migration, a long `ALTER`),
+/// until it is rolled back.
+async fn locked(admin: &sqlx::PgPool, schema: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut locker = admin.begin().await.unwrap();
+    sqlx::raw_sql(&format!(
+        "LOCK TABLE {schema}.users IN ACCESS EXCLUSIVE MODE"
+    ))
+    .execute(&mut *locker)
+    .await
+    .unwrap();
+    locker
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::too_many_lines)] // one story, from sign-in to a deleted row
 async fn users_and_keys_come_from_the_applications_tables() {
@@ -416,18 +447,7 @@ async fn the_stored_parameters_are_read_as_the_pool_is_set_up() {
 /// and look-ups hold at most half of the application's pool.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_given_up_on_leaves_no_backend_behind() {
-    let schema = format!("tokengate_orphans_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
-    sqlx::raw_sql(&format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE;
-         CREATE SCHEMA {schema};
-         CREATE TABLE {schema}.users (login text PRIMARY KEY, password_hash text);
-         INSERT INTO {schema}.users VALUES ('ada', '{}');",
-        hash_password("pw").unwrap()
-    ))
-    .execute(&admin)
-    .await
-    .unwrap();
+    let (schema, admin) = with_ada("tokengate_orphans").await;
     // The application's pool, with no statement timeout of its own.
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
@@ -441,13 +461,7 @@ async fn a_sign_in_given_up_on_leaves_no_backend_behind() {
         password: "pw",
     };
     assert!(directory.verify(ada).await.unwrap().is_some());
-    let mut locker = admin.begin().await.unwrap();
-    sqlx::raw_sql(&format!(
-        "LOCK TABLE {schema}.users IN ACCESS EXCLUSIVE MODE"
-    ))
-    .execute(&mut *locker)
-    .await
-    .unwrap();
+    let locker = locked(&admin, &schema).await;
     let attempts = (0..2).map(|_| {
         let directory = directory.clone();
         tokio::spawn(async move {
@@ -489,18 +503,7 @@ async fn a_sign_in_given_up_on_leaves_no_backend_behind() {
 /// is closed instead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_dropped_midway_leaves_no_transaction_in_the_pool() {
-    let schema = format!("tokengate_dropped_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
-    sqlx::raw_sql(&format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE;
-         CREATE SCHEMA {schema};
-         CREATE TABLE {schema}.users (login text PRIMARY KEY, password_hash text);
-         INSERT INTO {schema}.users VALUES ('ada', '{}');",
-        hash_password("pw").unwrap()
-    ))
-    .execute(&admin)
-    .await
-    .unwrap();
+    let (schema, admin) = with_ada("tokengate_dropped").await;
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
         .connect(&postgres_url())
@@ -513,13 +516,7 @@ async fn a_sign_in_dropped_midway_leaves_no_transaction_in_the_pool() {
         password: "pw",
     };
     assert!(directory.verify(ada).await.unwrap().is_some());
-    let mut locker = admin.begin().await.unwrap();
-    sqlx::raw_sql(&format!(
-        "LOCK TABLE {schema}.users IN ACCESS EXCLUSIVE MODE"
-    ))
-    .execute(&mut *locker)
-    .await
-    .unwrap();
+    let locker = locked(&admin, &schema).await;
     let signing_in = {
         let directory = directory.clone();
         tokio::spawn(async move { directory.verify(ada).await.map(|found| found.is_some()) })

@@ -266,6 +266,22 @@ async fn a_live_read_that_began_before_a_sign_out_does_not_undo_it() {
     assert_eq!(guard(&gate, "/api/rest/me", &access).await, Err(401));
 }
 
+/// Opens `count` sessions of `ada` straight in the store (`{tag}0`, `{tag}1`...), live for an
+/// hour from `now`: a client that signed in that often, without the hashing.
+async fn open_sessions(store: &Controlled, count: usize, tag: &str, now: i64) {
+    for at in 0..count {
+        let session = Session::new(
+            &format!("{tag}{at}"),
+            "ada",
+            None,
+            "{}",
+            now,
+            Some(now + 3_600),
+        );
+        store.inner.create(session, None).await.unwrap();
+    }
+}
+
 /// Found in review: with no session limit, a sign-out of all was one store step over every
 /// session of the subject (one Redis script over a million keys, one statement over as many
 /// rows), however many a client had opened. It is now made of calls of a bounded size, and
@@ -275,23 +291,7 @@ async fn a_sign_out_of_all_is_made_of_bounded_calls() {
     let store = Arc::new(Controlled::default());
     let gate = gate(&store, &[("max_sessions", "none")]);
     let now = now();
-    let opened = |count: usize, tag: &'static str| {
-        let store = Arc::clone(&store);
-        async move {
-            for at in 0..count {
-                let session = Session::new(
-                    &format!("{tag}{at}"),
-                    "ada",
-                    None,
-                    "{}",
-                    now,
-                    Some(now + 3_600),
-                );
-                store.inner.create(session, None).await.unwrap();
-            }
-        }
-    };
-    opened(1_100, "bulk").await;
+    open_sessions(&store, 1_100, "bulk", now).await;
     let (refresh, access) = sign_in(&gate).await;
     let (status, answer) = post(
         &gate,
@@ -314,7 +314,7 @@ async fn a_sign_out_of_all_is_made_of_bounded_calls() {
     assert_eq!(guard(&gate, "/api/rest/me", &access).await, Err(401));
 
     // The same for an operator's sign-out of a subject.
-    opened(600, "again").await;
+    open_sessions(&store, 600, "again", now).await;
     assert_eq!(gate.revoke_subject("ada").await.unwrap(), 600);
     let batches = std::mem::take(&mut *store.batches.lock().unwrap());
     assert_eq!(batches, [(Some(500), 500), (Some(500), 100)]);
@@ -329,17 +329,7 @@ async fn a_sign_out_of_all_ends_everything_when_its_own_session_ends_midway() {
     let store = Arc::new(Controlled::default());
     let gate = gate(&store, &[("max_sessions", "none")]);
     let now = now();
-    for at in 0..1_100 {
-        let session = Session::new(
-            &format!("bulk{at}"),
-            "ada",
-            None,
-            "{}",
-            now,
-            Some(now + 3_600),
-        );
-        store.inner.create(session, None).await.unwrap();
-    }
+    open_sessions(&store, 1_100, "bulk", now).await;
     let (refresh, _) = sign_in(&gate).await;
     store
         .end_presenting_after_next
