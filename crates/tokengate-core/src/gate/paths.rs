@@ -83,12 +83,9 @@ const fn route(
 }
 
 impl Endpoint {
-    /// Its row of [`ENDPOINTS`].
+    /// Its row of [`ENDPOINTS`] (the table lists the endpoints in the enum's order).
     pub fn route(self) -> &'static EndpointRoute {
-        ENDPOINTS
-            .iter()
-            .find(|row| row.endpoint == self)
-            .unwrap_or(&ENDPOINTS[0])
+        &ENDPOINTS[self as usize]
     }
 }
 
@@ -187,5 +184,19 @@ impl TokenGate {
             .iter()
             .find(|present| present.row.endpoint == Endpoint::EndSession)?;
         id_under(path, &present.whole)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Endpoint, ENDPOINTS};
+
+    #[test]
+    fn the_table_lists_every_endpoint_in_the_enums_order() {
+        for (at, row) in ENDPOINTS.iter().enumerate() {
+            assert_eq!(row.endpoint as usize, at, "{row:?}");
+            assert_eq!(row.endpoint.route(), row);
+        }
+        assert_eq!(Endpoint::Ticket.route().path, "/ticket");
     }
 }
