@@ -76,7 +76,7 @@ impl Controlled {
 }
 
 fn down(what: &str) -> StoreError {
-    StoreError(format!("{what}: the test store is down"))
+    StoreError::unreachable(format!("{what}: the test store is down"))
 }
 
 /// The store handed to the gate, shared with the test.
@@ -430,10 +430,14 @@ impl AttemptCounter for ClearFails {
         self.0.reserve(key, limit, window, now)
     }
     fn release<'a>(&'a self, _key: &'a str, _ends_at: i64) -> StoreFuture<'a, ()> {
-        Box::pin(std::future::ready(Err(StoreError("release: down".into()))))
+        Box::pin(std::future::ready(Err(StoreError::unreachable(
+            "release: down",
+        ))))
     }
     fn clear<'a>(&'a self, _key: &'a str) -> StoreFuture<'a, ()> {
-        Box::pin(std::future::ready(Err(StoreError("clear: down".into()))))
+        Box::pin(std::future::ready(Err(StoreError::unreachable(
+            "clear: down",
+        ))))
     }
 }
 

@@ -48,7 +48,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Connection as _, PgConnection, PgPool, Row};
 use tokengate_store::{
     AttemptCounter, RefreshRequest, Refreshed, Reservation, Session, SessionStore, StoreError,
-    StoreFuture, SubjectRevocation, Window,
+    StoreErrorKind, StoreFuture, SubjectRevocation, Window,
 };
 use tokio::sync::OnceCell;
 
@@ -71,7 +71,7 @@ pub struct PostgresStore {
     wait: Duration,
     /// The last failed migration: when, and why; a use within [`RETRY`] of it answers the same
     /// error rather than trying again.
-    failed_migration: Arc<std::sync::Mutex<Option<(std::time::Instant, String)>>>,
+    failed_migration: Arc<std::sync::Mutex<Option<(std::time::Instant, StoreError)>>>,
 }
 
 /// How long a failed migration is answered from memory before it is tried again: the store
@@ -87,8 +87,44 @@ impl fmt::Debug for PostgresStore {
     }
 }
 
-fn failed(error: impl fmt::Display) -> StoreError {
-    StoreError(format!("postgres: {error}"))
+/// A PostgreSQL error, of the kind it is. A connection that failed or a pool with none free,
+/// a statement or lock timeout, a deadlock, a server shutting down or out of resources may
+/// pass; a wrong password, a database, schema or privilege that is missing never will; a row
+/// tokengate cannot read is corrupt.
+#[allow(clippy::needless_pass_by_value)] // by value, for `.map_err(failed)`
+fn failed(error: sqlx::Error) -> StoreError {
+    let kind = match &error {
+        sqlx::Error::Configuration(_) => StoreErrorKind::Misconfigured,
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => StoreErrorKind::Unreachable,
+        sqlx::Error::Database(database) => state_kind(database.code().as_deref().unwrap_or("")),
+        sqlx::Error::Protocol(_)
+        | sqlx::Error::RowNotFound
+        | sqlx::Error::TypeNotFound { .. }
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_) => StoreErrorKind::Corrupt,
+        _ => StoreErrorKind::Refused,
+    };
+    StoreError::new(kind, format!("postgres: {error}"))
+}
+
+/// The kind of failure a SQLSTATE is: class 28 (authorization), 3D (no such database), 3F (no
+/// such schema) and 42501 (no privilege) are settings; 57014 (a statement timeout), 55P03 (a
+/// lock timeout), class 40 (serialization, deadlock), 53 (resources), 57P (shutdown) and 08
+/// (connection) pass.
+fn state_kind(state: &str) -> StoreErrorKind {
+    let class = state.get(..2).unwrap_or("");
+    match (class, state) {
+        ("28" | "3D" | "3F", _) | (_, "42501") => StoreErrorKind::Misconfigured,
+        ("40" | "53" | "08", _) | (_, "57014" | "55P03") => StoreErrorKind::Unreachable,
+        _ if state.starts_with("57P") => StoreErrorKind::Unreachable,
+        _ => StoreErrorKind::Refused,
+    }
 }
 
 impl PostgresStore {
@@ -110,8 +146,8 @@ impl PostgresStore {
         timeout: Duration,
     ) -> Result<Self, StoreError> {
         if !is_identifier(schema) {
-            return Err(failed(format!(
-                "schema `{schema}`: expected lower-case letters, digits and `_`"
+            return Err(StoreError::misconfigured(format!(
+                "postgres: schema `{schema}`: expected lower-case letters, digits and `_`"
             )));
         }
         let millis = timeout.as_millis().max(1).to_string();
@@ -165,14 +201,14 @@ impl PostgresStore {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some((_, error)) = last.as_ref().filter(|(at, _)| at.elapsed() < RETRY) {
-                return Err(StoreError(error.clone()));
+                return Err(error.clone());
             }
         }
         let outcome = async {
             let mut connection =
                 tokio::time::timeout(self.wait, PgConnection::connect_with(&self.options))
                     .await
-                    .map_err(|_| failed("no connection in time"))?
+                    .map_err(|_| StoreError::unreachable("postgres: no connection in time"))?
                     .map_err(failed)?;
             // Without arguments, a statement goes as a simple query: all of them, in order.
             let migrated = sqlx::Executor::execute(&mut connection, self.sql.schema.as_str())
@@ -191,7 +227,7 @@ impl PostgresStore {
         *last = outcome
             .as_ref()
             .err()
-            .map(|error| (std::time::Instant::now(), error.0.clone()));
+            .map(|error| (std::time::Instant::now(), error.clone()));
         outcome
     }
 }

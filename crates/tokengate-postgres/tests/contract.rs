@@ -31,6 +31,34 @@ async fn a_database_that_is_down_is_an_error_not_a_wait() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_say_whether_the_database_is_down_or_the_settings_are_wrong() {
+    use tokengate_store::{SessionStore, StoreErrorKind};
+    let down = PostgresStore::open("postgres://postgres@127.0.0.1:1/test", "tokengate", "x");
+    let error = down.unwrap().is_live("ada", "s", 0).await.unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Unreachable, "{error}");
+    assert!(error.is_transient());
+
+    let error = PostgresStore::open(&postgres_url(), "Not-A-Schema", "x").unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Misconfigured, "{error}");
+
+    let error = PostgresStore::open(
+        "postgres://postgres@127.0.0.1:5432/test?sslmode=nonsense",
+        "tokengate",
+        "x",
+    )
+    .unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Misconfigured, "{error}");
+
+    let url = postgres_url();
+    let (server, _) = url.split('?').next().unwrap().rsplit_once('/').unwrap();
+    let missing = format!("{server}/tokengate_missing_{}", std::process::id());
+    let store = PostgresStore::open(&missing, "tokengate", "x").unwrap();
+    let error = store.is_live("ada", "s", 0).await.unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Misconfigured, "{error}");
+    assert!(!error.is_transient());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tables_of_the_first_schema_are_migrated_in_place() {
     use tokengate_store::{Session, SessionStore};
     let schema = format!("tokengate_v1_{}", std::process::id());

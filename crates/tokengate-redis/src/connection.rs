@@ -33,8 +33,8 @@ impl Target {
             .map(|node| format!("redis://{node}"))
             .collect();
         if nodes.is_empty() || nodes.iter().any(|node| node[8..].contains('/')) {
-            return Err(failed(format!(
-                "`{url}`: expected {CLUSTER_SCHEME}host:port,host:port (a cluster has no databases)"
+            return Err(StoreError::misconfigured(format!(
+                "redis: `{url}`: expected {CLUSTER_SCHEME}host:port,host:port (a cluster has no databases)"
             )));
         }
         ClusterClient::builder(nodes)
@@ -62,7 +62,7 @@ impl Target {
             }
             Self::Cluster(client) => tokio::time::timeout(wait, client.get_async_connection())
                 .await
-                .map_err(|_| failed("the cluster did not answer in time"))?
+                .map_err(|_| StoreError::unreachable("redis: the cluster did not answer in time"))?
                 .map(Connection::Cluster)
                 .map_err(failed),
         }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use tokengate_store::{Session, StoreError};
 
-use super::failed;
+use super::corrupt;
 
 /// The hash's fields, in the order the `create` script receives them.
 pub(crate) const FIELDS: [&str; 12] = [
@@ -53,7 +53,7 @@ pub(crate) fn parse(flat: &[String]) -> Result<Session, StoreError> {
         fields
             .get(name)
             .map(|value| (*value).to_owned())
-            .ok_or_else(|| failed(format!("session without `{name}`")))
+            .ok_or_else(|| corrupt(format!("session without `{name}`")))
     };
     let optional = |name: &str| {
         fields
@@ -64,7 +64,7 @@ pub(crate) fn parse(flat: &[String]) -> Result<Session, StoreError> {
     let number = |name: &str| -> Result<i64, StoreError> {
         text(name)?
             .parse()
-            .map_err(|_| failed(format!("`{name}` is not a number")))
+            .map_err(|_| corrupt(format!("`{name}` is not a number")))
     };
     let mut session = Session::new(
         &text("id")?,
@@ -75,7 +75,7 @@ pub(crate) fn parse(flat: &[String]) -> Result<Session, StoreError> {
         optional("expires_at")
             .map(|at| {
                 at.parse()
-                    .map_err(|_| failed("`expires_at` is not a number"))
+                    .map_err(|_| corrupt("`expires_at` is not a number"))
             })
             .transpose()?,
     );

@@ -38,7 +38,7 @@ use std::time::Duration;
 use redis::Script;
 use tokengate_store::{
     AttemptCounter, RefreshRequest, Refreshed, Reservation, Session, SessionStore, StoreError,
-    StoreFuture, SubjectRevocation, Window,
+    StoreErrorKind, StoreFuture, SubjectRevocation, Window,
 };
 use tokio::sync::OnceCell;
 
@@ -79,8 +79,49 @@ struct Scripts {
     release: Script,
 }
 
-pub(crate) fn failed(error: impl fmt::Display) -> StoreError {
-    StoreError(format!("redis: {error}"))
+/// A Redis error, of the kind it is: a connection that failed, timed out or was dropped, and
+/// a server loading, failing over or read-only for a while, may come back; a URL or password
+/// that is wrong never will; a reply of the wrong type is not what tokengate wrote.
+#[allow(clippy::needless_pass_by_value)] // by value, for `.map_err(failed)`
+pub(crate) fn failed(error: redis::RedisError) -> StoreError {
+    use redis::{ErrorKind, ServerErrorKind as Server};
+    let kind = if error.is_io_error()
+        || error.is_timeout()
+        || error.is_connection_refusal()
+        || error.is_connection_dropped()
+    {
+        StoreErrorKind::Unreachable
+    } else {
+        match error.kind() {
+            ErrorKind::InvalidClientConfig | ErrorKind::AuthenticationFailed => {
+                StoreErrorKind::Misconfigured
+            }
+            ErrorKind::Server(Server::NoPerm) => StoreErrorKind::Misconfigured,
+            ErrorKind::Server(
+                Server::BusyLoading
+                | Server::TryAgain
+                | Server::ClusterDown
+                | Server::MasterDown
+                | Server::ReadOnly
+                | Server::Moved
+                | Server::Ask,
+            )
+            | ErrorKind::ClusterConnectionNotFound => StoreErrorKind::Unreachable,
+            ErrorKind::Parse | ErrorKind::UnexpectedReturnType => StoreErrorKind::Corrupt,
+            _ => StoreErrorKind::Refused,
+        }
+    };
+    StoreError::new(kind, format!("redis: {error}"))
+}
+
+/// A reply tokengate's scripts never give: Redis holds something else under its keys.
+pub(crate) fn corrupt(what: impl fmt::Display) -> StoreError {
+    StoreError::corrupt(format!("redis: {what}"))
+}
+
+/// A step that kept being raced by other writers until it gave up.
+fn contended(what: &str) -> StoreError {
+    StoreError::refused(format!("redis: {what}"))
 }
 
 /// Every wait on Redis is bounded, so a Redis that is down makes the endpoints answer 503
@@ -182,7 +223,7 @@ impl RedisStore {
             Some((status, ended)) if status == "ended" => Ok(ScriptAnswer::Ended(ended.to_vec())),
             Some((status, _)) if status == "refused" => Ok(ScriptAnswer::Refused),
             Some((status, index)) if status == "retry" => Ok(ScriptAnswer::Retry(index.to_vec())),
-            _ => Err(failed("unexpected sign-out answer")),
+            _ => Err(corrupt("unexpected sign-out answer")),
         }
     }
 
@@ -211,7 +252,7 @@ impl RedisStore {
             {
                 ScriptAnswer::Ended(these) => ended.extend(these),
                 ScriptAnswer::Refused => return Ok(None),
-                ScriptAnswer::Retry(_) => return Err(failed("unexpected sign-out answer")),
+                ScriptAnswer::Retry(_) => return Err(corrupt("unexpected sign-out answer")),
             }
             by = None;
             if ids.len() < wanted || ended.len() >= most {
@@ -219,7 +260,7 @@ impl RedisStore {
             }
         }
         // Short every time: a batch that says so would read as "no more live sessions".
-        Err(failed("sessions kept ending during a sign-out of all"))
+        Err(contended("sessions kept ending during a sign-out of all"))
     }
 }
 
@@ -290,10 +331,10 @@ impl SessionStore for RedisStore {
                 match answer.split_first() {
                     Some((status, evicted)) if status == "created" => return Ok(evicted.to_vec()),
                     Some((status, index)) if status == "retry" => index.clone_into(&mut ids),
-                    _ => return Err(failed("unexpected sign-in answer")),
+                    _ => return Err(corrupt("unexpected sign-in answer")),
                 }
             }
-            Err(failed("sessions kept being added during a sign-in"))
+            Err(contended("sessions kept being added during a sign-in"))
         })
     }
 
@@ -320,7 +361,7 @@ impl SessionStore for RedisStore {
                 .await
                 .map_err(failed)?;
             let Some((outcome, flat)) = answer.split_first() else {
-                return Err(failed("empty answer"));
+                return Err(corrupt("empty answer"));
             };
             Ok(match outcome.as_str() {
                 "current" => Refreshed::Current(parse(flat)?),
@@ -389,7 +430,9 @@ impl SessionStore for RedisStore {
                     ScriptAnswer::Retry(index) => ids = index,
                 }
             }
-            Err(failed("sessions kept being added during a sign-out of all"))
+            Err(contended(
+                "sessions kept being added during a sign-out of all",
+            ))
         })
     }
 
@@ -489,7 +532,7 @@ impl AttemptCounter for RedisStore {
                 .await
                 .map_err(failed)?;
             let [granted, count, ends_at] = found[..] else {
-                return Err(failed("unexpected counter answer"));
+                return Err(corrupt("unexpected counter answer"));
             };
             let window = Window {
                 count: u32::try_from(count).unwrap_or(u32::MAX),

@@ -21,6 +21,26 @@ async fn keeps_the_store_and_counter_contracts() {
 
 /// The Redis Cluster the tests use: `TEST_REDIS_CLUSTER_URL`, which `scripts/test.sh` sets
 /// after starting three local masters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_say_whether_redis_is_down_or_the_settings_are_wrong() {
+    use tokengate_store::{SessionStore, StoreErrorKind};
+    let down = RedisStore::open("redis://127.0.0.1:1/0", "x").unwrap();
+    let error = down.is_live("ada", "s", 0).await.unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Unreachable, "{error}");
+    for url in [
+        "redis+cluster://",
+        "redis+cluster://127.0.0.1:7000/1",
+        "redis://:x@/",
+    ] {
+        let error = RedisStore::open(url, "x").unwrap_err();
+        assert_eq!(
+            error.kind(),
+            StoreErrorKind::Misconfigured,
+            "{url}: {error}"
+        );
+    }
+}
+
 fn cluster_url() -> String {
     std::env::var("TEST_REDIS_CLUSTER_URL").unwrap_or_else(|_| {
         panic!(

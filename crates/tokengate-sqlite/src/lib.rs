@@ -15,7 +15,7 @@ mod sql;
 
 use tokengate_store::{
     AttemptCounter, Presented, RefreshRequest, Refreshed, Reservation, Session, SessionStore,
-    StoreError, StoreFuture, SubjectRevocation, Window,
+    StoreError, StoreErrorKind, StoreFuture, SubjectRevocation, Window,
 };
 
 /// Sessions in a SQLite database file.
@@ -30,8 +30,30 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-fn failed(error: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("sqlite: {error}"))
+/// A SQLite error, of the kind its code says: a busy or locked database may free up, a file
+/// that cannot be opened or written never will, a value tokengate did not write is corrupt.
+#[allow(clippy::needless_pass_by_value)] // by value, for `.map_err(failed)`
+fn failed(error: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode as Code;
+    let kind = match &error {
+        rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
+            Code::DatabaseBusy | Code::DatabaseLocked => StoreErrorKind::Unreachable,
+            Code::CannotOpen
+            | Code::PermissionDenied
+            | Code::NotADatabase
+            | Code::ReadOnly
+            | Code::AuthorizationForStatementDenied => StoreErrorKind::Misconfigured,
+            Code::DatabaseCorrupt => StoreErrorKind::Corrupt,
+            _ => StoreErrorKind::Refused,
+        },
+        rusqlite::Error::InvalidPath(_) => StoreErrorKind::Misconfigured,
+        rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..)
+        | rusqlite::Error::Utf8Error(..)
+        | rusqlite::Error::InvalidColumnType(..) => StoreErrorKind::Corrupt,
+        _ => StoreErrorKind::Refused,
+    };
+    StoreError::new(kind, format!("sqlite: {error}"))
 }
 
 fn session(row: &Row<'_>) -> rusqlite::Result<Session> {
@@ -120,7 +142,7 @@ impl SqliteStore {
                 work(&mut connection).map_err(failed)
             })
             .await
-            .map_err(failed)?
+            .map_err(|error| StoreError::refused(format!("sqlite: {error}")))?
         })
     }
 }
@@ -343,6 +365,17 @@ mod tests {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    }
+
+    #[test]
+    fn a_path_that_cannot_be_a_database_is_a_setting_to_fix() {
+        let directory = std::env::temp_dir();
+        let error = SqliteStore::open(&directory).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            tokengate_store::StoreErrorKind::Misconfigured,
+            "{error}"
+        );
     }
 
     #[tokio::test]

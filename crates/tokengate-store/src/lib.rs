@@ -27,6 +27,7 @@
 //! ```
 
 mod counter;
+mod error;
 mod session;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -39,12 +40,8 @@ use std::pin::Pin;
 #[doc(hidden)]
 pub use counter::AttemptCounter as FailureCounter;
 pub use counter::{AttemptCounter, Reservation, Window};
+pub use error::{StoreError, StoreErrorKind};
 pub use session::{evicted, Presented, RefreshRequest, Refreshed, Session, SubjectRevocation};
-
-/// The store could not be reached or answered nonsense; endpoints answer 503.
-#[derive(Debug, thiserror::Error)]
-#[error("session store error: {0}")]
-pub struct StoreError(pub String);
 
 /// A boxed future, as returned by [`SessionStore`] and [`AttemptCounter`].
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;

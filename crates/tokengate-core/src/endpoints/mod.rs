@@ -204,7 +204,7 @@ fn deadline(duration: std::time::Duration) -> Option<tokio::time::Sleep> {
 
 /// A session store error, as the endpoints answer it (503), logged.
 fn store_down(error: &StoreError) -> Error {
-    tracing::warn!(target: "tokengate", %error, "session store failed");
+    tracing::warn!(target: "tokengate", %error, kind = error.kind().as_str(), "session store failed");
     Error::new(ErrorKind::Unavailable("session store"))
 }
 

@@ -189,7 +189,7 @@ impl TokenGateBuilder {
                 ConfigError::new(
                     "store",
                     &crate::config::redacted_url(url),
-                    crate::config::redacted_in(&reason, url),
+                    crate::config::redacted_in(reason.message(), url),
                 )
             })?;
             (opened.sessions, opened.failures)

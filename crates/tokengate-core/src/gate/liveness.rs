@@ -41,7 +41,7 @@ impl TokenGate {
                 Ok(false)
             }
             Err(error) => {
-                tracing::warn!(target: "tokengate", %error, "session store failed");
+                tracing::warn!(target: "tokengate", %error, kind = error.kind().as_str(), "session store failed");
                 Err(Error::new(ErrorKind::Unavailable("session store")))
             }
         }
@@ -57,7 +57,7 @@ impl TokenGate {
             .end_sessions_of(request)
             .await
             .map_err(|error| {
-                tracing::warn!(target: "tokengate", %error, "session store failed");
+                tracing::warn!(target: "tokengate", %error, kind = error.kind().as_str(), "session store failed");
                 Error::new(ErrorKind::Unavailable("session store"))
             })?
             .unwrap_or_default();
@@ -105,7 +105,7 @@ impl TokenGate {
             .revoke(subject, sid, unix_now())
             .await
             .map_err(|error| {
-                tracing::warn!(target: "tokengate", %error, "session store failed");
+                tracing::warn!(target: "tokengate", %error, kind = error.kind().as_str(), "session store failed");
                 Error::new(ErrorKind::Unavailable("session store"))
             })?;
         self.sessions_ended([sid]);

@@ -42,6 +42,6 @@ pub use tokengate_sqlite::SqliteStore;
 #[cfg(feature = "test-util")]
 pub use tokengate_store::testing;
 pub use tokengate_store::{
-    Presented, RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture,
-    SubjectRevocation,
+    Presented, RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreErrorKind,
+    StoreFuture, SubjectRevocation,
 };

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{MemoryStore, SessionStore};
 use crate::config::{StoreSettings, STORE_SCHEMES};
-use tokengate_store::AttemptCounter;
+use tokengate_store::{AttemptCounter, StoreError};
 
 /// The store named by a `store` setting, and the failure counter that goes with it when the
 /// store counts sign-in attempts too (SQLite and Redis do, so that a restart or another
@@ -28,9 +28,12 @@ impl std::fmt::Debug for Opened {
 
 /// Opens the store `url` names — `memory`, `sqlite://path` (feature `sqlite`) or
 /// `redis://host:port/db` / `rediss://...` / `redis+cluster://host:port,host:port,...`
-/// (feature `redis`; keys under `prefix`). `Err` says
-/// what is wrong, or which feature to enable.
-pub fn open(url: &str, prefix: &str) -> Result<Opened, String> {
+/// (feature `redis`; keys under `prefix`) or `postgres://...` (feature `postgres`). `Err`
+/// says what is wrong, or which feature to enable: [`Misconfigured`] for a URL no store
+/// takes, the store's own error otherwise.
+///
+/// [`Misconfigured`]: tokengate_store::StoreErrorKind::Misconfigured
+pub fn open(url: &str, prefix: &str) -> Result<Opened, StoreError> {
     let settings = StoreSettings {
         url: url.to_owned(),
         prefix: prefix.to_owned(),
@@ -41,7 +44,7 @@ pub fn open(url: &str, prefix: &str) -> Result<Opened, String> {
 
 /// The store `settings` name, with its other settings (the PostgreSQL schema, pool size and
 /// statement timeout).
-pub fn open_with(settings: &StoreSettings) -> Result<Opened, String> {
+pub fn open_with(settings: &StoreSettings) -> Result<Opened, StoreError> {
     let (url, prefix) = (settings.url.as_str(), settings.prefix.as_str());
     let url = url.trim();
     if url == "memory" {
@@ -62,12 +65,14 @@ pub fn open_with(settings: &StoreSettings) -> Result<Opened, String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return postgres(settings);
     }
-    Err(format!("expected {STORE_SCHEMES}"))
+    Err(StoreError::misconfigured(format!(
+        "expected {STORE_SCHEMES}"
+    )))
 }
 
 #[cfg(feature = "sqlite")]
-fn sqlite(path: &str) -> Result<Opened, String> {
-    let store = tokengate_sqlite::SqliteStore::open(path).map_err(|e| e.to_string())?;
+fn sqlite(path: &str) -> Result<Opened, StoreError> {
+    let store = tokengate_sqlite::SqliteStore::open(path)?;
     Ok(Opened {
         failures: Some(Arc::new(store.clone())),
         sessions: Arc::new(store),
@@ -75,13 +80,15 @@ fn sqlite(path: &str) -> Result<Opened, String> {
 }
 
 #[cfg(not(feature = "sqlite"))]
-fn sqlite(_: &str) -> Result<Opened, String> {
-    Err("a SQLite store needs the `sqlite` feature of tokengate".to_owned())
+fn sqlite(_: &str) -> Result<Opened, StoreError> {
+    Err(StoreError::misconfigured(
+        "a SQLite store needs the `sqlite` feature of tokengate",
+    ))
 }
 
 #[cfg(feature = "redis")]
-fn redis(url: &str, prefix: &str) -> Result<Opened, String> {
-    let store = tokengate_redis::RedisStore::open(url, prefix).map_err(|e| e.to_string())?;
+fn redis(url: &str, prefix: &str) -> Result<Opened, StoreError> {
+    let store = tokengate_redis::RedisStore::open(url, prefix)?;
     Ok(Opened {
         failures: Some(Arc::new(store.clone())),
         sessions: Arc::new(store),
@@ -89,20 +96,21 @@ fn redis(url: &str, prefix: &str) -> Result<Opened, String> {
 }
 
 #[cfg(not(feature = "redis"))]
-fn redis(_: &str, _: &str) -> Result<Opened, String> {
-    Err("a Redis store needs the `redis` feature of tokengate".to_owned())
+fn redis(_: &str, _: &str) -> Result<Opened, StoreError> {
+    Err(StoreError::misconfigured(
+        "a Redis store needs the `redis` feature of tokengate",
+    ))
 }
 
 #[cfg(feature = "postgres")]
-fn postgres(settings: &StoreSettings) -> Result<Opened, String> {
+fn postgres(settings: &StoreSettings) -> Result<Opened, StoreError> {
     let store = tokengate_postgres::PostgresStore::open_tuned(
         settings.url.trim(),
         &settings.schema,
         &settings.prefix,
         settings.pool_size,
         settings.timeout,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     Ok(Opened {
         failures: Some(Arc::new(store.clone())),
         sessions: Arc::new(store),
@@ -110,13 +118,16 @@ fn postgres(settings: &StoreSettings) -> Result<Opened, String> {
 }
 
 #[cfg(not(feature = "postgres"))]
-fn postgres(_: &StoreSettings) -> Result<Opened, String> {
-    Err("a PostgreSQL store needs the `postgres` feature of tokengate".to_owned())
+fn postgres(_: &StoreSettings) -> Result<Opened, StoreError> {
+    Err(StoreError::misconfigured(
+        "a PostgreSQL store needs the `postgres` feature of tokengate",
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokengate_store::StoreErrorKind;
 
     #[test]
     fn memory_is_a_store_without_a_counter_of_its_own() {
@@ -127,14 +138,16 @@ mod tests {
     #[test]
     fn an_unknown_scheme_lists_the_known_ones() {
         let error = open("mongodb://db", "tokengate").unwrap_err();
-        assert!(error.contains("sqlite://"), "{error}");
+        assert!(error.message().contains("sqlite://"), "{error}");
+        assert_eq!(error.kind(), StoreErrorKind::Misconfigured);
     }
 
     #[cfg(not(feature = "redis"))]
     #[test]
     fn redis_without_its_feature_names_the_feature() {
         let error = open("redis://127.0.0.1/0", "tokengate").unwrap_err();
-        assert!(error.contains("`redis` feature"), "{error}");
+        assert!(error.message().contains("`redis` feature"), "{error}");
+        assert_eq!(error.kind(), StoreErrorKind::Misconfigured);
     }
 
     #[cfg(feature = "sqlite")]
