@@ -303,16 +303,16 @@ impl SessionStore for RedisStore {
             // then create and evict in one step that starts over if a session was added in
             // between (with the index it found, so that the next attempt needs no read of its
             // own). Without one, a single step.
-            let mut ids = match max_sessions {
+            let mut listed = Listed::new(match max_sessions {
                 Some(_) => index_ids(&mut connection, &index).await?,
                 None => Vec::new(),
-            };
-            for _ in 0..RETRIES {
+            });
+            loop {
                 let mut invocation = self.scripts.create.prepare_invoke();
                 invocation
                     .key(self.keys.session(&session.subject, &session.id))
                     .key(&index);
-                for id in &ids {
+                for id in &listed.ids {
                     invocation.key(self.keys.session(&session.subject, id));
                 }
                 for (field, value) in FIELDS.iter().zip(&values) {
@@ -321,7 +321,7 @@ impl SessionStore for RedisStore {
                 invocation
                     .arg(session.created_at)
                     .arg(max_sessions.map(|max| max.to_string()).unwrap_or_default());
-                for id in &ids {
+                for id in &listed.ids {
                     invocation.arg(id);
                 }
                 let answer: Vec<String> = invocation
@@ -330,11 +330,12 @@ impl SessionStore for RedisStore {
                     .map_err(failed)?;
                 match answer.split_first() {
                     Some((status, evicted)) if status == "created" => return Ok(evicted.to_vec()),
-                    Some((status, index)) if status == "retry" => index.clone_into(&mut ids),
+                    Some((status, index)) if status == "retry" => {
+                        listed.again(index.to_vec(), "sign-in")?;
+                    }
                     _ => return Err(corrupt("unexpected sign-in answer")),
                 }
             }
-            Err(contended("sessions kept being added during a sign-in"))
         })
     }
 
@@ -407,7 +408,7 @@ impl SessionStore for RedisStore {
         Box::pin(async move {
             let mut connection = self.connection().await?;
             let index = self.keys.index(request.subject);
-            let mut ids = match (request.only, request.at_most) {
+            let mut listed = Listed::new(match (request.only, request.at_most) {
                 (Some(only), _) => vec![only.to_owned()],
                 (None, Some(most)) => {
                     return self
@@ -415,24 +416,28 @@ impl SessionStore for RedisStore {
                         .await;
                 }
                 (None, None) => index_ids(&mut connection, &index).await?,
-            };
+            });
             // The script must name every key it touches: read the index, then end what it
             // held in one step that starts over, with the index it found, if a session was
             // added in between.
-            let listed = request.only.is_some();
-            for _ in 0..RETRIES {
+            let only = request.only.is_some();
+            loop {
                 match self
-                    .end_sessions(&mut connection, &index, request, request.by, &ids, listed)
+                    .end_sessions(
+                        &mut connection,
+                        &index,
+                        request,
+                        request.by,
+                        &listed.ids,
+                        only,
+                    )
                     .await?
                 {
                     ScriptAnswer::Ended(ended) => return Ok(Some(ended)),
                     ScriptAnswer::Refused => return Ok(None),
-                    ScriptAnswer::Retry(index) => ids = index,
+                    ScriptAnswer::Retry(index) => listed.again(index, "sign-out of all")?,
                 }
             }
-            Err(contended(
-                "sessions kept being added during a sign-out of all",
-            ))
         })
     }
 
@@ -510,6 +515,33 @@ async fn live_ids(
 /// tries again when sessions of the subject keep being added: each round lets at least one of
 /// the calls that race through, so a burst of this many at once all land.
 const RETRIES: usize = 64;
+
+/// The sessions a script over a subject's index must name, as last read, and how many more
+/// times it may start over when the script finds the index changed (sessions added between the
+/// read and the script): the one retry rule of a sign-in with a limit and a sign-out of all.
+struct Listed {
+    ids: Vec<String>,
+    tries: usize,
+}
+
+impl Listed {
+    fn new(ids: Vec<String>) -> Self {
+        Self { ids, tries: 1 }
+    }
+
+    /// The index the script found, for the next try; an error once `RETRIES` tries of the
+    /// `step` were all raced.
+    fn again(&mut self, index: Vec<String>, step: &str) -> Result<(), StoreError> {
+        if self.tries >= RETRIES {
+            return Err(contended(&format!(
+                "sessions kept being added during a {step}"
+            )));
+        }
+        self.tries += 1;
+        self.ids = index;
+        Ok(())
+    }
+}
 
 impl AttemptCounter for RedisStore {
     fn reserve<'a>(
