@@ -50,10 +50,14 @@
 //! ```
 
 mod extract;
+mod future;
 mod head;
 mod middleware;
 mod require;
+mod routes;
 
 pub use extract::{into_response, Authorized, Claims, ClaimsRejection};
-pub use middleware::{ResponseFuture, TokenGateMiddleware, TokenGateTransform};
-pub use require::{endpoints, Require, RequireMiddleware};
+pub use future::ResponseFuture;
+pub use middleware::{TokenGateMiddleware, TokenGateTransform};
+pub use require::{Require, RequireMiddleware};
+pub use routes::endpoints;

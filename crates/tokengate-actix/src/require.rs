@@ -5,17 +5,14 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::HttpServiceFactory;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::HttpMessage as _;
-use actix_web::{web, HttpResponse};
 use futures_util::future::{ready, Ready};
 use tokengate_core::adapter::{extract, Guarded};
 use tokengate_core::authz::Requirement;
-use tokengate_core::TokenGate;
 
+use crate::future::ResponseFuture;
 use crate::head::{to_actix, Head};
-use crate::middleware::ResponseFuture;
 
 /// Applies a [`Requirement`] to what it wraps (`Scope::wrap`, `Resource::wrap`), inside a
 /// [`TokenGateTransform`](crate::TokenGateTransform). A request without a valid token gets
@@ -87,37 +84,6 @@ where
             Err(response) => ResponseFuture::ready(request.into_response(to_actix(response))),
         }
     }
-}
-
-/// The gate's endpoints as a service of their own (a scope at the configured prefix, wrapped
-/// with the gate), for an app whose [`TokenGateTransform`](crate::TokenGateTransform) wraps
-/// only scopes that do not cover the endpoints' paths. With `App::wrap`, or a scope at the
-/// endpoints' prefix, it is not needed.
-///
-/// ```
-/// use actix_web::{web, App, HttpResponse};
-/// use tokengate_actix::{endpoints, TokenGateTransform};
-/// use tokengate_core::credentials::MemoryDirectory;
-/// use tokengate_core::{Config, TokenGate};
-///
-/// let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
-/// let gate = TokenGate::builder(config).credentials(MemoryDirectory::new()).build()?;
-/// let app = App::new()
-///     .service(endpoints(gate.clone()))
-///     .service(
-///         web::scope("/v2")
-///             .wrap(TokenGateTransform::new(gate))
-///             .route("/me", web::get().to(|| async { HttpResponse::Ok().finish() })),
-///     );
-/// # drop(app);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn endpoints(gate: TokenGate) -> impl HttpServiceFactory {
-    let prefix = gate.config().endpoints.prefix.clone();
-    web::scope(&prefix)
-        .wrap(crate::TokenGateTransform::new(gate))
-        // The gate answers its endpoints itself; anything else under the prefix is not found.
-        .default_service(web::to(HttpResponse::NotFound))
 }
 
 #[cfg(test)]
@@ -199,7 +165,7 @@ mod tests {
             );
         assert_eq!(statuses!(app, "/v2/me"), (201, 200, 401));
         // Only other scopes wrapped: the endpoints as a service of their own.
-        let app = App::new().service(super::endpoints(gate.clone())).service(
+        let app = App::new().service(crate::endpoints(gate.clone())).service(
             web::scope("/v2")
                 .route("/me", web::get().to(me))
                 .wrap(TokenGateTransform::new(gate.clone())),
