@@ -3,7 +3,7 @@
 
 mod de;
 mod error;
-mod keys;
+mod key_list;
 mod load;
 mod redact;
 mod sections;

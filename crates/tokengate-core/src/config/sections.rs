@@ -332,7 +332,7 @@ pub struct KeySettings {
     pub key_file: Option<PathBuf>,
     /// The key list; when set, `algorithm`, `key_file` and `secret` no longer make the keys
     /// (`keys`, TOML only).
-    #[serde(rename = "keys", deserialize_with = "super::keys::key_list")]
+    #[serde(rename = "keys", deserialize_with = "super::key_list::key_list")]
     pub list: Vec<KeyConfig>,
 }
 

@@ -5,8 +5,8 @@ use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use super::cache::VerifyCache;
-use super::revocation::RevocationCache;
+use super::revocation_cache::RevocationCache;
+use super::verify_cache::VerifyCache;
 use super::{AuditHook, ClaimsFuture, ClaimsHook, ErrorHook, Inner, TokenGate};
 use crate::audit::AuditEvent;
 use crate::config::{Config, ConfigError};

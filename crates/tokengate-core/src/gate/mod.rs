@@ -1,6 +1,7 @@
 //! The gate: configuration, keys, credentials and stores put together once ([`builder`]),
 //! and what every request asks of them — is it an endpoint, does it pass the guard
-//! ([`guard`]), is its session still live ([`liveness`]).
+//! ([`guard`], verified tokens remembered in [`verify_cache`]), is its session still live
+//! ([`session_liveness`], live sessions remembered in [`revocation_cache`]).
 //!
 //! The state is private to this module; the endpoints and the guard read it through the
 //! accessors below. [`TokenGate`]'s methods live with what they do:
@@ -11,7 +12,7 @@
 //! | `gate/builder.rs` | [`TokenGate::builder`] and [`TokenGateBuilder`] |
 //! | `gate/paths.rs` | the endpoint table: [`TokenGate::endpoint`], `endpoint_paths`, `endpoint_routes` |
 //! | `gate/guard.rs` | [`TokenGate::route`], [`TokenGate::confirm`], `verify_access` |
-//! | `gate/liveness.rs` | strict revocation, [`TokenGate::revoke_subject`], `revoke_session` |
+//! | `gate/session_liveness.rs` | strict revocation, [`TokenGate::revoke_subject`], `revoke_session` |
 //! | `endpoints/mod.rs` | [`TokenGate::serve`]: each endpoint in a file of its own |
 //! | `openapi/mod.rs` | `openapi`, `describe` (feature `openapi`) |
 //!
@@ -30,11 +31,11 @@
 //! ```
 
 mod builder;
-mod cache;
 mod guard;
-mod liveness;
 mod paths;
-mod revocation;
+mod revocation_cache;
+mod session_liveness;
+mod verify_cache;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -55,8 +56,8 @@ use crate::http::response::Response;
 use crate::jws::KeySet;
 use crate::store::SessionStore;
 use crate::throttle::AttemptCounter;
-use cache::VerifyCache;
-use revocation::RevocationCache;
+use revocation_cache::RevocationCache;
+use verify_cache::VerifyCache;
 
 type ErrorHook = dyn Fn(&Error, Option<&dyn RequestHead>, Response) -> Response + Send + Sync;
 type AuditHook = dyn Fn(&AuditEvent) + Send + Sync;

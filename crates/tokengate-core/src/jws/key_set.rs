@@ -9,9 +9,9 @@
 
 use serde_json::Value;
 
-use super::key::Key;
 use super::kind::TokenKind;
 use super::material::{KeyConfig, KeyError};
+use super::prepared_key::Key;
 
 /// The configured keys: one signs, all verify while live.
 pub(crate) struct KeySet {

@@ -4,7 +4,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::Serialize;
 
-use super::keys::KeySet;
+use super::key_set::KeySet;
 use super::kind::TokenKind;
 
 /// Signs `claims` (a JSON object) as a compact JWS with the signing key.

@@ -15,9 +15,9 @@ use serde_json::value::RawValue;
 use super::claims::Claims;
 use super::error::TokenError;
 use super::grants::Grants;
-use super::key::Key;
-use super::keys::KeySet;
+use super::key_set::KeySet;
 use super::kind::TokenKind;
+use super::prepared_key::Key;
 
 /// Longest token considered; anything longer is refused before decoding.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
