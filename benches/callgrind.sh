@@ -10,7 +10,7 @@
 # hand-written peers (axum + jsonwebtoken `from_fn`, actix-web-httpauth + jsonwebtoken).
 #
 # Usage: benches/callgrind.sh [requests per measurement, default 1000]
-#   BIN_DIR=/other/target/release/examples benches/callgrind.sh   # measure another build
+#   BIN_DIR=/a/dir/of/the/four/binaries benches/callgrind.sh   # measure another build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,11 +23,7 @@ export RUST_LOG=warn
 . benches/common.sh
 need valgrind:valgrind curl:curl python3:python3 openssl:openssl
 
-if [ -z "${BIN_DIR:-}" ]; then
-  cargo build --quiet --release --example axum_demo --example actix_demo \
-    --example peer_axum_guard --example peer_actix_httpauth
-  BIN_DIR="$CARGO_TARGET_DIR/release/examples"
-fi
+servers
 work=$(mktemp -d)
 server=""
 stop() { [ -z "$server" ] || { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=""; }; }

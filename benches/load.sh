@@ -5,7 +5,7 @@
 # peers people write by hand (axum + jsonwebtoken from_fn; actix-web-httpauth + jsonwebtoken).
 # Then the sign-in storm: guarded p99 while another client signs in as fast as it can, vs idle.
 # Usage: benches/load.sh [seconds per run, default 3] [rounds, default 3]
-#   BIN_DIR=/other/target/release/examples benches/load.sh   # measure another build
+#   BIN_DIR=/a/dir/of/the/four/binaries benches/load.sh   # measure another build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,11 +19,7 @@ export RUST_LOG=warn
 . benches/common.sh
 need wrk:wrk taskset:util-linux curl:curl python3:python3 openssl:openssl
 
-if [ -z "${BIN_DIR:-}" ]; then
-  cargo build --quiet --release --example axum_demo --example actix_demo \
-    --example peer_axum_guard --example peer_actix_httpauth
-  BIN_DIR="$CARGO_TARGET_DIR/release/examples"
-fi
+servers
 bin="$BIN_DIR"
 work=$(mktemp -d)
 server=""

@@ -8,16 +8,10 @@
 //!
 //! The OpenAPI document is at `/api/rest/openapi.json`.
 
-#[path = "common/actix_app.rs"]
-mod actix_app;
-#[path = "common/demo.rs"]
-mod demo;
-#[path = "common/openapi.rs"]
-mod openapi;
-
 use std::net::{Ipv4Addr, SocketAddr};
 
 use actix_web::{web, HttpResponse};
+use tokengate_demo::{actix_app, demo, openapi};
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

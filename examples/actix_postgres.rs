@@ -2,11 +2,6 @@
 //! same database. `cargo run --example actix_postgres` (with `DATABASE_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); the same routes and answers.
 
-#[path = "common/demo.rs"]
-mod demo;
-#[path = "common/postgres_app.rs"]
-mod postgres_app;
-
 use std::net::{Ipv4Addr, SocketAddr};
 
 use actix_web::http::StatusCode;
@@ -15,6 +10,7 @@ use actix_web::{App, HttpResponse, HttpServer};
 use serde_json::{Map, Value};
 use sqlx::PgPool;
 use tokengate::actix::{Claims, Require, TokenGateTransform};
+use tokengate_demo::{demo, postgres_app};
 
 async fn signup(pool: web::Data<PgPool>, body: Bytes) -> HttpResponse {
     let (status, answer) = postgres_app::sign_up(&pool, &body).await;

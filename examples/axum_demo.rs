@@ -8,15 +8,9 @@
 //!
 //! The OpenAPI document is at `/api/rest/openapi.json`, and Swagger UI at `/docs/`.
 
-#[path = "common/axum_app.rs"]
-mod axum_app;
-#[path = "common/demo.rs"]
-mod demo;
-#[path = "common/openapi.rs"]
-mod openapi;
-
 use std::net::{Ipv4Addr, SocketAddr};
 
+use tokengate_demo::{axum_app, demo, openapi};
 use utoipa_swagger_ui::SwaggerUi;
 
 #[tokio::main]

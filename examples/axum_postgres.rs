@@ -13,11 +13,6 @@
 //! shows in the next access token (`/token`), and `disabled = true` ends the user's sessions
 //! there. `actix_postgres` is the same application on actix-web.
 
-#[path = "common/demo.rs"]
-mod demo;
-#[path = "common/postgres_app.rs"]
-mod postgres_app;
-
 use std::net::{Ipv4Addr, SocketAddr};
 
 use axum::body::Bytes;
@@ -29,6 +24,7 @@ use serde_json::{Map, Value};
 use sqlx::PgPool;
 use tokengate::axum::{Claims, Require, TokenGateLayer};
 use tokengate::TokenGate;
+use tokengate_demo::{demo, postgres_app};
 
 async fn signup(State(pool): State<PgPool>, body: Bytes) -> (StatusCode, Json<Value>) {
     let (status, answer) = postgres_app::sign_up(&pool, &body).await;

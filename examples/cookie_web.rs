@@ -6,12 +6,8 @@
 //! http needs `cookie_secure = false`, which this example sets unless `TOKENGATE_COOKIE_SECURE`
 //! says otherwise; never run a real deployment like that.
 
-#[path = "common/cookie_web_app.rs"]
-mod cookie_web_app;
-#[path = "common/demo.rs"]
-mod demo;
-
 use std::net::{Ipv4Addr, SocketAddr};
+use tokengate_demo::{cookie_web_app, demo};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

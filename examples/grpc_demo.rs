@@ -5,7 +5,7 @@
 //! ```text
 //! TOKEN=$(curl -s -X POST http://127.0.0.1:8080/api/rest/signin \
 //!   --form login=john.doe@email.org --form 'password=#thePassword1234!' | jq -r .accessToken)
-//! grpcurl -plaintext -import-path examples/proto -proto helloworld.proto \
+//! grpcurl -plaintext -import-path crates/tokengate-demo/proto -proto helloworld.proto \
 //!   -H "authorization: Bearer $TOKEN" -d '{"name": "you"}' \
 //!   127.0.0.1:8080 helloworld.Greeter/SayHello
 //! ```
@@ -13,14 +13,8 @@
 //! `SayHello` needs a valid access token (else `UNAUTHENTICATED`), `SayHelloAdmin` role
 //! `admin` (else `PERMISSION_DENIED`).
 
-#[path = "common/axum_app.rs"]
-mod axum_app;
-#[path = "common/demo.rs"]
-mod demo;
-#[path = "common/grpc_app.rs"]
-mod grpc_app;
-
 use std::net::{Ipv4Addr, SocketAddr};
+use tokengate_demo::{demo, grpc_app};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

@@ -7,14 +7,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
-#[path = "../examples/common/axum_app.rs"]
-mod axum_app;
-#[path = "../examples/common/cookie_web_app.rs"]
-mod cookie_web_app;
-#[path = "../examples/common/demo.rs"]
-#[allow(dead_code)]
-mod demo;
-
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::panic::AssertUnwindSafe;
 use std::process::{Child, Command, Stdio};
@@ -28,6 +20,7 @@ use futures_util::FutureExt as _;
 use serde_json::{json, Value};
 
 use cookie_web_app::Notes;
+use tokengate_demo::{axum_app, cookie_web_app, demo};
 
 /// A chromedriver process, killed when dropped.
 struct Driver {

@@ -2,12 +2,8 @@
 
 #![allow(dead_code, unreachable_pub, clippy::missing_panics_doc)]
 
-#[path = "../../examples/common/actix_app.rs"]
-mod actix_app;
-#[path = "../../examples/common/axum_app.rs"]
-mod axum_app;
-#[path = "../../examples/common/demo.rs"]
-pub mod demo;
+pub use tokengate_demo::demo;
+use tokengate_demo::{actix_app, axum_app};
 
 pub mod attacks;
 pub mod authz;

@@ -58,7 +58,7 @@ fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
 }
 
 /// The demo app, for `HttpServer::new(move || app(gate.clone()))`.
-pub(crate) fn app(
+pub fn app(
     gate: TokenGate,
 ) -> App<
     impl actix_web::dev::ServiceFactory<

@@ -34,14 +34,13 @@ async fn echo(claims: Claims, upgrade: WebSocketUpgrade) -> axum::response::Resp
 }
 
 /// The demo routes behind the gate.
-#[allow(dead_code)]
-pub(crate) fn router(gate: TokenGate) -> Router {
+pub fn router(gate: TokenGate) -> Router {
     router_with(gate, Router::new())
 }
 
 /// The demo routes and `extra` behind the gate: routers merged before the layer, so that the
 /// layer still sees every request (the endpoints are answered from it).
-pub(crate) fn router_with(gate: TokenGate, extra: Router) -> Router {
+pub fn router_with(gate: TokenGate, extra: Router) -> Router {
     Router::new()
         .merge(extra)
         .route("/api/rest/me", get(me))

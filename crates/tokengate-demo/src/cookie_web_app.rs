@@ -20,10 +20,11 @@ const PAGE: &str = include_str!("cookie_web.html");
 
 /// Every user's notes, by subject.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Notes(Arc<Mutex<HashMap<String, Vec<String>>>>);
+pub struct Notes(Arc<Mutex<HashMap<String, Vec<String>>>>);
 
 impl Notes {
-    pub(crate) fn of(&self, subject: &str) -> Vec<String> {
+    /// The notes of `subject`, oldest first.
+    pub fn of(&self, subject: &str) -> Vec<String> {
         let notes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         notes.get(subject).cloned().unwrap_or_default()
     }
@@ -36,7 +37,7 @@ impl Notes {
 
 /// The demo defaults, served over plain http: cookies without `Secure` unless the
 /// environment says otherwise, and the page itself public.
-pub(crate) fn cookie_web_defaults(figment: Figment) -> Figment {
+pub fn cookie_web_defaults(figment: Figment) -> Figment {
     figment
         .join(("cookie_secure", "false"))
         .join(("public_paths", "/,/health"))
@@ -90,7 +91,7 @@ fn url_field(body: &[u8], name: &str) -> Option<String> {
 }
 
 /// The page, the notes API and the gate in front of them.
-pub(crate) fn router(gate: TokenGate, notes: Notes) -> Router {
+pub fn router(gate: TokenGate, notes: Notes) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/health", get(|| async { "ok" }))

@@ -8,18 +8,15 @@ use tokengate::figment::Figment;
 use tokengate::{Config, ConfigError, Secret, TokenGate};
 
 /// The seed's user.
-#[allow(dead_code)]
-pub(crate) const USER: (&str, &str) = ("john.doe@email.org", "#thePassword1234!");
+pub const USER: (&str, &str) = ("john.doe@email.org", "#thePassword1234!");
 /// A second user, with role `user` only.
-#[allow(dead_code)]
-pub(crate) const SECOND_USER: (&str, &str) = ("jane.roe@email.org", "#thePassword5678!");
+pub const SECOND_USER: (&str, &str) = ("jane.roe@email.org", "#thePassword5678!");
 /// The demo application key: (application, key, secret).
-#[allow(dead_code)]
-pub(crate) const APPLICATION: (&str, &str, &str) = ("demo-app", "demo-key", "demo-secret");
+pub const APPLICATION: (&str, &str, &str) = ("demo-app", "demo-key", "demo-secret");
 
 /// Demo defaults: long-lived and unlimited tokens allowed, `/health` public, WebSockets under
 /// `/ws/`; under whatever the file and the environment say.
-pub(crate) fn demo_defaults(figment: Figment) -> Figment {
+pub fn demo_defaults(figment: Figment) -> Figment {
     figment
         .join(("max_refresh_ttl", "30d"))
         .join(("allow_unlimited", "true"))
@@ -29,13 +26,12 @@ pub(crate) fn demo_defaults(figment: Figment) -> Figment {
 
 /// The demo config: the defaults, then the tokengate.toml profile and the TOKENGATE_*
 /// environment. A configuration that is refused ends the process with its message.
-#[allow(dead_code)]
-pub(crate) fn demo_config() -> Config {
+pub fn demo_config() -> Config {
     or_exit(Config::figment().and_then(demo_config_from))
 }
 
 /// The configuration, or the process ends (status 2) with the refusal's message on stderr.
-pub(crate) fn or_exit(config: Result<Config, ConfigError>) -> Config {
+pub fn or_exit(config: Result<Config, ConfigError>) -> Config {
     config.unwrap_or_else(|error| {
         eprintln!("error: {error}");
         std::process::exit(2)
@@ -44,7 +40,7 @@ pub(crate) fn or_exit(config: Result<Config, ConfigError>) -> Config {
 
 /// The demo config from these sources. Without a secret in them, a random one is made, so
 /// tokens do not survive a restart.
-pub(crate) fn demo_config_from(figment: Figment) -> Result<Config, ConfigError> {
+pub fn demo_config_from(figment: Figment) -> Result<Config, ConfigError> {
     let mut figment = demo_defaults(figment);
     if !figment.contains("secret") && !figment.contains("keys") {
         tracing::warn!("TOKENGATE_SECRET is not set: using a random secret for this run only");
@@ -61,9 +57,7 @@ pub(crate) fn demo_config_from(figment: Figment) -> Result<Config, ConfigError> 
 
 /// The demo's users and application key. Clones share it: a test changes a running demo's
 /// directory through one.
-#[allow(dead_code)]
-pub(crate) fn demo_directory() -> Result<MemoryDirectory, Box<dyn std::error::Error + Send + Sync>>
-{
+pub fn demo_directory() -> Result<MemoryDirectory, Box<dyn std::error::Error + Send + Sync>> {
     // Hashing takes a while; a process hashes the demo passwords once.
     static HASHES: OnceLock<[String; 3]> = OnceLock::new();
     let [john, jane, app] = if let Some(hashes) = HASHES.get() {
@@ -91,16 +85,12 @@ pub(crate) fn demo_directory() -> Result<MemoryDirectory, Box<dyn std::error::Er
 }
 
 /// The demo gate over `config`.
-#[allow(dead_code)]
-pub(crate) fn demo_gate(
-    config: Config,
-) -> Result<TokenGate, Box<dyn std::error::Error + Send + Sync>> {
+pub fn demo_gate(config: Config) -> Result<TokenGate, Box<dyn std::error::Error + Send + Sync>> {
     demo_gate_with(config, demo_directory()?)
 }
 
 /// The demo gate over `config` and `directory`.
-#[allow(dead_code)]
-pub(crate) fn demo_gate_with(
+pub fn demo_gate_with(
     config: Config,
     directory: MemoryDirectory,
 ) -> Result<TokenGate, Box<dyn std::error::Error + Send + Sync>> {
@@ -108,8 +98,7 @@ pub(crate) fn demo_gate_with(
 }
 
 /// The port to listen on: `$PORT`, default 8080.
-#[allow(dead_code)]
-pub(crate) fn port() -> u16 {
+pub fn port() -> u16 {
     std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
@@ -117,8 +106,7 @@ pub(crate) fn port() -> u16 {
 }
 
 /// Logs to stderr, at `info` unless `RUST_LOG` says otherwise.
-#[allow(dead_code)]
-pub(crate) fn log_to_stderr() {
+pub fn log_to_stderr() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

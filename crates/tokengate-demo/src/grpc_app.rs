@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status};
     clippy::pedantic,
     clippy::default_trait_access
 )]
-pub(crate) mod helloworld {
+pub mod helloworld {
     tonic::include_proto!("helloworld");
 }
 
@@ -26,7 +26,7 @@ use helloworld::{HelloReply, HelloRequest};
 
 /// The greeter: its methods read the caller from the claims the gate verified.
 #[derive(Debug, Default)]
-pub(crate) struct Hello;
+pub struct Hello;
 
 #[tonic::async_trait]
 impl Greeter for Hello {
@@ -57,7 +57,7 @@ impl Greeter for Hello {
 
 /// The gRPC routes: one per method where a method needs more than a token (the same
 /// requirement layer as a REST route), the service's other methods under its name.
-pub(crate) fn greeter_routes() -> Router {
+pub fn greeter_routes() -> Router {
     let greeter = GreeterServer::new(Hello);
     Router::new()
         .route_service("/helloworld.Greeter/SayHelloAdmin", greeter.clone())
@@ -66,6 +66,6 @@ pub(crate) fn greeter_routes() -> Router {
 }
 
 /// The REST demo routes and the greeter, behind `gate`.
-pub(crate) fn router(gate: TokenGate) -> Router {
+pub fn router(gate: TokenGate) -> Router {
     crate::axum_app::router_with(gate, greeter_routes())
 }

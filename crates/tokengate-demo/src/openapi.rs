@@ -59,7 +59,7 @@ fn routes(prefix: &str) -> Value {
 }
 
 /// The whole document of the demo over `gate`.
-pub(crate) fn document(gate: &TokenGate) -> OpenApi {
+pub fn document(gate: &TokenGate) -> OpenApi {
     let prefix = gate
         .config()
         .endpoints
@@ -96,7 +96,7 @@ pub(crate) fn document(gate: &TokenGate) -> OpenApi {
 }
 
 /// The paths the documentation is served at, public: the document, and the UI under `/docs`.
-pub(crate) fn public_paths(prefix: &str) -> [String; 2] {
+pub fn public_paths(prefix: &str) -> [String; 2] {
     [
         format!("{}/openapi.json", prefix.trim_end_matches('/')),
         "/docs/*".to_owned(),

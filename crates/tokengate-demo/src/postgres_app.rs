@@ -21,8 +21,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS app_users (
 /// The pool on `DATABASE_URL` (default: the `postgres` database on 127.0.0.1:5432) with the
 /// users table created, and the gate: users from that table, sessions in the same database
 /// (unless `TOKENGATE_STORE` says otherwise), the sign-up route public.
-pub(crate) async fn setup() -> Result<(PgPool, TokenGate), Box<dyn std::error::Error + Send + Sync>>
-{
+pub async fn setup() -> Result<(PgPool, TokenGate), Box<dyn std::error::Error + Send + Sync>> {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let pool = PgPool::connect(&url).await?;
@@ -54,7 +53,7 @@ fn refuse(status: u16, error: &str, description: &str) -> (u16, Value) {
 
 /// `POST /api/rest/signup` with `{"email", "password"}` as `body`: 201 with the new user's id,
 /// 409 when the email is taken, 400 for anything else, 503 when the database is down.
-pub(crate) async fn sign_up(pool: &PgPool, body: &[u8]) -> (u16, Value) {
+pub async fn sign_up(pool: &PgPool, body: &[u8]) -> (u16, Value) {
     let Ok(body) = serde_json::from_slice::<Value>(body) else {
         return refuse(
             400,

@@ -4,17 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "../common/axum_app.rs"]
-mod axum_app;
-#[path = "../common/demo.rs"]
-mod demo;
-#[path = "../common/grpc_app.rs"]
-mod grpc_app;
-
 use std::net::{Ipv4Addr, SocketAddr};
 
 use grpc_app::helloworld::greeter_client::GreeterClient;
 use grpc_app::helloworld::HelloRequest;
+use tokengate_demo::{demo, grpc_app};
 use tonic::transport::Channel;
 use tonic::Code;
 
