@@ -19,7 +19,7 @@ import grpc
 from grpc_tools import protoc
 
 BASE, SECRET = sys.argv[1], sys.argv[2]
-PROTO_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "proto")
+PROTO_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "crates", "tokengate-demo", "proto")
 
 
 def stubs():
