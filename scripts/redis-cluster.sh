@@ -6,10 +6,17 @@ set -euo pipefail
 action=${1:?start or stop}; dir=${2:?a directory}
 
 if [ "$action" = stop ]; then
+  # A server writes its node file and log as it shuts down: wait for each to be gone before the
+  # directory is removed, or the removal races the last write.
+  pids=()
   for pidfile in "$dir"/*.pid; do
-    [ -e "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    [ -e "$pidfile" ] && pids+=("$(cat "$pidfile")")
   done
-  rm -rf "$dir"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
+  rm -rf "$dir" 2>/dev/null || { sleep 1; rm -rf "$dir"; }
   exit 0
 fi
 
