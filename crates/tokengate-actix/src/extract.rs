@@ -116,8 +116,8 @@ impl<T: DeserializeOwned> FromRequest for Claims<T> {
 ///
 /// ```
 /// use actix_web::HttpResponse;
-/// use tokengate_actix::Authorized;
-/// use tokengate_core::authz::{Policy, Requirement};
+/// use tokengate::actix::Authorized;
+/// use tokengate::authz::{Policy, Requirement};
 ///
 /// struct Admin;
 /// impl Policy for Admin {

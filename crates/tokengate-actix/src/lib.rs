@@ -8,9 +8,9 @@
 //!
 //! ```
 //! use actix_web::{test, web, App, HttpResponse};
-//! use tokengate_actix::{Claims, TokenGateTransform};
-//! use tokengate_core::credentials::{hash_password, MemoryDirectory};
-//! use tokengate_core::{Config, TokenGate};
+//! use tokengate::actix::{Claims, TokenGateTransform};
+//! use tokengate::credentials::{hash_password, MemoryDirectory};
+//! use tokengate::{serde_json, Config, TokenGate};
 //!
 //! async fn me(claims: Claims) -> HttpResponse {
 //!     HttpResponse::Ok().body(claims.sub.clone())

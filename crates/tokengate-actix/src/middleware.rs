@@ -14,7 +14,7 @@ use crate::head::{to_actix, Head};
 
 /// The middleware factory: `App::new().wrap(TokenGateTransform::new(gate))`.
 ///
-/// It answers the gate's endpoints (the table `tokengate_core::ENDPOINTS`) and guards every
+/// It answers the gate's endpoints (the table `tokengate::ENDPOINTS`) and guards every
 /// other route of what it wraps; see the [crate example](crate).
 #[derive(Debug, Clone)]
 pub struct TokenGateTransform {

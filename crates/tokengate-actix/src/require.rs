@@ -20,7 +20,7 @@ use crate::head::{to_actix, Head};
 ///
 /// ```
 /// use actix_web::{web, App, HttpResponse};
-/// use tokengate_actix::Require;
+/// use tokengate::actix::Require;
 ///
 /// let app = App::new().service(
 ///     web::scope("/api/rest/admin")

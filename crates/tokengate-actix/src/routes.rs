@@ -11,9 +11,9 @@ use tokengate_core::TokenGate;
 ///
 /// ```
 /// use actix_web::{web, App, HttpResponse};
-/// use tokengate_actix::{endpoints, TokenGateTransform};
-/// use tokengate_core::credentials::MemoryDirectory;
-/// use tokengate_core::{Config, TokenGate};
+/// use tokengate::actix::{endpoints, TokenGateTransform};
+/// use tokengate::credentials::MemoryDirectory;
+/// use tokengate::{Config, TokenGate};
 ///
 /// let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
 /// let gate = TokenGate::builder(config).credentials(MemoryDirectory::new()).build()?;

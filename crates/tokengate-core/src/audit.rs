@@ -10,9 +10,9 @@
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
-//! use tokengate_core::audit::{AuditEvent, AuditKind};
-//! use tokengate_core::credentials::MemoryDirectory;
-//! use tokengate_core::{Config, TokenGate};
+//! use tokengate::audit::{AuditEvent, AuditKind};
+//! use tokengate::credentials::MemoryDirectory;
+//! use tokengate::{Config, TokenGate};
 //!
 //! let seen: Arc<Mutex<Vec<AuditKind>>> = Arc::default();
 //! let sink = seen.clone();

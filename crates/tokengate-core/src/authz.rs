@@ -12,7 +12,7 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::authz::Requirement;
+//! use tokengate::authz::Requirement;
 //!
 //! // Administrators, or the reporting application with the `read` scope.
 //! let admins = Requirement::role("admin");
@@ -211,7 +211,7 @@ impl fmt::Debug for Requirement {
 /// which requirement its route has.
 ///
 /// ```
-/// use tokengate_core::authz::{Policy, Requirement};
+/// use tokengate::authz::{Policy, Requirement};
 ///
 /// struct Admin;
 /// impl Policy for Admin {

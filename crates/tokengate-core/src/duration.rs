@@ -4,11 +4,23 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use tokengate_core::parse_duration;
+//! use tokengate::Config;
 //!
-//! assert_eq!(parse_duration("20m"), Ok(Duration::from_secs(1200)));
-//! assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-//! assert!(parse_duration("20").is_err());
+//! let secret = [("TOKENGATE_SECRET", "an-example-secret-of-at-least-32-bytes")];
+//! let toml = r#"
+//!     [default]
+//!     access_ttl = "20m"
+//!     refresh_ttl = "1h30m"
+//! "#;
+//! let config = Config::from_sources(Some(toml), "default", secret)?;
+//! assert_eq!(config.tokens.access_ttl, Duration::from_secs(1200));
+//! assert_eq!(config.tokens.refresh_ttl, Duration::from_secs(5400));
+//!
+//! // A bare number in text is refused: seconds or minutes?
+//! let bare = "[default]\naccess_ttl = \"20\"";
+//! let error = Config::from_sources(Some(bare), "default", secret).unwrap_err();
+//! assert_eq!(error.key, "access_ttl");
+//! # Ok::<(), tokengate::ConfigError>(())
 //! ```
 
 use std::time::Duration;

@@ -22,9 +22,9 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::credentials::{hash_password, MemoryDirectory};
-//! use tokengate_core::adapter::RequestHead;
-//! use tokengate_core::{Config, Endpoint, TokenGate};
+//! use tokengate::adapter::RequestHead;
+//! use tokengate::credentials::{hash_password, MemoryDirectory};
+//! use tokengate::{serde_json, Config, Endpoint, TokenGate};
 //!
 //! struct Post<'a>(&'a str, &'a str);
 //! impl RequestHead for Post<'_> {

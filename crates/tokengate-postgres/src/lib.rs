@@ -30,11 +30,11 @@
 //! # Example
 //!
 //! ```no_run
-//! use tokengate_postgres::PostgresStore;
+//! use tokengate::store::PostgresStore;
 //!
 //! let store = PostgresStore::open("postgres://postgres@127.0.0.1:5432/app", "tokengate", "myapp")?;
 //! # drop(store);
-//! # Ok::<(), tokengate_store::StoreError>(())
+//! # Ok::<(), tokengate::store::StoreError>(())
 //! ```
 
 mod sql;

@@ -16,8 +16,8 @@
 //! # Example
 //!
 //! ```no_run
-//! use tokengate_core::credentials::MemoryDirectory;
-//! use tokengate_core::{Config, TokenGate};
+//! use tokengate::credentials::MemoryDirectory;
+//! use tokengate::{Config, TokenGate};
 //!
 //! // The usual way: `store = "redis://..."` (feature `redis` of tokengate), which opens a
 //! // `RedisStore` for sessions and throttling alike.

@@ -12,7 +12,7 @@
 //! The rotation rules, as the stores that hold whole sessions apply them:
 //!
 //! ```
-//! use tokengate_store::{RefreshRequest, Refreshed, Session};
+//! use tokengate::store::{RefreshRequest, Refreshed, Session};
 //!
 //! let mut session = Session::new("s1", "ada", None, "{}", 1_000, Some(90_000));
 //! session.token = "jti-1".to_owned();

@@ -105,8 +105,8 @@ impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequestParts<S> for Claims
 /// `insufficient_scope` when the token does not meet `P`'s requirement.
 ///
 /// ```
-/// use tokengate_core::authz::{Policy, Requirement};
-/// use tokengate_tower::Authorized;
+/// use tokengate::authz::{Policy, Requirement};
+/// use tokengate::axum::Authorized;
 ///
 /// struct Admin;
 /// impl Policy for Admin {

@@ -11,8 +11,8 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::authz::Requirement;
-//! use tokengate_tower::grpc;
+//! use tokengate::authz::Requirement;
+//! use tokengate::tower::grpc;
 //!
 //! // In a tonic method: the caller, and an admin check of one method.
 //! fn say_hello(request: &tonic::Request<()>) -> Result<String, tonic::Status> {

@@ -14,9 +14,9 @@
 //! ```
 //! # #[cfg(feature = "axum")] {
 //! use axum::{routing::get, Json, Router};
-//! use tokengate_core::credentials::{hash_password, MemoryDirectory};
-//! use tokengate_core::{Config, TokenGate};
-//! use tokengate_tower::{Claims, TokenGateLayer};
+//! use tokengate::axum::{Claims, TokenGateLayer};
+//! use tokengate::credentials::{hash_password, MemoryDirectory};
+//! use tokengate::{Config, TokenGate};
 //!
 //! async fn me(claims: Claims) -> Json<String> {
 //!     Json(claims.sub.clone())

@@ -20,7 +20,7 @@ use crate::head::{to_http, Head};
 /// ```
 /// # #[cfg(feature = "axum")] {
 /// use axum::{routing::get, Router};
-/// use tokengate_tower::Require;
+/// use tokengate::axum::Require;
 ///
 /// let admin: Router = Router::new()
 ///     .route("/api/rest/admin", get(|| async { "hello, admin" }))

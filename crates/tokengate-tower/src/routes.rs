@@ -16,9 +16,9 @@ use crate::TokenGateLayer;
 ///
 /// ```
 /// use axum::{routing::get, Router};
-/// use tokengate_core::credentials::MemoryDirectory;
-/// use tokengate_core::{Config, TokenGate};
-/// use tokengate_tower::{endpoints, TokenGateLayer};
+/// use tokengate::axum::{endpoints, TokenGateLayer};
+/// use tokengate::credentials::MemoryDirectory;
+/// use tokengate::{Config, TokenGate};
 ///
 /// let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
 /// let gate = TokenGate::builder(config).credentials(MemoryDirectory::new()).build()?;

@@ -35,7 +35,7 @@ impl Config {
     /// your own (figment's idiom) and pass the result to [`Config::from_figment`].
     ///
     /// ```
-    /// use tokengate_core::Config;
+    /// use tokengate::Config;
     ///
     /// // An application's own default, under the file and the environment.
     /// let figment = Config::figment()?
@@ -43,7 +43,7 @@ impl Config {
     ///     .join(("public_paths", "/health"));
     /// let config = Config::from_figment(&figment)?;
     /// assert_eq!(config.guard.public_paths, ["/health"]);
-    /// # Ok::<(), tokengate_core::ConfigError>(())
+    /// # Ok::<(), tokengate::ConfigError>(())
     /// ```
     pub fn figment() -> Result<Figment, ConfigError> {
         let profile = std::env::var("TOKENGATE_PROFILE").unwrap_or_else(|_| "default".to_owned());
@@ -67,7 +67,7 @@ impl Config {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tokengate_core::Config;
+    /// use tokengate::Config;
     ///
     /// let toml = r#"
     ///     [default]
@@ -82,7 +82,7 @@ impl Config {
     /// let misspelt = [("TOKENGATE_ACESS_TTL", "1s")];
     /// let error = Config::from_sources(None, "default", misspelt).unwrap_err();
     /// assert_eq!(error.key, "TOKENGATE_ACESS_TTL");
-    /// # Ok::<(), tokengate_core::ConfigError>(())
+    /// # Ok::<(), tokengate::ConfigError>(())
     /// ```
     pub fn from_sources<K, V>(
         toml_text: Option<&str>,

@@ -18,7 +18,7 @@ pub use sections::{
     StoreSettings, ThrottleSettings, TokenSettings,
 };
 
-use crate::jws::{KeyConfig, Secret};
+use crate::jws::{Algorithm, KeyConfig, Secret};
 
 /// The whole configuration, per environment.
 ///
@@ -98,7 +98,7 @@ use crate::jws::{KeyConfig, Secret};
 ///
 /// ```
 /// use std::time::Duration;
-/// use tokengate_core::Config;
+/// use tokengate::Config;
 ///
 /// let toml = r#"
 ///     [default]
@@ -116,7 +116,7 @@ use crate::jws::{KeyConfig, Secret};
 ///     .with_access_ttl(Duration::from_secs(300))
 ///     .with_rotation(true);
 /// assert!(config.tokens.rotation);
-/// # Ok::<(), tokengate_core::ConfigError>(())
+/// # Ok::<(), tokengate::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -282,10 +282,49 @@ impl Config {
     /// The keys to prepare: the key list, or the single key of `algorithm` + `secret` or
     /// `key_file`.
     pub(crate) fn key_list(&self) -> Result<Vec<KeyConfig>, ConfigError> {
+        if let Some(unused) = self.unused_secret() {
+            tracing::warn!(target: "tokengate", "both `secret` and {unused} are set: tokens are signed with {unused}, the secret signs none (it still keys the CSRF tokens unless `csrf_secret` is set)");
+        }
         if self.keys.list.is_empty() {
             Ok(vec![self.keys.single_key()?])
         } else {
             Ok(self.keys.list.clone())
         }
+    }
+
+    /// What signs tokens in place of a `secret` that is also set: `None` when the secret signs,
+    /// or when there is none. (HS256 with a `key_file` is refused by [`KeySettings`] itself.)
+    fn unused_secret(&self) -> Option<&'static str> {
+        self.keys.secret.as_ref()?;
+        if !self.keys.list.is_empty() {
+            Some("`keys`")
+        } else if self.keys.key_file.is_some() && self.keys.algorithm != Algorithm::Hs256 {
+            Some("`key_file`")
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_that_signs_nothing_is_named_at_start_up() {
+        let secret = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
+        assert_eq!(secret.unused_secret(), None);
+        let mut with_file = secret.clone();
+        with_file.keys.key_file = Some("/etc/tokengate/ed25519.pem".into());
+        // HS256 with a key file is an error of its own at start-up, not this warning.
+        assert_eq!(with_file.unused_secret(), None);
+        with_file.keys.algorithm = Algorithm::EdDsa;
+        assert_eq!(with_file.unused_secret(), Some("`key_file`"));
+        let mut with_list = secret.clone();
+        with_list.keys.list = secret.key_list().unwrap();
+        assert_eq!(with_list.unused_secret(), Some("`keys`"));
+        let mut file_alone = with_file;
+        file_alone.keys.secret = None;
+        assert_eq!(file_alone.unused_secret(), None);
     }
 }

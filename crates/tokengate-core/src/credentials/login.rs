@@ -23,7 +23,7 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
 /// accent-insensitive, level 1, collation is looser than both.)
 ///
 /// ```
-/// use tokengate_core::credentials::normalised_login;
+/// use tokengate::credentials::normalised_login;
 ///
 /// assert_eq!(normalised_login(" John.Doe@Email.org "), "john.doe@email.org");
 /// // "é" composed and decomposed, and the German sharp s, fold to one form.

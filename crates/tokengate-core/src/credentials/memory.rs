@@ -115,6 +115,40 @@ impl MemoryDirectory {
         Ok(self)
     }
 
+    /// Adds a user whose access tokens carry these roles (the `roles` claim that
+    /// `Require::role` reads).
+    ///
+    /// ```
+    /// use tokengate::credentials::{hash_password, MemoryDirectory};
+    ///
+    /// let users = MemoryDirectory::new()
+    ///     .user_with_roles("ada@example.org", &hash_password("correct horse")?, ["admin"])?;
+    /// # drop(users);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn user_with_roles<R: Into<String>>(
+        self,
+        login: &str,
+        phc: &str,
+        roles: impl IntoIterator<Item = R>,
+    ) -> Result<Self, PasswordError> {
+        self.user_with_claims(login, phc, roles_claim(roles))
+    }
+
+    /// Adds an application key whose access tokens carry these scopes (the space-delimited
+    /// `scope` claim that `Require::scope` reads). Each is one scope token of RFC 6749 (§3.3):
+    /// an empty scope, or one with a space or a quote, is refused rather than read as several.
+    pub fn application_with_scopes<S: Into<String>>(
+        self,
+        application: &str,
+        key: &str,
+        phc: &str,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Result<Self, PasswordError> {
+        let claims = scope_claim(scopes)?;
+        self.application_with_claims(application, key, phc, claims)
+    }
+
     /// Adds an application key with the PHC hash of its secret.
     pub fn application(
         self,
@@ -145,6 +179,35 @@ impl MemoryDirectory {
         );
         Ok(self)
     }
+}
+
+/// `{"roles": [..]}`.
+fn roles_claim<R: Into<String>>(roles: impl IntoIterator<Item = R>) -> Claims {
+    let roles = roles
+        .into_iter()
+        .map(|role| serde_json::Value::String(role.into()));
+    Claims::from_iter([("roles".to_owned(), roles.collect())])
+}
+
+/// `{"scope": ".. .."}`, space-delimited as RFC 8693 has it, of scope tokens only.
+fn scope_claim<S: Into<String>>(
+    scopes: impl IntoIterator<Item = S>,
+) -> Result<Claims, PasswordError> {
+    let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+    // scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+    let token = |c: char| matches!(c, '\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e');
+    if let Some(bad) = scopes
+        .iter()
+        .find(|s| s.is_empty() || !s.chars().all(token))
+    {
+        return Err(PasswordError::refused(format!(
+            "the scope {bad:?} is not one scope token (no spaces or quotes, not empty)"
+        )));
+    }
+    Ok(Claims::from_iter([(
+        "scope".to_owned(),
+        scopes.join(" ").into(),
+    )]))
 }
 
 impl Credentials for MemoryDirectory {
@@ -213,5 +276,54 @@ impl Credentials for MemoryDirectory {
             Some(claims) => Current::Changed(claims.clone()),
         };
         Box::pin(std::future::ready(Ok(current)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::hash_password;
+
+    #[tokio::test]
+    async fn roles_and_scopes_given_typed_are_the_claims_requirements_read() {
+        let phc = hash_password("correct horse").unwrap();
+        let directory = MemoryDirectory::new()
+            .user_with_roles("ada", &phc, ["admin", "user"])
+            .unwrap()
+            .application_with_scopes("reports", "key-1", &phc, vec!["read", "write"])
+            .unwrap();
+        let ada = Login::User {
+            login: "ada",
+            password: "correct horse",
+        };
+        let user = directory.verify(ada).await.unwrap().expect("ada signs in");
+        assert_eq!(user.claims["roles"], serde_json::json!(["admin", "user"]));
+        let key = Login::Application {
+            application: "reports",
+            key: "key-1",
+            secret: "correct horse",
+        };
+        let application = directory
+            .verify(key)
+            .await
+            .unwrap()
+            .expect("the key signs in");
+        assert_eq!(application.claims["scope"], "read write");
+        let wrong = Login::User {
+            login: "ada",
+            password: "wrong horse",
+        };
+        assert_eq!(directory.verify(wrong).await.unwrap(), None);
+    }
+
+    #[test]
+    fn a_scope_that_is_not_one_token_is_refused_not_split() {
+        let phc = hash_password("correct horse").unwrap();
+        for bad in ["read admin", "read\tadmin", "", "say\"hi", "caf\u{e9}"] {
+            let refused = MemoryDirectory::new().application_with_scopes("app", "k", &phc, [bad]);
+            assert!(refused.is_err(), "{bad:?} was taken");
+        }
+        let fine = MemoryDirectory::new().application_with_scopes("app", "k", &phc, ["read:all"]);
+        assert!(fine.is_ok());
     }
 }

@@ -6,7 +6,7 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::credentials::{hash_password, Credentials, Login, MemoryDirectory};
+//! use tokengate::credentials::{hash_password, Credentials, Login, MemoryDirectory};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let directory = MemoryDirectory::new()

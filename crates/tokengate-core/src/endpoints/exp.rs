@@ -7,17 +7,68 @@
 //! # Example
 //!
 //! ```
-//! use std::time::Duration;
-//! # #[cfg(feature = "fuzzing")] {
-//! use tokengate_core::fuzz::{parse_exp, Expiry};
-//!
-//! let now = 1_767_225_600; // 2026-01-01T00:00:00Z
-//! let max = Duration::from_secs(30 * 86_400);
-//! assert_eq!(parse_exp("1767229200", now, max, false), Ok(Expiry::At(1_767_229_200)));
-//! assert_eq!(parse_exp("2026-01-01T01:00:00Z", now, max, false), Ok(Expiry::At(1_767_229_200)));
-//! assert!(parse_exp("unlimited", now, max, false).is_err());
-//! assert_eq!(parse_exp("unlimited", now, max, true), Ok(Expiry::Unlimited));
+//! use std::time::{SystemTime, UNIX_EPOCH};
+//! use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+//! use tokengate::credentials::{hash_password, MemoryDirectory};
+//! use tokengate::serde_json::{json, Value};
+//! use tokengate::{Config, TokenGate};
+//! # use tokengate::adapter::RequestHead;
+//! # use tokengate::{serde_json, Endpoint};
+//! # struct Call<'a>(&'a str, &'a str, (&'a str, &'a str));
+//! # impl RequestHead for Call<'_> {
+//! #     fn method(&self) -> &str { self.0 }
+//! #     fn path(&self) -> &str { self.1 }
+//! #     fn header(&self, name: &str) -> Option<&[u8]> {
+//! #         (name == self.2 .0).then_some(self.2 .1.as_bytes())
+//! #     }
 //! # }
+//! # fn body(text: String) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> {
+//! #     futures_util::stream::iter([Ok(bytes::Bytes::from(text))])
+//! # }
+//! # /// Signs `ada` in with `exp`: when her session ends, as `GET /api/rest/sessions` lists it
+//! # /// (`expiresAt`, null for none), or the status of the refusal.
+//! # async fn session_end(gate: &TokenGate, exp: &str) -> Result<Value, u16> {
+//! #     let form = ("content-type", "application/x-www-form-urlencoded");
+//! #     let signin = Call("POST", "/api/rest/signin", form);
+//! #     let fields = format!("login=ada&password=pw&exp={exp}");
+//! #     let response = gate.serve(Endpoint::SignIn, &signin, body(fields)).await;
+//! #     if response.status != 201 {
+//! #         return Err(response.status);
+//! #     }
+//! #     let tokens: Value = serde_json::from_slice(&response.body).unwrap();
+//! #     let bearer = format!("Bearer {}", tokens["accessToken"].as_str().unwrap());
+//! #     let list = Call("GET", "/api/rest/sessions", ("authorization", &bearer));
+//! #     let response = gate.serve(Endpoint::ListSessions, &list, body(String::new())).await;
+//! #     let listed: Value = serde_json::from_slice(&response.body).unwrap();
+//! #     let sessions = listed["sessions"].as_array().unwrap();
+//! #     let current = sessions.iter().find(|s| s["current"] == true).unwrap();
+//! #     Ok(current["expiresAt"].clone())
+//! # }
+//!
+//! # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
+//! let phc = hash_password("pw")?;
+//! let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
+//! let gate = TokenGate::builder(config.clone())
+//!     .credentials(MemoryDirectory::new().user("ada", &phc)?)
+//!     .build()?;
+//!
+//! // `session_end` signs in with `exp=...` and reads `expiresAt` from `GET /api/rest/sessions`.
+//! // An hour from now, as Unix seconds or as an RFC 3339 date-time: the same end.
+//! let at = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() + 3600;
+//! let rfc3339 = OffsetDateTime::from_unix_timestamp(i64::try_from(at)?)?.format(&Rfc3339)?;
+//! assert_eq!(session_end(&gate, &at.to_string()).await, Ok(json!(at)));
+//! assert_eq!(session_end(&gate, &rfc3339).await, Ok(json!(at)));
+//!
+//! // `unlimited` is refused (400) unless the environment allows it (`allow_unlimited`).
+//! assert_eq!(session_end(&gate, "unlimited").await, Err(400));
+//! let mut config = config;
+//! config.tokens.allow_unlimited = true;
+//! let gate = TokenGate::builder(config)
+//!     .credentials(MemoryDirectory::new().user("ada", &phc)?)
+//!     .build()?;
+//! assert_eq!(session_end(&gate, "unlimited").await, Ok(Value::Null));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
 //! ```
 
 use std::time::Duration;

@@ -93,22 +93,22 @@ impl TokenGateBuilder {
     /// claims. An error answers the sign-in or refresh with 503.
     ///
     /// ```
-    /// use tokengate_core::credentials::MemoryDirectory;
-    /// use tokengate_core::{Config, TokenGate};
+    /// use tokengate::credentials::MemoryDirectory;
+    /// use tokengate::{Config, TokenGate};
     ///
     /// let gate = TokenGate::builder(Config::default().with_secret("an-example-secret-of-at-least-32-bytes"))
     ///     .credentials(MemoryDirectory::new())
     ///     .claims_hook(|principal| {
     ///         let tenant = principal.subject.split('@').nth(1).unwrap_or("").to_owned();
     ///         Box::pin(async move {
-    ///             let mut claims = serde_json::Map::new();
+    ///             let mut claims = tokengate::serde_json::Map::new();
     ///             claims.insert("tenant".into(), tenant.into());
     ///             Ok(claims)
     ///         })
     ///     })
     ///     .build()?;
     /// # drop(gate);
-    /// # Ok::<(), tokengate_core::ConfigError>(())
+    /// # Ok::<(), tokengate::ConfigError>(())
     /// ```
     pub fn claims_hook(
         mut self,
@@ -119,12 +119,17 @@ impl TokenGateBuilder {
     }
 
     /// Replaces every error answer: the hook gets the error, the request's head where the gate
-    /// has it (every refusal of the guard and of the endpoints; not the claims extractors'),
-    /// and the default answer.
+    /// has it, and the default answer.
+    ///
+    /// It covers the refusals of the guard and of the endpoints, with the request's head, and
+    /// those of the claims extractors (`Claims` and `Authorized`, in axum and actix-web alike)
+    /// and of `Require`: they answer through the gate that guarded the request, so the hook
+    /// gets them too, with `None` for the head. Only a route that no gate guards is answered
+    /// without it (its extractors' 500: there is no gate, and so no hook).
     ///
     /// ```
-    /// use tokengate_core::credentials::MemoryDirectory;
-    /// use tokengate_core::{Config, TokenGate};
+    /// use tokengate::credentials::MemoryDirectory;
+    /// use tokengate::{Config, TokenGate};
     ///
     /// let gate = TokenGate::builder(Config::default().with_secret("an-example-secret-of-at-least-32-bytes"))
     ///     .credentials(MemoryDirectory::new())
@@ -138,7 +143,7 @@ impl TokenGateBuilder {
     ///     })
     ///     .build()?;
     /// # drop(gate);
-    /// # Ok::<(), tokengate_core::ConfigError>(())
+    /// # Ok::<(), tokengate::ConfigError>(())
     /// ```
     pub fn on_error(
         mut self,

@@ -19,8 +19,8 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::credentials::{hash_password, MemoryDirectory};
-//! use tokengate_core::{Config, Endpoint, TokenGate};
+//! use tokengate::credentials::{hash_password, MemoryDirectory};
+//! use tokengate::{Config, Endpoint, TokenGate};
 //!
 //! let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
 //! let directory = MemoryDirectory::new().user("ada", &hash_password("pw")?)?;

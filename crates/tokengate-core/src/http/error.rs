@@ -8,7 +8,7 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::{Error, ErrorKind};
+//! use tokengate::{Error, ErrorKind};
 //!
 //! let error = Error::new(ErrorKind::MissingField("login"));
 //! assert_eq!(error.status(), 400);

@@ -7,17 +7,40 @@
 //! # Example
 //!
 //! ```
-//! # #[cfg(feature = "fuzzing")] {
-//! use tokengate_core::fuzz::parse_body;
+//! use tokengate::adapter::RequestHead;
+//! use tokengate::credentials::{hash_password, MemoryDirectory};
+//! use tokengate::{Config, Endpoint, TokenGate};
 //!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let fields = parse_body(Some("application/x-www-form-urlencoded"), "login=ada&password=p%21".into()).await?;
-//! assert_eq!(fields.get("password"), Some("p!"));
-//! let json = parse_body(Some("application/json"), r#"{"login":"ada","cookieauth":true}"#.into()).await?;
-//! assert_eq!(json.get("cookieauth"), Some("true"));
-//! # Ok::<(), tokengate_core::Error>(())
-//! # }).unwrap();
+//! /// A sign-in whose body is of this content type.
+//! struct SignIn(&'static str);
+//! impl RequestHead for SignIn {
+//!     fn method(&self) -> &str { "POST" }
+//!     fn path(&self) -> &str { "/api/rest/signin" }
+//!     fn header(&self, name: &str) -> Option<&[u8]> {
+//!         (name == "content-type").then_some(self.0.as_bytes())
+//!     }
+//! }
+//! # fn body(text: &'static str) -> impl futures_util::Stream<Item = Result<&'static [u8], std::io::Error>> {
+//! #     futures_util::stream::iter([Ok(text.as_bytes())])
 //! # }
+//!
+//! # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
+//! let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
+//! let directory = MemoryDirectory::new().user("ada", &hash_password("p!")?)?;
+//! let gate = TokenGate::builder(config).credentials(directory).build()?;
+//!
+//! // A urlencoded field is decoded: `p%21` is the password `p!`.
+//! let urlencoded = SignIn("application/x-www-form-urlencoded");
+//! let response = gate.serve(Endpoint::SignIn, &urlencoded, body("login=ada&password=p%21")).await;
+//! assert_eq!(response.status, 201);
+//!
+//! // A JSON `true` is the switch `cookieauth` on: the tokens come back in cookies.
+//! let json = body(r#"{"login":"ada","password":"p!","cookieauth":true}"#);
+//! let response = gate.serve(Endpoint::SignIn, &SignIn("application/json"), json).await;
+//! assert_eq!(response.status, 201);
+//! assert!(response.header("set-cookie").is_some());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
 //! ```
 
 use std::fmt;

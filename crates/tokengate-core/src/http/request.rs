@@ -5,7 +5,7 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::adapter::RequestHead;
+//! use tokengate::adapter::RequestHead;
 //!
 //! struct Plain<'a> { auth: Option<&'a str> }
 //!
@@ -59,7 +59,7 @@ pub trait RequestHead {
 /// Adapters call it for each `Cookie` header of a request (HTTP/2 may send several).
 ///
 /// ```
-/// use tokengate_core::adapter::find_cookie;
+/// use tokengate::adapter::find_cookie;
 ///
 /// assert_eq!(find_cookie(b"a=1; tokengate-access=xyz", "tokengate-access"), Some("xyz"));
 /// assert_eq!(find_cookie(b"a=1", "tokengate-access"), None);

@@ -7,9 +7,10 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::Response;
+//! use tokengate::serde_json::json;
+//! use tokengate::Response;
 //!
-//! let mut response = Response::json(201, &serde_json::json!({"accessToken": "..."}));
+//! let mut response = Response::json(201, &json!({"accessToken": "..."}));
 //! assert_eq!(response.status, 201);
 //! assert_eq!(response.header("content-type"), Some("application/json"));
 //! // Names are normalised to lower case; a name or value that HTTP forbids is an error.
@@ -17,7 +18,7 @@
 //! assert_eq!(response.header("x-request-id"), Some("42"));
 //! assert!(response.append_header("bad name", "x").is_err());
 //! assert!(response.append_header("x-ok", "line\r\nbreak").is_err());
-//! # Ok::<(), tokengate_core::InvalidHeader>(())
+//! # Ok::<(), tokengate::InvalidHeader>(())
 //! ```
 
 use std::borrow::Cow;
@@ -119,9 +120,10 @@ impl Response {
     /// (an error hook's request id, the Bearer challenge).
     ///
     /// ```
-    /// use tokengate_core::Response;
+    /// use tokengate::serde_json::json;
+    /// use tokengate::Response;
     ///
-    /// let refusal = Response::json(403, &serde_json::json!({
+    /// let refusal = Response::json(403, &json!({
     ///     "error": "insufficient_scope", "error_description": "needs role admin: 100%",
     /// }));
     /// let grpc = refusal.to_grpc();

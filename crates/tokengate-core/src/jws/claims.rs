@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use serde::Deserialize;
-//! use tokengate_core::Claims;
+//! use tokengate::Claims;
 //!
 //! #[derive(Deserialize)]
 //! struct Extra { roles: Vec<String> }
@@ -19,7 +19,7 @@
 //! assert_eq!(claims.custom.roles, ["admin"]);
 //! let plain: Claims = Claims::from_payload(payload)?;
 //! assert_eq!(plain.app, None);
-//! # Ok::<(), serde_json::Error>(())
+//! # Ok::<(), tokengate::serde_json::Error>(())
 //! ```
 
 use serde::de::DeserializeOwned;

@@ -13,11 +13,11 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::authz::Requirement;
-//! use tokengate_core::credentials::MemoryDirectory;
-//! use tokengate_core::openapi::secured;
-//! use tokengate_core::{Config, TokenGate};
-//! use utoipa::openapi::{OpenApiBuilder, PathsBuilder, path::{HttpMethod, OperationBuilder, PathItem}};
+//! use tokengate::authz::Requirement;
+//! use tokengate::credentials::MemoryDirectory;
+//! use tokengate::openapi::secured;
+//! use tokengate::{Config, TokenGate};
+//! use tokengate::utoipa::openapi::{OpenApiBuilder, PathsBuilder, path::{HttpMethod, OperationBuilder, PathItem}};
 //!
 //! let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
 //! let gate = TokenGate::builder(config).credentials(MemoryDirectory::new()).build()?;

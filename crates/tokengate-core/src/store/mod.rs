@@ -9,7 +9,7 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::store::{MemoryStore, RefreshRequest, Refreshed, Session, SessionStore};
+//! use tokengate::store::{MemoryStore, RefreshRequest, Refreshed, Session, SessionStore};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let store = MemoryStore::new();
@@ -21,7 +21,7 @@
 //! assert!(store.revoke("ada", "s1", 1_015).await?);
 //! let refreshed = store.refresh(RefreshRequest::keep("ada", "s1", "jti-1", 1_020)).await?;
 //! assert!(matches!(refreshed, Refreshed::Gone));
-//! # Ok::<(), tokengate_core::store::StoreError>(())
+//! # Ok::<(), tokengate::store::StoreError>(())
 //! # }).unwrap();
 //! ```
 

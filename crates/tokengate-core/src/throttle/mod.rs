@@ -39,7 +39,7 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::throttle::{AttemptCounter, MemoryCounter, Reservation};
+//! use tokengate::throttle::{AttemptCounter, MemoryCounter, Reservation};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let counter = MemoryCounter::new();
@@ -52,7 +52,7 @@
 //! // The window ends, and attempts count again from zero.
 //! let granted = counter.reserve("login:ada", 3, 900, 1_900).await?;
 //! assert_eq!(granted.window().count, 1);
-//! # Ok::<(), tokengate_core::store::StoreError>(())
+//! # Ok::<(), tokengate::store::StoreError>(())
 //! # }).unwrap();
 //! ```
 

@@ -14,6 +14,7 @@
 //! [`counter`] (the attempt counter). A broken rule panics with the rule's name. Every rule
 //! makes its own ids, random, so the suite can run on a shared server.
 //!
+//! [`Refreshed::decide`]: crate::Refreshed::decide
 //! [`sessions`]: self#sessions
 //! [`rotation`]: self#rotation
 //! [`revocation`]: self#revocation
@@ -23,8 +24,8 @@
 //! # Example
 //!
 //! ```
-//! use tokengate_core::store::{testing, MemoryStore};
-//! use tokengate_core::throttle::MemoryCounter;
+//! use tokengate::store::{testing, MemoryStore};
+//! use tokengate::throttle::MemoryCounter;
 //!
 //! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
 //! testing::session_store_contract(&MemoryStore::new()).await;

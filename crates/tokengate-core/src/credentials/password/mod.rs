@@ -51,10 +51,18 @@ const MAX_BLOCK_PASSES: u64 = 1 << 20;
 /// How many refused hashes are remembered as logged before the memory starts again.
 const LOGGED_ROWS: usize = 4_096;
 
-/// A password could not be hashed, or a stored hash is not an acceptable Argon2id PHC string.
+/// A password could not be hashed, a stored hash is not an acceptable Argon2id PHC string, or
+/// a directory entry is refused for another reason (a scope that is not one scope token).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct PasswordError(String);
+
+impl PasswordError {
+    /// An entry of a credential directory refused, saying why.
+    pub(in crate::credentials) fn refused(why: String) -> Self {
+        Self(why)
+    }
+}
 
 fn argon2() -> Result<Argon2<'static>, PasswordError> {
     let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)

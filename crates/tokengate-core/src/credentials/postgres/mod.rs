@@ -29,12 +29,12 @@ use queries::{claims_of, failed, json, Found, Queries};
 /// there, and changed roles show in the next access token.
 ///
 /// ```no_run
-/// use tokengate_core::credentials::{PostgresDirectory, UsersTable};
+/// use tokengate::credentials::{PostgresDirectory, UsersTable};
 ///
 /// let users = UsersTable::new("users").login("email").roles("roles").disabled("disabled");
 /// let directory = PostgresDirectory::connect_lazy("postgres://postgres@127.0.0.1/app", &users)?;
 /// # drop(directory);
-/// # Ok::<(), tokengate_core::credentials::CredentialsError>(())
+/// # Ok::<(), tokengate::credentials::CredentialsError>(())
 /// ```
 #[derive(Clone)]
 pub struct PostgresDirectory {
