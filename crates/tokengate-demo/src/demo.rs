@@ -42,7 +42,10 @@ pub fn or_exit(config: Result<Config, ConfigError>) -> Config {
 /// tokens do not survive a restart.
 pub fn demo_config_from(figment: Figment) -> Result<Config, ConfigError> {
     let mut figment = demo_defaults(figment);
-    if !figment.contains("secret") && !figment.contains("keys") {
+    if !["secret", "keys", "key_file"]
+        .iter()
+        .any(|key| figment.contains(key))
+    {
         tracing::warn!("TOKENGATE_SECRET is not set: using a random secret for this run only");
         let secret = Secret::random()?;
         let mut text = String::with_capacity(64);

@@ -96,9 +96,11 @@ pub fn document(gate: &TokenGate) -> OpenApi {
 }
 
 /// The paths the documentation is served at, public: the document, and the UI under `/docs`.
-pub fn public_paths(prefix: &str) -> [String; 2] {
+pub fn public_paths(prefix: &str) -> [String; 3] {
     [
         format!("{}/openapi.json", prefix.trim_end_matches('/')),
+        // `/docs` itself too: Swagger UI answers it with a redirect to `/docs/`.
+        "/docs".to_owned(),
         "/docs/*".to_owned(),
     ]
 }
