@@ -2,14 +2,15 @@
 # Installs and starts what the tests need, when it is missing: Redis (up on 127.0.0.1:6379),
 # PostgreSQL (up on 127.0.0.1:5432, trust auth for local connections, with a database `test`),
 # headless Chromium and its
-# WebDriver (the cookie-mode browser test), curl, python3 and its venv (the seed's curl script,
-# which checks our JWKS with PyJWT).
+# WebDriver (the cookie-mode browser test), curl, openssl (the README's run line), python3 and
+# its venv (the seed's curl script, which checks our JWKS with PyJWT).
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
