@@ -22,9 +22,28 @@
 //! The top level is what an application uses: [`Config`], [`TokenGate`] and its builder,
 //! [`credentials`], [`Claims`], [`Error`], the [`store`]s and [`throttle`] counters. The
 //! builder opens the store `store = "..."` names — `memory`, `sqlite://path` (feature
-//! `sqlite`) or `redis://host:port/db` (feature `redis`) — and says which feature to enable
-//! when it is off. What framework adapters are written with is under [`adapter`]; keys and
-//! tokens themselves under [`jws`].
+//! `sqlite`), `redis://host:port/db` or `redis+cluster://...` (feature `redis`) or
+//! `postgres://user@host/db` (feature `postgres`) — and says which feature to enable when it
+//! is off. What framework adapters are written with is under [`adapter`]; keys and tokens
+//! themselves under [`jws`].
+//!
+//! # Start here
+//!
+//! - **Configuration**: [`Config::load`] reads `tokengate.toml` and the `TOKENGATE_*`
+//!   variables; `TOKENGATE_SECRET` (32 bytes or more) is the one setting with no default.
+//!   Every key and its default is in the [`Config`] docs.
+//! - **Users**: [`credentials::MemoryDirectory`] (with
+//!   [`user_with_roles`](credentials::MemoryDirectory::user_with_roles)), a PostgreSQL table
+//!   (`credentials::PostgresDirectory`, feature `postgres`), or your own
+//!   [`credentials::Credentials`].
+//! - **Per-route requirements**: `Require::role`, `Require::scope` and the `Authorized<P>`
+//!   extractor, in [`axum`] and [`actix`], over an [`authz::Requirement`].
+//! - **Hooks**: [`TokenGateBuilder::claims_hook`] (claims of your own, read back with
+//!   `Claims<T>`), [`TokenGateBuilder::on_error`] (every refusal's answer),
+//!   [`TokenGateBuilder::on_audit`] (sign-ins, failures, sign-outs).
+//! - **Other services**: `GET {prefix}/jwks` serves the public keys; asymmetric keys and key
+//!   rotation are in the [`Config`] docs (`algorithm`, `key_file`, `keys`).
+//! - **Sessions that survive a restart or span instances**: the [`store`]s.
 //!
 //! # Example
 //!
@@ -40,9 +59,10 @@
 //! }
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
-//! // In an application: `let config = Config::load()?;` (file, profile, TOKENGATE_* variables).
-//! let users = MemoryDirectory::new().user("ada@example.org", &hash_password("correct horse")?)?;
+//! # std::env::set_var("TOKENGATE_SECRET", "an-example-secret-of-at-least-32-bytes");
+//! let config = Config::load()?; // defaults, tokengate.toml, TOKENGATE_* variables
+//! let users = MemoryDirectory::new()
+//!     .user_with_roles("ada@example.org", &hash_password("correct horse")?, ["admin"])?;
 //! let gate = TokenGate::builder(config).credentials(users).build()?;
 //! let app: Router = Router::new()
 //!     .route("/api/rest/me", get(me))
@@ -59,7 +79,7 @@ pub use tokengate_core::{
     KeyMaterial, KeySettings, Response, SameSite, Secret, StoreSettings, ThrottleSettings,
     TokenError, TokenGate, TokenGateBuilder, TokenSettings, VerifiedToken, CSRF_HEADER, ENDPOINTS,
 };
-/// The OpenAPI description of the endpoints (feature `openapi`), and the utoipa it speaks.
+// The OpenAPI description of the endpoints (feature `openapi`), and the utoipa it speaks.
 #[cfg(feature = "openapi")]
 pub use tokengate_core::{openapi, utoipa};
 
@@ -86,8 +106,8 @@ pub mod axum {
 /// }
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let config = Config::default().with_secret("an-example-secret-of-at-least-32-bytes");
-/// // In an application: `let config = Config::load()?;` (file, profile, TOKENGATE_* variables).
+/// # std::env::set_var("TOKENGATE_SECRET", "an-example-secret-of-at-least-32-bytes");
+/// let config = Config::load()?; // defaults, tokengate.toml, TOKENGATE_* variables
 /// let users = MemoryDirectory::new().user("ada@example.org", &hash_password("correct horse")?)?;
 /// let gate = TokenGate::builder(config).credentials(users).build()?;
 /// let app = App::new()
