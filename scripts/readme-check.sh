@@ -36,13 +36,13 @@ EOF
 
 # Start the application binary `$1` as the README runs it, and wait for its port.
 serve() {
-  if curl -s -o /dev/null "$base/me"; then fail "port $port is taken by another server"; fi
+  if curl -s --max-time 10 -o /dev/null "$base/me"; then fail "port $port is taken by another server"; fi
   (cd "$work/hello" && TOKENGATE_SECRET=$(openssl rand -hex 32) PORT=$port \
     exec "$CARGO_TARGET_DIR/debug/$1" >"$log" 2>&1) &
   pid=$!
   for _ in $(seq 1 100); do
     kill -0 "$pid" 2>/dev/null || fail "$1 exited"
-    curl -s -o /dev/null "$base/me" && return
+    curl -s --max-time 10 -o /dev/null "$base/me" && return
     sleep 0.1
   done
   fail "$1 did not listen on $port"
@@ -50,7 +50,7 @@ serve() {
 stop() { kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=; }
 
 sign_in() {
-  curl -s -X POST "$base/signin" --form login=ada@example.org --form 'password=correct horse'
+  curl -s --max-time 10 -X POST "$base/signin" --form login=ada@example.org --form 'password=correct horse'
 }
 
 ln -s "$repo" "$work/tokengate"
@@ -78,11 +78,11 @@ for app in axum actix; do
   serve hello
   reply=$(sign_in)
   access=$(field accessToken <<<"$reply") || fail "sign-in: $reply"
-  me=$(curl -s "$base/me" -H "authorization: Bearer $access")
+  me=$(curl -s --max-time 10 "$base/me" -H "authorization: Bearer $access")
   [ "$me" = '"ada@example.org"' ] || fail "GET /me: $me"
-  admin=$(curl -s -o /dev/null -w '%{http_code}' "$base/admin" -H "authorization: Bearer $access")
+  admin=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$base/admin" -H "authorization: Bearer $access")
   [ "$admin" = 200 ] || fail "the admin role from user_with_roles: $admin"
-  anonymous=$(curl -s -o /dev/null -w '%{http_code}' "$base/me")
+  anonymous=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$base/me")
   [ "$anonymous" = 401 ] || fail "GET /me without a token: $anonymous"
   stop
 
@@ -90,9 +90,9 @@ for app in axum actix; do
     app=tenant
     serve tenant
     access=$(sign_in | field accessToken) || fail "sign-in"
-    reply=$(curl -s "$base/tenant" -H "authorization: Bearer $access")
+    reply=$(curl -s --max-time 10 "$base/tenant" -H "authorization: Bearer $access")
     [ "$reply" = "ada@example.org of example.org" ] || fail "GET /tenant: $reply"
-    echoed=$(curl -s -o /dev/null -D - "$base/tenant" -H 'x-request-id: r-42' | tr -d '\r' | grep -i '^x-request-id:' || true)
+    echoed=$(curl -s --max-time 10 -o /dev/null -D - "$base/tenant" -H 'x-request-id: r-42' | tr -d '\r' | grep -i '^x-request-id:' || true)
     [ "$echoed" = "x-request-id: r-42" ] || fail "on_error did not echo the request id: '$echoed'"
     stop
     app=axum

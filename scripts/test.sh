@@ -15,6 +15,8 @@ if [ -z "${TEST_REDIS_CLUSTER_URL:-}" ]; then
 fi
 log=$(mktemp)
 status=0
+# The summary reads cargo's lines as words: no colour codes in them.
+export CARGO_TERM_COLOR=never
 cargo test --workspace --all-features --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
 awk -v status="$status" '
   /^ *Running / { binary = $NF; gsub(/^\(|\)$/, "", binary); sub(/.*\//, "", binary); sub(/-[0-9a-f]+$/, "", binary) }

@@ -30,8 +30,8 @@
 //! # Start here
 //!
 //! - **Configuration**: [`Config::load`] reads `tokengate.toml` and the `TOKENGATE_*`
-//!   variables; `TOKENGATE_SECRET` (32 bytes or more) is the one setting with no default.
-//!   Every key and its default is in the [`Config`] docs.
+//!   variables. Every application sets `TOKENGATE_SECRET` (32 bytes or more) or an
+//!   asymmetric key (`key_file`, `keys`); every key and its default is in the [`Config`] docs.
 //! - **Users**: [`credentials::MemoryDirectory`] (with
 //!   [`user_with_roles`](credentials::MemoryDirectory::user_with_roles)), a PostgreSQL table
 //!   (`credentials::PostgresDirectory`, feature `postgres`), or your own

@@ -35,6 +35,7 @@ use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
 
 use serde::de::DeserializeOwned;
+use serde_path_to_error::Segment;
 
 use crate::authz::Requirement;
 use crate::gate::Guarded;
@@ -49,7 +50,7 @@ use crate::jws::{Claims, TokenError};
 /// `invalid_token` when the custom claims do not fit `T`, and 500 when no gate is in front of
 /// the route at all (a wiring bug, not the client's fault).
 pub fn required<T: DeserializeOwned>(guarded: Option<&Guarded>) -> Result<Claims<T>, Response> {
-    read(guarded, true)?.ok_or_else(|| refuse(guarded, &Error::new(ErrorKind::MissingToken)))
+    read(guarded)?.ok_or_else(|| refuse(guarded, &Error::new(ErrorKind::MissingToken)))
 }
 
 /// The request's claims read as `Claims<T>`, or `None` when no token was verified or when
@@ -60,7 +61,7 @@ pub fn required<T: DeserializeOwned>(guarded: Option<&Guarded>) -> Result<Claims
 pub fn optional<T: DeserializeOwned>(
     guarded: Option<&Guarded>,
 ) -> Result<Option<Claims<T>>, Response> {
-    match read(guarded, false) {
+    match read(guarded) {
         Err(response) if guarded.is_some() => {
             tracing::debug!(target: "tokengate", status = response.status, "claims do not fit the extractor's type: none");
             Ok(None)
@@ -70,12 +71,9 @@ pub fn optional<T: DeserializeOwned>(
 }
 
 /// The claims, `None` without a verified token; `Err` for claims that do not fit `T`, which
-/// is logged once per type when `warn_misfit` (the required forms: for the optional ones, no
-/// claims is an answer an application may mean).
-fn read<T: DeserializeOwned>(
-    guarded: Option<&Guarded>,
-    warn_misfit: bool,
-) -> Result<Option<Claims<T>>, Response> {
+/// is logged once per type (whichever extractor meets it first: actix-web's `Option<T>` asks
+/// the required one, so the optional forms log it too, alike on both frameworks).
+fn read<T: DeserializeOwned>(guarded: Option<&Guarded>) -> Result<Option<Claims<T>>, Response> {
     let Some(guarded) = guarded else {
         return Err(refuse(None, &Error::new(ErrorKind::MissingToken)));
     };
@@ -83,9 +81,7 @@ fn read<T: DeserializeOwned>(
         .verified()
         .map(|verified| {
             Claims::from_payload(verified.payload()).map_err(|_| {
-                if warn_misfit {
-                    warn_once::<T>(verified.payload());
-                }
+                warn_once::<T>(verified.payload());
                 refuse(Some(guarded), &Error::invalid_token(TokenError::BadClaims))
             })
         })
@@ -95,7 +91,7 @@ fn read<T: DeserializeOwned>(
 /// A token whose claims do not fit `T` is the client's 401 (an old token may lawfully not
 /// fit), but it is often the application's own mistake: the first one per type is logged at
 /// `warn` for the developer, naming the type, the claim and what was expected of it. Neither
-/// the token nor the claim's value is logged.
+/// the token nor a claim's value is logged.
 fn warn_once<T: DeserializeOwned>(payload: &[u8]) {
     let claims_type = std::any::type_name::<T>();
     if first_misfit_of(claims_type) {
@@ -103,12 +99,14 @@ fn warn_once<T: DeserializeOwned>(payload: &[u8]) {
             target: "tokengate",
             claims_type,
             misfit = %misfit::<T>(payload),
-            "a token's claims do not fit the extractor's type: refused with 401 (logged once per type)"
+            "a token's claims do not fit the extractor's type: answered as without claims (401, or None for an optional extractor); logged once per type"
         );
     }
 }
 
-/// Which claim of `payload` does not fit `T`, and how, without its value.
+/// Which claim of `payload` does not fit `T`, and how, without its value: the top-level claim
+/// (a field of `T`, or a claim name the application's own directory or hook gave the token),
+/// `…` for anything deeper (map keys there may be data).
 fn misfit<T: DeserializeOwned>(payload: &[u8]) -> String {
     let mut json = serde_json::Deserializer::from_slice(payload);
     match serde_path_to_error::deserialize::<_, T>(&mut json) {
@@ -116,24 +114,54 @@ fn misfit<T: DeserializeOwned>(payload: &[u8]) -> String {
         Ok(_) => "a claim that is also a registered one (iss, sub, exp...)".to_owned(),
         Err(error) => {
             let what = without_value(&error.inner().to_string());
-            match error.path().to_string().as_str() {
-                "." => what,
-                path => format!("`{path}`: {what}"),
+            let mut segments = error.path().iter();
+            match segments.next() {
+                Some(Segment::Map { key }) => {
+                    let deeper = if segments.next().is_some() {
+                        ".…"
+                    } else {
+                        ""
+                    };
+                    format!("`{key}{deeper}`: {what}")
+                }
+                _ => what,
             }
         }
     }
 }
 
-/// serde's message without the value it quotes ("invalid type: string \"ada\", expected u8"
-/// → "invalid type, expected u8") and without the position in the payload.
+/// serde's message without the value it quotes and without the position in the payload:
+/// "invalid type: string \"ada\", expected u8" → "invalid type, expected u8". Only serde's
+/// own phrases are kept; any other message (a type's own `Deserialize`, `try_from`) may quote
+/// the value, and is not shown.
 fn without_value(message: &str) -> String {
-    let message = message.split(" at line ").next().unwrap_or(message);
-    match message.split_once(", expected ") {
-        Some((found, expected)) => {
-            let kind = found.split([':', '`']).next().unwrap_or(found).trim();
-            format!("{kind}, expected {expected}")
+    let message = match message.rsplit_once(" at line ") {
+        Some((before, position))
+            if position
+                .split(" column ")
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            before
         }
-        None => message.to_owned(),
+        _ => message,
+    };
+    let kept = ["missing field `", "duplicate field `"];
+    if kept.iter().any(|phrase| message.starts_with(phrase)) {
+        return message.to_owned();
+    }
+    let phrases = [
+        "invalid type",
+        "invalid value",
+        "invalid length",
+        "unknown variant",
+        "unknown field",
+    ];
+    match phrases.iter().find(|phrase| message.starts_with(*phrase)) {
+        Some(phrase) => match message.rsplit_once(", expected ") {
+            Some((_, expected)) => format!("{phrase}, expected {expected}"),
+            None => (*phrase).to_owned(),
+        },
+        None => "the type's own deserializer refused it (its message is not shown: it may quote the value)".to_owned(),
     }
 }
 
@@ -248,6 +276,61 @@ mod tests {
             without_value("unknown variant `x-secret`, expected `a` or `b` at line 1 column 9"),
             "unknown variant, expected `a` or `b`"
         );
+    }
+
+    #[test]
+    fn no_value_slips_through_the_message_or_the_path() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Level {
+            #[allow(dead_code)]
+            level: u8,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        struct ByTenant {
+            #[allow(dead_code)]
+            by_tenant: std::collections::BTreeMap<String, u8>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        struct Checked {
+            #[allow(dead_code)]
+            #[serde(deserialize_with = "refuse_quoting")]
+            tenant: String,
+        }
+        fn refuse_quoting<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+            let value = <String as serde::Deserialize>::deserialize(d)?;
+            Err(serde::de::Error::custom(format!(
+                "not a tenant id: {value}"
+            )))
+        }
+        let cases: [(String, &str); 5] = [
+            (
+                misfit::<Level>(br#"{"level":"SECRET-1 at line 7"}"#),
+                "SECRET-1",
+            ),
+            (
+                misfit::<Level>(br#"{"level":"x, expected SECRET-2"}"#),
+                "SECRET-2",
+            ),
+            (misfit::<Checked>(br#"{"tenant":"SECRET-3"}"#), "SECRET-3"),
+            (
+                misfit::<ByTenant>(br#"{"by_tenant":{"SECRET-4":"x"}}"#),
+                "SECRET-4",
+            ),
+            (misfit::<Level>(br#"{"level":[1, 2]}"#), "[1"),
+        ];
+        for (logged, secret) in &cases {
+            assert!(!logged.contains(secret), "{secret} in {logged:?}");
+        }
+        assert_eq!(cases[0].0, "`level`: invalid type, expected u8");
+        assert_eq!(cases[1].0, "`level`: invalid type, expected u8");
+        assert!(
+            cases[2]
+                .0
+                .starts_with("`tenant`: the type's own deserializer"),
+            "{}",
+            cases[2].0
+        );
+        assert_eq!(cases[3].0, "`by_tenant.…`: invalid type, expected u8");
     }
 
     #[test]

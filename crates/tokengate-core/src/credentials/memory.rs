@@ -201,7 +201,7 @@ fn scope_claim<S: Into<String>>(
         .find(|s| s.is_empty() || !s.chars().all(token))
     {
         return Err(PasswordError::refused(format!(
-            "the scope {bad:?} is not one scope token (no spaces or quotes, not empty)"
+            "the scope {bad:?} is not one scope token (printable ASCII, not empty, without spaces, quotes or backslashes)"
         )));
     }
     Ok(Claims::from_iter([(
