@@ -223,6 +223,66 @@ pub async fn rs256_tokens_verify_with_the_published_jwks(adapter: Adapter) {
     published_keys_verify_our_tokens(adapter, &keys::rsa(), "RS256").await;
 }
 
+/// Verifiers cache the set: `public, max-age` (never past a retired key's `verify_until`) and
+/// an `ETag` that `If-None-Match` turns into a 304 without a body.
+pub async fn the_published_keys_are_cached_with_an_etag(adapter: Adapter) {
+    let server = asymmetric(adapter, &keys::ed25519()).await;
+    let first = server.get("/api/rest/jwks", &[]).await;
+    first.expect(200);
+    assert_eq!(first.header("cache-control"), Some("public, max-age=300"));
+    let tag = first.header("etag").expect("an ETag").to_owned();
+    let held = [
+        tag.clone(),
+        format!("W/{tag}"),
+        format!("\"other\", {tag}"),
+        "*".to_owned(),
+    ];
+    for held in held {
+        let again = server
+            .get("/api/rest/jwks", &[("if-none-match", &held)])
+            .await;
+        again.expect(304);
+        assert!(again.body.is_empty(), "a 304 with a body");
+        assert_eq!(again.header("etag"), Some(tag.as_str()));
+        assert_eq!(again.header("cache-control"), Some("public, max-age=300"));
+    }
+    for stale in ["\"other\"", tag.trim_matches('"'), ""] {
+        let fresh = server
+            .get("/api/rest/jwks", &[("if-none-match", stale)])
+            .await;
+        fresh.expect(200);
+        assert_eq!(fresh.json(), first.json());
+    }
+
+    // A retired key is published until its `verify_until`, and no cache keeps it longer.
+    let (signing, retired) = (keys::ed25519(), keys::ed25519());
+    let until = now() + 120;
+    let toml = format!(
+        "[default]\nkeys = [\n  {{ kid = \"new\", algorithm = \"EdDSA\", key = '''{}''', signing = true }},\n  \
+         {{ kid = \"old\", algorithm = \"EdDSA\", key = '''{}''', verify_until = {until} }},\n]",
+        signing.pem, retired.pem
+    );
+    let server = start_with(adapter, Some(&toml), &[]).await;
+    let reply = server.get("/api/rest/jwks", &[]).await;
+    reply.expect(200);
+    let kids: Vec<Value> = reply.json()["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|key| key["kid"].clone())
+        .collect();
+    assert_eq!(kids, [json!("new"), json!("old")]);
+    let max_age: i64 = reply
+        .header("cache-control")
+        .and_then(|value| value.strip_prefix("public, max-age="))
+        .and_then(|age| age.parse().ok())
+        .expect("public, max-age=N");
+    assert!(
+        (115..=121).contains(&max_age),
+        "max-age {max_age} for a key retired in 120 s"
+    );
+}
+
 pub async fn hs256_keys_are_never_published(adapter: Adapter) {
     let server = start(adapter, &[]).await;
     assert_eq!(jwks(&server).await, json!({"keys": []}));

@@ -68,7 +68,7 @@ where
         }));
     }
     match endpoint {
-        Endpoint::Jwks => Ok(jwks::jwks(gate)),
+        Endpoint::Jwks => Ok(jwks::jwks(gate, head)),
         Endpoint::ListSessions => sessions::sessions(gate, head).await,
         Endpoint::EndSession => sessions::end_session(gate, head).await,
         Endpoint::SignIn => signin::signin(gate, head, &body_fields(gate, head, body).await?).await,

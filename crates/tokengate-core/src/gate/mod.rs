@@ -284,9 +284,21 @@ pub(crate) mod testing {
             .expect("valid test gate")
     }
 
-    /// A gate whose one key is an Ed25519 key made now (PKCS#8 built around 32 random bytes, so
-    /// it needs neither crypto backend to make).
+    /// A gate whose one key is an Ed25519 key made now.
     pub(crate) fn eddsa_gate() -> TokenGate {
+        let config = Config::default().with_keys(vec![KeyConfig::new(
+            Algorithm::EdDsa,
+            KeyMaterial::PrivatePem(Secret::new(eddsa_pem())),
+        )]);
+        TokenGate::builder(config)
+            .credentials(MemoryDirectory::new())
+            .build()
+            .expect("valid EdDSA test gate")
+    }
+
+    /// An Ed25519 private key made now, as PKCS#8 PEM (built around 32 random bytes, so it
+    /// needs neither crypto backend to make).
+    pub(crate) fn eddsa_pem() -> String {
         use base64::Engine as _;
         let mut der = vec![
             0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
@@ -295,18 +307,10 @@ pub(crate) mod testing {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).expect("random bytes");
         der.extend_from_slice(&seed);
-        let pem = format!(
+        format!(
             "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
             base64::engine::general_purpose::STANDARD.encode(der)
-        );
-        let config = Config::default().with_keys(vec![KeyConfig::new(
-            Algorithm::EdDsa,
-            KeyMaterial::PrivatePem(Secret::new(pem)),
-        )]);
-        TokenGate::builder(config)
-            .credentials(MemoryDirectory::new())
-            .build()
-            .expect("valid EdDSA test gate")
+        )
     }
 
     /// `payload` signed as an access token of `gate`.

@@ -96,6 +96,17 @@ impl KeySet {
         serde_json::json!({ "keys": keys })
     }
 
+    /// When the published set next changes by itself: the second after the earliest
+    /// `verify_until` of a published (asymmetric, still live) key, `None` when none ends.
+    pub(crate) fn jwks_changes_at(&self, now: i64) -> Option<i64> {
+        self.keys
+            .iter()
+            .filter(|key| key.live(now) && key.public_jwk().is_some())
+            .filter_map(Key::verify_until)
+            .min()
+            .map(|until| until.saturating_add(1))
+    }
+
     /// Whether any key is asymmetric.
     pub(crate) fn any_asymmetric(&self) -> bool {
         self.keys.iter().any(Key::is_asymmetric)

@@ -210,14 +210,31 @@ fn end_session() -> Value {
 
 /// `GET jwks`.
 fn jwks() -> Value {
+    let caching = json!({
+        "ETag": { "description": "the set's entity tag, for `If-None-Match`",
+                  "schema": { "type": "string" } },
+        "Cache-Control": {
+            "description": "`public, max-age=N`: at most 300 s, and never past the moment a retired key leaves the set",
+            "schema": { "type": "string" } },
+    });
     json!({
     "operationId": "jwks",
     "tags": ["tokengate"],
     "summary": "The public keys that verify access tokens (none for HS256)",
-    "responses": { "200": {
-        "description": "a JWK set",
-        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Jwks" } } },
-    } },})
+    "description": "A retired key stays in the set until its `verify_until`.",
+    "parameters": [{
+        "name": "If-None-Match", "in": "header", "required": false,
+        "description": "the `ETag` of a set the caller holds: 304 while it is still the set",
+        "schema": { "type": "string" },
+    }],
+    "responses": {
+        "200": {
+            "description": "a JWK set",
+            "headers": caching,
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Jwks" } } },
+        },
+        "304": { "description": "the set the caller holds is still the set", "headers": caching },
+    },})
 }
 
 /// `POST ticket`, where WebSocket paths are configured.
