@@ -74,6 +74,7 @@ macro_rules! with_scenarios {
             rs256_tokens_verify_with_the_published_jwks,
             hs256_keys_are_never_published,
             the_published_keys_are_cached_with_an_etag,
+            discovery_names_the_configured_urls_only,
             alg_none_in_every_spelling_is_refused,
             hs256_signed_with_the_public_key_is_refused,
             algorithms_outside_the_keys_are_refused,

@@ -283,6 +283,87 @@ pub async fn the_published_keys_are_cached_with_an_etag(adapter: Adapter) {
     );
 }
 
+/// Discovery: both documents name the configured URLs whatever `Host`, `X-Forwarded-Host` or
+/// `Forwarded` the request claims; only the exact paths are the documents; off by default.
+pub async fn discovery_names_the_configured_urls_only(adapter: Adapter) {
+    let off = start(adapter, &[]).await;
+    off.get("/.well-known/openid-configuration", &[])
+        .await
+        .expect(401);
+
+    let key = keys::ed25519();
+    let file = key.file();
+    let file = file.to_str().expect("utf-8 path").to_owned();
+    let server = start(
+        adapter,
+        &[
+            ("TOKENGATE_DISCOVERY", "true"),
+            ("TOKENGATE_ISSUER", "https://auth.example.test/tenant"),
+            ("TOKENGATE_EXTERNAL_URL", "https://api.example.test"),
+            ("TOKENGATE_ALGORITHM", "EdDSA"),
+            ("TOKENGATE_KEY_FILE", file.as_str()),
+        ],
+    )
+    .await;
+    let forged: [&[(&str, &str)]; 4] = [
+        &[],
+        &[("host", "evil.example")],
+        &[
+            ("x-forwarded-host", "evil.example"),
+            ("x-forwarded-proto", "http"),
+        ],
+        &[("forwarded", "host=evil.example;proto=http")],
+    ];
+    for path in [
+        "/tenant/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server/tenant",
+    ] {
+        for headers in forged {
+            let reply = server.get(path, headers).await;
+            reply.expect(200);
+            assert_eq!(reply.header("cache-control"), Some("public, max-age=3600"));
+            let document = reply.json();
+            assert_eq!(document["issuer"], "https://auth.example.test/tenant");
+            assert_eq!(
+                document["jwks_uri"],
+                "https://api.example.test/api/rest/jwks"
+            );
+            assert_eq!(
+                document["token_endpoint"],
+                "https://api.example.test/api/rest/token"
+            );
+            assert_eq!(
+                document["id_token_signing_alg_values_supported"],
+                json!(["EdDSA"])
+            );
+            assert!(!document.to_string().contains("evil"), "{document}");
+        }
+        let reply = server.post(path, Body::Json(json!({})), &[]).await;
+        reply.expect(405).error("method_not_allowed");
+        assert_eq!(reply.header("allow"), Some("GET"));
+    }
+    // Near misses are not the documents: guarded routes, refused without a token. (A
+    // percent-encoded unreserved letter is the path actix-web routes, decoded, on both the
+    // gate's side and the router's: there it is the document, as any endpoint is.)
+    for path in [
+        "/.well-known/openid-configuration",
+        "/tenant/.well-known/openid-configuration/",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/oauth-authorization-server/tenant/",
+        "/.well-known/oauth-authorization-server/TENANT",
+    ] {
+        let reply = server.get(path, &[]).await;
+        assert_eq!(reply.status, 401, "{path}");
+    }
+    // The tokens name the issuer the document names.
+    let tokens = server.signin(&[]).await.tokens();
+    assert_eq!(
+        claims_of(&tokens.access)["iss"],
+        "https://auth.example.test/tenant"
+    );
+    server.me(&tokens.access).await.expect(200);
+}
+
 pub async fn hs256_keys_are_never_published(adapter: Adapter) {
     let server = start(adapter, &[]).await;
     assert_eq!(jwks(&server).await, json!({"keys": []}));

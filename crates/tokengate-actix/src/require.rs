@@ -179,4 +179,41 @@ mod tests {
         );
         assert_eq!(statuses!(app, "/api/rest/me"), (201, 200, 401));
     }
+
+    #[actix_web::test]
+    async fn the_endpoints_service_answers_discovery_from_the_root() {
+        let mut config = Config::default().with_secret("a-test-only-secret-of-32-bytes-or-more");
+        config.endpoints.discovery = true;
+        config.tokens.issuer = "https://auth.example.org/tenant".to_owned();
+        let gate = TokenGate::builder(config)
+            .credentials(MemoryDirectory::new())
+            .build()
+            .expect("gate");
+        let app = test::init_service(
+            App::new().service(crate::endpoints(gate.clone())).service(
+                web::scope("/v2")
+                    .route("/me", web::get().to(me))
+                    .wrap(TokenGateTransform::new(gate)),
+            ),
+        )
+        .await;
+        for path in [
+            "/tenant/.well-known/openid-configuration",
+            "/.well-known/oauth-authorization-server/tenant",
+        ] {
+            let response =
+                test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+            assert_eq!(response.status().as_u16(), 200, "{path}");
+            let document: serde_json::Value =
+                serde_json::from_slice(&test::read_body(response).await).unwrap_or_default();
+            assert_eq!(
+                document["issuer"], "https://auth.example.org/tenant",
+                "{path}"
+            );
+        }
+        let other = test::TestRequest::get()
+            .uri("/.well-known/openid-configuration")
+            .to_request();
+        assert_eq!(test::call_service(&app, other).await.status().as_u16(), 404);
+    }
 }

@@ -29,8 +29,20 @@ use tokengate_core::TokenGate;
 /// ```
 pub fn endpoints(gate: TokenGate) -> impl HttpServiceFactory {
     let prefix = gate.config().endpoints.prefix.clone();
-    web::scope(&prefix)
+    // The endpoints from the root (the discovery documents, with `discovery` on), each a
+    // resource of its own, wrapped with the gate as the scope is.
+    let at_root: Vec<_> = gate
+        .endpoint_routes()
+        .filter(|(row, _)| row.at_root)
+        .map(|(_, path)| {
+            web::resource(path)
+                .wrap(crate::TokenGateTransform::new(gate.clone()))
+                .default_service(web::to(HttpResponse::NotFound))
+        })
+        .collect();
+    let scope = web::scope(&prefix)
         .wrap(crate::TokenGateTransform::new(gate))
         // The gate answers its endpoints itself; anything else under the prefix is not found.
-        .default_service(web::to(HttpResponse::NotFound))
+        .default_service(web::to(HttpResponse::NotFound));
+    (scope, at_root)
 }

@@ -28,6 +28,10 @@ use crate::TokenGateLayer;
 ///     .merge(endpoints(gate));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// With `discovery` on, the two discovery documents, whose paths are from the root, are among
+/// the routes; inside `Router::nest` they would be under the nest's path, so merge this router
+/// at the top.
 pub fn endpoints<S: Clone + Send + Sync + 'static>(gate: TokenGate) -> Router<S> {
     // Route templates as axum writes them (`/api/rest/sessions/{id}`).
     let paths: Vec<String> = gate.endpoint_routes().map(|(_, path)| path).collect();
@@ -163,5 +167,41 @@ mod tests {
             .route_layer(TokenGateLayer::new(gate.clone()))
             .merge(endpoints(gate));
         assert_eq!(statuses(routed, "/api/rest/me").await, (201, 200, 401));
+    }
+
+    #[tokio::test]
+    async fn the_endpoints_router_answers_discovery_from_the_root() {
+        let mut config = Config::default().with_secret("a-test-only-secret-of-32-bytes-or-more");
+        config.endpoints.discovery = true;
+        config.tokens.issuer = "https://auth.example.org/tenant".to_owned();
+        let gate = TokenGate::builder(config)
+            .credentials(MemoryDirectory::new())
+            .build()
+            .expect("gate");
+        let app: Router = Router::new()
+            .route("/v2/me", get(me))
+            .route_layer(TokenGateLayer::new(gate.clone()))
+            .merge(endpoints(gate));
+        for path in [
+            "/tenant/.well-known/openid-configuration",
+            "/.well-known/oauth-authorization-server/tenant",
+        ] {
+            let request = http::Request::get(path)
+                .body(axum::body::Body::empty())
+                .expect("request");
+            let response = app.clone().oneshot(request).await.expect("infallible");
+            assert_eq!(response.status().as_u16(), 200, "{path}");
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            let document: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            assert_eq!(
+                document["issuer"], "https://auth.example.org/tenant",
+                "{path}"
+            );
+        }
     }
 }

@@ -158,6 +158,13 @@ pub(super) fn optional_text<'de, D: Deserializer<'de>>(
     Ok((!text.trim().is_empty()).then_some(text))
 }
 
+/// A URL, without a trailing slash; empty is none (checked as a URL in `validate`).
+pub(super) fn optional_url<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    Ok(optional_text(deserializer)?.map(|url| url.trim().trim_end_matches('/').to_owned()))
+}
+
 /// A header name: lower case; empty is none.
 pub(super) fn header_name<'de, D: Deserializer<'de>>(
     deserializer: D,

@@ -635,10 +635,12 @@ mod tests {
             "store",
             "keys",
             "secret",
+            "discovery",
+            "external_url",
         ] {
             assert!(known.contains(key), "{key}");
         }
-        assert_eq!(known.len(), 41);
+        assert_eq!(known.len(), 43);
     }
 
     #[test]

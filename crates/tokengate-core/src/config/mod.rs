@@ -46,6 +46,8 @@ use crate::jws::{Algorithm, KeyConfig, Secret};
 /// | `public_paths` | none | paths served without a token (`/health`, or a prefix `/static/*`) |
 /// | `websocket_paths` | none | WebSocket paths whose upgrade may carry `?ticket=` from `POST {prefix}/ticket` (exact, or a prefix `/ws/*`) |
 /// | `ticket_ttl` | `30s` | how long a WebSocket ticket may wait for its upgrade (at most `5m`) |
+/// | `discovery` | `false` | answer `{issuer path}/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server{issuer path}`; `issuer` must then be an https URL (http for localhost), lower case, with a plain path |
+/// | `external_url` | the issuer's origin | where clients reach this application (scheme, host, port, mount path), for the URLs discovery names; never the request's `Host` |
 /// | `secret` | none | the HS256 secret, at least 32 bytes |
 /// | `throttle_per_login` | `10` | failed sign-ins per login per window before 429 (`0`: no limit) |
 /// | `throttle_per_address` | `100` | failed sign-ins per client address per window (`0`: no limit) |
@@ -285,11 +287,15 @@ impl Config {
         if let Some(unused) = self.unused_secret() {
             tracing::warn!(target: "tokengate", "both `secret` and {unused} are set: tokens are signed with {unused}, the secret signs none (it still keys the CSRF tokens unless `csrf_secret` is set)");
         }
-        if self.keys.list.is_empty() {
-            Ok(vec![self.keys.single_key()?])
+        let keys = if self.keys.list.is_empty() {
+            vec![self.keys.single_key()?]
         } else {
-            Ok(self.keys.list.clone())
+            self.keys.list.clone()
+        };
+        if self.endpoints.discovery && keys.iter().all(|key| key.algorithm == Algorithm::Hs256) {
+            tracing::warn!(target: "tokengate", "discovery is on, but every key is HS256: the JWKS it points to is empty, and no other service can verify the tokens; use EdDSA, ES256 or RS256 keys");
         }
+        Ok(keys)
     }
 
     /// What signs tokens in place of a `secret` that is also set: `None` when the secret signs,

@@ -194,6 +194,17 @@ pub struct EndpointSettings {
     /// How long a WebSocket connection ticket may wait for its upgrade (`ticket_ttl`).
     #[serde(deserialize_with = "de::duration")]
     pub ticket_ttl: Duration,
+    /// Whether the gate answers the discovery documents, `/.well-known/openid-configuration`
+    /// and `/.well-known/oauth-authorization-server` (RFC 8414), which name the issuer, the
+    /// JWKS and the token endpoint for other services; the issuer must then be a URL
+    /// (`discovery`).
+    #[serde(deserialize_with = "de::switch")]
+    pub discovery: bool,
+    /// The URL clients reach this application at, as the discovery documents name the
+    /// endpoints: scheme, host, port and the path a proxy mounts the application under; by
+    /// default the issuer's origin. Never taken from a request's `Host` (`external_url`).
+    #[serde(deserialize_with = "de::optional_url")]
+    pub external_url: Option<String>,
 }
 
 impl Default for EndpointSettings {
@@ -204,6 +215,8 @@ impl Default for EndpointSettings {
             body_timeout: Duration::from_secs(10),
             trusted_proxy_header: None,
             ticket_ttl: Duration::from_secs(30),
+            discovery: false,
+            external_url: None,
         }
     }
 }

@@ -132,6 +132,18 @@ impl Config {
                 "must be between 1s and 5m: a ticket only bridges a sign-in and its upgrade",
             ));
         }
+        if self.endpoints.discovery {
+            web_url(&self.tokens.issuer).map_err(|why| {
+                ConfigError::new(
+                    "issuer",
+                    &self.tokens.issuer,
+                    format!("must be a URL when discovery is on (verifiers fetch the discovery document under it): {why}"),
+                )
+            })?;
+        }
+        if let Some(url) = &self.endpoints.external_url {
+            web_url(url).map_err(|why| ConfigError::new("external_url", url, why))?;
+        }
         if self.cookies.same_site == SameSite::None && !self.cookies.secure {
             return Err(ConfigError::new(
                 "cookie_same_site",
@@ -184,5 +196,127 @@ impl Config {
             )),
             _ => Ok(()),
         }
+    }
+}
+
+/// Checks that `url` is a URL other services can be pointed to: `https://host[:port][/path]`,
+/// or `http://` to a loopback host (development), with no user, query or fragment.
+fn web_url(url: &str) -> Result<(), &'static str> {
+    let (secure, rest) = match url.split_once("://") {
+        Some(("https", rest)) => (true, rest),
+        Some(("http", rest)) => (false, rest),
+        _ => return Err("expected https://host[:port][/path], in lower case"),
+    };
+    if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("a query, a fragment or white space has no place in it");
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(':') && !port.contains(']') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    let name = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
+    let literal = host
+        .strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+        .is_some_and(|inner| {
+            !inner.is_empty()
+                && inner
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        });
+    if host.is_empty() || !(literal || host.chars().all(name)) {
+        return Err("expected a host name in lower case, or an address (no user)");
+    }
+    if port.is_some_and(|port| port.parse::<u16>().map_or(true, |port| port == 0)) {
+        return Err("the port must be a number from 1 to 65535");
+    }
+    // The path becomes a route of axum's and actix-web's: plain characters only, so that no
+    // `{`, `*`, `%` or a segment's leading `:` reads as a pattern or an escape there, and no
+    // `.`/`..` segment that clients remove before they send.
+    let path = &rest[authority.len()..];
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/-._~!$&'()+,;=:@".contains(c);
+    let segments_plain = path
+        .split('/')
+        .skip(1)
+        .all(|segment| !matches!(segment, "." | "..") && !segment.starts_with(':'));
+    if !path.chars().all(plain) || path.contains("//") || !segments_plain {
+        return Err("its path may hold letters, digits and -._~!$&'()+,;=:@ only, one / apart, no segment `.`, `..` or starting with `:`");
+    }
+    if !secure && !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
+        return Err("https is required but for localhost");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Config;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, crate::ConfigError> {
+        let mut env = vec![("TOKENGATE_SECRET", "a-test-only-secret-of-32-bytes-or-more")];
+        env.extend_from_slice(pairs);
+        Config::from_sources(None, "default", env)
+    }
+
+    #[test]
+    fn discovery_needs_an_issuer_url_and_external_urls_are_checked() {
+        let on = ("TOKENGATE_DISCOVERY", "true");
+        let refused = load(&[on]).unwrap_err();
+        assert_eq!(refused.key, "issuer", "{refused}");
+        assert!(refused.to_string().contains("discovery"), "{refused}");
+        for issuer in [
+            "https://auth.example.org",
+            "https://auth.example.org:8443/tenant",
+            "http://localhost:3000",
+            "http://127.0.0.1:8080/x",
+            "http://[::1]:8080",
+            "https://auth.example.org/a:b/t",
+            "https://[2001:db8::1]:8443",
+        ] {
+            assert!(
+                load(&[on, ("TOKENGATE_ISSUER", issuer)]).is_ok(),
+                "{issuer}"
+            );
+        }
+        for issuer in [
+            "tokengate",
+            "http://auth.example.org",
+            "http://localhost.example.org",
+            "https://",
+            "https://user@auth.example.org",
+            "https://auth.example.org/?x=1",
+            "https://auth.example.org/#x",
+            "https://auth.example.org/a b",
+            "https://auth.example.org/{tenant}",
+            "https://auth.example.org/t/*",
+            "https://auth.example.org/t%2f",
+            "https://auth.example.org//t",
+            "https://auth.example.org/:tenant",
+            "https://auth.example.org/a/../b",
+            "https://auth.example.org\\evil.com",
+            "https://:443",
+            "https://auth.example.org:abc",
+            "https://auth.example.org:99999",
+            "https://auth.example.org:0",
+            "https://[::1",
+            "https://a\"b",
+            "https://Auth.example.org",
+            "https://auth.example.org\u{200b}",
+            "https://аuth.example.org",
+            "ftp://auth.example.org",
+        ] {
+            let refused = load(&[on, ("TOKENGATE_ISSUER", issuer)]).unwrap_err();
+            assert_eq!(refused.key, "issuer", "{issuer}");
+        }
+        // Without discovery, the issuer is any text, as before.
+        assert!(load(&[("TOKENGATE_ISSUER", "tokengate")]).is_ok());
+        let external = load(&[("TOKENGATE_EXTERNAL_URL", "https://api.example.org/app/")]).unwrap();
+        assert_eq!(
+            external.endpoints.external_url.as_deref(),
+            Some("https://api.example.org/app")
+        );
+        let refused = load(&[("TOKENGATE_EXTERNAL_URL", "api.example.org")]).unwrap_err();
+        assert_eq!(refused.key, "external_url");
     }
 }

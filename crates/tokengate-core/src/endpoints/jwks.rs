@@ -55,7 +55,10 @@ fn names(asked: &[u8], tag: &str) -> bool {
     asked.trim() == "*"
         || asked
             .split(',')
-            .map(|listed| listed.trim().trim_start_matches("W/"))
+            .map(|listed| {
+                let listed = listed.trim();
+                listed.strip_prefix("W/").unwrap_or(listed)
+            })
             .any(|listed| listed == tag)
 }
 
@@ -155,6 +158,7 @@ mod tests {
             "an unquoted tag"
         );
         assert!(!names(b"", &tag));
+        assert!(!names(format!("W/W/{tag}").as_bytes(), &tag));
         assert!(!names(&[0xff, 0xfe], &tag));
     }
 }

@@ -1,9 +1,10 @@
 //! The endpoints the gate answers itself, one file each: [`signin`], [`refresh`] (`/token`),
-//! [`signout`], [`sessions`] (listing and ending one), [`jwks`] and [`ticket`] (WebSockets); with what they share — reading the fields of a
+//! [`signout`], [`sessions`] (listing and ending one), [`jwks`], [`discovery`] and [`ticket`] (WebSockets); with what they share — reading the fields of a
 //! body ([`fields`]) and minting the tokens of a session ([`tokens`]).
 
 // `parse_exp` is public for the fuzz targets only (feature `fuzzing`).
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
+mod discovery;
 mod exp;
 mod fields;
 mod jwks;
@@ -69,6 +70,9 @@ where
     }
     match endpoint {
         Endpoint::Jwks => Ok(jwks::jwks(gate, head)),
+        Endpoint::OpenIdConfiguration | Endpoint::AuthorizationServerMetadata => {
+            Ok(discovery::metadata(gate))
+        }
         Endpoint::ListSessions => sessions::sessions(gate, head).await,
         Endpoint::EndSession => sessions::end_session(gate, head).await,
         Endpoint::SignIn => signin::signin(gate, head, &body_fields(gate, head, body).await?).await,

@@ -25,6 +25,12 @@ pub enum Endpoint {
     /// `POST {prefix}/ticket`: a single-use ticket for opening a WebSocket; only where
     /// `websocket_paths` are configured.
     Ticket,
+    /// `GET {issuer path}/.well-known/openid-configuration`: the discovery document as OpenID
+    /// Connect Discovery places it; only with `discovery`.
+    OpenIdConfiguration,
+    /// `GET /.well-known/oauth-authorization-server{issuer path}`: the same document as RFC
+    /// 8414 places it; only with `discovery`.
+    AuthorizationServerMetadata,
 }
 
 /// How an endpoint is reached: a row of [`ENDPOINTS`].
@@ -38,6 +44,9 @@ pub struct EndpointRoute {
     pub method: &'static str,
     /// Whether it is there only where WebSocket paths are configured.
     pub websockets_only: bool,
+    /// Whether its path is from the root, not under the prefix, `{issuer}` standing for the
+    /// path of the issuer URL; such an endpoint is there only with `discovery`.
+    pub at_root: bool,
 }
 
 impl EndpointRoute {
@@ -53,12 +62,13 @@ impl EndpointRoute {
 
     /// Whether a gate with `config` answers it.
     fn present(&self, config: &Config) -> bool {
-        !self.websockets_only || !config.guard.websocket_paths.is_empty()
+        (!self.websockets_only || !config.guard.websocket_paths.is_empty())
+            && (!self.at_root || config.endpoints.discovery)
     }
 }
 
 /// Every endpoint, in the order the matcher tries them and documents list them.
-pub const ENDPOINTS: [EndpointRoute; 7] = [
+pub const ENDPOINTS: [EndpointRoute; 9] = [
     route(Endpoint::SignIn, "/signin", "POST", false),
     route(Endpoint::Refresh, "/token", "POST", false),
     route(Endpoint::SignOut, "/signout", "POST", false),
@@ -66,6 +76,14 @@ pub const ENDPOINTS: [EndpointRoute; 7] = [
     route(Endpoint::ListSessions, "/sessions", "GET", false),
     route(Endpoint::EndSession, "/sessions/{id}", "DELETE", false),
     route(Endpoint::Ticket, "/ticket", "POST", true),
+    at_root(
+        Endpoint::OpenIdConfiguration,
+        "{issuer}/.well-known/openid-configuration",
+    ),
+    at_root(
+        Endpoint::AuthorizationServerMetadata,
+        "/.well-known/oauth-authorization-server{issuer}",
+    ),
 ];
 
 const fn route(
@@ -79,6 +97,18 @@ const fn route(
         path,
         method,
         websockets_only,
+        at_root: false,
+    }
+}
+
+/// A `GET` endpoint whose path is from the root, placed by the issuer's path.
+const fn at_root(endpoint: Endpoint, path: &'static str) -> EndpointRoute {
+    EndpointRoute {
+        endpoint,
+        path,
+        method: "GET",
+        websockets_only: false,
+        at_root: true,
     }
 }
 
@@ -94,6 +124,9 @@ impl Endpoint {
 pub(super) struct Paths {
     prefix: String,
     present: Vec<Present>,
+    /// The endpoints from the root (discovery), with their whole paths; empty without
+    /// `discovery`, so that the guard's path pays one test for them.
+    at_root: Vec<(&'static EndpointRoute, String)>,
 }
 
 /// An endpoint a gate answers: its row, its whole path (before `/{id}` for one that takes an
@@ -110,15 +143,35 @@ impl Paths {
         let prefix = config.endpoints.prefix.clone();
         let present = ENDPOINTS
             .iter()
-            .filter(|row| row.present(config))
+            .filter(|row| row.present(config) && !row.at_root)
             .map(|row| Present {
                 row,
                 whole: format!("{prefix}{}", row.by_id().unwrap_or(row.path)),
                 by_id: row.by_id().is_some(),
             })
             .collect();
-        Self { prefix, present }
+        let issuer_path = issuer_path(&config.tokens.issuer);
+        let at_root = ENDPOINTS
+            .iter()
+            .filter(|row| row.present(config) && row.at_root)
+            .map(|row| (row, row.path.replace("{issuer}", issuer_path)))
+            .collect();
+        Self {
+            prefix,
+            present,
+            at_root,
+        }
     }
+}
+
+/// The path of an issuer URL, without its trailing slash: `https://host/tenant/` → `/tenant`,
+/// `https://host` → ``.
+pub(crate) fn issuer_path(issuer: &str) -> &str {
+    let after_scheme = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
+    after_scheme
+        .find('/')
+        .map_or("", |at| &after_scheme[at..])
+        .trim_end_matches('/')
 }
 
 /// The id in `{base}/{id}`: one non-empty path segment.
@@ -132,6 +185,11 @@ impl TokenGate {
     /// The endpoint at `path`, if it is one.
     pub fn endpoint(&self, path: &str) -> Option<Endpoint> {
         let paths = &self.inner.paths;
+        if !paths.at_root.is_empty() {
+            if let Some((row, _)) = paths.at_root.iter().find(|(_, whole)| whole == path) {
+                return Some(row.endpoint);
+            }
+        }
         if !path.starts_with(paths.prefix.as_str()) {
             return None;
         }
@@ -152,27 +210,38 @@ impl TokenGate {
     /// id as the path before it, `/api/rest/sessions`).
     pub fn endpoint_paths(&self) -> impl Iterator<Item = &str> {
         let mut seen = None;
-        self.inner
-            .paths
+        let paths = &self.inner.paths;
+        paths
             .present
             .iter()
             .map(|present| present.whole.as_str())
             // `sessions` and `sessions/{id}` share the path before the id.
             .filter(move |whole| seen.replace(*whole) != Some(*whole))
+            .chain(paths.at_root.iter().map(|(_, whole)| whole.as_str()))
     }
 
     /// The endpoints this gate answers as route templates, for adapters that mount them as
     /// routes of their own: the row, and its whole path with `{id}` where it takes one
     /// (`/api/rest/sessions/{id}`).
     pub fn endpoint_routes(&self) -> impl Iterator<Item = (&'static EndpointRoute, String)> + '_ {
-        self.inner.paths.present.iter().map(|present| {
-            let template = if present.by_id {
-                format!("{}/{{id}}", present.whole)
-            } else {
-                present.whole.clone()
-            };
-            (present.row, template)
-        })
+        let paths = &self.inner.paths;
+        paths
+            .present
+            .iter()
+            .map(|present| {
+                let template = if present.by_id {
+                    format!("{}/{{id}}", present.whole)
+                } else {
+                    present.whole.clone()
+                };
+                (present.row, template)
+            })
+            .chain(
+                paths
+                    .at_root
+                    .iter()
+                    .map(|(row, whole)| (*row, whole.clone())),
+            )
     }
 
     /// The session id of a `DELETE {prefix}/sessions/{id}` path.
@@ -189,7 +258,61 @@ impl TokenGate {
 
 #[cfg(test)]
 mod tests {
-    use super::{Endpoint, ENDPOINTS};
+    use super::{issuer_path, Endpoint, ENDPOINTS};
+    use crate::gate::testing;
+
+    #[test]
+    fn the_issuer_path_places_the_discovery_documents() {
+        assert_eq!(issuer_path("https://auth.example.org"), "");
+        assert_eq!(issuer_path("https://auth.example.org/"), "");
+        assert_eq!(
+            issuer_path("https://auth.example.org/tenant/a/"),
+            "/tenant/a"
+        );
+        let gate = testing::gate(&[
+            ("discovery", "true"),
+            ("issuer", "https://auth.example.org/tenant"),
+        ]);
+        let at = |path: &str| gate.endpoint(path);
+        assert_eq!(
+            at("/tenant/.well-known/openid-configuration"),
+            Some(Endpoint::OpenIdConfiguration)
+        );
+        assert_eq!(
+            at("/.well-known/oauth-authorization-server/tenant"),
+            Some(Endpoint::AuthorizationServerMetadata)
+        );
+        for other in [
+            "/.well-known/openid-configuration",
+            "/tenant/.well-known/openid-configuration/",
+            "//tenant/.well-known/openid-configuration",
+            "/tenant/.well-known/%6fpenid-configuration",
+            "/.well-known/oauth-authorization-server",
+            "/.well-known/oauth-authorization-server/tenant/",
+            "/TENANT/.well-known/openid-configuration",
+        ] {
+            assert_eq!(at(other), None, "{other}");
+        }
+        assert_eq!(at("/api/rest/jwks"), Some(Endpoint::Jwks));
+        let routes: Vec<String> = gate.endpoint_routes().map(|(_, path)| path).collect();
+        assert!(routes.contains(&"/.well-known/oauth-authorization-server/tenant".to_owned()));
+        assert!(gate
+            .endpoint_paths()
+            .any(|path| path == "/tenant/.well-known/openid-configuration"));
+    }
+
+    #[test]
+    fn without_discovery_no_well_known_path_is_an_endpoint() {
+        let gate = testing::gate(&[("issuer", "https://auth.example.org")]);
+        assert_eq!(gate.endpoint("/.well-known/openid-configuration"), None);
+        assert_eq!(
+            gate.endpoint("/.well-known/oauth-authorization-server"),
+            None
+        );
+        assert!(!gate
+            .endpoint_paths()
+            .any(|path| path.contains(".well-known")));
+    }
 
     #[test]
     fn the_table_lists_every_endpoint_in_the_enums_order() {

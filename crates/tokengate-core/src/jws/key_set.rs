@@ -107,6 +107,19 @@ impl KeySet {
             .map(|until| until.saturating_add(1))
     }
 
+    /// The algorithms of the keys the JWKS publishes at `now` (asymmetric, still verifying),
+    /// each once: what another service can verify. HS256 is never among them.
+    pub(crate) fn published_algorithms(&self, now: i64) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        for key in &self.keys {
+            let name = key.algorithm.name();
+            if key.live(now) && key.public_jwk().is_some() && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
     /// Whether any key is asymmetric.
     pub(crate) fn any_asymmetric(&self) -> bool {
         self.keys.iter().any(Key::is_asymmetric)

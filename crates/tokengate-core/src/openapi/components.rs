@@ -130,6 +130,20 @@ pub(super) fn components(config: &Config, access_cookie: &str, refresh_cookie: &
             "required": ["keys"],
             "properties": { "keys": { "type": "array", "items": { "type": "object" } } },
         },
+        "Discovery": {
+            "type": "object",
+            "required": ["issuer", "jwks_uri", "response_types_supported"],
+            "properties": {
+                "issuer": { "type": "string", "format": "uri" },
+                "jwks_uri": { "type": "string", "format": "uri" },
+                "token_endpoint": { "type": "string", "format": "uri" },
+                "grant_types_supported": { "type": "array", "items": { "type": "string" } },
+                "token_endpoint_auth_methods_supported": { "type": "array", "items": { "type": "string" } },
+                "response_types_supported": { "type": "array", "items": { "type": "string" } },
+                "subject_types_supported": { "type": "array", "items": { "type": "string" } },
+                "id_token_signing_alg_values_supported": { "type": "array", "items": { "type": "string" } },
+            },
+        },
         "Error": {
             "type": "object",
             "required": ["error", "error_description"],

@@ -95,10 +95,20 @@ impl TokenGate {
             "components": components::components(config, access_cookie, refresh_cookie),
             "tags": [{ "name": "tokengate", "description": "sign-in, tokens, sign-out, sessions" }],
         });
-        for (row, _) in self.endpoint_routes() {
+        for (row, template) in self.endpoint_routes() {
             let method = row.method.to_ascii_lowercase();
-            document["paths"][format!("{prefix}{}", row.path)][method] =
-                operations::operation(row.endpoint, config);
+            let path = if row.at_root {
+                template
+            } else {
+                format!("{prefix}{}", row.path)
+            };
+            document["paths"][path][method] = operations::operation(row.endpoint, config);
+        }
+        if !config.endpoints.discovery {
+            // Its schema only where its operations are.
+            if let Some(schemas) = document["components"]["schemas"].as_object_mut() {
+                schemas.remove("Discovery");
+            }
         }
         document
     }
@@ -245,6 +255,22 @@ mod tests {
             );
         }
         assert!(doc.paths.paths.contains_key("/auth/sessions/{id}"));
+        let mut discovering = Config::default();
+        discovering.endpoints.discovery = true;
+        discovering.tokens.issuer = "https://auth.example.org/tenant".to_owned();
+        let discovering =
+            TokenGate::builder(discovering.with_secret("a-test-only-secret-of-32-bytes-or-more"))
+                .credentials(MemoryDirectory::new())
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+        let described: OpenApi =
+            serde_json::from_value(discovering.openapi_json()).unwrap_or_else(|e| panic!("{e}"));
+        for path in [
+            "/tenant/.well-known/openid-configuration",
+            "/.well-known/oauth-authorization-server/tenant",
+        ] {
+            assert!(described.paths.paths.contains_key(path), "{path}");
+        }
         // Nothing of the written document is lost on the way through utoipa's types (but the
         // empty `parameters` of links, which it leaves out).
         let written = json.to_string().replace(r#""parameters":{},"#, "");

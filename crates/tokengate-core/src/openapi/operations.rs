@@ -15,7 +15,30 @@ pub(super) fn operation(endpoint: Endpoint, config: &Config) -> Value {
         Endpoint::ListSessions => list_sessions(),
         Endpoint::EndSession => end_session(),
         Endpoint::Ticket => ticket(config),
+        Endpoint::OpenIdConfiguration => {
+            discovery("openIdConfiguration", "OpenID Connect Discovery")
+        }
+        Endpoint::AuthorizationServerMetadata => {
+            discovery("authorizationServerMetadata", "RFC 8414")
+        }
     }
+}
+
+/// `GET` of a discovery document, as `standard` places it.
+fn discovery(id: &str, standard: &str) -> Value {
+    json!({
+        "operationId": id,
+        "tags": ["tokengate"],
+        "summary": format!("The discovery document, where {standard} looks for it"),
+        "description": "The issuer, the JWKS and the token endpoint, for services that verify \
+                        access tokens from the issuer URL alone. Every URL comes from the \
+                        configuration, never from the request's `Host`.",
+        "responses": { "200": {
+            "description": "the authorization server's metadata",
+            "headers": { "Cache-Control": { "schema": { "type": "string" } } },
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Discovery" } } },
+        } },
+    })
 }
 
 /// A body in the three encodings the endpoints read: a form field is text; JSON also takes
