@@ -1,10 +1,11 @@
 //! The endpoints the gate answers itself, one file each: [`signin`], [`refresh`] (`/token`),
-//! [`signout`], [`sessions`] (listing and ending one), [`jwks`], [`discovery`] and [`ticket`] (WebSockets); with what they share — reading the fields of a
-//! body ([`fields`]) and minting the tokens of a session ([`tokens`]).
+//! [`signout`], [`sessions`] (listing and ending one), [`jwks`], [`discovery`] and [`ticket`]
+//! (WebSockets); with what they share — reading the fields of a body ([`fields`]) and minting
+//! the tokens of a session ([`tokens`]).
 
+mod discovery;
 // `parse_exp` is public for the fuzz targets only (feature `fuzzing`).
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
-mod discovery;
 mod exp;
 mod fields;
 mod jwks;
