@@ -134,15 +134,17 @@ impl Config {
         }
         if self.endpoints.discovery {
             web_url(&self.tokens.issuer).map_err(|why| {
+                // A URL refused for its user part may hold a password: never repeated.
                 ConfigError::new(
                     "issuer",
-                    &self.tokens.issuer,
+                    &super::redacted_url(&self.tokens.issuer),
                     format!("must be a URL when discovery is on (verifiers fetch the discovery document under it): {why}"),
                 )
             })?;
         }
         if let Some(url) = &self.endpoints.external_url {
-            web_url(url).map_err(|why| ConfigError::new("external_url", url, why))?;
+            web_url(url)
+                .map_err(|why| ConfigError::new("external_url", &super::redacted_url(url), why))?;
         }
         if self.cookies.same_site == SameSite::None && !self.cookies.secure {
             return Err(ConfigError::new(
@@ -318,5 +320,14 @@ mod tests {
         );
         let refused = load(&[("TOKENGATE_EXTERNAL_URL", "api.example.org")]).unwrap_err();
         assert_eq!(refused.key, "external_url");
+        for key in ["TOKENGATE_EXTERNAL_URL", "TOKENGATE_ISSUER"] {
+            let with_user = [on, (key, "https://ada:hunter2-secret@auth.example.org")];
+            let refused = load(&with_user).unwrap_err();
+            let shown = format!("{refused} {refused:?}");
+            assert!(
+                !shown.contains("hunter2"),
+                "a password in a start-up error: {shown}"
+            );
+        }
     }
 }
