@@ -210,6 +210,35 @@ fn scope_claim<S: Into<String>>(
     )]))
 }
 
+impl MemoryDirectory {
+    /// The application of `key` when `secret` is its secret, and it is `application` where one
+    /// is named (a sign-in names it; an OAuth client does not).
+    async fn key(
+        &self,
+        application: Option<&str>,
+        key: &str,
+        secret: &str,
+    ) -> Result<Option<Principal>, super::CredentialsError> {
+        let app = self
+            .entries()
+            .applications
+            .get(key)
+            .map(|app| (app.name.clone(), app.phc.clone(), app.claims.clone()));
+        // A key of another application still costs a full verification.
+        let ok = self
+            .verifier
+            .verify(secret, app.as_ref().map(|(_, phc, _)| phc.as_str()))
+            .await;
+        Ok(app
+            .filter(|(name, _, _)| ok && application.is_none_or(|wanted| name == wanted))
+            .map(|(name, _, claims)| Principal {
+                subject: key.to_owned(),
+                application: Some(name),
+                claims,
+            }))
+    }
+}
+
 impl Credentials for MemoryDirectory {
     fn verify<'a>(&'a self, login: Login<'a>) -> CredentialsFuture<'a> {
         Box::pin(async move {
@@ -235,28 +264,15 @@ impl Credentials for MemoryDirectory {
                     application,
                     key,
                     secret,
-                } => {
-                    let app = self
-                        .entries()
-                        .applications
-                        .get(key)
-                        .map(|app| (app.name.clone(), app.phc.clone(), app.claims.clone()));
-                    // A key of another application still costs a full verification.
-                    let ok = self
-                        .verifier
-                        .verify(secret, app.as_ref().map(|(_, phc, _)| phc.as_str()))
-                        .await;
-                    Ok(app.filter(|(name, _, _)| ok && name == application).map(
-                        |(name, _, claims)| Principal {
-                            subject: key.to_owned(),
-                            application: Some(name),
-                            claims,
-                        },
-                    ))
-                }
+                } => self.key(Some(application), key, secret).await,
             }
         })
     }
+
+    fn verify_client<'a>(&'a self, key: &'a str, secret: &'a str) -> CredentialsFuture<'a> {
+        Box::pin(self.key(None, key, secret))
+    }
+
     fn refresh<'a>(&'a self, principal: &'a Principal) -> LookupFuture<'a> {
         let entries = self.entries();
         let now = match &principal.application {

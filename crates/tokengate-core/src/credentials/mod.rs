@@ -129,4 +129,14 @@ pub trait Credentials: Send + Sync + 'static {
         let _ = principal;
         Box::pin(std::future::ready(Ok(Current::Unchanged)))
     }
+
+    /// An application authenticating as an OAuth client (RFC 6749 §2.3.1) to
+    /// `{prefix}/introspect` or `{prefix}/revoke`: its key as `client_id`, its secret as
+    /// `client_secret`, without its name. `Ok(Some)` with the principal it signs in as when
+    /// the secret is right. The default knows no client: introspection then answers every
+    /// caller 401, and revocation takes only the token itself.
+    fn verify_client<'a>(&'a self, key: &'a str, secret: &'a str) -> CredentialsFuture<'a> {
+        let _ = (key, secret);
+        Box::pin(std::future::ready(Ok(None)))
+    }
 }

@@ -254,9 +254,11 @@ impl PostgresDirectory {
         })
     }
 
+    /// The application of `key` when `secret` is its secret, and it is `application` where
+    /// one is named (a sign-in names it; an OAuth client does not).
     async fn key(
         &self,
-        application: &str,
+        application: Option<&str>,
         key: &str,
         secret: &str,
     ) -> Result<Option<Principal>, CredentialsError> {
@@ -290,7 +292,7 @@ impl PostgresDirectory {
                     ..
                 }),
                 Some(subject),
-            ) if matched && name == application => Some(Principal {
+            ) if matched && application.is_none_or(|wanted| name == wanted) => Some(Principal {
                 subject,
                 application: Some(name),
                 claims: claims_of(claims, grants, true),
@@ -365,9 +367,13 @@ impl Credentials for PostgresDirectory {
                     application,
                     key,
                     secret,
-                } => self.key(application, key, secret).await,
+                } => self.key(Some(application), key, secret).await,
             }
         })
+    }
+
+    fn verify_client<'a>(&'a self, key: &'a str, secret: &'a str) -> CredentialsFuture<'a> {
+        Box::pin(self.key(None, key, secret))
     }
 
     fn refresh<'a>(&'a self, principal: &'a Principal) -> LookupFuture<'a> {
