@@ -130,6 +130,11 @@ macro_rules! with_scenarios {
             an_early_413_always_reaches_the_client,
             a_ticket_opens_only_the_path_it_was_asked_for,
             tickets_asked_in_a_loop_are_held_to_a_limit,
+            introspection_tells_a_live_access_token_from_anything_else,
+            introspection_needs_an_application_and_tells_it_everything,
+            guessing_a_client_secret_is_throttled,
+            introspection_and_revocation_refuse_bad_bodies,
+            revocation_ends_the_session_of_either_token,
         ]);
     };
 }

@@ -333,6 +333,14 @@ pub async fn discovery_names_the_configured_urls_only(adapter: Adapter) {
                 "https://api.example.test/api/rest/token"
             );
             assert_eq!(
+                document["introspection_endpoint"],
+                "https://api.example.test/api/rest/introspect"
+            );
+            assert_eq!(
+                document["revocation_endpoint"],
+                "https://api.example.test/api/rest/revoke"
+            );
+            assert_eq!(
                 document["id_token_signing_alg_values_supported"],
                 json!(["EdDSA"])
             );

@@ -11,6 +11,7 @@ pub mod bodies;
 pub mod cookies;
 pub mod credentials;
 pub mod guard;
+pub mod interop;
 pub mod keys;
 pub mod lifecycle;
 pub mod lifetimes;
@@ -307,6 +308,22 @@ pub async fn start_wired(
 }
 
 impl Server {
+    /// A second instance of the same app on the same keys and the same store, as the next
+    /// node behind a load balancer would be; `None` where the store is this process's memory.
+    pub async fn twin(&self, adapter: Adapter) -> Option<Server> {
+        if matches!(adapter, Adapter::Axum | Adapter::Actix) {
+            return None;
+        }
+        let store = &self.gate.config().store;
+        let env = [
+            ("TOKENGATE_SECRET", self.secret.as_str()),
+            ("TOKENGATE_STORE", store.url.as_str()),
+            ("TOKENGATE_STORE_PREFIX", store.prefix.as_str()),
+            ("TOKENGATE_STORE_SCHEMA", store.schema.as_str()),
+        ];
+        Some(start(adapter, &env).await)
+    }
+
     /// How many throttling windows the server's store holds, counted in the store itself
     /// (SQLite, Redis, PostgreSQL); `None` where it is not counted from outside (memory: its
     /// bound is the counter's own unit test; a cluster: its keys spread over the masters).

@@ -13,6 +13,7 @@ pub use super::bodies::*;
 pub use super::cookies::*;
 pub use super::credentials::*;
 pub use super::guard::*;
+pub use super::interop::*;
 pub use super::lifecycle::*;
 pub use super::lifetimes::*;
 pub use super::paths::*;

@@ -37,6 +37,9 @@ pub enum AuditKind {
     SignInFailed,
     /// A sign-in was refused by throttling, before its credentials were checked.
     Throttled,
+    /// An application failed to authenticate as an OAuth client (introspection, revocation):
+    /// unknown key or wrong secret.
+    ClientFailed,
     /// A refresh token was traded for a new access token.
     Refresh,
     /// A refresh token that rotation had replaced was used again; its session was ended.
@@ -52,6 +55,7 @@ impl AuditKind {
             Self::SignIn => "signin",
             Self::SignInFailed => "signin_failed",
             Self::Throttled => "throttled",
+            Self::ClientFailed => "client_failed",
             Self::Refresh => "refresh",
             Self::ReuseDetected => "reuse_detected",
             Self::SignOut => "signout",

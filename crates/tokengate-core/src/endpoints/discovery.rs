@@ -31,6 +31,10 @@ pub(super) fn metadata(gate: &TokenGate) -> Response {
         "token_endpoint": url(Endpoint::Refresh),
         "grant_types_supported": ["refresh_token"],
         "token_endpoint_auth_methods_supported": ["none"],
+        "introspection_endpoint": url(Endpoint::Introspect),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint": url(Endpoint::Revoke),
+        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "response_types_supported": ["token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": gate.keys().published_algorithms(unix_now()),
@@ -74,6 +78,14 @@ mod tests {
         assert_eq!(
             document["token_endpoint"],
             "https://auth.example.org/api/rest/token"
+        );
+        assert_eq!(
+            document["introspection_endpoint"],
+            "https://auth.example.org/api/rest/introspect"
+        );
+        assert_eq!(
+            document["revocation_endpoint"],
+            "https://auth.example.org/api/rest/revoke"
         );
         assert_eq!(
             document["id_token_signing_alg_values_supported"],

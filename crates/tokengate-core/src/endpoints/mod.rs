@@ -1,15 +1,19 @@
 //! The endpoints the gate answers itself, one file each: [`signin`], [`refresh`] (`/token`),
-//! [`signout`], [`sessions`] (listing and ending one), [`jwks`], [`discovery`] and [`ticket`]
-//! (WebSockets); with what they share — reading the fields of a body ([`fields`]) and minting
-//! the tokens of a session ([`tokens`]).
+//! [`signout`], [`sessions`] (listing and ending one), [`jwks`], [`discovery`], [`ticket`]
+//! (WebSockets), [`introspect`] and [`revoke`] (for other services and OAuth clients); with
+//! what they share — reading the fields of a body ([`fields`]), minting the tokens of a
+//! session ([`tokens`]) and authenticating an application as an OAuth client ([`client`]).
 
+mod client;
 mod discovery;
 // `parse_exp` is public for the fuzz targets only (feature `fuzzing`).
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 mod exp;
 mod fields;
+mod introspect;
 mod jwks;
 mod refresh;
+mod revoke;
 mod sessions;
 mod signin;
 mod signout;
@@ -85,6 +89,10 @@ where
         }
         // The access token is the whole request; the body may name the socket's path.
         Endpoint::Ticket => ticket::ticket(gate, head, &body_fields(gate, head, body).await?).await,
+        Endpoint::Introspect => {
+            introspect::introspect(gate, head, &body_fields(gate, head, body).await?).await
+        }
+        Endpoint::Revoke => revoke::revoke(gate, head, &body_fields(gate, head, body).await?).await,
     }
 }
 

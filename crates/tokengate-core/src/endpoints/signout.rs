@@ -102,19 +102,10 @@ pub(super) async fn signout<R: RequestHead + ?Sized>(
 /// keeps the caller's own session, which each call checks, until the others are gone, and
 /// ends it last.
 async fn end_sessions(gate: &TokenGate, claims: &Claims, scope: Scope<'_>) -> Result<usize, Error> {
-    let store = gate.store();
-    let now = unix_now();
-    let own = || async {
-        let live = store
-            .revoke(&claims.sub, &claims.sid, now)
-            .await
-            .map_err(|e| store_down(&e))?;
-        gate.sessions_ended([claims.sid.as_str()]);
-        Ok::<_, Error>(usize::from(live))
-    };
     if scope == Scope::Local {
-        return own().await;
+        return end_own(gate, claims).await;
     }
+    let now = unix_now();
     // Ending every session, or another one, needs a token that could still refresh: one that
     // was signed out, rotated away or expired ends nothing.
     let settings = &gate.config().tokens;
@@ -138,7 +129,18 @@ async fn end_sessions(gate: &TokenGate, claims: &Claims, scope: Scope<'_>) -> Re
     match (ended, scope) {
         // The token may act, and the subject has no such live session.
         (Some(0), Scope::One(_)) => Err(Error::new(ErrorKind::NoSuchSession)),
-        (Some(others), Scope::Global) => Ok(others + own().await?),
+        (Some(others), Scope::Global) => Ok(others + end_own(gate, claims).await?),
         (ended, _) => Ok(ended.unwrap_or_default()),
     }
+}
+
+/// Ends the session of `claims` itself, and says whether it was live (1) or not (0).
+pub(super) async fn end_own(gate: &TokenGate, claims: &Claims) -> Result<usize, Error> {
+    let live = gate
+        .store()
+        .revoke(&claims.sub, &claims.sid, unix_now())
+        .await
+        .map_err(|e| store_down(&e))?;
+    gate.sessions_ended([claims.sid.as_str()]);
+    Ok(usize::from(live))
 }

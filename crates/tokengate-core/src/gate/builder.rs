@@ -174,6 +174,13 @@ impl TokenGateBuilder {
             .unwrap_or_else(|| keys.any_asymmetric())
             .then(|| VerifyCache::new(config.guard.verify_cache_size));
         let paths = super::paths::Paths::new(&config);
+        let clients = super::client_cache::ClientCache::new().map_err(|error| {
+            ConfigError::new(
+                "keys",
+                "",
+                format!("no randomness for the client cache: {error}"),
+            )
+        })?;
         let (store, counter) = if let Some(store) = self.store {
             // A store that can count counts (SQLite, Redis, PostgreSQL): throttling and
             // ticket single use are then shared by every instance on it.
@@ -212,6 +219,7 @@ impl TokenGateBuilder {
                 cookies,
                 revocations: RevocationCache::default(),
                 cache,
+                clients,
                 paths,
                 on_audit: self.on_audit,
                 on_error: self.on_error,

@@ -31,6 +31,7 @@
 //! ```
 
 mod builder;
+mod client_cache;
 mod guard;
 mod paths;
 mod revocation_cache;
@@ -82,6 +83,7 @@ struct Inner {
     cookies: CookieJar,
     revocations: RevocationCache,
     cache: Option<VerifyCache>,
+    clients: client_cache::ClientCache,
     paths: paths::Paths,
     on_audit: Option<Box<AuditHook>>,
     on_error: Option<Box<ErrorHook>>,
@@ -132,6 +134,10 @@ impl TokenGate {
 
     pub(crate) fn failures(&self) -> &dyn AttemptCounter {
         &*self.inner.failures
+    }
+
+    pub(crate) fn clients(&self) -> &client_cache::ClientCache {
+        &self.inner.clients
     }
 
     pub(crate) fn cookies(&self) -> &CookieJar {

@@ -25,6 +25,11 @@ pub enum Endpoint {
     /// `POST {prefix}/ticket`: a single-use ticket for opening a WebSocket; only where
     /// `websocket_paths` are configured.
     Ticket,
+    /// `POST {prefix}/introspect`: whether a token is live, and its claims, for an
+    /// application authenticated as an OAuth client (RFC 7662).
+    Introspect,
+    /// `POST {prefix}/revoke`: ends the session of a refresh or access token (RFC 7009).
+    Revoke,
     /// `GET {issuer path}/.well-known/openid-configuration`: the discovery document as OpenID
     /// Connect Discovery places it; only with `discovery`.
     OpenIdConfiguration,
@@ -68,7 +73,7 @@ impl EndpointRoute {
 }
 
 /// Every endpoint, in the order the matcher tries them and documents list them.
-pub const ENDPOINTS: [EndpointRoute; 9] = [
+pub const ENDPOINTS: [EndpointRoute; 11] = [
     route(Endpoint::SignIn, "/signin", "POST", false),
     route(Endpoint::Refresh, "/token", "POST", false),
     route(Endpoint::SignOut, "/signout", "POST", false),
@@ -76,6 +81,8 @@ pub const ENDPOINTS: [EndpointRoute; 9] = [
     route(Endpoint::ListSessions, "/sessions", "GET", false),
     route(Endpoint::EndSession, "/sessions/{id}", "DELETE", false),
     route(Endpoint::Ticket, "/ticket", "POST", true),
+    route(Endpoint::Introspect, "/introspect", "POST", false),
+    route(Endpoint::Revoke, "/revoke", "POST", false),
     at_root(
         Endpoint::OpenIdConfiguration,
         "{issuer}/.well-known/openid-configuration",

@@ -47,6 +47,34 @@ impl TokenGate {
         }
     }
 
+    /// Whether session `sid` of `subject` is live, asked of the store unless this instance saw
+    /// it end: for introspection, whose callers have no revocation cache of their own to wait
+    /// out.
+    pub(crate) async fn session_is_live_now(
+        &self,
+        subject: &str,
+        sid: &str,
+    ) -> Result<bool, Error> {
+        if self.known_liveness(sid) == Some(false) {
+            return Ok(false);
+        }
+        let now = unix_now();
+        match self.store().is_live(subject, sid, now).await {
+            Ok(live) => {
+                if !live {
+                    self.inner
+                        .revocations
+                        .mark_dead(sid, now, self.revocation_ttl());
+                }
+                Ok(live)
+            }
+            Err(error) => {
+                tracing::warn!(target: "tokengate", %error, kind = error.kind().as_str(), "session store failed");
+                Err(Error::new(ErrorKind::Unavailable("session store")))
+            }
+        }
+    }
+
     /// Ends every session of `subject` — after a password change, an account closed — and
     /// says how many live ones ended. Their refresh tokens stop at once; their access tokens
     /// stop at once on this instance's strict guard, within `revocation_cache_ttl` on the

@@ -47,6 +47,9 @@ pub enum ErrorKind {
     CsrfRejected(&'static str),
     /// Unknown login, wrong password, unknown application or wrong secret: one answer for all.
     InvalidCredentials,
+    /// `{prefix}/introspect` or `{prefix}/revoke` was called with client credentials that are
+    /// missing (introspection), malformed or wrong (RFC 6749 §5.2 `invalid_client`).
+    InvalidClient,
     /// A required field is absent from the body.
     MissingField(&'static str),
     /// The same field came twice.
@@ -112,7 +115,8 @@ impl Error {
         match self.kind {
             ErrorKind::MissingToken
             | ErrorKind::InvalidToken(_)
-            | ErrorKind::InvalidCredentials => 401,
+            | ErrorKind::InvalidCredentials
+            | ErrorKind::InvalidClient => 401,
             ErrorKind::InsufficientScope(_) | ErrorKind::CsrfRejected(_) => 403,
             ErrorKind::MissingRefreshToken
             | ErrorKind::MissingField(_)
@@ -139,6 +143,7 @@ impl Error {
             ErrorKind::InsufficientScope(_) => "insufficient_scope",
             ErrorKind::CsrfRejected(_) => "csrf_rejected",
             ErrorKind::InvalidCredentials => "invalid_credentials",
+            ErrorKind::InvalidClient => "invalid_client",
             ErrorKind::MissingRefreshToken
             | ErrorKind::MissingField(_)
             | ErrorKind::DuplicateField(_)
@@ -166,6 +171,7 @@ impl Error {
             ErrorKind::InsufficientScope(missing) => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{missing}\""
             )),
+            ErrorKind::InvalidClient => Some(format!("Basic realm=\"{realm}\"")),
             _ => None,
         }
     }
@@ -203,6 +209,9 @@ impl fmt::Display for Error {
             }
             ErrorKind::CsrfRejected(reason) => f.write_str(reason),
             ErrorKind::InvalidCredentials => f.write_str("the login or the password is incorrect"),
+            ErrorKind::InvalidClient => f.write_str(
+                "the client must authenticate with an application key and its secret (HTTP Basic, or `client_id` and `client_secret`)",
+            ),
             ErrorKind::MissingField(name) => write!(f, "the field `{name}` is required"),
             ErrorKind::DuplicateField(name) => write!(f, "the field `{name}` is given more than once"),
             ErrorKind::ControlCharacter(name) => {

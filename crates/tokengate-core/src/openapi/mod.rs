@@ -2,7 +2,8 @@
 //! utoipa document to serve as it is or to merge into the application's own.
 //!
 //! [`TokenGate::openapi`] describes `signin`, `token`, `signout`, `sessions`,
-//! `sessions/{id}`, `jwks` (and `ticket`, where WebSocket paths are configured) under the
+//! `sessions/{id}`, `jwks`, `introspect`, `revoke` (and `ticket`, where WebSocket paths are
+//! configured; the discovery documents, with `discovery`) under the
 //! configured prefix: the request bodies in the three encodings the endpoints read (multipart, urlencoded, JSON) with every field and its
 //! constraints, every answer with its status, JSON schema and headers (`Set-Cookie`,
 //! `Retry-After`, `WWW-Authenticate`), and the security schemes: `bearerAuth` (HTTP bearer,
@@ -67,7 +68,15 @@ impl TokenGate {
     pub fn openapi_json(&self) -> Value {
         let mut document = self.written();
         if let Some(schemas) = document["components"]["schemas"].as_object_mut() {
-            for name in ["SignIn", "Refresh", "SignOut", "TicketAsk", "Field"] {
+            for name in [
+                "SignIn",
+                "Refresh",
+                "SignOut",
+                "TicketAsk",
+                "Introspection",
+                "Revocation",
+                "Field",
+            ] {
                 if let Some(schema) = schemas.get(name).map(as_form) {
                     schemas.insert(format!("{name}Form"), schema);
                 }

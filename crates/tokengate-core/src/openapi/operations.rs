@@ -15,6 +15,8 @@ pub(super) fn operation(endpoint: Endpoint, config: &Config) -> Value {
         Endpoint::ListSessions => list_sessions(),
         Endpoint::EndSession => end_session(),
         Endpoint::Ticket => ticket(config),
+        Endpoint::Introspect => introspect(),
+        Endpoint::Revoke => revoke(),
         Endpoint::OpenIdConfiguration => {
             discovery("openIdConfiguration", "OpenID Connect Discovery")
         }
@@ -60,6 +62,25 @@ fn error(description: &str) -> Value {
         "description": description,
         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
     })
+}
+
+/// A 429 of throttling, with its `Retry-After`.
+fn throttled(description: &str) -> Value {
+    let mut answer = error(description);
+    answer["headers"] = json!({ "Retry-After": {
+        "description": "seconds until an attempt is counted again",
+        "schema": { "type": "integer", "minimum": 1 } } });
+    answer
+}
+
+/// An application authenticating as an OAuth client: HTTP Basic, or `client_id` and
+/// `client_secret` in the body (`optional`: or neither).
+fn client_auth(optional: bool) -> Value {
+    if optional {
+        json!([{ "clientBasic": [] }, {}])
+    } else {
+        json!([{ "clientBasic": [] }])
+    }
 }
 
 /// An error answer with the Bearer challenge.
@@ -288,4 +309,54 @@ fn ticket(config: &Config) -> Value {
             "503": error("the session store is unavailable"),
         },
     })
+}
+
+/// `POST introspect`.
+fn introspect() -> Value {
+    json!({
+        "operationId": "introspect",
+        "tags": ["tokengate"],
+        "summary": "Whether an access token is live, and its claims (RFC 7662)",
+        "description": "For services that ask rather than verify: the caller authenticates as an application (its key and secret, by HTTP Basic or `client_id` and `client_secret` in the body, never both). A live access token — signed here, not expired, its session not ended — gets `active: true` and its claims; anything else gets `{\"active\": false}` alone. Any application may introspect any token. Failed client authentications are throttled as sign-ins are.",
+        "security": client_auth(false),
+        "requestBody": { "required": true, "content": form("Introspection") },
+        "responses": with(body_errors(), json!({
+            "200": {
+                "description": "the token's state (`Cache-Control: no-store`)",
+                "headers": { "Cache-Control": { "description": "`no-store`", "schema": { "type": "string" } } },
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/IntrospectionAnswer" } } },
+            },
+            "401": basic_challenged("no client credentials, or wrong ones"),
+            "429": throttled("too many failed client authentications for this key or from this address"),
+        })),
+    })
+}
+
+/// `POST revoke`.
+fn revoke() -> Value {
+    json!({
+        "operationId": "revoke",
+        "tags": ["tokengate"],
+        "summary": "End the session of a refresh or access token (RFC 7009)",
+        "description": "The token itself is the authority, as at `signout`; an application may authenticate as a client as well, and must then do so correctly. Idempotent: an unknown, expired, foreign or revoked token also gets 200. `token_type_hint` (`refresh_token` or `access_token`) only says which kind is tried first.",
+        "security": client_auth(true),
+        "requestBody": { "required": true, "content": form("Revocation") },
+        "responses": with(body_errors(), json!({
+            "200": {
+                "description": "revoked, or nothing to revoke",
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SignedOut" } } },
+            },
+            "401": basic_challenged("client credentials were given, and are wrong"),
+            "429": throttled("too many failed client authentications for this key or from this address"),
+        })),
+    })
+}
+
+/// An error answer with the Basic challenge of client authentication.
+fn basic_challenged(description: &str) -> Value {
+    let mut answer = error(description);
+    answer["headers"] = json!({ "WWW-Authenticate": {
+        "description": "the Basic challenge (RFC 7617)",
+        "schema": { "type": "string" } } });
+    answer
 }

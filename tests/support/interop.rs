@@ -1,0 +1,411 @@
+//! Other services and OAuth clients: introspection (RFC 7662) and revocation (RFC 7009).
+//!
+//! The attacks on them, each a scenario here:
+//!
+//! - introspection without client credentials, with a user's password, an unknown key, a wrong
+//!   secret, a malformed `Authorization: Basic`, half a pair, or both ways at once: 401 (400 for
+//!   the last two), and never a token's state;
+//! - another application's credentials: allowed, it sees the token's claims as any service the
+//!   token is sent to would (`client_id` says whose token it is);
+//! - guessing an application's secret there: throttled as a sign-in is (429 with
+//!   `Retry-After`, the right secret refused too once the key is locked);
+//! - a refresh token, a WebSocket ticket, an expired token, another issuer's token, garbage:
+//!   `{"active": false}` and nothing else;
+//! - a token whose session ended — on this instance or on another sharing the store — is
+//!   inactive at once, with no cache to wait out;
+//! - oversized and malformed bodies: 413 and 400 before any credential is verified;
+//! - revocation with wrong client credentials: 401, and nothing ended.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use super::{demo, parallel, sign_hs256, start, Adapter, Body, Reply, Server};
+
+const INTROSPECT: &str = "/api/rest/introspect";
+const REVOKE: &str = "/api/rest/revoke";
+
+/// `Authorization: Basic` for a client id and secret.
+fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+/// The demo application's `Authorization: Basic`.
+fn demo_client() -> String {
+    basic(demo::APPLICATION.1, demo::APPLICATION.2)
+}
+
+async fn introspect(server: &Server, token: &str, authorization: &str) -> Reply {
+    server
+        .post(
+            INTROSPECT,
+            Body::Form(&[("token", token)]),
+            &[("authorization", authorization)],
+        )
+        .await
+}
+
+/// The answer of an introspection that found the token inactive: exactly `{"active": false}`.
+fn inactive(reply: &Reply) {
+    reply.expect(200);
+    assert_eq!(reply.json(), json!({ "active": false }));
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+}
+
+async fn signin_application(server: &Server) -> Value {
+    let (app, key, secret) = demo::APPLICATION;
+    server
+        .post(
+            "/api/rest/signin",
+            Body::Multipart(&[("login", key), ("password", secret), ("application", app)]),
+            &[],
+        )
+        .await
+        .expect(201)
+        .json()
+}
+
+/// A live access token is active with its claims, for Basic and for form credentials; a
+/// refresh token, a ticket, an expired token, another issuer's and garbage are not; signing
+/// out makes it inactive at once, here and on a second instance sharing the store.
+pub async fn introspection_tells_a_live_access_token_from_anything_else(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let reply = introspect(&server, &tokens.access, &demo_client()).await;
+    reply.expect(200);
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let answer = reply.json();
+    assert_eq!(answer["active"], true, "{answer}");
+    assert_eq!(answer["sub"], demo::USER.0);
+    assert_eq!(answer["token_type"], "Bearer");
+    assert_eq!(answer["iss"], "tokengate");
+    for claim in ["exp", "iat", "sid", "jti"] {
+        assert!(answer.get(claim).is_some(), "{claim} in {answer}");
+    }
+    assert!(answer.get("client_id").is_none(), "{answer}");
+    // The same with `client_id` and `client_secret` in the body, as JSON.
+    let (_, key, secret) = demo::APPLICATION;
+    let reply = server
+        .post(
+            INTROSPECT,
+            Body::Json(
+                json!({ "token": tokens.access, "client_id": key, "client_secret": secret,
+                "token_type_hint": "access_token" }),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.expect(200).json()["active"], true);
+
+    // An application's token says whose it is, and carries its scopes.
+    let app_tokens = signin_application(&server).await;
+    let access = app_tokens["accessToken"].as_str().expect("an access token");
+    let answer = introspect(&server, access, &demo_client()).await.json();
+    assert_eq!(answer["client_id"], demo::APPLICATION.0, "{answer}");
+    assert_eq!(answer["sub"], demo::APPLICATION.1);
+
+    // Nothing else is active.
+    let ticket = server
+        .post(
+            "/api/rest/ticket",
+            Body::None,
+            &[("authorization", &format!("Bearer {}", tokens.access))],
+        )
+        .await
+        .expect(201)
+        .json()["ticket"]
+        .as_str()
+        .expect("a ticket")
+        .to_owned();
+    let foreign = sign_hs256(
+        b"another-issuer-secret-of-32-bytes-or-more",
+        &json!({ "alg": "HS256", "typ": "at+jwt" }),
+        &json!({ "iss": "tokengate", "sub": demo::USER.0, "sid": "s", "jti": "j",
+                 "iat": 1_700_000_000, "exp": 4_000_000_000_u64 }),
+    );
+    let expired = server.forge(
+        &json!({ "alg": "HS256", "typ": "at+jwt" }),
+        &json!({ "iss": "tokengate", "sub": demo::USER.0, "sid": "s", "jti": "j",
+                 "iat": 1_600_000_000, "exp": 1_600_000_600 }),
+    );
+    for token in [
+        tokens.refresh.as_str(),
+        ticket.as_str(),
+        foreign.as_str(),
+        expired.as_str(),
+        "garbage",
+        "a.b.c",
+    ] {
+        inactive(&introspect(&server, token, &demo_client()).await);
+    }
+
+    // A second instance on the same store sees the session live, then ended, at once.
+    let twin = server.twin(adapter).await;
+    if let Some(twin) = &twin {
+        let reply = introspect(twin, &tokens.access, &demo_client()).await;
+        assert_eq!(reply.expect(200).json()["active"], true);
+    }
+    server.signout(&tokens.refresh, &[]).await.expect(200);
+    inactive(&introspect(&server, &tokens.access, &demo_client()).await);
+    if let Some(twin) = &twin {
+        inactive(&introspect(twin, &tokens.access, &demo_client()).await);
+        // And a session ended on the second instance is ended for the first.
+        let app_refresh = app_tokens["refreshToken"]
+            .as_str()
+            .expect("a refresh token");
+        twin.signout(app_refresh, &[]).await.expect(200);
+        inactive(&introspect(&server, access, &demo_client()).await);
+    }
+}
+
+/// Attack: introspection without proper client credentials tells nothing of the token.
+pub async fn introspection_needs_an_application_and_tells_it_everything(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let (_, key, secret) = demo::APPLICATION;
+    let refused: [&[(&str, &str)]; 5] = [
+        &[],
+        &[("authorization", &basic(demo::USER.0, demo::USER.1))],
+        &[("authorization", &basic("unknown-key", secret))],
+        &[("authorization", &basic(key, "wrong-secret"))],
+        &[("authorization", "Basic !!not-base64")],
+    ];
+    for headers in refused {
+        let reply = server
+            .post(
+                INTROSPECT,
+                Body::Form(&[("token", &tokens.access)]),
+                headers,
+            )
+            .await;
+        reply.expect(401).error("invalid_client");
+        assert_eq!(
+            reply.header("www-authenticate"),
+            Some("Basic realm=\"tokengate\"")
+        );
+        assert!(reply.json().get("active").is_none());
+    }
+    // The access token itself is no client credential.
+    server
+        .post(
+            INTROSPECT,
+            Body::Form(&[("token", &tokens.access)]),
+            &[("authorization", &format!("Bearer {}", tokens.access))],
+        )
+        .await
+        .expect(401)
+        .error("invalid_client");
+    // Half a pair, or both ways at once: 400.
+    server
+        .post(
+            INTROSPECT,
+            Body::Form(&[("token", &tokens.access), ("client_id", key)]),
+            &[],
+        )
+        .await
+        .expect(400)
+        .says("client_secret");
+    server
+        .post(
+            INTROSPECT,
+            Body::Form(&[
+                ("token", &tokens.access),
+                ("client_id", key),
+                ("client_secret", secret),
+            ]),
+            &[("authorization", &demo_client())],
+        )
+        .await
+        .expect(400)
+        .says("client_id");
+    // No token: 400, named.
+    server
+        .post(
+            INTROSPECT,
+            Body::Form(&[]),
+            &[("authorization", &demo_client())],
+        )
+        .await
+        .expect(400)
+        .says("token");
+
+    // Another application may introspect any token: it sees every claim, and whose it is.
+    let other_secret = "another-application-secret";
+    let _ = server.directory.clone().application(
+        "other-app",
+        "other-key",
+        &tokengate::credentials::hash_password(other_secret).expect("a hash"),
+    );
+    let app_tokens = signin_application(&server).await;
+    let reply = introspect(
+        &server,
+        app_tokens["accessToken"].as_str().expect("a token"),
+        &basic("other-key", other_secret),
+    )
+    .await;
+    let answer = reply.expect(200).json();
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["client_id"], demo::APPLICATION.0);
+    assert_eq!(answer["sub"], demo::APPLICATION.1);
+}
+
+/// Attack: guessing an application's secret at the introspection endpoint, in a burst: it is
+/// throttled as a sign-in is (at most the limit verified however many arrive at once), and
+/// the right secret is refused too once the key is locked.
+pub async fn guessing_a_client_secret_is_throttled(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let (_, key, secret) = demo::APPLICATION;
+    let guesses: Vec<String> = (0..30).map(|i| basic(key, &format!("guess-{i}"))).collect();
+    let replies = parallel(futures_util::future::join_all(
+        guesses
+            .iter()
+            .map(|guess| introspect(&server, &tokens.access, guess)),
+    ))
+    .await;
+    let refused = |status| {
+        replies
+            .iter()
+            .filter(|reply| reply.status == status)
+            .count()
+    };
+    assert_eq!((refused(401), refused(429)), (10, 20));
+    let reply = introspect(&server, &tokens.access, &basic(key, secret)).await;
+    reply.expect(429).error("too_many_attempts");
+    assert!(reply.header("retry-after").is_some());
+    assert!(reply.json().get("active").is_none());
+    // The key's counters are its own: the user still signs in.
+    server.signin(&[]).await.expect(201);
+}
+
+/// Attack: oversized and malformed bodies at the new endpoints are a clean 4xx, before any
+/// credential is verified.
+pub async fn introspection_and_revocation_refuse_bad_bodies(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let huge = "x".repeat(64 * 1024);
+    for path in [INTROSPECT, REVOKE] {
+        server
+            .post(
+                path,
+                Body::Form(&[("token", &huge)]),
+                &[("authorization", &demo_client())],
+            )
+            .await
+            .expect(413);
+        server
+            .post(
+                path,
+                Body::Raw("application/json", b"{\"token\":".to_vec()),
+                &[("authorization", &demo_client())],
+            )
+            .await
+            .expect(400);
+        server
+            .post(
+                path,
+                Body::Raw("text/plain", b"token=x".to_vec()),
+                &[("authorization", &demo_client())],
+            )
+            .await
+            .expect(415);
+        server
+            .post(
+                path,
+                Body::Form(&[("token", "a"), ("token", "b")]),
+                &[("authorization", &demo_client())],
+            )
+            .await
+            .expect(400);
+        server
+            .post(
+                path,
+                Body::Form(&[("token", "a\u{0}b")]),
+                &[("authorization", &demo_client())],
+            )
+            .await
+            .expect(400);
+        let reply = server.get(path, &[]).await;
+        reply.expect(405);
+        assert_eq!(reply.header("allow"), Some("POST"));
+    }
+}
+
+/// Revocation as RFC 7009 has it: a refresh token or an access token ends its session, an
+/// unknown one is 200 too; client credentials are optional and, when given, checked.
+pub async fn revocation_ends_the_session_of_either_token(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+
+    // A refresh token, by itself.
+    let tokens = server.signin(&[]).await.tokens();
+    let reply = server
+        .post(
+            REVOKE,
+            Body::Form(&[
+                ("token", &tokens.refresh),
+                ("token_type_hint", "refresh_token"),
+            ]),
+            &[],
+        )
+        .await;
+    reply.expect(200);
+    assert_eq!(
+        reply.json(),
+        json!({ "signedOut": true, "sessionsEnded": 1 })
+    );
+    server.refresh(&tokens.refresh).await.expect(401);
+
+    // An access token, with the application's credentials: its session ends.
+    let tokens = server.signin(&[]).await.tokens();
+    let reply = server
+        .post(
+            REVOKE,
+            Body::Form(&[
+                ("token", &tokens.access),
+                ("token_type_hint", "access_token"),
+            ]),
+            &[("authorization", &demo_client())],
+        )
+        .await;
+    assert_eq!(reply.expect(200).json()["sessionsEnded"], 1);
+    server.refresh(&tokens.refresh).await.expect(401);
+    inactive(&introspect(&server, &tokens.access, &demo_client()).await);
+
+    // A wrong hint only changes the order; unknown, used and foreign tokens are 200.
+    let tokens = server.signin(&[]).await.tokens();
+    let reply = server
+        .post(
+            REVOKE,
+            Body::Form(&[
+                ("token", &tokens.refresh),
+                ("token_type_hint", "access_token"),
+            ]),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.expect(200).json()["sessionsEnded"], 1);
+    for token in [tokens.refresh.as_str(), "garbage"] {
+        let reply = server
+            .post(REVOKE, Body::Form(&[("token", token)]), &[])
+            .await;
+        assert_eq!(reply.expect(200).json()["sessionsEnded"], 0);
+    }
+
+    // Wrong client credentials: 401, and the session lives on.
+    let tokens = server.signin(&[]).await.tokens();
+    server
+        .post(
+            REVOKE,
+            Body::Form(&[("token", &tokens.refresh)]),
+            &[("authorization", &basic(demo::APPLICATION.1, "wrong-secret"))],
+        )
+        .await
+        .expect(401)
+        .error("invalid_client");
+    server.refresh(&tokens.refresh).await.expect(201);
+    // No token: 400.
+    server
+        .post(REVOKE, Body::Form(&[]), &[])
+        .await
+        .expect(400)
+        .says("token");
+}
