@@ -1157,8 +1157,9 @@ pub async fn signatures_have_one_valid_encoding(adapter: Adapter) {
     let server = asymmetric(adapter, &keys::p256()).await;
     let mut issued = Vec::new();
     let first = server.signin(&[]).await.tokens();
+    // Refresh tokens are signed with the unpublished HS256 key: one encoding by construction.
+    assert_eq!(header_of(&first.refresh)["alg"], "HS256");
     issued.push(first.access.clone());
-    issued.push(first.refresh.clone());
     for _ in 0..8 {
         issued.push(server.refresh(&first.refresh).await.tokens().access);
     }
@@ -1173,11 +1174,7 @@ pub async fn signatures_have_one_valid_encoding(adapter: Adapter) {
         twin.extend(sub_be(&n, &signature[32..]));
         let forged = resigned(token, &twin);
         assert_ne!(&forged, token);
-        if token == &first.refresh {
-            server.refresh(&forged).await.invalid_token();
-        } else {
-            server.me(&forged).await.invalid_token();
-        }
+        server.me(&forged).await.invalid_token();
     }
     server.me(&first.access).await.expect(200);
 

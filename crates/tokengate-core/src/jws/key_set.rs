@@ -6,6 +6,11 @@
 //! followed). One key signs; the others only verify, each until its `verify_until` (rotation
 //! with a grace period). HS256 runs on a prepared HMAC key; EdDSA, ES256 and RS256 run on
 //! jsonwebtoken's primitives with the crypto backend chosen by feature.
+//!
+//! Only access tokens are for other services. Refresh tokens and tickets are signed with an
+//! unpublished HS256 key derived from the signing key's private part (see
+//! [`Key::unpublished`]): a service that trusts the JWKS — and checks no `typ` — can never
+//! take one for an access token. Those signed with a published key before remain valid here.
 
 use serde_json::Value;
 
@@ -17,6 +22,11 @@ use super::prepared_key::Key;
 pub(crate) struct KeySet {
     keys: Vec<Key>,
     signer: usize,
+    /// The unpublished keys of refresh tokens and tickets, one per asymmetric key with its
+    /// private part; empty where nothing is published.
+    unpublished: Vec<Key>,
+    /// The one of them that signs: the signing key's.
+    unpublished_signer: Option<usize>,
 }
 
 impl KeySet {
@@ -58,29 +68,55 @@ impl KeySet {
                 "the signing key cannot have `verify_until`",
             ));
         }
+        let mut unpublished = Vec::new();
+        let mut unpublished_signer = None;
+        for (index, key) in prepared.iter().enumerate() {
+            if let Some(own) = key.unpublished() {
+                if index == signer {
+                    unpublished_signer = Some(unpublished.len());
+                }
+                unpublished.push(own);
+            }
+        }
         Ok(Self {
             keys: prepared,
             signer,
+            unpublished,
+            unpublished_signer,
         })
     }
 
-    pub(crate) fn signer(&self) -> &Key {
-        &self.keys[self.signer]
+    /// The key that signs tokens of `kind`: the signing key for access tokens; its unpublished
+    /// key, where it has one, for refresh tokens and tickets.
+    pub(crate) fn signer(&self, kind: TokenKind) -> &Key {
+        match (kind, self.unpublished_signer) {
+            (TokenKind::Refresh | TokenKind::Ticket, Some(own)) => &self.unpublished[own],
+            _ => &self.keys[self.signer],
+        }
+    }
+
+    /// The keys that may verify tokens of `kind`: the configured ones for access tokens; the
+    /// unpublished ones first, then the configured ones, for refresh tokens and tickets.
+    fn verifying(&self, kind: TokenKind) -> impl Iterator<Item = &Key> {
+        let unpublished = match kind {
+            TokenKind::Access => &[][..],
+            TokenKind::Refresh | TokenKind::Ticket => &self.unpublished[..],
+        };
+        unpublished.iter().chain(&self.keys)
     }
 
     /// The live key whose own header of `kind` is exactly `encoded`: the fast path for our own
     /// tokens, which needs no parsing (any other header takes the full path).
     pub(crate) fn by_header(&self, encoded: &str, kind: TokenKind, now: i64) -> Option<&Key> {
-        self.keys
-            .iter()
+        self.verifying(kind)
             .find(|key| key.header(kind) == encoded)
             .filter(|key| key.live(now))
     }
 
-    /// The key named `kid`, while it still verifies at `now`.
-    pub(crate) fn find(&self, kid: &str, now: i64) -> Option<&Key> {
-        self.keys
-            .iter()
+    /// The key named `kid` among those that verify tokens of kind `of`, while it still
+    /// verifies at `now`.
+    pub(crate) fn find(&self, kid: &str, of: TokenKind, now: i64) -> Option<&Key> {
+        self.verifying(of)
             .find(|key| key.kid == kid)
             .filter(|key| key.live(now))
     }
@@ -127,7 +163,7 @@ impl KeySet {
 
     /// Material to derive the CSRF key from when no secret is configured.
     pub(crate) fn derivation_root(&self) -> Vec<u8> {
-        self.signer().private_bytes().unwrap_or_default()
+        self.keys[self.signer].private_bytes().unwrap_or_default()
     }
 }
 
@@ -158,7 +194,137 @@ impl std::fmt::Debug for KeySet {
             .collect();
         f.debug_struct("KeySet")
             .field("keys", &kids)
-            .field("signer", &self.signer().kid)
-            .finish()
+            .field("signer", &self.keys[self.signer].kid)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jws::verify::{verify, Expectations};
+    use crate::jws::{Algorithm, KeyMaterial, Secret, TokenError};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn eddsa(pem: &str, signing: bool, verify_until: Option<i64>) -> KeyConfig {
+        let mut key = KeyConfig::new(
+            Algorithm::EdDsa,
+            KeyMaterial::PrivatePem(Secret::new(pem.to_owned())),
+        );
+        key.signing = signing;
+        key.verify_until = verify_until;
+        key
+    }
+
+    fn expect_at(now: i64) -> Expectations<'static> {
+        Expectations::new("tokengate", None, 30, now, false)
+    }
+
+    fn expect() -> Expectations<'static> {
+        expect_at(NOW)
+    }
+
+    fn signed(keys: &KeySet, kind: TokenKind) -> String {
+        let claims = serde_json::json!({
+            "iss": "tokengate", "sub": "ada", "iat": NOW, "exp": NOW + 600, "jti": "j", "sid": "s",
+        });
+        crate::jws::sign(keys, kind, &claims).unwrap()
+    }
+
+    fn header(token: &str) -> Value {
+        use base64::Engine as _;
+        let encoded = token.split('.').next().unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn refresh_tokens_and_tickets_are_signed_with_no_published_key() {
+        let pem = crate::gate::testing::eddsa_pem();
+        let keys = KeySet::new(&[eddsa(&pem, true, None)]).unwrap();
+        let published: Vec<Value> = keys.jwks(NOW)["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|jwk| jwk["kid"].clone())
+            .collect();
+        let access = signed(&keys, TokenKind::Access);
+        assert_eq!(header(&access)["alg"], "EdDSA");
+        assert!(published.contains(&header(&access)["kid"]));
+        for kind in [TokenKind::Refresh, TokenKind::Ticket] {
+            let token = signed(&keys, kind);
+            assert_eq!(header(&token)["alg"], "HS256");
+            assert!(!published.contains(&header(&token)["kid"]), "{kind:?}");
+            assert!(verify(&keys, &token, kind, &expect()).is_ok());
+            // Never an access token, even with its `typ` changed: its key is not one of those.
+            assert_eq!(
+                verify(&keys, &token, TokenKind::Access, &expect()).err(),
+                Some(TokenError::BadHeader)
+            );
+        }
+        // What a published key signed before still verifies here.
+        let key = keys
+            .find(&keys.keys[0].kid, TokenKind::Access, NOW)
+            .unwrap();
+        let claims = serde_json::json!({
+            "iss": "tokengate", "sub": "ada", "iat": NOW, "exp": NOW + 600, "jti": "j", "sid": "s",
+        });
+        let mut old = format!(
+            "{}.{}",
+            key.header(TokenKind::Refresh),
+            base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                claims.to_string()
+            )
+        );
+        let signature = key.sign(old.as_bytes()).unwrap();
+        old = format!("{old}.{signature}");
+        assert!(verify(&keys, &old, TokenKind::Refresh, &expect()).is_ok());
+    }
+
+    #[test]
+    fn every_instance_derives_the_same_unpublished_keys_and_a_rotation_keeps_them() {
+        let (first, second) = (
+            crate::gate::testing::eddsa_pem(),
+            crate::gate::testing::eddsa_pem(),
+        );
+        let one = KeySet::new(&[eddsa(&first, true, None)]).unwrap();
+        let other = KeySet::new(&[eddsa(&first, true, None)]).unwrap();
+        let refresh = signed(&one, TokenKind::Refresh);
+        assert_eq!(refresh, signed(&other, TokenKind::Refresh));
+        assert!(verify(&other, &refresh, TokenKind::Refresh, &expect()).is_ok());
+        // The next key signs; the first verifies until its `verify_until`, its refresh
+        // tokens with it.
+        let rotated = KeySet::new(&[
+            eddsa(&second, true, None),
+            eddsa(&first, false, Some(NOW + 60)),
+        ])
+        .unwrap();
+        assert!(verify(&rotated, &refresh, TokenKind::Refresh, &expect()).is_ok());
+        assert_ne!(
+            header(&signed(&rotated, TokenKind::Refresh))["kid"],
+            header(&refresh)["kid"]
+        );
+        let later = expect_at(NOW + 61);
+        assert_eq!(
+            verify(&rotated, &refresh, TokenKind::Refresh, &later).err(),
+            Some(TokenError::BadHeader)
+        );
+    }
+
+    #[test]
+    fn an_hs256_set_signs_everything_with_its_own_key() {
+        let keys = KeySet::new(&[KeyConfig::new(
+            Algorithm::Hs256,
+            KeyMaterial::Secret(Secret::new("a-test-only-secret-of-32-bytes-or-more")),
+        )])
+        .unwrap();
+        let kid = header(&signed(&keys, TokenKind::Access))["kid"].clone();
+        for kind in [TokenKind::Refresh, TokenKind::Ticket] {
+            assert_eq!(header(&signed(&keys, kind))["kid"], kid);
+        }
     }
 }

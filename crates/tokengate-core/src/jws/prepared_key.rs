@@ -54,6 +54,19 @@ impl Key {
         .with_headers()
     }
 
+    /// The unpublished HS256 key that signs this key's refresh tokens and tickets, for an
+    /// asymmetric key with its private part: derived from that part, so that every instance
+    /// holding the key derives the same one, and verifying as long as this key does. Its kid
+    /// is derived from it too, and tells nothing of this key.
+    pub(crate) fn unpublished(&self) -> Option<Self> {
+        if !self.is_asymmetric() {
+            return None;
+        }
+        let root = self.private_bytes()?;
+        let secret = MacKey::new(&root).sign(&[b"tokengate refresh tokens and tickets"]);
+        Some(Self::hs256(None, &secret, self.verify_until))
+    }
+
     fn asymmetric(
         key: &KeyConfig,
         index: usize,

@@ -13,7 +13,7 @@ pub(crate) fn sign<C: Serialize + ?Sized>(
     kind: TokenKind,
     claims: &C,
 ) -> Result<String, String> {
-    let key = keys.signer();
+    let key = keys.signer(kind);
     let header = key.header(kind);
     let payload = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
     let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 400);

@@ -230,7 +230,7 @@ fn key_of_header<'k>(
     let key = header
         .kid
         .as_deref()
-        .and_then(|kid| keys.find(kid, now))
+        .and_then(|kid| keys.find(kid, kind, now))
         .ok_or(TokenError::BadHeader)?;
     if header.alg != key.algorithm.name() {
         return Err(TokenError::BadHeader);
