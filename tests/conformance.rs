@@ -131,10 +131,13 @@ macro_rules! with_scenarios {
             a_ticket_opens_only_the_path_it_was_asked_for,
             tickets_asked_in_a_loop_are_held_to_a_limit,
             introspection_tells_a_live_access_token_from_anything_else,
-            introspection_needs_an_application_and_tells_it_everything,
+            introspection_needs_an_application,
+            another_application_sees_the_claims_of_any_token,
             guessing_a_client_secret_is_throttled,
+            a_burst_of_right_client_credentials_is_answered,
             introspection_and_revocation_refuse_bad_bodies,
             revocation_ends_the_session_of_either_token,
+            revocation_by_a_public_client_or_of_an_expired_token,
         ]);
     };
 }

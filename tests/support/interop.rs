@@ -2,25 +2,35 @@
 //!
 //! The attacks on them, each a scenario here:
 //!
-//! - introspection without client credentials, with a user's password, an unknown key, a wrong
-//!   secret, a malformed `Authorization: Basic`, half a pair, or both ways at once: 401 (400 for
-//!   the last two), and never a token's state;
+//! - introspection without client credentials, with a public client's id alone, a user's
+//!   password, an unknown key, a wrong secret or a malformed `Authorization: Basic`: 401; a
+//!   secret without its id, or credentials both ways at once: 400; never a token's state;
 //! - another application's credentials: allowed, it sees the token's claims as any service the
-//!   token is sent to would (`client_id` says whose token it is);
-//! - guessing an application's secret there: throttled as a sign-in is (429 with
-//!   `Retry-After`, the right secret refused too once the key is locked);
-//! - a refresh token, a WebSocket ticket, an expired token, another issuer's token, garbage:
+//!   token is sent to would (`client_id` and `app` say whose token it is);
+//! - guessing an application's secret there, in a burst: throttled as a sign-in is (429 with
+//!   `Retry-After`, the right secret refused too from that address), and without locking the
+//!   application out from its own address;
+//! - a refresh token, a WebSocket ticket, an expired token (within the guard's leeway too),
+//!   a token of another issuer or signed with another key under our `kid`, garbage:
 //!   `{"active": false}` and nothing else;
 //! - a token whose session ended — on this instance or on another sharing the store — is
 //!   inactive at once, with no cache to wait out;
-//! - oversized and malformed bodies: 413 and 400 before any credential is verified;
-//! - revocation with wrong client credentials: 401, and nothing ended.
+//! - oversized and malformed bodies: 413, 415 and 400 before any credential is verified;
+//! - revocation with wrong or unreadable client credentials: 401, and nothing ended; with a
+//!   public client's id alone, or an expired access token: the token decides.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::{demo, parallel, sign_hs256, start, Adapter, Body, Reply, Server};
+use super::{
+    claims_of, demo, header_of, parallel, sign_hs256, start, Adapter, Body, Reply, Server,
+};
+
+fn now() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    i64::try_from(since.expect("after 1970").as_secs()).expect("seconds")
+}
 
 const INTROSPECT: &str = "/api/rest/introspect";
 const REVOKE: &str = "/api/rest/revoke";
@@ -101,8 +111,9 @@ pub async fn introspection_tells_a_live_access_token_from_anything_else(adapter:
     let app_tokens = signin_application(&server).await;
     let access = app_tokens["accessToken"].as_str().expect("an access token");
     let answer = introspect(&server, access, &demo_client()).await.json();
-    assert_eq!(answer["client_id"], demo::APPLICATION.0, "{answer}");
+    assert_eq!(answer["client_id"], demo::APPLICATION.1, "{answer}");
     assert_eq!(answer["sub"], demo::APPLICATION.1);
+    assert_eq!(answer["app"], demo::APPLICATION.0);
 
     // Nothing else is active.
     let ticket = server
@@ -117,21 +128,26 @@ pub async fn introspection_tells_a_live_access_token_from_anything_else(adapter:
         .as_str()
         .expect("a ticket")
         .to_owned();
+    // Forged with the real key's header and a live session: only the signature, the issuer
+    // or the time is wrong.
+    let header = header_of(&tokens.access);
+    let mut claims = claims_of(&tokens.access);
     let foreign = sign_hs256(
         b"another-issuer-secret-of-32-bytes-or-more",
-        &json!({ "alg": "HS256", "typ": "at+jwt" }),
-        &json!({ "iss": "tokengate", "sub": demo::USER.0, "sid": "s", "jti": "j",
-                 "iat": 1_700_000_000, "exp": 4_000_000_000_u64 }),
+        &header,
+        &claims,
     );
-    let expired = server.forge(
-        &json!({ "alg": "HS256", "typ": "at+jwt" }),
-        &json!({ "iss": "tokengate", "sub": demo::USER.0, "sid": "s", "jti": "j",
-                 "iat": 1_600_000_000, "exp": 1_600_000_600 }),
-    );
+    claims["iss"] = json!("another-issuer");
+    let other_issuer = server.forge(&header, &claims);
+    claims["iss"] = json!("tokengate");
+    // Within the guard's leeway for other hosts' clocks, but past its `exp`: inactive here.
+    claims["exp"] = json!(now() - 5);
+    let expired = server.forge(&header, &claims);
     for token in [
         tokens.refresh.as_str(),
         ticket.as_str(),
         foreign.as_str(),
+        other_issuer.as_str(),
         expired.as_str(),
         "garbage",
         "a.b.c",
@@ -159,7 +175,7 @@ pub async fn introspection_tells_a_live_access_token_from_anything_else(adapter:
 }
 
 /// Attack: introspection without proper client credentials tells nothing of the token.
-pub async fn introspection_needs_an_application_and_tells_it_everything(adapter: Adapter) {
+pub async fn introspection_needs_an_application(adapter: Adapter) {
     let server = start(adapter, &[]).await;
     let tokens = server.signin(&[]).await.tokens();
     let (_, key, secret) = demo::APPLICATION;
@@ -195,7 +211,8 @@ pub async fn introspection_needs_an_application_and_tells_it_everything(adapter:
         .await
         .expect(401)
         .error("invalid_client");
-    // Half a pair, or both ways at once: 400.
+    // A public client's id proves nothing: 401. A secret without its id, or credentials both
+    // ways at once: 400.
     server
         .post(
             INTROSPECT,
@@ -203,8 +220,26 @@ pub async fn introspection_needs_an_application_and_tells_it_everything(adapter:
             &[],
         )
         .await
+        .expect(401)
+        .error("invalid_client");
+    server
+        .post(
+            INTROSPECT,
+            Body::Form(&[("token", &tokens.access), ("client_secret", secret)]),
+            &[],
+        )
+        .await
         .expect(400)
-        .says("client_secret");
+        .says("client_id");
+    // The Basic id repeated in the body is the same client.
+    let reply = server
+        .post(
+            INTROSPECT,
+            Body::Form(&[("token", &tokens.access), ("client_id", key)]),
+            &[("authorization", &demo_client())],
+        )
+        .await;
+    assert_eq!(reply.expect(200).json()["active"], true);
     server
         .post(
             INTROSPECT,
@@ -217,7 +252,7 @@ pub async fn introspection_needs_an_application_and_tells_it_everything(adapter:
         )
         .await
         .expect(400)
-        .says("client_id");
+        .says("client_secret");
     // No token: 400, named.
     server
         .post(
@@ -228,8 +263,11 @@ pub async fn introspection_needs_an_application_and_tells_it_everything(adapter:
         .await
         .expect(400)
         .says("token");
+}
 
-    // Another application may introspect any token: it sees every claim, and whose it is.
+/// Another application may introspect any token: it sees every claim, and whose it is.
+pub async fn another_application_sees_the_claims_of_any_token(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
     let other_secret = "another-application-secret";
     let _ = server.directory.clone().application(
         "other-app",
@@ -245,22 +283,41 @@ pub async fn introspection_needs_an_application_and_tells_it_everything(adapter:
     .await;
     let answer = reply.expect(200).json();
     assert_eq!(answer["active"], true);
-    assert_eq!(answer["client_id"], demo::APPLICATION.0);
-    assert_eq!(answer["sub"], demo::APPLICATION.1);
+    assert_eq!(answer["client_id"], demo::APPLICATION.1);
+    assert_eq!(answer["app"], demo::APPLICATION.0);
 }
 
 /// Attack: guessing an application's secret at the introspection endpoint, in a burst: it is
-/// throttled as a sign-in is (at most the limit verified however many arrive at once), and
-/// the right secret is refused too once the key is locked.
+/// throttled as a sign-in is (at most the limit verified however many arrive at once), and the
+/// right secret is refused too from that address once the key is locked there. From another
+/// address the application still authenticates: an outsider who knows a key (it is the `sub`
+/// of the application's tokens) cannot lock the resource servers out.
 pub async fn guessing_a_client_secret_is_throttled(adapter: Adapter) {
-    let server = start(adapter, &[]).await;
+    let server = start(
+        adapter,
+        &[("TOKENGATE_TRUSTED_PROXY_HEADER", "x-forwarded-for")],
+    )
+    .await;
     let tokens = server.signin(&[]).await.tokens();
     let (_, key, secret) = demo::APPLICATION;
-    let guesses: Vec<String> = (0..30).map(|i| basic(key, &format!("guess-{i}"))).collect();
+    let from = |address: &'static str, authorization: String| {
+        let server = &server;
+        let token = tokens.access.clone();
+        async move {
+            server
+                .post(
+                    INTROSPECT,
+                    Body::Form(&[("token", &token)]),
+                    &[
+                        ("authorization", &authorization),
+                        ("x-forwarded-for", address),
+                    ],
+                )
+                .await
+        }
+    };
     let replies = parallel(futures_util::future::join_all(
-        guesses
-            .iter()
-            .map(|guess| introspect(&server, &tokens.access, guess)),
+        (0..30).map(|i| from("203.0.113.7", basic(key, &format!("guess-{i}")))),
     ))
     .await;
     let refused = |status| {
@@ -270,12 +327,30 @@ pub async fn guessing_a_client_secret_is_throttled(adapter: Adapter) {
             .count()
     };
     assert_eq!((refused(401), refused(429)), (10, 20));
-    let reply = introspect(&server, &tokens.access, &basic(key, secret)).await;
+    let reply = from("203.0.113.7", basic(key, secret)).await;
     reply.expect(429).error("too_many_attempts");
     assert!(reply.header("retry-after").is_some());
     assert!(reply.json().get("active").is_none());
-    // The key's counters are its own: the user still signs in.
+    // The resource server, elsewhere, is not locked out; nor is the user.
+    let reply = from("198.51.100.2", basic(key, secret)).await;
+    assert_eq!(reply.expect(200).json()["active"], true);
     server.signin(&[]).await.expect(201);
+}
+
+/// A resource server's first requests, arriving together before its credentials are
+/// remembered, are all answered: they wait for one verification rather than each reserving an
+/// attempt and the later ones being refused.
+pub async fn a_burst_of_right_client_credentials_is_answered(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    let tokens = server.signin(&[]).await.tokens();
+    let client = demo_client();
+    let replies = parallel(futures_util::future::join_all(
+        (0..30).map(|_| introspect(&server, &tokens.access, &client)),
+    ))
+    .await;
+    for reply in &replies {
+        assert_eq!(reply.expect(200).json()["active"], true);
+    }
 }
 
 /// Attack: oversized and malformed bodies at the new endpoints are a clean 4xx, before any
@@ -390,7 +465,7 @@ pub async fn revocation_ends_the_session_of_either_token(adapter: Adapter) {
         assert_eq!(reply.expect(200).json()["sessionsEnded"], 0);
     }
 
-    // Wrong client credentials: 401, and the session lives on.
+    // Wrong or unreadable client credentials: 401, and the session lives on.
     let tokens = server.signin(&[]).await.tokens();
     server
         .post(
@@ -401,6 +476,17 @@ pub async fn revocation_ends_the_session_of_either_token(adapter: Adapter) {
         .await
         .expect(401)
         .error("invalid_client");
+    for unreadable in ["Basic\t!!!", "basic    bm8tY29sb24="] {
+        server
+            .post(
+                REVOKE,
+                Body::Form(&[("token", &tokens.refresh)]),
+                &[("authorization", unreadable)],
+            )
+            .await
+            .expect(401)
+            .error("invalid_client");
+    }
     server.refresh(&tokens.refresh).await.expect(201);
     // No token: 400.
     server
@@ -408,4 +494,36 @@ pub async fn revocation_ends_the_session_of_either_token(adapter: Adapter) {
         .await
         .expect(400)
         .says("token");
+}
+
+/// Revocation by a public client (its `client_id` alone), and of an access token past its
+/// `exp`: the token decides.
+pub async fn revocation_by_a_public_client_or_of_an_expired_token(adapter: Adapter) {
+    let server = start(adapter, &[]).await;
+    // A public client's `client_id` alone: the token is the authority.
+    let tokens = server.signin(&[]).await.tokens();
+    let reply = server
+        .post(
+            REVOKE,
+            Body::Form(&[
+                ("token", &tokens.refresh),
+                ("client_id", "some-public-client"),
+            ]),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.expect(200).json()["sessionsEnded"], 1);
+
+    // An access token past its `exp` still ends its session, as an expired refresh token
+    // does at `/signout`.
+    let tokens = server.signin(&[]).await.tokens();
+    let mut claims = claims_of(&tokens.access);
+    claims["exp"] = json!(now() - 60);
+    claims["iat"] = json!(now() - 120);
+    let expired = server.forge(&header_of(&tokens.access), &claims);
+    let reply = server
+        .post(REVOKE, Body::Form(&[("token", &expired)]), &[])
+        .await;
+    assert_eq!(reply.expect(200).json()["sessionsEnded"], 1);
+    server.refresh(&tokens.refresh).await.expect(401);
 }

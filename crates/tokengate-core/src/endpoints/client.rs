@@ -1,13 +1,13 @@
 //! An application authenticating as an OAuth client (RFC 6749 §2.3.1), for introspection and
 //! revocation: its key as the client id, its secret as the client secret, by HTTP Basic or by
 //! `client_id` and `client_secret` in the body — one of the two, never both. Throttled as a
-//! sign-in is, on counters of its own for the key (and the address's, shared with sign-in);
-//! an application that authenticated lately is not verified again for a minute (see the gate's
-//! client cache).
+//! sign-in is, on counters of their own for the key from each address (so that no one can
+//! lock a resource server out from elsewhere) and the address's, shared with sign-in; an
+//! application that authenticated lately is not verified again for a minute (see the gate's
+//! client cache). A `client_id` without a secret is a public client, which proves nothing.
 
 use std::borrow::Cow;
 
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::fields::non_empty;
@@ -20,67 +20,91 @@ use crate::http::form::Fields;
 use crate::http::request::RequestHead;
 use crate::throttle::{Attempt, Refusal};
 
-/// The throttling counters' namespace for client ids: no application name a sign-in can send
-/// holds a control character, so these counters are never a sign-in's.
-const CLIENT_COUNTERS: &str = "\u{1}oauth-client";
-
 /// The longest client id or secret read.
 const MAX_CREDENTIAL: usize = 1024;
 
-/// A client id and secret, as presented.
-pub(super) type ClientCredentials<'a> = (Cow<'a, str>, Cow<'a, str>);
+/// How a request presents its client (RFC 6749 §2.3).
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Client<'a> {
+    /// No client at all.
+    Absent,
+    /// `client_id` alone: a public client (RFC 6749 §2.1), which proves nothing.
+    Public,
+    /// A confidential client's id and secret, by HTTP Basic or in the body.
+    Confidential {
+        /// The application key.
+        id: Cow<'a, str>,
+        /// Its secret.
+        secret: Cow<'a, str>,
+    },
+}
 
-/// The client credentials a request presents: HTTP Basic, or `client_id` and `client_secret`
-/// in the body. `None` when it presents none; a malformed `Authorization: Basic`, only half
-/// of the pair, or both ways at once is an error.
+/// The client a request presents: HTTP Basic, or `client_id` (and `client_secret`) in the
+/// body. A malformed `Authorization: Basic` is 401; a secret in the body without its id, or
+/// credentials both ways at once (beyond the same `client_id` repeated in the body), is 400.
 pub(super) fn presented<'a, R: RequestHead + ?Sized>(
     head: &R,
     fields: &'a Fields,
-) -> Result<Option<ClientCredentials<'a>>, Error> {
-    let basic = head.header("authorization").and_then(basic_credentials);
+) -> Result<Client<'a>, Error> {
+    let basic = head
+        .header("authorization")
+        .and_then(basic_credentials)
+        .transpose()?;
     let id = non_empty(fields, "client_id")?;
     let secret = non_empty(fields, "client_secret")?;
-    let form = match (id, secret) {
-        (None, None) => None,
-        (Some(id), Some(secret)) => Some((Cow::Borrowed(id), Cow::Borrowed(secret))),
-        (Some(_), None) => return Err(Error::new(ErrorKind::MissingField("client_secret"))),
-        (None, Some(_)) => return Err(Error::new(ErrorKind::MissingField("client_id"))),
+    let both = || {
+        Error::new(ErrorKind::InvalidField {
+            field: "client_secret",
+            reason: "cannot come with HTTP Basic credentials as well".to_owned(),
+        })
     };
-    let presented = match (basic, form) {
-        (Some(_), Some(_)) => {
-            return Err(Error::new(ErrorKind::InvalidField {
-                field: "client_id",
-                reason: "cannot come with HTTP Basic credentials as well".to_owned(),
-            }))
-        }
-        (Some(basic), None) => {
-            let (id, secret) = basic?;
-            Some((Cow::Owned(id), Cow::Owned(secret)))
-        }
-        (None, form) => form,
+    let client = match (basic, id, secret) {
+        (None, None, None) => Client::Absent,
+        (None, Some(_), None) => Client::Public,
+        (None, None, Some(_)) => return Err(Error::new(ErrorKind::MissingField("client_id"))),
+        (None, Some(id), Some(secret)) => Client::Confidential {
+            id: Cow::Borrowed(id),
+            secret: Cow::Borrowed(secret),
+        },
+        (Some(_), _, Some(_)) => return Err(both()),
+        (Some((basic, _)), Some(id), None) if basic != id => return Err(both()),
+        (Some((id, secret)), _, None) => Client::Confidential {
+            id: Cow::Owned(id),
+            secret: Cow::Owned(secret),
+        },
     };
-    if let Some((id, secret)) = &presented {
+    if let Client::Confidential { id, secret } = &client {
         if id.len() > MAX_CREDENTIAL || secret.len() > MAX_CREDENTIAL {
             return Err(Error::new(ErrorKind::InvalidClient));
         }
     }
-    Ok(presented)
+    Ok(client)
 }
 
-/// The id and secret of an `Authorization: Basic` header; `None` for another scheme. Each is
-/// form-urlencoded within the header, as RFC 6749 §2.3.1 has it (an id or secret of letters,
-/// digits, `-`, `_`, `.` and `~` is the same either way).
+/// The id and secret of an `Authorization: Basic` header; `None` for another scheme; 401 for
+/// a Basic value that cannot be read. Each is form-urlencoded within the header, as RFC 6749
+/// §2.3.1 has it (an id or secret of letters, digits, `-`, `_`, `.` and `~` is the same either
+/// way).
 fn basic_credentials(value: &[u8]) -> Option<Result<(String, String), Error>> {
-    let value = std::str::from_utf8(value).ok()?.trim();
-    let (scheme, encoded) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("basic") {
+    let invalid = || Error::new(ErrorKind::InvalidClient);
+    let value = value.trim_ascii();
+    // The scheme, then any whitespace: `Basic`, `basic`, `BASIC\t...` alike.
+    let scheme_end = value
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .unwrap_or(value.len());
+    if !value[..scheme_end].eq_ignore_ascii_case(b"basic") {
         return None;
     }
-    let invalid = || Error::new(ErrorKind::InvalidClient);
-    let decoded = STANDARD
-        .decode(encoded.trim())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok());
+    let encoded = value[scheme_end..].trim_ascii();
+    let decoded = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    )
+    .decode(encoded)
+    .ok()
+    .and_then(|bytes| String::from_utf8(bytes).ok());
     let Some((id, secret)) = decoded.as_deref().and_then(|pair| pair.split_once(':')) else {
         return Some(Err(invalid()));
     };
@@ -97,21 +121,29 @@ fn basic_credentials(value: &[u8]) -> Option<Result<(String, String), Error>> {
     })
 }
 
-/// The application that `id` and `secret` authenticate, throttled as a sign-in is: 401 for
-/// wrong credentials, 429 once too many failed, 503 when the directory or the counter is down.
+/// The application that `id` and `secret` authenticate: 401 for wrong credentials, 429 once
+/// too many failed (for this key from this address, or from this address at all), 503 when
+/// the directory or the counter is down. Credentials verified within the last minute are not
+/// verified again, and requests with the same credentials wait for the one verification under
+/// way.
 pub(super) async fn authenticate<R: RequestHead + ?Sized>(
     gate: &TokenGate,
     head: &R,
     id: &str,
     secret: &str,
 ) -> Result<Principal, Error> {
-    let now = unix_now();
+    let cache = gate.clients();
     // Only the very same id and secret hit, so a hit needs no throttling.
-    if let Some(principal) = gate.clients().get(id, secret, now) {
+    if let Some(principal) = cache.get(id, secret, unix_now()) {
+        return Ok(principal);
+    }
+    let _verifying = cache.verifying(id, secret).await;
+    let now = unix_now();
+    if let Some(principal) = cache.get(id, secret, now) {
         return Ok(principal);
     }
     let client = gate.client_addr(head);
-    let attempt = Attempt::new(&gate.config().throttle, id, Some(CLIENT_COUNTERS), client);
+    let attempt = Attempt::client(&gate.config().throttle, id, client);
     let counter = gate.failures();
     let reserved = match attempt.reserve(counter, now).await {
         Ok(reserved) => reserved,
@@ -127,7 +159,7 @@ pub(super) async fn authenticate<R: RequestHead + ?Sized>(
     match gate.credentials().verify_client(id, secret).await {
         Ok(Some(principal)) => {
             reserved.succeeded(counter).await;
-            gate.clients().put(id, secret, &principal, now);
+            cache.put(id, secret, &principal, now);
             Ok(principal)
         }
         Ok(None) => {
@@ -145,6 +177,8 @@ pub(super) async fn authenticate<R: RequestHead + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use base64::engine::general_purpose::STANDARD;
 
     fn basic(pair: &str) -> Vec<u8> {
         format!("Basic {}", STANDARD.encode(pair)).into_bytes()
@@ -166,8 +200,14 @@ mod tests {
             read(b"basic a2V5OnNlY3JldA=="),
             Some(Some(("key".to_owned(), "secret".to_owned())))
         );
+        // Any whitespace after the scheme; padding or none.
+        assert_eq!(
+            read(b"BASIC\ta2V5OnNlY3JldA"),
+            Some(Some(("key".to_owned(), "secret".to_owned())))
+        );
         // Another scheme is not client authentication.
         assert_eq!(read(b"Bearer abc"), None);
+        assert_eq!(read(b"Basically abc"), None);
         // Malformed: not base64, no colon, an empty half, invalid escapes, a control character.
         for bad in [
             b"Basic !!!".to_vec(),

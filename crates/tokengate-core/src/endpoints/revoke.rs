@@ -1,10 +1,11 @@
 //! `POST {prefix}/revoke` (RFC 7009): ends the session of a refresh token or an access token,
 //! for the OAuth client libraries that call a revocation endpoint. The token itself is the
-//! authority, as at `/signout`; an application may authenticate as a client as well, and then
-//! must do so correctly (401 otherwise). Idempotent: an unknown, expired, foreign or revoked
+//! authority, as at `/signout` and `DELETE {prefix}/sessions/{id}`; an application may
+//! authenticate as a client as well, and then must do so correctly (401 otherwise); a public
+//! client's `client_id` alone proves nothing and changes nothing. Idempotent: an unknown, expired, foreign or revoked
 //! token also gets 200. `token_type_hint` only says which kind is tried first.
 
-use super::client;
+use super::client::{self, Client};
 use super::fields::required;
 use super::signout::end_own;
 use crate::audit::{AuditEvent, AuditKind};
@@ -21,12 +22,13 @@ pub(super) async fn revoke<R: RequestHead + ?Sized>(
 ) -> Result<Response, Error> {
     let presented = client::presented(head, fields)?;
     let token = required(fields, "token")?;
-    if let Some((id, secret)) = presented {
+    if let Client::Confidential { id, secret } = presented {
         client::authenticate(gate, head, &id, &secret).await?;
     }
     let access_first = fields.get("token_type_hint") == Some("access_token");
+    // Expired tokens too, as at `/signout`: the session may outlive them.
     let refresh = || gate.verify_refresh(token, true).ok();
-    let access = || gate.verify_access(token).ok();
+    let access = || gate.verify_access_even_expired(token).ok();
     let verified = if access_first {
         access().or_else(refresh)
     } else {
@@ -44,10 +46,8 @@ pub(super) async fn revoke<R: RequestHead + ?Sized>(
                 .ended(ended),
         );
     }
-    let mut response = Response::json(
+    Ok(Response::json(
         200,
         &serde_json::json!({ "signedOut": true, "sessionsEnded": ended }),
-    );
-    response.push("cache-control", "no-store".to_owned());
-    Ok(response)
+    ))
 }

@@ -38,9 +38,16 @@ impl Held for Cached {
     }
 }
 
+/// How many verifications may run at once, each for credentials of its own stripe.
+const STRIPES: usize = 64;
+
 pub(crate) struct ClientCache {
     key: MacKey,
     map: TtlMap<Cached>,
+    /// One verification at a time per stripe of slots: the requests of a resource server
+    /// that arrive together before its credentials are remembered wait for the first one's
+    /// verification instead of each reserving an attempt (and the later ones being refused).
+    stripes: Vec<tokio::sync::Mutex<()>>,
 }
 
 impl ClientCache {
@@ -50,11 +57,25 @@ impl ClientCache {
         Ok(Self {
             key: MacKey::new(&secret),
             map: TtlMap::new(CAPACITY),
+            stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
         })
     }
 
     fn slot(&self, id: &str, secret: &str) -> String {
         URL_SAFE_NO_PAD.encode(self.key.sign(&[id.as_bytes(), b"\0", secret.as_bytes()]))
+    }
+
+    /// Waits for the verifications of `id` and `secret` (and of whatever shares their stripe)
+    /// that are under way; the guard holds the stripe until dropped.
+    pub(crate) async fn verifying(
+        &self,
+        id: &str,
+        secret: &str,
+    ) -> tokio::sync::MutexGuard<'_, ()> {
+        let tag = self
+            .key
+            .sign(&[b"stripe", id.as_bytes(), b"\0", secret.as_bytes()]);
+        self.stripes[usize::from(tag[0]) % STRIPES].lock().await
     }
 
     /// The principal `id` and `secret` authenticated as, if they did within the last

@@ -220,6 +220,18 @@ impl TokenGate {
         Ok(verified)
     }
 
+    /// Verifies an access token as a revocation does: its `exp` may have passed (its session
+    /// may not have). Never cached.
+    pub(crate) fn verify_access_even_expired(&self, token: &str) -> Result<VerifiedToken, Error> {
+        verify(
+            self.keys(),
+            token,
+            TokenKind::Access,
+            &self.expectations(unix_now(), true),
+        )
+        .map_err(Error::invalid_token)
+    }
+
     /// Verifies a refresh token; `allow_expired` for a sign-out, which may end what is over.
     pub(crate) fn verify_refresh(
         &self,

@@ -343,7 +343,7 @@ fn revoke() -> Value {
         "requestBody": { "required": true, "content": form("Revocation") },
         "responses": with(body_errors(), json!({
             "200": {
-                "description": "revoked, or nothing to revoke",
+                "description": "revoked, or nothing to revoke (`Cache-Control: no-store`)",
                 "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SignedOut" } } },
             },
             "401": basic_challenged("client credentials were given, and are wrong"),

@@ -123,6 +123,29 @@ impl Attempt {
         }
     }
 
+    /// The counters of an application authenticating as an OAuth client: the key's, kept per
+    /// client address (so that no one can lock a resource server out by failing with its key
+    /// from elsewhere), and the address's, shared with sign-in. Without an address, the key's
+    /// alone.
+    pub(crate) fn client(settings: &ThrottleSettings, key: &str, client: Option<IpAddr>) -> Self {
+        let mut attempt = Self::new(settings, "", None, client);
+        attempt.login = (settings.per_login > 0).then(|| {
+            let address = client.map(address_key).unwrap_or_default();
+            let tag = MacKey::new(b"tokengate throttle").sign(&[
+                b"oauth client\0",
+                key.as_bytes(),
+                b"\0",
+                address.as_bytes(),
+            ]);
+            let tag = base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                &tag[..18],
+            );
+            (format!("fail:client:{tag}"), settings.per_login)
+        });
+        attempt
+    }
+
     /// The address first: a client its address limit refuses must leave no state behind, so
     /// no login window is opened for an attempt the address refuses (a flood of random logins
     /// from one address once filled the counter and locked every user out).
