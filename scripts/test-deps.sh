@@ -3,7 +3,8 @@
 # PostgreSQL (up on 127.0.0.1:5432, trust auth for local connections, with a database `test`),
 # headless Chromium and its
 # WebDriver (the cookie-mode browser test), curl, openssl (the README's run line), python3 and
-# its venv (the seed's curl script, which checks our JWKS with PyJWT).
+# its venv (the seed's curl script, which checks our JWKS with PyJWT), and Node.js with npm (the
+# outside verifiers' jose).
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -13,6 +14,8 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
