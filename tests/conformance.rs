@@ -138,6 +138,7 @@ macro_rules! with_scenarios {
             introspection_and_revocation_refuse_bad_bodies,
             revocation_ends_the_session_of_either_token,
             revocation_by_a_public_client_or_of_an_expired_token,
+            a_refresh_token_of_the_published_key_is_replaced,
         ]);
     };
 }

@@ -527,3 +527,31 @@ pub async fn revocation_by_a_public_client_or_of_an_expired_token(adapter: Adapt
     assert_eq!(reply.expect(200).json()["sessionsEnded"], 1);
     server.refresh(&tokens.refresh).await.expect(401);
 }
+
+/// A refresh token signed with the published key (as refresh tokens were before they had a key
+/// of their own) still refreshes, and is replaced by the one signed with the unpublished key,
+/// so that it stops being a token a service trusting the JWKS could take for an access token.
+pub async fn a_refresh_token_of_the_published_key_is_replaced(adapter: Adapter) {
+    let key = super::keys::ed25519();
+    let file = key.file();
+    let file = file.to_str().expect("utf-8 path").to_owned();
+    let server = start(
+        adapter,
+        &[
+            ("TOKENGATE_ALGORITHM", "EdDSA"),
+            ("TOKENGATE_KEY_FILE", file.as_str()),
+        ],
+    )
+    .await;
+    let tokens = server.signin(&[]).await.tokens();
+    assert_eq!(header_of(&tokens.access)["alg"], "EdDSA");
+    assert_eq!(header_of(&tokens.refresh)["alg"], "HS256");
+    let published = header_of(&tokens.access)["kid"].clone();
+    assert_ne!(header_of(&tokens.refresh)["kid"], published);
+    let legacy = key.sign(
+        &json!({ "alg": "EdDSA", "typ": "rt+jwt", "kid": published }),
+        &claims_of(&tokens.refresh),
+    );
+    let renewed = server.refresh(&legacy).await.tokens();
+    assert_eq!(renewed.refresh, tokens.refresh);
+}

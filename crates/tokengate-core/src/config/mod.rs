@@ -87,11 +87,15 @@ use crate::jws::{Algorithm, KeyConfig, Secret};
 /// only) or `jwk` (a public JWK, verify only); optionally `kid`, `signing = true` (exactly one
 /// key signs) and `verify_until` (RFC 3339 or Unix seconds: the end of a retired key's grace).
 ///
+/// A retired key keeps its private part (`key_file`) for as long as its refresh tokens should
+/// work: they are signed with an unpublished key derived from it. With its public part only,
+/// it verifies its access tokens, and start-up warns that its sessions must sign in again.
+///
 /// ```toml
 /// [production]
 /// keys = [
 ///   { kid = "2026-11", algorithm = "EdDSA", key_file = "/etc/tokengate/ed25519.pem", signing = true },
-///   { kid = "2026-05", algorithm = "EdDSA", public_key_file = "/etc/tokengate/old.pub.pem",
+///   { kid = "2026-05", algorithm = "EdDSA", key_file = "/etc/tokengate/old.pem",
 ///     verify_until = "2026-12-01T00:00:00Z" },
 /// ]
 /// ```

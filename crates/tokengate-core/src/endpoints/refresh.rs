@@ -88,11 +88,11 @@ pub(super) async fn refresh<R: RequestHead + ?Sized>(
         }
         _ => return Err(Error::invalid_token(TokenError::Revoked)),
     };
-    let refresh = if settings.rotation {
-        mint_refresh(gate, &session)?
-    } else {
-        token.to_owned()
-    };
+    // Without rotation the session's token stays the same, and signing it again gives the same
+    // text; but one signed with a key since retired, or with a published key (before refresh
+    // tokens had a key of their own), is replaced by the current signing, so it stops being a
+    // token that a service trusting the JWKS could take for an access token.
+    let refresh = mint_refresh(gate, &session)?;
     let access = mint_access(gate, &session, &access_claims, now)?;
     gate.audit(
         &AuditEvent::new(AuditKind::Refresh, gate.client_addr(head))

@@ -163,6 +163,14 @@ impl TokenGateBuilder {
             ConfigError::new("credentials", "", "a credential checker is required")
         })?;
         let keys = KeySet::new(&config.key_list()?)?;
+        let orphaned = keys.retired_without_private_part(crate::clock::unix_now());
+        if !orphaned.is_empty() {
+            tracing::warn!(
+                target: "tokengate",
+                kids = ?orphaned,
+                "these keys verify without their private part: the refresh tokens and tickets                  signed under them (with the unpublished key derived from that part) no longer                  verify, and their sessions must sign in again; configure `key_file` until                  `verify_until` to keep them"
+            );
+        }
         let root = match &config.keys.secret {
             Some(secret) => secret.expose().to_vec(),
             None => keys.derivation_root(),

@@ -108,17 +108,34 @@ impl KeySet {
     /// The live key whose own header of `kind` is exactly `encoded`: the fast path for our own
     /// tokens, which needs no parsing (any other header takes the full path).
     pub(crate) fn by_header(&self, encoded: &str, kind: TokenKind, now: i64) -> Option<&Key> {
+        // Live ones only, before matching: one key listed twice (under two kids, one of them
+        // retired) derives one unpublished key twice, and the retired entry must not hide the
+        // live one.
         self.verifying(kind)
-            .find(|key| key.header(kind) == encoded)
             .filter(|key| key.live(now))
+            .find(|key| key.header(kind) == encoded)
     }
 
     /// The key named `kid` among those that verify tokens of kind `of`, while it still
     /// verifies at `now`.
     pub(crate) fn find(&self, kid: &str, of: TokenKind, now: i64) -> Option<&Key> {
         self.verifying(of)
-            .find(|key| key.kid == kid)
             .filter(|key| key.live(now))
+            .find(|key| key.kid == kid)
+    }
+
+    /// The kids of the asymmetric keys that verify at `now` without their private part, while
+    /// the signing key is asymmetric: the refresh tokens and tickets signed under them (with
+    /// the unpublished key derived from that part) no longer verify.
+    pub(crate) fn retired_without_private_part(&self, now: i64) -> Vec<&str> {
+        if !self.keys[self.signer].is_asymmetric() {
+            return Vec::new();
+        }
+        self.keys
+            .iter()
+            .filter(|key| key.is_asymmetric() && key.live(now) && !key.can_sign())
+            .map(|key| key.kid.as_str())
+            .collect()
     }
 
     /// The JWKS document: the public keys of every asymmetric key still verifying at `now`.
@@ -326,5 +343,44 @@ mod tests {
         for kind in [TokenKind::Refresh, TokenKind::Ticket] {
             assert_eq!(header(&signed(&keys, kind))["kid"], kid);
         }
+    }
+
+    #[test]
+    fn one_key_listed_twice_verifies_its_refresh_tokens_while_either_entry_lives() {
+        let pem = crate::gate::testing::eddsa_pem();
+        let mut old_name = eddsa(&pem, false, Some(NOW + 60));
+        old_name.kid = Some("old-name".to_owned());
+        let mut new_name = eddsa(&pem, true, None);
+        new_name.kid = Some("new-name".to_owned());
+        let keys = KeySet::new(&[old_name, new_name]).unwrap();
+        let refresh = signed(&keys, TokenKind::Refresh);
+        let later = expect_at(NOW + 61);
+        assert!(verify(&keys, &refresh, TokenKind::Refresh, &later).is_ok());
+        assert!(verify(
+            &keys,
+            &signed(&keys, TokenKind::Ticket),
+            TokenKind::Ticket,
+            &later
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn a_retired_key_without_its_private_part_is_named() {
+        let (first, second) = (
+            crate::gate::testing::eddsa_pem(),
+            crate::gate::testing::eddsa_pem(),
+        );
+        let public = KeySet::new(&[eddsa(&first, true, None)]).unwrap().keys[0]
+            .public_jwk()
+            .unwrap()
+            .to_string();
+        let mut retired = KeyConfig::new(Algorithm::EdDsa, KeyMaterial::Jwk(public));
+        retired.signing = false;
+        retired.verify_until = Some(NOW + 60);
+        retired.kid = Some("retired".to_owned());
+        let keys = KeySet::new(&[eddsa(&second, true, None), retired]).unwrap();
+        assert_eq!(keys.retired_without_private_part(NOW), ["retired"]);
+        assert!(keys.retired_without_private_part(NOW + 61).is_empty());
     }
 }
