@@ -33,8 +33,8 @@ pub(super) fn components(config: &Config, access_cookie: &str, refresh_cookie: &
                     "when the refresh token ends, at most {} from now: {exp}; default {}",
                     crate::duration::format_duration(tokens.max_refresh_ttl()),
                     crate::duration::format_duration(tokens.refresh_ttl)) },
-                "cookieauth": { "type": ["string", "boolean", "integer", "null"], "enum": ["true", "false", "1", "0", true, false, 1, 0, null],
-                    "description": "cookie mode: the tokens in cookies, the CSRF token in the body" },
+                "cookieauth": { "type": ["boolean", "null"],
+                    "description": "cookie mode: the tokens in cookies, the CSRF token in the body (the strings `true`, `false`, `1` and `0` and the numbers 1 and 0 are read too)" },
             },
         },
         "Refresh": {
@@ -54,8 +54,8 @@ pub(super) fn components(config: &Config, access_cookie: &str, refresh_cookie: &
                 "additionalProperties": { "$ref": "#/components/schemas/Field" },
                 "properties": {
                     "token": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "pattern": TEXT, "description": "the refresh token" },
-                    "scope": { "type": ["string", "null"], "enum": ["local", "global", "others", null], "default": "local",
-                        "description": "this session, all of the subject's, or all others" },
+                    "scope": { "type": ["string", "null"], "enum": ["local", "global", "others", null],
+                        "description": "this session, all of the subject's, or all others (without it: this session)" },
                 },
             },
             {
@@ -67,7 +67,7 @@ pub(super) fn components(config: &Config, access_cookie: &str, refresh_cookie: &
                 "properties": {
                     "token": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "pattern": TEXT, "description": "the refresh token" },
                     "session": { "type": ["string", "number", "boolean", "null"], "minLength": 1, "pattern": TEXT,
-                        "description": "the id of the subject's session to end" },
+                        "description": "the id of the subject's session to end (never with `scope`: 400)" },
                 },
             },
         ] },

@@ -68,6 +68,9 @@ impl TokenGate {
     pub fn openapi_json(&self) -> Value {
         let mut document = self.written();
         if let Some(schemas) = document["components"]["schemas"].as_object_mut() {
+            if let Some(field) = schemas.get("Field").map(as_form) {
+                schemas.insert("FieldForm".to_owned(), field);
+            }
             for name in [
                 "SignIn",
                 "Refresh",
@@ -75,11 +78,18 @@ impl TokenGate {
                 "TicketAsk",
                 "Introspection",
                 "Revocation",
-                "Field",
             ] {
-                if let Some(schema) = schemas.get(name).map(as_form) {
-                    schemas.insert(format!("{name}Form"), schema);
-                }
+                let Some(form) = schemas.get(name).map(as_form) else {
+                    continue;
+                };
+                let form = match name {
+                    "SignIn" => sign_in_form(form),
+                    "SignOut" => sign_out_form(&form),
+                    _ => form,
+                };
+                // The same rules, under a name of their own: one type per encoding.
+                schemas.insert(format!("{name}Multipart"), form.clone());
+                schemas.insert(format!("{name}Form"), form);
             }
         }
         document
@@ -184,6 +194,34 @@ fn as_form(schema: &Value) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(as_form).collect()),
         other => other.clone(),
     }
+}
+
+/// The form variant of `SignIn`: `cookieauth` is one of the words a form sends.
+fn sign_in_form(mut form: Value) -> Value {
+    form["properties"]["cookieauth"] = json!({
+        "type": "string", "enum": ["true", "false", "1", "0"],
+        "description": "cookie mode: the tokens in cookies, the CSRF token in the body",
+    });
+    form
+}
+
+/// The form variant of `SignOut`: one object whose `session` says it never comes with
+/// `scope` (the JSON schema's two titled alternatives would name two types twice, and a
+/// multipart alternative is one no generator fills in).
+fn sign_out_form(form: &Value) -> Value {
+    let branches = form["oneOf"].as_array().cloned().unwrap_or_default();
+    let mut properties = Map::new();
+    for branch in &branches {
+        if let Some(fields) = branch["properties"].as_object() {
+            properties.extend(fields.clone());
+        }
+    }
+    json!({
+        "type": "object",
+        "properties": properties,
+        "propertyNames": { "type": "string", "pattern": "^[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
+        "additionalProperties": { "$ref": "#/components/schemas/FieldForm" },
+    })
 }
 
 /// Marks operation `method` of `path` in `doc` as the gate guards it: the bearer scheme (or

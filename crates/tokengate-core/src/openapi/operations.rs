@@ -43,16 +43,26 @@ fn discovery(id: &str, standard: &str) -> Value {
     })
 }
 
-/// A body in the three encodings the endpoints read: a form field is text; JSON also takes
-/// numbers and booleans (read as their text) and null (no field). So each body has a form
-/// schema and a JSON one (see `as_form`).
+/// A body in the three encodings the endpoints read, each with a schema of its own (so that a
+/// generated client has one type per encoding and sends each its own way): a form field is
+/// text; JSON also takes numbers and booleans (read as their text) and null (no field). The
+/// form schemas are derived from the JSON one (see `as_form`).
 fn form(schema: &str) -> Value {
-    let text = json!({ "$ref": format!("#/components/schemas/{schema}Form") });
-    let json = json!({ "$ref": format!("#/components/schemas/{schema}") });
+    let named = |suffix: &str| json!({ "$ref": format!("#/components/schemas/{schema}{suffix}") });
     json!({
-        "multipart/form-data": { "schema": text },
-        "application/x-www-form-urlencoded": { "schema": text },
-        "application/json": { "schema": json },
+        "multipart/form-data": { "schema": named("Multipart") },
+        "application/x-www-form-urlencoded": { "schema": named("Form") },
+        "application/json": { "schema": named("") },
+    })
+}
+
+/// A request body that the endpoint needs, in the three encodings: declared optional, as
+/// every generator then reads it, with what a request without one gets in `description`.
+fn needed_body(schema: &str) -> Value {
+    json!({
+        "required": false,
+        "description": "needed: a request without a body gets 400, naming the first field it lacks",
+        "content": form(schema),
     })
 }
 
@@ -74,13 +84,11 @@ fn throttled(description: &str) -> Value {
 }
 
 /// An application authenticating as an OAuth client: HTTP Basic, or `client_id` and
-/// `client_secret` in the body (`optional`: or neither).
-fn client_auth(optional: bool) -> Value {
-    if optional {
-        json!([{ "clientBasic": [] }, {}])
-    } else {
-        json!([{ "clientBasic": [] }])
-    }
+/// `client_secret` in the body, which no security scheme can name; so the scheme is one of two
+/// alternatives, the other none (the description says which endpoint needs one way or the
+/// other).
+fn client_auth() -> Value {
+    json!([{ "clientBasic": [] }, {}])
 }
 
 /// An error answer with the Bearer challenge.
@@ -159,7 +167,7 @@ fn signin() -> Value {
         "operationId": "signin",
         "tags": ["tokengate"],
         "summary": "Sign in: a new session, its refresh token and an access token",
-        "requestBody": { "required": true, "content": form("SignIn") },
+        "requestBody": needed_body("SignIn"),
         "responses": with(body_errors(), json!({
             "201": tokens_answer(),
             "401": error("unknown login, wrong password, unknown application or wrong secret: one answer for all"),
@@ -318,8 +326,8 @@ fn introspect() -> Value {
         "tags": ["tokengate"],
         "summary": "Whether an access token is live, and its claims (RFC 7662)",
         "description": "For services that ask rather than verify: the caller authenticates as an application (its key and secret, by HTTP Basic or `client_id` and `client_secret` in the body, never both). A live access token — signed here, not expired, its session not ended — gets `active: true` and its claims; anything else gets `{\"active\": false}` alone. Any application may introspect any token. Failed client authentications are throttled as sign-ins are.",
-        "security": client_auth(false),
-        "requestBody": { "required": true, "content": form("Introspection") },
+        "security": client_auth(),
+        "requestBody": needed_body("Introspection"),
         "responses": with(body_errors(), json!({
             "200": {
                 "description": "the token's state (`Cache-Control: no-store`)",
@@ -339,8 +347,8 @@ fn revoke() -> Value {
         "tags": ["tokengate"],
         "summary": "End the session of a refresh or access token (RFC 7009)",
         "description": "The token itself is the authority, as at `signout`; an application may authenticate as a client as well, and must then do so correctly. Idempotent: an unknown, expired, foreign or revoked token also gets 200. `token_type_hint` (`refresh_token` or `access_token`) only says which kind is tried first.",
-        "security": client_auth(true),
-        "requestBody": { "required": true, "content": form("Revocation") },
+        "security": client_auth(),
+        "requestBody": needed_body("Revocation"),
         "responses": with(body_errors(), json!({
             "200": {
                 "description": "revoked, or nothing to revoke (`Cache-Control: no-store`)",
