@@ -229,7 +229,10 @@ pub async fn the_published_keys_are_cached_with_an_etag(adapter: Adapter) {
     let server = asymmetric(adapter, &keys::ed25519()).await;
     let first = server.get("/api/rest/jwks", &[]).await;
     first.expect(200);
-    assert_eq!(first.header("cache-control"), Some("public, max-age=300"));
+    assert_eq!(
+        first.header("cache-control"),
+        Some("public, max-age=300, must-revalidate")
+    );
     let tag = first.header("etag").expect("an ETag").to_owned();
     let held = [
         tag.clone(),
@@ -244,7 +247,10 @@ pub async fn the_published_keys_are_cached_with_an_etag(adapter: Adapter) {
         again.expect(304);
         assert!(again.body.is_empty(), "a 304 with a body");
         assert_eq!(again.header("etag"), Some(tag.as_str()));
-        assert_eq!(again.header("cache-control"), Some("public, max-age=300"));
+        assert_eq!(
+            again.header("cache-control"),
+            Some("public, max-age=300, must-revalidate")
+        );
     }
     for stale in ["\"other\"", tag.trim_matches('"'), ""] {
         let fresh = server
@@ -275,6 +281,7 @@ pub async fn the_published_keys_are_cached_with_an_etag(adapter: Adapter) {
     let max_age: i64 = reply
         .header("cache-control")
         .and_then(|value| value.strip_prefix("public, max-age="))
+        .and_then(|rest| rest.strip_suffix(", must-revalidate"))
         .and_then(|age| age.parse().ok())
         .expect("public, max-age=N");
     assert!(
@@ -321,7 +328,10 @@ pub async fn discovery_names_the_configured_urls_only(adapter: Adapter) {
         for headers in forged {
             let reply = server.get(path, headers).await;
             reply.expect(200);
-            assert_eq!(reply.header("cache-control"), Some("public, max-age=3600"));
+            assert_eq!(
+                reply.header("cache-control"),
+                Some("public, max-age=300, must-revalidate")
+            );
             let document = reply.json();
             assert_eq!(document["issuer"], "https://auth.example.test/tenant");
             assert_eq!(

@@ -455,10 +455,10 @@ pub fn record(method: &str, path: &str, reply: &Reply) {
                     "\"<entity tag>\"".to_owned()
                 } else if name == "cache-control"
                     && value.starts_with("public, max-age=")
-                    && value != "public, max-age=300"
+                    && value != "public, max-age=300, must-revalidate"
                 {
                     // Until a retired key leaves the set: it moves by the second.
-                    "public, max-age=<seconds>".to_owned()
+                    "public, max-age=<seconds>, must-revalidate".to_owned()
                 } else {
                     value.clone()
                 };

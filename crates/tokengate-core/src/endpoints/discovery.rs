@@ -8,10 +8,6 @@ use crate::clock::unix_now;
 use crate::gate::{Endpoint, TokenGate};
 use crate::http::response::Response;
 
-/// How long a verifier may keep the document, in seconds (it changes only with the
-/// configuration).
-const MAX_AGE: u32 = 3_600;
-
 /// The discovery document. Every URL is built from the configuration (`external_url`, else
 /// the issuer's origin, then the prefix), never from the request: a forged `Host` or
 /// `X-Forwarded-Host` cannot point verifiers elsewhere.
@@ -41,7 +37,12 @@ pub(super) fn metadata(gate: &TokenGate) -> Response {
     });
     let mut response = Response::json(200, &document);
     response.remove_header("cache-control");
-    response.push("cache-control", format!("public, max-age={MAX_AGE}"));
+    // It lists the published keys' algorithms: kept no longer than the keys themselves.
+    let max_age = super::jwks::max_age(gate, unix_now());
+    response.push(
+        "cache-control",
+        format!("public, max-age={max_age}, must-revalidate"),
+    );
     response
 }
 
@@ -68,7 +69,10 @@ mod tests {
             ("issuer", "https://auth.example.org/tenant"),
         ]);
         let answer = metadata(&gate);
-        assert_eq!(answer.header("cache-control"), Some("public, max-age=3600"));
+        assert_eq!(
+            answer.header("cache-control"),
+            Some("public, max-age=300, must-revalidate")
+        );
         let document: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
         assert_eq!(document["issuer"], "https://auth.example.org/tenant");
         assert_eq!(

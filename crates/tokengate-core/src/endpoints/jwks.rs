@@ -20,10 +20,7 @@ const MAX_AGE: i64 = 300;
 pub(super) fn jwks<R: RequestHead + ?Sized>(gate: &TokenGate, head: &R) -> Response {
     let now = unix_now();
     let mut response = Response::json(200, &gate.keys().jwks(now));
-    let max_age = gate
-        .keys()
-        .jwks_changes_at(now)
-        .map_or(MAX_AGE, |at| at.saturating_sub(now).clamp(0, MAX_AGE));
+    let max_age = max_age(gate, now);
     let tag = entity_tag(&response.body);
     if head
         .header("if-none-match")
@@ -34,9 +31,23 @@ pub(super) fn jwks<R: RequestHead + ?Sized>(gate: &TokenGate, head: &R) -> Respo
         response.remove_header("content-type");
     }
     response.remove_header("cache-control");
-    response.push("cache-control", format!("public, max-age={max_age}"));
+    // A shared cache must not serve the set stale when this server is out of reach: it could
+    // hand out a retired key past its grace.
+    response.push(
+        "cache-control",
+        format!("public, max-age={max_age}, must-revalidate"),
+    );
     response.push("etag", tag);
     response
+}
+
+/// How long the published keys (and what is said of them: the discovery documents list their
+/// algorithms) may be kept at `now`: at most [`MAX_AGE`], never past a retired key's
+/// `verify_until`.
+pub(super) fn max_age(gate: &TokenGate, now: i64) -> i64 {
+    gate.keys()
+        .jwks_changes_at(now)
+        .map_or(MAX_AGE, |at| at.saturating_sub(now).clamp(0, MAX_AGE))
 }
 
 /// A strong entity tag of the document: the first 16 bytes of a keyed SHA-256 of its bytes,
@@ -101,7 +112,10 @@ mod tests {
 
     fn max_age(response: &Response) -> i64 {
         let value = response.header("cache-control").expect("cache-control");
-        let age = value.strip_prefix("public, max-age=").expect(value);
+        let age = value
+            .strip_prefix("public, max-age=")
+            .and_then(|rest| rest.strip_suffix(", must-revalidate"))
+            .expect(value);
         age.parse().expect(value)
     }
 

@@ -37,7 +37,9 @@ fn discovery(id: &str, standard: &str) -> Value {
                         configuration, never from the request's `Host`.",
         "responses": { "200": {
             "description": "the authorization server's metadata",
-            "headers": { "Cache-Control": { "schema": { "type": "string" } } },
+            "headers": { "Cache-Control": {
+                "description": "as the JWKS's: at most 300 s, never past a retired key's `verify_until`",
+                "schema": { "type": "string" } } },
             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Discovery" } } },
         } },
     })
@@ -266,7 +268,7 @@ fn jwks() -> Value {
         "ETag": { "description": "the set's entity tag, for `If-None-Match`",
                   "schema": { "type": "string" } },
         "Cache-Control": {
-            "description": "`public, max-age=N`: at most 300 s, and never past the moment a retired key leaves the set",
+            "description": "`public, max-age=N, must-revalidate`: at most 300 s, and never past the moment a retired key leaves the set",
             "schema": { "type": "string" } },
     });
     json!({
