@@ -137,14 +137,13 @@ impl Config {
                 // A URL refused for its user part may hold a password: never repeated.
                 ConfigError::new(
                     "issuer",
-                    &super::redacted_url(&self.tokens.issuer),
+                    &shown(&self.tokens.issuer),
                     format!("must be a URL when discovery is on (verifiers fetch the discovery document under it): {why}"),
                 )
             })?;
         }
         if let Some(url) = &self.endpoints.external_url {
-            web_url(url)
-                .map_err(|why| ConfigError::new("external_url", &super::redacted_url(url), why))?;
+            web_url(url).map_err(|why| ConfigError::new("external_url", &shown(url), why))?;
         }
         if self.cookies.same_site == SameSite::None && !self.cookies.secure {
             return Err(ConfigError::new(
@@ -203,6 +202,20 @@ impl Config {
 
 /// Checks that `url` is a URL other services can be pointed to: `https://host[:port][/path]`,
 /// or `http://` to a loopback host (development), with no user, query or fragment.
+/// A refused issuer or external URL as an error repeats it: without any user part (a token
+/// may stand there, with or without a password), query or fragment.
+fn shown(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://REDACTED@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 fn web_url(url: &str) -> Result<(), &'static str> {
     let (secure, rest) = match url.split_once("://") {
         Some(("https", rest)) => (true, rest),
@@ -213,25 +226,38 @@ fn web_url(url: &str) -> Result<(), &'static str> {
         return Err("a query, a fragment or white space has no place in it");
     }
     let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("no user or password has a place in it");
+    }
     let (host, port) = match authority.rsplit_once(':') {
         Some((host, port)) if !host.ends_with(':') && !port.contains(']') => (host, Some(port)),
         _ => (authority, None),
     };
-    let name = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
+    // Labels of lower-case letters, digits and inner hyphens, one dot apart, none empty (so no
+    // trailing dot: a verifier compares the issuer as text).
+    let label = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
     let literal = host
         .strip_prefix('[')
         .and_then(|inner| inner.strip_suffix(']'))
-        .is_some_and(|inner| {
-            !inner.is_empty()
-                && inner
-                    .chars()
-                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
-        });
-    if host.is_empty() || !(literal || host.chars().all(name)) {
-        return Err("expected a host name in lower case, or an address (no user)");
+        .is_some_and(|inner| inner.parse::<std::net::Ipv6Addr>().is_ok());
+    if !(literal || host.split('.').all(label)) {
+        return Err("expected a host name in lower case, or an address in brackets for IPv6");
     }
-    if port.is_some_and(|port| port.parse::<u16>().map_or(true, |port| port == 0)) {
-        return Err("the port must be a number from 1 to 65535");
+    // Digits only, as written once: `+443` and `0443` read as 443 here and as nothing elsewhere.
+    let port_ok = |port: &str| {
+        port.bytes().all(|b| b.is_ascii_digit())
+            && !port.starts_with('0')
+            && port.parse::<u16>().is_ok_and(|port| port > 0)
+    };
+    if port.is_some_and(|port| !port_ok(port)) {
+        return Err("the port must be a number from 1 to 65535, digits only");
     }
     // The path becomes a route of axum's and actix-web's: plain characters only, so that no
     // `{`, `*`, `%` or a segment's leading `:` reads as a pattern or an escape there, and no
@@ -307,6 +333,17 @@ mod tests {
             "https://auth.example.org\u{200b}",
             "https://аuth.example.org",
             "ftp://auth.example.org",
+            "https://auth.example.org:+443",
+            "https://auth.example.org:0443",
+            "http://[::1]:+80",
+            "https://[:]",
+            "https://[.]",
+            "https://[1]",
+            "https://...",
+            "https://-",
+            "https://auth-.example.org",
+            "https://auth.example.org.",
+            "https://ghp_token@auth.example.org",
         ] {
             let refused = load(&[on, ("TOKENGATE_ISSUER", issuer)]).unwrap_err();
             assert_eq!(refused.key, "issuer", "{issuer}");
@@ -321,13 +358,23 @@ mod tests {
         let refused = load(&[("TOKENGATE_EXTERNAL_URL", "api.example.org")]).unwrap_err();
         assert_eq!(refused.key, "external_url");
         for key in ["TOKENGATE_EXTERNAL_URL", "TOKENGATE_ISSUER"] {
-            let with_user = [on, (key, "https://ada:hunter2-secret@auth.example.org")];
-            let refused = load(&with_user).unwrap_err();
-            let shown = format!("{refused} {refused:?}");
-            assert!(
-                !shown.contains("hunter2"),
-                "a password in a start-up error: {shown}"
-            );
+            for url in [
+                "https://ada:hunter2-secret@auth.example.org",
+                "https://hunter2-token@auth.example.org/t",
+                "https://auth.example.org/t?access_token=hunter2",
+                "https://auth.example.org/t#hunter2",
+            ] {
+                let refused = load(&[on, (key, url)]).unwrap_err();
+                let shown = format!("{refused} {refused:?}");
+                assert!(
+                    !shown.contains("hunter2"),
+                    "a secret in a start-up error: {shown}"
+                );
+            }
         }
+        // A user part is named as what is wrong.
+        let refused =
+            load(&[on, ("TOKENGATE_ISSUER", "https://ada:pw@auth.example.org")]).unwrap_err();
+        assert!(refused.to_string().contains("no user"), "{refused}");
     }
 }

@@ -182,6 +182,13 @@ impl TokenGateBuilder {
             .unwrap_or_else(|| keys.any_asymmetric())
             .then(|| VerifyCache::new(config.guard.verify_cache_size));
         let paths = super::paths::Paths::new(&config);
+        if let Some(clash) = paths.clash() {
+            return Err(ConfigError::new(
+                "prefix",
+                &config.endpoints.prefix,
+                format!("the discovery path {clash} is an endpoint's path under it: move the prefix or the issuer's path"),
+            ));
+        }
         let clients = super::client_cache::ClientCache::new().map_err(|error| {
             ConfigError::new(
                 "keys",

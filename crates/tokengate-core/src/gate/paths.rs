@@ -169,6 +169,24 @@ impl Paths {
             at_root,
         }
     }
+
+    /// A discovery path that is also the path of an endpoint under the prefix (a prefix of
+    /// `/.well-known/oauth-authorization-server` with an issuer path of `/signin`): the
+    /// matcher tries the root endpoints first, so that endpoint would be gone.
+    pub(super) fn clash(&self) -> Option<&str> {
+        self.at_root
+            .iter()
+            .map(|(_, whole)| whole.as_str())
+            .find(|whole| {
+                self.present.iter().any(|present| {
+                    if present.by_id {
+                        id_under(whole, &present.whole).is_some()
+                    } else {
+                        *whole == present.whole
+                    }
+                })
+            })
+    }
 }
 
 /// The path of an issuer URL, without its trailing slash: `https://host/tenant/` → `/tenant`,
@@ -328,5 +346,73 @@ mod tests {
             assert_eq!(row.endpoint.route(), row);
         }
         assert_eq!(Endpoint::Ticket.route().path, "/ticket");
+    }
+}
+
+#[cfg(test)]
+mod clash_tests {
+    use crate::config::Config;
+    use crate::credentials::MemoryDirectory;
+    use crate::TokenGate;
+
+    fn build(pairs: &[(&str, &str)]) -> Result<TokenGate, crate::ConfigError> {
+        let mut env = vec![
+            ("TOKENGATE_SECRET", "a-test-only-secret-of-32-bytes-or-more"),
+            ("TOKENGATE_DISCOVERY", "true"),
+        ];
+        env.extend_from_slice(pairs);
+        let config = Config::from_sources(None, "default", env).expect("valid settings");
+        TokenGate::builder(config)
+            .credentials(MemoryDirectory::new())
+            .build()
+    }
+
+    #[test]
+    fn a_discovery_path_that_is_an_endpoint_is_refused() {
+        let mut refused_by_the_gate = 0;
+        for (prefix, issuer) in [
+            (
+                "/.well-known/oauth-authorization-server",
+                "https://auth.example.org/signin",
+            ),
+            (
+                "/.well-known/oauth-authorization-server",
+                "https://auth.example.org/sessions/x",
+            ),
+            (
+                "/t/.well-known",
+                "https://auth.example.org/t/.well-known/openid-configuration/..",
+            ),
+        ] {
+            let Ok(config) = Config::from_sources(
+                None,
+                "default",
+                [
+                    ("TOKENGATE_SECRET", "a-test-only-secret-of-32-bytes-or-more"),
+                    ("TOKENGATE_DISCOVERY", "true"),
+                    ("TOKENGATE_PREFIX", prefix),
+                    ("TOKENGATE_ISSUER", issuer),
+                ],
+            ) else {
+                // Refused already, as an issuer path: nothing to clash.
+                continue;
+            };
+            let refused = TokenGate::builder(config)
+                .credentials(MemoryDirectory::new())
+                .build()
+                .unwrap_err();
+            assert_eq!(refused.key, "prefix", "{prefix} {issuer}: {refused}");
+            refused_by_the_gate += 1;
+        }
+        assert_eq!(refused_by_the_gate, 2);
+        // A prefix near the documents, but on no endpoint's path, is fine.
+        assert!(build(&[
+            (
+                "TOKENGATE_PREFIX",
+                "/.well-known/oauth-authorization-server"
+            ),
+            ("TOKENGATE_ISSUER", "https://auth.example.org/tenant"),
+        ])
+        .is_ok());
     }
 }
