@@ -235,7 +235,7 @@ impl fmt::Display for Error {
             ErrorKind::Unavailable(what) => write!(f, "the {what} is unavailable; try again later"),
             ErrorKind::Internal(_) => f.write_str("an internal error occurred"),
             ErrorKind::TooManyAttempts { .. } => {
-                f.write_str("too many failed sign-ins; try again after the Retry-After delay")
+                f.write_str("too many failed attempts; try again after the Retry-After delay")
             }
         }
     }
