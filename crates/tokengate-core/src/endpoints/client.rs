@@ -24,7 +24,7 @@ use crate::throttle::{Attempt, Refusal};
 const MAX_CREDENTIAL: usize = 1024;
 
 /// How a request presents its client (RFC 6749 §2.3).
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub(super) enum Client<'a> {
     /// No client at all.
     Absent,
@@ -37,6 +37,20 @@ pub(super) enum Client<'a> {
         /// Its secret.
         secret: Cow<'a, str>,
     },
+}
+
+impl std::fmt::Debug for Client<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Absent => f.write_str("Absent"),
+            Self::Public => f.write_str("Public"),
+            Self::Confidential { id, .. } => f
+                .debug_struct("Confidential")
+                .field("id", id)
+                .field("secret", &"REDACTED")
+                .finish(),
+        }
+    }
 }
 
 /// The client a request presents: HTTP Basic, or `client_id` (and `client_secret`) in the
@@ -208,6 +222,11 @@ mod tests {
         // Another scheme is not client authentication.
         assert_eq!(read(b"Bearer abc"), None);
         assert_eq!(read(b"Basically abc"), None);
+        let client = Client::Confidential {
+            id: Cow::Borrowed("key"),
+            secret: Cow::Borrowed("hunter2"),
+        };
+        assert!(!format!("{client:?}").contains("hunter2"));
         // Malformed: not base64, no colon, an empty half, invalid escapes, a control character.
         for bad in [
             b"Basic !!!".to_vec(),
