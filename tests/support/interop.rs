@@ -358,47 +358,21 @@ pub async fn a_burst_of_right_client_credentials_is_answered(adapter: Adapter) {
 pub async fn introspection_and_revocation_refuse_bad_bodies(adapter: Adapter) {
     let server = start(adapter, &[]).await;
     let huge = "x".repeat(64 * 1024);
+    let client = demo_client();
     for path in [INTROSPECT, REVOKE] {
-        server
-            .post(
-                path,
-                Body::Form(&[("token", &huge)]),
-                &[("authorization", &demo_client())],
-            )
-            .await
-            .expect(413);
-        server
-            .post(
-                path,
-                Body::Raw("application/json", b"{\"token\":".to_vec()),
-                &[("authorization", &demo_client())],
-            )
-            .await
-            .expect(400);
-        server
-            .post(
-                path,
-                Body::Raw("text/plain", b"token=x".to_vec()),
-                &[("authorization", &demo_client())],
-            )
-            .await
-            .expect(415);
-        server
-            .post(
-                path,
-                Body::Form(&[("token", "a"), ("token", "b")]),
-                &[("authorization", &demo_client())],
-            )
-            .await
-            .expect(400);
-        server
-            .post(
-                path,
-                Body::Form(&[("token", "a\u{0}b")]),
-                &[("authorization", &demo_client())],
-            )
-            .await
-            .expect(400);
+        let bodies: [(Body<'_>, u16); 5] = [
+            (Body::Form(&[("token", &huge)]), 413),
+            (Body::Raw("application/json", b"{\"token\":".to_vec()), 400),
+            (Body::Raw("text/plain", b"token=x".to_vec()), 415),
+            (Body::Form(&[("token", "a"), ("token", "b")]), 400),
+            (Body::Form(&[("token", "a\u{0}b")]), 400),
+        ];
+        for (body, status) in bodies {
+            server
+                .post(path, body, &[("authorization", &client)])
+                .await
+                .expect(status);
+        }
         let reply = server.get(path, &[]).await;
         reply.expect(405);
         assert_eq!(reply.header("allow"), Some("POST"));

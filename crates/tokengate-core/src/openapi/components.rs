@@ -71,30 +71,16 @@ pub(super) fn components(config: &Config, access_cookie: &str, refresh_cookie: &
                 },
             },
         ] },
-        "Introspection": {
-            "type": "object",
-            "required": ["token"],
-            "propertyNames": { "type": "string", "pattern": "^[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
-            "additionalProperties": { "$ref": "#/components/schemas/Field" },
-            "properties": {
-                "token": { "type": "string", "minLength": 1, "pattern": TEXT, "description": "the token to look at" },
-                "token_type_hint": { "type": ["string", "null"], "pattern": TEXT, "description": "ignored: only access tokens are ever active" },
-                "client_id": { "type": ["string", "null"], "minLength": 1, "pattern": TEXT, "description": "the application key, with `client_secret`, when not sent by HTTP Basic; alone, it proves nothing (401)" },
-                "client_secret": { "type": ["string", "null"], "minLength": 1, "pattern": TEXT, "description": "the application secret, with `client_id`" },
-            },
-        },
-        "Revocation": {
-            "type": "object",
-            "required": ["token"],
-            "propertyNames": { "type": "string", "pattern": "^[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
-            "additionalProperties": { "$ref": "#/components/schemas/Field" },
-            "properties": {
-                "token": { "type": "string", "minLength": 1, "pattern": TEXT, "description": "the refresh or access token to revoke" },
-                "token_type_hint": { "type": ["string", "null"], "pattern": TEXT, "description": "`refresh_token` or `access_token`: which kind is tried first; anything else is ignored" },
-                "client_id": { "type": ["string", "null"], "minLength": 1, "pattern": TEXT, "description": "optional: the application key, with `client_secret`, when not sent by HTTP Basic; alone (a public client), it changes nothing" },
-                "client_secret": { "type": ["string", "null"], "minLength": 1, "pattern": TEXT, "description": "the application secret, with `client_id`" },
-            },
-        },
+        "Introspection": client_body(
+            "the token to look at",
+            "ignored: only access tokens are ever active",
+            "the application key, with `client_secret`, when not sent by HTTP Basic; alone, it proves nothing (401)",
+        ),
+        "Revocation": client_body(
+            "the refresh or access token to revoke",
+            "`refresh_token` or `access_token`: which kind is tried first; anything else is ignored",
+            "optional: the application key, with `client_secret`, when not sent by HTTP Basic; alone (a public client), it changes nothing",
+        ),
         "IntrospectionAnswer": {
             "type": "object",
             "required": ["active"],
@@ -237,4 +223,22 @@ pub(super) fn components(config: &Config, access_cookie: &str, refresh_cookie: &
         });
     }
     components
+}
+
+/// The body of an OAuth endpoint (introspection, revocation): the token, its hint, and the
+/// client's credentials when they do not come by HTTP Basic; each field described for its
+/// endpoint.
+fn client_body(token: &str, hint: &str, client_id: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["token"],
+        "propertyNames": { "type": "string", "pattern": "^[A-Za-z0-9_.\\-\\[\\]:]{1,128}$" },
+        "additionalProperties": { "$ref": "#/components/schemas/Field" },
+        "properties": {
+            "token": { "type": "string", "minLength": 1, "pattern": TEXT, "description": token },
+            "token_type_hint": { "type": ["string", "null"], "pattern": TEXT, "description": hint },
+            "client_id": { "type": ["string", "null"], "minLength": 1, "pattern": TEXT, "description": client_id },
+            "client_secret": { "type": ["string", "null"], "minLength": 1, "pattern": TEXT, "description": "the application secret, with `client_id`" },
+        },
+    })
 }
