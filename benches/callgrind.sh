@@ -11,6 +11,8 @@
 #
 # Usage: benches/callgrind.sh [requests per measurement, default 1000]
 #   BIN_DIR=/a/dir/of/the/four/binaries benches/callgrind.sh   # measure another build
+#   SAME_TOKEN=1 ...   # the HS256 demos also measured with one token signed by the other build
+#                      # (TOKEN_BIN_DIR), to tell the guard's code from what a token carries
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,6 +78,12 @@ measure() { # label binary token env...
 measure axum_hs256 axum_demo own
 launch axum_demo; shared=$(token); stop
 measure actix_hs256 actix_demo own
+if [ -n "${SAME_TOKEN:-}" ]; then
+  # A token of the other build's demo, on the same secret: the same bytes for both builds.
+  other=$BIN_DIR; BIN_DIR=$TOKEN_BIN_DIR; launch axum_demo; foreign=$(token); stop; BIN_DIR=$other
+  measure axum_hs256_other_token axum_demo "$foreign"
+  measure actix_hs256_other_token actix_demo "$foreign"
+fi
 measure axum_eddsa_cache axum_demo own TOKENGATE_ALGORITHM=EdDSA TOKENGATE_KEY_FILE="$work/ed25519.pem"
 measure axum_hs256_strict axum_demo own TOKENGATE_STRICT_REVOCATION=true
 measure peer_axum_jsonwebtoken peer_axum_guard "$shared"

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests need, when it is missing: Redis (up on 127.0.0.1:6379),
 # PostgreSQL (up on 127.0.0.1:5432, trust auth for local connections, with a database `test`),
-# headless Chromium and its
-# WebDriver (the cookie-mode browser test), curl, openssl (the README's run line), python3 and
-# its venv (the seed's curl script, which checks our JWKS with PyJWT), and Node.js with npm (the
+# headless Chromium and its WebDriver (the cookie-mode and passkey browser tests), OpenSSL's
+# headers (passkeys), curl, openssl (the README's run line), python3 and its venv (the seed's curl script, which checks our JWKS with PyJWT), and Node.js with npm (the
 # outside verifiers' jose).
 set -euo pipefail
 
@@ -20,6 +19,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v pg_isready >/dev/null 2>&1 || missing+=(postgresql)
+# OpenSSL's headers: webauthn-rs (passkeys) builds on them.
+{ command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openssl; } || missing+=(libssl-dev pkg-config)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test-deps: installing ${missing[*]}" >&2

@@ -396,3 +396,172 @@ async fn a_page_opens_a_websocket_with_a_ticket_once() {
         std::panic::resume_unwind(panic);
     }
 }
+
+/// The WebDriver WebAuthn extension's `Add Virtual Authenticator`: a platform authenticator
+/// with resident keys that verifies its user, as a phone or a laptop's would.
+#[derive(Debug)]
+struct AddVirtualAuthenticator;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for AddVirtualAuthenticator {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/webauthn/authenticator",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let authenticator = json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+        });
+        (http::Method::POST, Some(authenticator.to_string()))
+    }
+}
+
+/// A demo gate whose passkeys belong to `http://localhost:{port}`, with a secret made here.
+fn passkey_gate(port: u16) -> tokengate::TokenGate {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).expect("random");
+    let secret = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret);
+    let origin = format!("http://localhost:{port}");
+    let sources = tokengate::Config::sources(
+        None,
+        "default",
+        [
+            ("TOKENGATE_SECRET", secret.as_str()),
+            ("TOKENGATE_PASSKEY_ORIGINS", origin.as_str()),
+        ],
+    )
+    .expect("sources");
+    demo::demo_gate(demo::demo_config_from(sources).expect("config")).expect("gate")
+}
+
+/// The axum demo on a free port; its port.
+async fn axum_demo() -> u16 {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let app = axum_app::router(passkey_gate(port));
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    port
+}
+
+/// The actix-web demo on a free port, on a system of its own; its port.
+fn actix_demo() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let gate = passkey_gate(port);
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server =
+                actix_web::HttpServer::new(move || tokengate_demo::actix_app::app(gate.clone()))
+                    .workers(1)
+                    .disable_signals()
+                    .listen(listener)
+                    .expect("actix listens")
+                    .run();
+            let _ = server.await;
+        });
+    });
+    port
+}
+
+/// Clicks `#id` on the passkey page and waits for its status line to say `expected`.
+async fn press(client: &Client, id: &str, expected: &str) {
+    js(
+        client,
+        "document.getElementById('status').textContent = ''; return true",
+    )
+    .await;
+    click(client, id).await;
+    wait_for(
+        client,
+        "return document.getElementById('status').textContent !== ''",
+    )
+    .await;
+    let status = js(
+        client,
+        "return document.getElementById('status').textContent",
+    )
+    .await;
+    assert_eq!(status, expected, "after #{id}");
+}
+
+/// The passkey page of a demo at `http://localhost:{port}`: a password sign-in, a passkey
+/// made by the virtual authenticator, a sign-out and a sign-in with the passkey alone at
+/// `aal2`, then the passkey removed and refused.
+async fn passkey_steps(client: &Client, port: u16) {
+    client
+        .goto(&format!("http://localhost:{port}/passkeys"))
+        .await
+        .expect("open the page");
+    wait_for(client, "return document.getElementById('create') !== null").await;
+    client
+        .issue_cmd(AddVirtualAuthenticator)
+        .await
+        .expect("a virtual authenticator");
+    type_into(client, "login", demo::USER.0).await;
+    type_into(client, "password", demo::USER.1).await;
+    press(client, "signin-button", "signed in").await;
+    press(
+        client,
+        "vault",
+        "vault refused: 401 insufficient_user_authentication",
+    )
+    .await;
+    press(client, "create", "passkey created").await;
+    press(client, "signout", "signed out").await;
+    press(client, "vault", "vault refused: 401 missing_token").await;
+    press(client, "passkey-signin", "signed in with a passkey").await;
+    press(client, "vault", &format!("vault open for {}", demo::USER.0)).await;
+    // A password sign-in now waits for the passkey, and the passkey proves it.
+    press(client, "signout", "signed out").await;
+    press(
+        client,
+        "signin-button",
+        "signed in, second factor needed: passkey, recovery",
+    )
+    .await;
+    press(client, "passkey-verify", "second factor proved").await;
+    press(client, "vault", &format!("vault open for {}", demo::USER.0)).await;
+    press(client, "remove", "removed 1 passkey(s)").await;
+    press(client, "signout", "signed out").await;
+    // The authenticator still holds the credential; the server no longer takes it.
+    press(
+        client,
+        "passkey-signin",
+        "passkey refused: 401 invalid_credentials",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkeys_in_a_real_browser_on_both_demos() {
+    let driver = chromedriver();
+    for (demo, port) in [("axum", axum_demo().await), ("actix", actix_demo())] {
+        let client = browser(&driver).await;
+        let outcome = AssertUnwindSafe(passkey_steps(&client, port))
+            .catch_unwind()
+            .await;
+        let _ = client.close().await;
+        if let Err(panic) = outcome {
+            eprintln!("the {demo} demo failed the passkey steps");
+            std::panic::resume_unwind(panic);
+        }
+    }
+}

@@ -79,7 +79,7 @@ fn the_readme_defaults_are_the_configs_defaults() {
         );
         // Secrets print as REDACTED: no literal default may stand for one.
         assert!(
-            value == "none" || !variable.ends_with("SECRET"),
+            value == "none" || !(variable.ends_with("SECRET") || variable.ends_with("KEY")),
             "the README gives {variable} a default value"
         );
         if value == "none" {
@@ -89,6 +89,10 @@ fn the_readme_defaults_are_the_configs_defaults() {
                 "TOKENGATE_PUBLIC_PATHS" => nothing.guard.public_paths.is_empty(),
                 "TOKENGATE_AUDIENCE" => nothing.tokens.audience.is_none(),
                 "TOKENGATE_SESSION_IDLE" => nothing.tokens.session_idle.is_none(),
+                "TOKENGATE_MFA_KEY" => nothing.mfa.key.is_none(),
+                "TOKENGATE_MFA_AAL1_PATHS" => nothing.mfa.aal1_paths.is_empty(),
+                "TOKENGATE_PASSKEY_RP_ID" => nothing.mfa.passkey_rp_id.is_none(),
+                "TOKENGATE_PASSKEY_ORIGINS" => nothing.mfa.passkey_origins.is_empty(),
                 other => panic!("the README says {other} has no default: add its check here"),
             };
             assert!(

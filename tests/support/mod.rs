@@ -15,10 +15,15 @@ pub mod interop;
 pub mod keys;
 pub mod lifecycle;
 pub mod lifetimes;
+pub mod mfa;
+pub mod mfa_attacks;
+pub mod passkey_attacks;
+pub mod passkeys;
 pub mod paths;
 pub mod scenarios;
 pub mod seed_flow;
 pub mod sessions;
+pub mod webauthn;
 pub mod websockets;
 pub mod wiring;
 
@@ -36,7 +41,21 @@ mod documented {
     fn document() -> &'static Value {
         static DOCUMENT: OnceLock<Value> = OnceLock::new();
         DOCUMENT.get_or_init(|| {
-            let config = Config::default().with_secret("a-test-only-secret-of-32-bytes-or-more");
+            let sources = Config::sources(
+                None,
+                "default",
+                [
+                    ("TOKENGATE_SECRET", "a-test-only-secret-of-32-bytes-or-more"),
+                    (
+                        "TOKENGATE_MFA_KEY",
+                        "a-test-only-mfa-key-of-32-bytes-or-more",
+                    ),
+                    ("TOKENGATE_PASSKEY_RP_ID", "localhost"),
+                    ("TOKENGATE_PASSKEY_ORIGINS", "http://localhost:8080"),
+                ],
+            )
+            .expect("sources");
+            let config = Config::from_figment(&sources).expect("config");
             TokenGate::builder(config)
                 .credentials(MemoryDirectory::new())
                 .build()
@@ -52,9 +71,24 @@ mod documented {
         let paths = &document()["paths"];
         let item = match paths.get(path) {
             Some(item) => item,
-            None => match path.strip_prefix("/api/rest/sessions/") {
-                Some(id) if !id.is_empty() && !id.contains('/') => {
+            None => match (
+                path.strip_prefix("/api/rest/sessions/"),
+                path.strip_prefix("/api/rest/mfa/"),
+            ) {
+                (Some(id), _) if !id.is_empty() && !id.contains('/') => {
                     &paths["/api/rest/sessions/{id}"]
+                }
+                _ if path
+                    .strip_prefix("/api/rest/passkeys/")
+                    .is_some_and(|id| !id.is_empty() && !id.contains('/')) =>
+                {
+                    &paths["/api/rest/passkeys/{id}"]
+                }
+                (_, Some(id)) if !id.is_empty() && !id.contains('/') => {
+                    &paths["/api/rest/mfa/{id}"]
+                }
+                (_, Some(rest)) if rest.ends_with("/confirm") => {
+                    &paths["/api/rest/mfa/{id}/confirm"]
                 }
                 _ => return,
             },
@@ -499,11 +533,22 @@ fn describe_jwt(token: &str) -> String {
     format!("<jwt {header} {claims}>")
 }
 
-/// A `/sessions/{id}` path with the id (random per run) replaced by `<id>`.
+/// A `/sessions/{id}` or `/mfa/{id}` path with the id (random per run) replaced by `<id>`.
 fn mask_session_id(path: &str) -> String {
-    match path.split_once("/sessions/") {
-        Some((before, _)) => format!("{before}/sessions/<id>"),
-        None => path.to_owned(),
+    if let Some((before, _)) = path.split_once("/sessions/") {
+        return format!("{before}/sessions/<id>");
+    }
+    if let Some((before, rest)) = path.split_once("/passkeys/") {
+        if !rest.contains('/') && !matches!(rest, "register" | "signin") {
+            return format!("{before}/passkeys/<id>");
+        }
+    }
+    match path.split_once("/mfa/") {
+        Some((_, "totp" | "verify" | "recovery")) | None => path.to_owned(),
+        Some((before, rest)) => match rest.split_once('/') {
+            Some((_, after)) => format!("{before}/mfa/<id>/{after}"),
+            None => format!("{before}/mfa/<id>"),
+        },
     }
 }
 
@@ -531,9 +576,18 @@ fn normalise(value: Value) -> Value {
                 .map(|(key, value)| {
                     let value = match key.as_str() {
                         "iat" | "exp" | "nbf" | "jti" | "sid" | "csrfToken" | "kid" | "x" | "y"
-                        | "n" | "id" | "createdAt" | "refreshedAt" | "expiresAt" | "lastUsedAt" => {
-                            Value::String(kind_of(&value))
-                        }
+                        | "n" | "id" | "createdAt" | "refreshedAt" | "expiresAt" | "lastUsedAt"
+                        | "auth_time" | "confirmedAt" | "secret" | "otpauthUri" | "qrSvg"
+                        | "challenge" => Value::String(kind_of(&value)),
+                        // Random codes: how many, and that each is text.
+                        "recoveryCodes" => Value::Array(
+                            value
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .map(|code| Value::String(kind_of(code)))
+                                .collect(),
+                        ),
                         _ => normalise(value),
                     };
                     (key, value)
@@ -835,7 +889,19 @@ impl Server {
     }
 
     pub async fn post(&self, path: &str, body: Body<'_>, headers: &[(&str, &str)]) -> Reply {
-        let mut request = self.client.post(self.url(path));
+        self.request("POST", path, body, headers).await
+    }
+
+    /// A request of any method, with a body.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Body<'_>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = self.client.request(method, self.url(path));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }

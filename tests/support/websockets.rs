@@ -257,7 +257,20 @@ pub async fn a_ticket_opens_only_the_path_it_was_asked_for(adapter: Adapter) {
     assert_eq!(claims["roles"], super::claims_of(&tokens.access)["roles"]);
     assert!(super::claims_of(&tokens.access).get("name").is_some());
     let carried = [
-        "iss", "aud", "sub", "sid", "app", "roles", "scope", "iat", "exp", "jti", "wsp",
+        "iss",
+        "aud",
+        "sub",
+        "sid",
+        "app",
+        "roles",
+        "scope",
+        "iat",
+        "exp",
+        "jti",
+        "wsp",
+        "amr",
+        "acr",
+        "auth_time",
     ];
     let keys: Vec<&String> = claims.as_object().expect("an object").keys().collect();
     assert!(

@@ -46,6 +46,23 @@ pub enum AuditKind {
     ReuseDetected,
     /// A sign-out ended sessions (or found none to end).
     SignOut,
+    /// A second factor was enrolled (pending until confirmed).
+    FactorAdded,
+    /// A pending second factor was confirmed and is active.
+    FactorConfirmed,
+    /// A second factor was removed.
+    FactorRemoved,
+    /// A second factor was proved: the session is at `aal2`.
+    FactorVerified,
+    /// A second-factor code (or recovery code) was wrong or used already.
+    FactorFailed,
+    /// A recovery code was spent in place of a second factor.
+    RecoveryCodeUsed,
+    /// New recovery codes replaced those left.
+    RecoveryCodesReplaced,
+    /// A passkey's signature counter went back, as a cloned authenticator's does: the passkey
+    /// was removed.
+    PasskeyCloned,
 }
 
 impl AuditKind {
@@ -59,6 +76,14 @@ impl AuditKind {
             Self::Refresh => "refresh",
             Self::ReuseDetected => "reuse_detected",
             Self::SignOut => "signout",
+            Self::FactorAdded => "factor_added",
+            Self::FactorConfirmed => "factor_confirmed",
+            Self::FactorRemoved => "factor_removed",
+            Self::FactorVerified => "factor_verified",
+            Self::FactorFailed => "factor_failed",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::RecoveryCodesReplaced => "recovery_codes_replaced",
+            Self::PasskeyCloned => "passkey_cloned",
         }
     }
 }

@@ -41,7 +41,14 @@ enum Rule {
     Application(Option<Box<str>>),
     All(Box<[Requirement]>),
     Any(Box<[Requirement]>),
-    Custom { name: Box<str>, check: Arc<Check> },
+    Custom {
+        name: Box<str>,
+        check: Arc<Check>,
+    },
+    /// A second factor proved on the session (`acr` `aal2`).
+    Mfa,
+    /// A factor proved within this many seconds (`auth_time`).
+    RecentAuth(u64),
 }
 
 impl Requirement {
@@ -68,6 +75,20 @@ impl Requirement {
     /// The application `name` signed in with its key.
     pub fn application_named(name: &str) -> Self {
         Self(Rule::Application(Some(name.into())))
+    }
+
+    /// A second factor proved on the token's session: its `acr` is `aal2`. A token without
+    /// it is refused with 401 `insufficient_user_authentication` and `acr_values="aal2"`
+    /// (RFC 9470), which a client answers with `POST {prefix}/mfa/verify`.
+    pub fn mfa() -> Self {
+        Self(Rule::Mfa)
+    }
+
+    /// A factor proved on the token's session within `max_age` (its `auth_time`): a token
+    /// whose last proof is older is refused with 401 `insufficient_user_authentication` and
+    /// `max_age` (RFC 9470). Time is counted in whole seconds.
+    pub fn recent_auth(max_age: std::time::Duration) -> Self {
+        Self(Rule::RecentAuth(max_age.as_secs()))
     }
 
     /// Every one of `requirements`.
@@ -124,32 +145,85 @@ impl Requirement {
             Rule::User => vec![vec!["user".to_owned()]],
             Rule::Application(None) => vec![vec!["application".to_owned()]],
             Rule::Application(Some(name)) => vec![vec![format!("application:{name}")]],
+            Rule::Mfa => vec![vec!["acr:aal2".to_owned()]],
+            Rule::RecentAuth(max_age) => vec![vec![format!("max_age:{max_age}")]],
         }
     }
 
     /// Whether `token` meets the requirement.
     pub fn is_met_by(&self, token: &VerifiedToken) -> bool {
+        self.met(token, false)
+    }
+
+    /// Whether `token` meets the requirement; with `assured`, as if it met every assurance
+    /// rule (a second factor, a recent one): whether a step-up is all it lacks.
+    fn met(&self, token: &VerifiedToken, assured: bool) -> bool {
+        match &self.0 {
+            Rule::Mfa => assured || token.assurance().0,
+            Rule::RecentAuth(max_age) => {
+                assured
+                    || token.assurance().1.is_some_and(|at| {
+                        let age = crate::clock::unix_now().saturating_sub(at);
+                        u64::try_from(age).unwrap_or(0) <= *max_age
+                    })
+            }
+            Rule::All(all) => all.iter().all(|one| one.met(token, assured)),
+            Rule::Any(any) => any.iter().any(|one| one.met(token, assured)),
+            _ => self.met_plain(token),
+        }
+    }
+
+    /// The rules that are not about assurance.
+    fn met_plain(&self, token: &VerifiedToken) -> bool {
         match &self.0 {
             Rule::Role(role) => token.grants().has_role(role),
             Rule::Scope(scope) => token.grants().has_scope(scope),
             Rule::User => token.claims().app.is_none(),
             Rule::Application(None) => token.claims().app.is_some(),
             Rule::Application(Some(name)) => token.claims().app.as_deref() == Some(&**name),
-            Rule::All(all) => all.iter().all(|one| one.is_met_by(token)),
-            Rule::Any(any) => any.iter().any(|one| one.is_met_by(token)),
             Rule::Custom { check, .. } => check(token),
+            Rule::All(_) | Rule::Any(_) | Rule::Mfa | Rule::RecentAuth(_) => false,
         }
     }
 
-    /// `Ok` when `token` meets the requirement; else the 403 `insufficient_scope` error whose
-    /// challenge names what is missing.
+    /// `Ok` when `token` meets the requirement. Else, when a step-up would meet it (a second
+    /// factor, or a recent proof), the 401 `insufficient_user_authentication` error of RFC
+    /// 9470 naming it (`acr_values`, `max_age`); otherwise the 403 `insufficient_scope` error
+    /// whose challenge names what is missing.
     pub fn check(&self, token: &VerifiedToken) -> Result<(), Error> {
         if self.is_met_by(token) {
             return Ok(());
         }
+        if self.met(token, true) {
+            let (mut aal2, mut max_age) = (false, None);
+            self.step_up(token, &mut aal2, &mut max_age);
+            return Err(Error::new(ErrorKind::InsufficientUserAuthentication {
+                aal2,
+                max_age,
+            }));
+        }
         let mut missing = Vec::new();
         self.missing(token, &mut missing);
         Err(Error::new(ErrorKind::InsufficientScope(missing.join(" "))))
+    }
+
+    /// The step-up that `token` lacks: a second factor, the shortest `max_age`.
+    fn step_up(&self, token: &VerifiedToken, aal2: &mut bool, max_age: &mut Option<u64>) {
+        if self.is_met_by(token) {
+            return;
+        }
+        match &self.0 {
+            Rule::Mfa => *aal2 = true,
+            Rule::RecentAuth(age) => *max_age = Some(max_age.map_or(*age, |m| m.min(*age))),
+            Rule::All(all) => all.iter().for_each(|one| one.step_up(token, aal2, max_age)),
+            // The first alternative a step-up alone would meet.
+            Rule::Any(any) => {
+                if let Some(one) = any.iter().find(|one| one.met(token, true)) {
+                    one.step_up(token, aal2, max_age);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// The names of what `token` lacks, for the challenge's `scope` (space-delimited, as RFC
@@ -172,6 +246,8 @@ impl Requirement {
             Rule::User => names.push("user".to_owned()),
             Rule::Application(None) => names.push("application".to_owned()),
             Rule::Application(Some(name)) => names.push(format!("application:{name}")),
+            Rule::Mfa => names.push("acr:aal2".to_owned()),
+            Rule::RecentAuth(max_age) => names.push(format!("max_age:{max_age}")),
         }
     }
 }
@@ -197,6 +273,8 @@ impl fmt::Display for Requirement {
             Rule::All(all) => list(f, "all", all),
             Rule::Any(any) => list(f, "any", any),
             Rule::Custom { name, .. } => write!(f, "{name}"),
+            Rule::Mfa => f.write_str("second factor"),
+            Rule::RecentAuth(max_age) => write!(f, "authentication within {max_age}s"),
         }
     }
 }
@@ -261,6 +339,18 @@ macro_rules! require_constructors {
             pub fn application() -> Self {
                 Self::new($crate::authz::Requirement::application())
             }
+
+            /// Requires a second factor proved on the session
+            /// ([`Requirement::mfa`]($crate::authz::Requirement::mfa)).
+            pub fn mfa() -> Self {
+                Self::new($crate::authz::Requirement::mfa())
+            }
+
+            /// Requires a factor proved within `max_age`
+            /// ([`Requirement::recent_auth`]($crate::authz::Requirement::recent_auth)).
+            pub fn recent_auth(max_age: ::std::time::Duration) -> Self {
+                Self::new($crate::authz::Requirement::recent_auth(max_age))
+            }
         }
 
         impl ::std::convert::From<$crate::authz::Requirement> for $require {
@@ -322,5 +412,62 @@ mod tests {
             Some("Bearer realm=\"tokengate\", error=\"insufficient_scope\", scope=\"admin read\"")
         );
         assert!(Requirement::role("user").check(&user).is_ok());
+    }
+
+    #[test]
+    fn assurance_rules_refuse_with_the_step_up_they_lack() {
+        let now = crate::clock::unix_now();
+        let aal1 = token(&serde_json::json!({"roles": ["admin"], "acr": "aal1", "auth_time": now}));
+        let old =
+            token(&serde_json::json!({"roles": ["admin"], "acr": "aal2", "auth_time": now - 900}));
+        let mfa = Requirement::mfa();
+        let recent = Requirement::recent_auth(std::time::Duration::from_secs(300));
+        assert!(recent.is_met_by(&aal1) && !mfa.is_met_by(&aal1));
+        assert!(mfa.is_met_by(&old) && !recent.is_met_by(&old));
+        let error = mfa
+            .clone()
+            .and(Requirement::role("admin"))
+            .check(&aal1)
+            .unwrap_err();
+        assert_eq!(error.status(), 401);
+        assert_eq!(
+            error.challenge("tokengate").as_deref(),
+            Some("Bearer realm=\"tokengate\", error=\"insufficient_user_authentication\", error_description=\"a second factor is required\", acr_values=\"aal2\"")
+        );
+        let both = Requirement::all([mfa.clone(), recent.clone()]);
+        let error = both
+            .check(&token(&serde_json::json!({"auth_time": now - 900})))
+            .unwrap_err();
+        assert!(matches!(
+            error.kind(),
+            ErrorKind::InsufficientUserAuthentication {
+                aal2: true,
+                max_age: Some(300)
+            }
+        ));
+        // What a step-up cannot give stays a 403.
+        let error = mfa
+            .clone()
+            .and(Requirement::role("auditor"))
+            .check(&aal1)
+            .unwrap_err();
+        assert_eq!(error.status(), 403);
+        // Any: a role that is there is enough; else the step-up of the first alternative.
+        assert!(Requirement::role("admin")
+            .or(mfa.clone())
+            .check(&aal1)
+            .is_ok());
+        let error = Requirement::role("auditor")
+            .or(recent)
+            .check(&old)
+            .unwrap_err();
+        assert!(matches!(
+            error.kind(),
+            ErrorKind::InsufficientUserAuthentication {
+                aal2: false,
+                max_age: Some(300)
+            }
+        ));
+        assert_eq!(mfa.alternatives(), vec![vec!["acr:aal2".to_owned()]]);
     }
 }

@@ -62,6 +62,7 @@ mod endpoints;
 mod gate;
 mod http;
 pub mod jws;
+pub mod mfa;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod store;
@@ -70,7 +71,7 @@ mod ttl_map;
 
 pub use config::{
     Config, ConfigError, CookieSettings, EndpointSettings, GuardMode, GuardSettings, KeySettings,
-    SameSite, StoreSettings, ThrottleSettings, TokenSettings,
+    MfaSettings, SameSite, StoreSettings, ThrottleSettings, TokenSettings,
 };
 pub use duration::parse_duration;
 /// The layered configuration library [`Config::figment`] returns.

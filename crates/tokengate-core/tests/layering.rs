@@ -13,6 +13,7 @@ const ORDER: &[&str] = &[
     "ttl_map",
     "jws",
     "config",
+    "mfa",
     "http",
     "audit",
     "credentials",

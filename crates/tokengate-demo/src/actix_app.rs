@@ -77,6 +77,13 @@ pub fn app(
                 .route(web::post().to(|| async { text("pong") })),
         )
         .service(resource("/health", "GET,HEAD").route(web::get().to(|| async { text("ok") })))
+        .service(
+            resource("/passkeys", "GET,HEAD").route(web::get().to(|| async {
+                HttpResponse::Ok()
+                    .content_type("text/html; charset=utf-8")
+                    .body(crate::demo::PASSKEY_PAGE)
+            })),
+        )
         .service(resource("/ws/echo", "GET").route(web::get().to(echo)))
         // Administrators only.
         .service(
@@ -105,6 +112,18 @@ pub fn app(
             resource("/api/rest/account", "GET,HEAD")
                 .wrap(Require::user())
                 .route(web::get().to(me)),
+        )
+        // A second factor proved on the session.
+        .service(
+            resource("/api/rest/vault", "GET,HEAD")
+                .wrap(Require::mfa())
+                .route(web::get().to(me)),
+        )
+        // A factor proved within the last five minutes.
+        .service(
+            resource("/api/rest/transfer", "POST")
+                .wrap(Require::recent_auth(crate::axum_app::TRANSFER_MAX_AGE))
+                .route(web::post().to(me)),
         )
         .wrap(TokenGateTransform::new(gate))
 }

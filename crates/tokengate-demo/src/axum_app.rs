@@ -1,7 +1,7 @@
 //! The axum demo application, shared by the demo binary and the tests.
 
 use axum::extract::ws::{Message, WebSocketUpgrade};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value};
 use tokengate::authz::Requirement;
@@ -33,6 +33,9 @@ async fn echo(claims: Claims, upgrade: WebSocketUpgrade) -> axum::response::Resp
     })
 }
 
+/// How recently a factor must have been proved for `POST /api/rest/transfer`.
+pub const TRANSFER_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// The demo routes behind the gate.
 pub fn router(gate: TokenGate) -> Router {
     router_with(gate, Router::new())
@@ -49,6 +52,10 @@ pub fn router_with(gate: TokenGate, extra: Router) -> Router {
             get(|| async { "pong" }).post(|| async { "pong" }),
         )
         .route("/health", get(|| async { "ok" }))
+        .route(
+            "/passkeys",
+            get(|| async { axum::response::Html(crate::demo::PASSKEY_PAGE) }),
+        )
         .route("/ws/echo", get(echo))
         // Administrators only.
         .route(
@@ -71,5 +78,12 @@ pub fn router_with(gate: TokenGate, extra: Router) -> Router {
         )
         // People only: no application token.
         .route("/api/rest/account", get(me).route_layer(Require::user()))
+        // A second factor proved on the session.
+        .route("/api/rest/vault", get(me).route_layer(Require::mfa()))
+        // A factor proved within the last five minutes.
+        .route(
+            "/api/rest/transfer",
+            post(me).route_layer(Require::recent_auth(TRANSFER_MAX_AGE)),
+        )
         .layer(TokenGateLayer::new(gate))
 }

@@ -14,13 +14,17 @@ pub const SECOND_USER: (&str, &str) = ("jane.roe@email.org", "#thePassword5678!"
 /// The demo application key: (application, key, secret).
 pub const APPLICATION: (&str, &str, &str) = ("demo-app", "demo-key", "demo-secret");
 
-/// Demo defaults: long-lived and unlimited tokens allowed, `/health` public, WebSockets under
-/// `/ws/`; under whatever the file and the environment say.
+/// The passkey page both demos serve at `/passkeys` (public): password and passkey sign-in in
+/// cookie mode, creating, proving and removing passkeys, and a route that needs `aal2`.
+pub const PASSKEY_PAGE: &str = include_str!("passkey_web.html");
+
+/// Demo defaults: long-lived and unlimited tokens allowed, `/health` and the passkey page
+/// public, WebSockets under `/ws/`; under whatever the file and the environment say.
 pub fn demo_defaults(figment: Figment) -> Figment {
     figment
         .join(("max_refresh_ttl", "30d"))
         .join(("allow_unlimited", "true"))
-        .join(("public_paths", "/health"))
+        .join(("public_paths", "/health,/passkeys"))
         .join(("websocket_paths", "/ws/*"))
 }
 
@@ -47,15 +51,34 @@ pub fn demo_config_from(figment: Figment) -> Result<Config, ConfigError> {
         .any(|key| figment.contains(key))
     {
         tracing::warn!("TOKENGATE_SECRET is not set: using a random secret for this run only");
-        let secret = Secret::random()?;
-        let mut text = String::with_capacity(64);
-        for byte in secret.expose() {
-            text.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-            text.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+        figment = figment.join(("secret", hex(&Secret::random()?)));
+    }
+    if !figment.contains("mfa_key") {
+        tracing::warn!(
+            "TOKENGATE_MFA_KEY is not set: second-factor secrets are sealed with a key made for \
+             this run only"
+        );
+        figment = figment.join(("mfa_key", hex(&Secret::random()?)));
+    }
+    // Passkeys for pages served from this demo at http://localhost:$PORT (browsers allow them
+    // on `localhost` without TLS; never on an IP address such as 127.0.0.1).
+    if !figment.contains("passkey_rp_id") {
+        figment = figment.join(("passkey_rp_id", "localhost"));
+        if !figment.contains("passkey_origins") {
+            figment = figment.join(("passkey_origins", format!("http://localhost:{}", port())));
         }
-        figment = figment.join(("secret", text));
     }
     Config::from_figment(&figment)
+}
+
+/// A random secret as text: its bytes in hex.
+fn hex(secret: &Secret) -> String {
+    let mut text = String::with_capacity(64);
+    for byte in secret.expose() {
+        text.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        text.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+    }
+    text
 }
 
 /// The demo's users and application key. Clones share it: a test changes a running demo's

@@ -4,7 +4,8 @@
 //!
 //! Every operation is one SQL statement and one round trip (a sign-in calls the
 //! `create_session` function, which queues the sign-ins of one subject when a most number of
-//! sessions is to be kept): a refresh decides rotation and
+//! sessions is to be kept; a change that depends on all of a subject's second factors calls a
+//! function that queues on the subject's advisory lock): a refresh decides rotation and
 //! reuse detection in the statement itself (the session row is locked for it), a sign-out of
 //! all checks the presenting token and ends the sessions in one statement, a throttling
 //! reservation counts or refuses in one upsert. Expired rows are swept a few at a time as
@@ -25,6 +26,20 @@
 //! CREATE TABLE tokengate.attempts (
 //!     ns text NOT NULL, key text NOT NULL, count bigint NOT NULL, ends_at bigint NOT NULL,
 //!     PRIMARY KEY (ns, key));
+//! CREATE TABLE tokengate.factors (
+//!     ns text NOT NULL, subject text NOT NULL, id text NOT NULL, kind text NOT NULL,
+//!     secret text NOT NULL, created_at bigint NOT NULL, confirmed_at bigint,
+//!     expires_at bigint, last_step bigint NOT NULL, last_used_at bigint, name text,
+//!     credential text,
+//!     PRIMARY KEY (ns, subject, id));
+//! CREATE UNIQUE INDEX factors_credential ON tokengate.factors (ns, credential)
+//!     WHERE credential IS NOT NULL;
+//! CREATE TABLE tokengate.recovery_codes (
+//!     ns text NOT NULL, subject text NOT NULL, code text NOT NULL,
+//!     PRIMARY KEY (ns, subject, code));
+//! CREATE TABLE tokengate.challenges (
+//!     ns text NOT NULL, key text NOT NULL, state text NOT NULL, expires_at bigint NOT NULL,
+//!     PRIMARY KEY (ns, key));
 //! ```
 //!
 //! # Example
@@ -37,6 +52,7 @@
 //! # Ok::<(), tokengate::store::StoreError>(())
 //! ```
 
+mod factors;
 mod sql;
 
 use std::fmt;
@@ -47,8 +63,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Connection as _, PgConnection, PgPool, Row};
 use tokengate_store::{
-    AttemptCounter, RefreshRequest, Refreshed, Reservation, Session, SessionStore, StoreError,
-    StoreErrorKind, StoreFuture, SubjectRevocation, Window,
+    AttemptCounter, RefreshRequest, Refreshed, Reissue, Reservation, Session, SessionStore,
+    StoreError, StoreErrorKind, StoreFuture, SubjectRevocation, Window,
 };
 use tokio::sync::OnceCell;
 
@@ -287,6 +303,12 @@ impl SessionStore for PostgresStore {
         Some(self)
     }
 
+    fn factor_store(
+        self: std::sync::Arc<Self>,
+    ) -> Option<std::sync::Arc<dyn tokengate_store::FactorStore>> {
+        Some(self)
+    }
+
     fn create(&self, session: Session, max_sessions: Option<u32>) -> StoreFuture<'_, Vec<String>> {
         Box::pin(async move {
             sqlx::query_scalar(&self.sql.create)
@@ -389,6 +411,23 @@ impl SessionStore for PostgresStore {
                 .map(|row| session(row, 0))
                 .collect::<Result<_, _>>()
                 .map_err(failed)
+        })
+    }
+
+    fn reissue<'a>(&'a self, request: Reissue<'a>) -> StoreFuture<'a, Option<Session>> {
+        Box::pin(async move {
+            let row = sqlx::query(&self.sql.reissue)
+                .bind(&*self.ns)
+                .bind(request.id)
+                .bind(request.subject)
+                .bind(request.now)
+                .bind(request.token)
+                .bind(request.new_token)
+                .bind(request.claims)
+                .fetch_optional(self.pool().await?)
+                .await
+                .map_err(failed)?;
+            row.map(|row| session(&row, 0)).transpose().map_err(failed)
         })
     }
 }

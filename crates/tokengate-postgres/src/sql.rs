@@ -5,9 +5,15 @@
 const COLUMNS: &str = "id, subject, application, claims, created_at, refreshed_at, expires_at, \
                        token, previous, rotated_at, user_agent, address";
 
+/// The columns of a factor, in the order [`crate::factors`] reads them.
+const FACTOR_COLUMNS: &str = "id, subject, kind, secret, created_at, confirmed_at, expires_at, \
+                              last_step, last_used_at, name, credential";
+
 /// The schema's version, in `schema_version`: 2 records the client of each session and
-/// creates sessions through `create_session`.
-pub(crate) const VERSION: i32 = 2;
+/// creates sessions through `create_session`; 3 keeps second factors and recovery codes; 4
+/// names factors and keeps passkeys (each credential id once in a namespace) and the
+/// challenges of their ceremonies.
+pub(crate) const VERSION: i32 = 4;
 
 pub(crate) struct Statements {
     /// The schema's version, when it has one (an error when it does not exist yet).
@@ -22,6 +28,21 @@ pub(crate) struct Statements {
     pub(crate) reserve: String,
     pub(crate) release: String,
     pub(crate) clear: String,
+    pub(crate) reissue: String,
+    pub(crate) add_factor: String,
+    pub(crate) factors: String,
+    pub(crate) confirm_factor: String,
+    pub(crate) accept_step: String,
+    pub(crate) remove_factor: String,
+    pub(crate) replace_recovery: String,
+    pub(crate) spend_recovery: String,
+    pub(crate) recovery_left: String,
+    pub(crate) add_credential: String,
+    pub(crate) credential: String,
+    pub(crate) use_credential: String,
+    pub(crate) rename_factor: String,
+    pub(crate) put_challenge: String,
+    pub(crate) take_challenge: String,
 }
 
 impl Statements {
@@ -29,6 +50,7 @@ impl Statements {
     #[allow(clippy::too_many_lines)] // one statement per operation
     pub(crate) fn new(s: &str) -> Self {
         let create_session = create_session(s);
+        let factor_functions = factor_functions(s);
         let params = (1..=14)
             .map(|n| format!("${n}"))
             .collect::<Vec<_>>()
@@ -75,6 +97,42 @@ impl Statements {
                  ALTER TABLE {s}.sessions ADD COLUMN IF NOT EXISTS user_agent text,
                      ADD COLUMN IF NOT EXISTS address text;
                  {create_session}
+                 -- Version 3.
+                 CREATE TABLE IF NOT EXISTS {s}.factors (
+                     ns text NOT NULL,
+                     subject text NOT NULL,
+                     id text NOT NULL,
+                     kind text NOT NULL,
+                     secret text NOT NULL,
+                     created_at bigint NOT NULL,
+                     confirmed_at bigint,
+                     expires_at bigint,
+                     last_step bigint NOT NULL,
+                     last_used_at bigint,
+                     PRIMARY KEY (ns, subject, id)
+                 );
+                 CREATE INDEX IF NOT EXISTS factors_pending ON {s}.factors (ns, expires_at)
+                     WHERE confirmed_at IS NULL;
+                 CREATE TABLE IF NOT EXISTS {s}.recovery_codes (
+                     ns text NOT NULL,
+                     subject text NOT NULL,
+                     code text NOT NULL,
+                     PRIMARY KEY (ns, subject, code)
+                 );
+                 -- Version 4.
+                 ALTER TABLE {s}.factors ADD COLUMN IF NOT EXISTS name text,
+                     ADD COLUMN IF NOT EXISTS credential text;
+                 CREATE UNIQUE INDEX IF NOT EXISTS factors_credential
+                     ON {s}.factors (ns, credential) WHERE credential IS NOT NULL;
+                 CREATE TABLE IF NOT EXISTS {s}.challenges (
+                     ns text NOT NULL,
+                     key text NOT NULL,
+                     state text NOT NULL,
+                     expires_at bigint NOT NULL,
+                     PRIMARY KEY (ns, key)
+                 );
+                 CREATE INDEX IF NOT EXISTS challenges_expiry ON {s}.challenges (expires_at);
+                 {factor_functions}
                  UPDATE {s}.schema_version SET version = {VERSION} WHERE version < {VERSION};
                  COMMIT;"
             ),
@@ -215,6 +273,118 @@ impl Statements {
                  WHERE ns = $1 AND key = $2 AND ends_at = $3 AND count > 1"
             ),
             clear: format!("DELETE FROM {s}.attempts WHERE ns = $1 AND key = $2"),
+            // $2 id, $3 subject, $4 now, $5 the presented token, $6 the new token, $7 the
+            // claims: the rule of `Reissue::apply`. Of updates racing on the row, the first
+            // takes its lock; the others find its new token in place of theirs, and change
+            // nothing.
+            reissue: format!(
+                "UPDATE {s}.sessions SET
+                     token = $6, claims = $7, previous = NULL, refreshed_at = $4, rotated_at = $4
+                 WHERE ns = $1 AND id = $2 AND subject = $3
+                   AND (expires_at IS NULL OR expires_at > $4) AND token = $5
+                 RETURNING {COLUMNS}"
+            ),
+            // $2..$10: the factor, $11 the most live factors of its subject, $12 and $13 the
+            // factor's name and credential id.
+            add_factor: format!(
+                "SELECT {s}.add_factor($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ),
+            // $2 subject, $3 now: active factors, and pending ones before their end.
+            factors: format!(
+                "SELECT {FACTOR_COLUMNS} FROM {s}.factors
+                 WHERE ns = $1 AND subject = $2 AND (confirmed_at IS NOT NULL OR expires_at > $3)
+                 ORDER BY created_at, id COLLATE \"C\""
+            ),
+            // $2 subject, $3 id, $4 step, $5 now, $6 the recovery codes: null when gone, else
+            // whether the codes were stored.
+            confirm_factor: format!("SELECT {s}.confirm_factor($1, $2, $3, $4, $5, $6)"),
+            // $2 subject, $3 id, $4 step, $5 now: the rule of `Factor::accept` for an active
+            // factor. Of updates racing on the row, the first takes its lock; the others find
+            // its step and change nothing.
+            accept_step: format!(
+                "WITH accepted AS (
+                     UPDATE {s}.factors SET last_step = $4, last_used_at = $5
+                     WHERE ns = $1 AND subject = $2 AND id = $3
+                       AND confirmed_at IS NOT NULL AND last_step < $4
+                     RETURNING 1
+                 )
+                 SELECT EXISTS (SELECT 1 FROM accepted)"
+            ),
+            // $2 subject, $3 id, $4 now: null when no such factor, else the active ones left.
+            remove_factor: format!("SELECT {s}.remove_factor($1, $2, $3, $4)"),
+            // $2 subject, $3 the codes.
+            replace_recovery: format!("SELECT {s}.replace_recovery($1, $2, $3)"),
+            // $2 subject, $3 the code. Of deletes racing on the row, one returns it; a removal
+            // of the last factor that deleted it first leaves nothing to delete.
+            spend_recovery: format!(
+                "WITH spent AS (
+                     DELETE FROM {s}.recovery_codes
+                     WHERE ns = $1 AND subject = $2 AND code = $3
+                       AND EXISTS (SELECT 1 FROM {s}.factors
+                           WHERE ns = $1 AND subject = $2 AND confirmed_at IS NOT NULL)
+                     RETURNING 1
+                 )
+                 SELECT EXISTS (SELECT 1 FROM spent)"
+            ),
+            recovery_left: format!(
+                "SELECT count(*) FROM {s}.recovery_codes WHERE ns = $1 AND subject = $2"
+            ),
+            // $2..$12: the factor, $13 the most live factors of its subject, $14 the recovery
+            // codes: `taken`, `full`, `added` or `first` (added, with the codes).
+            add_credential: format!(
+                "SELECT {s}.add_credential($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                 $13, $14)"
+            ),
+            // $2 credential id.
+            credential: format!(
+                "SELECT {FACTOR_COLUMNS} FROM {s}.factors
+                 WHERE ns = $1 AND credential = $2 AND confirmed_at IS NOT NULL"
+            ),
+            // $2 subject, $3 id, $4 counter, $5 secret, $6 now: the rule of
+            // `CredentialUse::fits` and `apply`. Of updates racing on the row with one counter,
+            // the first takes its lock; the others find its counter and change nothing (unless
+            // neither side keeps one).
+            use_credential: format!(
+                "WITH used AS (
+                     UPDATE {s}.factors
+                     SET last_step = GREATEST(last_step, $4), secret = $5, last_used_at = $6
+                     WHERE ns = $1 AND subject = $2 AND id = $3
+                       AND confirmed_at IS NOT NULL AND credential IS NOT NULL
+                       AND (($4 = 0 AND last_step = 0) OR last_step < $4)
+                     RETURNING 1
+                 )
+                 SELECT EXISTS (SELECT 1 FROM used)"
+            ),
+            // $2 subject, $3 id, $4 name, $5 now: a live factor renamed.
+            rename_factor: format!(
+                "WITH renamed AS (
+                     UPDATE {s}.factors SET name = $4
+                     WHERE ns = $1 AND subject = $2 AND id = $3
+                       AND (confirmed_at IS NOT NULL OR expires_at > $5)
+                     RETURNING 1
+                 )
+                 SELECT EXISTS (SELECT 1 FROM renamed)"
+            ),
+            // $2 key, $3 state, $4 its end, $5 now: written whole. A few ended challenges of
+            // any namespace go on the way, skipping rows others hold: the table stays bounded
+            // by the ceremonies under way.
+            put_challenge: format!(
+                "WITH swept AS (
+                     DELETE FROM {s}.challenges WHERE ctid IN (
+                         SELECT ctid FROM {s}.challenges
+                         WHERE expires_at <= $5 AND NOT (ns = $1 AND key = $2)
+                         LIMIT 32 FOR UPDATE SKIP LOCKED)
+                 )
+                 INSERT INTO {s}.challenges (ns, key, state, expires_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (ns, key) DO UPDATE SET
+                     state = EXCLUDED.state, expires_at = EXCLUDED.expires_at"
+            ),
+            // $2 key, $3 now: deleted, ended or not; its state if it had not ended. Of deletes
+            // racing on the row, one returns it.
+            take_challenge: format!(
+                "DELETE FROM {s}.challenges WHERE ns = $1 AND key = $2
+                 RETURNING CASE WHEN expires_at > $3 THEN state END"
+            ),
         }
     }
 }
@@ -266,5 +436,177 @@ fn create_session(s: &str) -> String {
              END IF;
          END
          $fn$;"#
+    )
+}
+
+/// The first step of every function on a subject's factors: its advisory lock.
+const LOCK: &str = "PERFORM pg_advisory_xact_lock(hashtext('tokengate factors ' || p_ns), \
+                    hashtext(p_subject));";
+
+/// A pending factor at or past its end.
+const ENDED: &str = "confirmed_at IS NULL AND (expires_at IS NULL OR expires_at <= p_now)";
+
+/// Replaces the subject's recovery codes by `p_codes`.
+fn store_codes(s: &str) -> String {
+    format!(
+        "DELETE FROM {s}.recovery_codes WHERE ns = p_ns AND subject = p_subject;
+             INSERT INTO {s}.recovery_codes (ns, subject, code)
+             SELECT DISTINCT p_ns, p_subject, code FROM unnest(p_codes) AS code
+             ON CONFLICT DO NOTHING;"
+    )
+}
+
+/// The functions that add a factor: a TOTP one, pending, or a passkey, active at once.
+fn add_functions(s: &str) -> String {
+    let (lock, ended, store_codes) = (LOCK, ENDED, store_codes(s));
+    // Drops ended pending factors (the subject's, and a few of others, skipping rows others
+    // hold); `v_full`: the subject holds `p_max` live factors.
+    let room = format!(
+        "DELETE FROM {s}.factors WHERE ns = p_ns AND subject = p_subject AND {ended};
+             DELETE FROM {s}.factors WHERE (ns, subject, id) IN (
+                 SELECT ns, subject, id FROM {s}.factors
+                 WHERE ns = p_ns AND confirmed_at IS NULL AND expires_at <= p_now
+                 LIMIT 32 FOR UPDATE SKIP LOCKED);
+             v_full := (SELECT count(*) FROM {s}.factors
+                 WHERE ns = p_ns AND subject = p_subject) >= p_max;"
+    );
+    // Added unless a factor has its id or its credential id (any unique index).
+    let insert = format!(
+        "INSERT INTO {s}.factors (ns, {FACTOR_COLUMNS})
+             VALUES (p_ns, p_id, p_subject, p_kind, p_secret, p_now, p_confirmed_at,
+                     p_expires_at, p_last_step, p_last_used_at, p_name, p_credential)
+             ON CONFLICT DO NOTHING;"
+    );
+    format!(
+        r"-- Version 3 took no name nor credential id: instances of that version call this
+         -- one with the defaults.
+         DROP FUNCTION IF EXISTS {s}.add_factor(text, text, text, text, text, bigint, bigint,
+             bigint, bigint, bigint, bigint);
+         CREATE OR REPLACE FUNCTION {s}.add_factor(
+             p_ns text, p_id text, p_subject text, p_kind text, p_secret text, p_now bigint,
+             p_confirmed_at bigint, p_expires_at bigint, p_last_step bigint,
+             p_last_used_at bigint, p_max bigint, p_name text DEFAULT NULL,
+             p_credential text DEFAULT NULL)
+         RETURNS boolean LANGUAGE plpgsql AS $fn$
+         DECLARE
+             v_full boolean;
+         BEGIN
+             {lock}
+             {room}
+             IF v_full THEN
+                 RETURN false;
+             END IF;
+             {insert}
+             RETURN FOUND;
+         END
+         $fn$;
+         -- A passkey: `taken` when a factor of the namespace has its credential id (checked
+         -- again after the insert, for one added meanwhile by another subject), `full` at
+         -- `p_max` live factors, else `first` (the codes stored) or `added`.
+         CREATE OR REPLACE FUNCTION {s}.add_credential(
+             p_ns text, p_id text, p_subject text, p_kind text, p_secret text, p_now bigint,
+             p_confirmed_at bigint, p_expires_at bigint, p_last_step bigint,
+             p_last_used_at bigint, p_name text, p_credential text, p_max bigint,
+             p_codes text[])
+         RETURNS text LANGUAGE plpgsql AS $fn$
+         DECLARE
+             v_full boolean;
+             v_first boolean;
+         BEGIN
+             {lock}
+             {room}
+             IF p_credential IS NULL OR EXISTS (SELECT 1 FROM {s}.factors
+                     WHERE ns = p_ns AND credential = p_credential) THEN
+                 RETURN 'taken';
+             END IF;
+             IF v_full THEN
+                 RETURN 'full';
+             END IF;
+             v_first := NOT EXISTS (SELECT 1 FROM {s}.factors
+                 WHERE ns = p_ns AND subject = p_subject AND confirmed_at IS NOT NULL);
+             {insert}
+             IF NOT FOUND THEN
+                 IF EXISTS (SELECT 1 FROM {s}.factors
+                         WHERE ns = p_ns AND credential = p_credential) THEN
+                     RETURN 'taken';
+                 END IF;
+                 RETURN 'full';
+             END IF;
+             IF v_first THEN
+                 {store_codes}
+                 RETURN 'first';
+             END IF;
+             RETURN 'added';
+         END
+         $fn$;"
+    )
+}
+
+/// The functions that change a subject's factors and recovery codes as a whole. Each queues
+/// on the subject's advisory lock first (one of its own, so sign-ins never wait on factors),
+/// then decides on what the statements after it see: what calls before it committed (a new
+/// snapshot per statement). A pending factor is live before its end; one at or past it is
+/// dropped, as [`tokengate_store::Factor::is_live`] says.
+fn factor_functions(s: &str) -> String {
+    let (lock, ended, store_codes) = (LOCK, ENDED, store_codes(s));
+    let add_functions = add_functions(s);
+    format!(
+        r"{add_functions}
+         CREATE OR REPLACE FUNCTION {s}.confirm_factor(
+             p_ns text, p_subject text, p_id text, p_step bigint, p_now bigint, p_codes text[])
+         RETURNS boolean LANGUAGE plpgsql AS $fn$
+         DECLARE
+             v_first boolean;
+         BEGIN
+             {lock}
+             v_first := NOT EXISTS (SELECT 1 FROM {s}.factors
+                 WHERE ns = p_ns AND subject = p_subject AND confirmed_at IS NOT NULL);
+             UPDATE {s}.factors SET
+                 confirmed_at = p_now, expires_at = NULL, last_step = p_step,
+                 last_used_at = p_now
+             WHERE ns = p_ns AND subject = p_subject AND id = p_id AND confirmed_at IS NULL
+               AND expires_at > p_now AND last_step < p_step;
+             IF NOT FOUND THEN
+                 RETURN NULL;
+             END IF;
+             IF v_first THEN
+                 {store_codes}
+             END IF;
+             RETURN v_first;
+         END
+         $fn$;
+         CREATE OR REPLACE FUNCTION {s}.remove_factor(
+             p_ns text, p_subject text, p_id text, p_now bigint)
+         RETURNS integer LANGUAGE plpgsql AS $fn$
+         DECLARE
+             v_left integer;
+         BEGIN
+             {lock}
+             DELETE FROM {s}.factors WHERE ns = p_ns AND subject = p_subject AND {ended};
+             DELETE FROM {s}.factors WHERE ns = p_ns AND subject = p_subject AND id = p_id;
+             IF NOT FOUND THEN
+                 RETURN NULL;
+             END IF;
+             SELECT count(*) INTO v_left FROM {s}.factors
+             WHERE ns = p_ns AND subject = p_subject AND confirmed_at IS NOT NULL;
+             IF v_left = 0 THEN
+                 DELETE FROM {s}.recovery_codes WHERE ns = p_ns AND subject = p_subject;
+             END IF;
+             RETURN v_left;
+         END
+         $fn$;
+         CREATE OR REPLACE FUNCTION {s}.replace_recovery(
+             p_ns text, p_subject text, p_codes text[])
+         RETURNS boolean LANGUAGE plpgsql AS $fn$
+         BEGIN
+             {lock}
+             IF NOT EXISTS (SELECT 1 FROM {s}.factors
+                     WHERE ns = p_ns AND subject = p_subject AND confirmed_at IS NOT NULL) THEN
+                 RETURN false;
+             END IF;
+             {store_codes}
+             RETURN true;
+         END
+         $fn$;"
     )
 }

@@ -4,10 +4,16 @@
 //! |---|---|---|
 //! | `{prefix}:{<subject>}:session:<id>` | hash | one session; expires with it |
 //! | `{prefix}:{<subject>}:sessions` | sorted set | the subject's session ids, scored by their end (`+inf`: unlimited) |
+//! | `{prefix}:{<subject>}:factors` | hash | the subject's factors by id, as JSON; no end while one is active, else its last pending one's |
+//! | `{prefix}:{<subject>}:recovery` | set | the subject's recovery codes, hashed; goes with its last active factor |
+//! | `{prefix}:{<subject>}:void:<mark>` | string | a claim on a credential id taken over: its add adds nothing; expires in a day |
+//! | `{prefix}:credential:<credential id>` | string | the claim on a passkey's credential id: the mark of the call that made it, the subject and the factor's id |
+//! | `{prefix}:challenge:<key>` | hash | `state` and `expires_at` of one passkey ceremony's challenge; expires a minute after its end |
 //! | `{prefix}:throttle:<counter>` | hash | `count` and `ends_at` of one throttling window; expires with it |
 //!
 //! The subject in braces is a Redis Cluster hash tag: all of a subject's keys share one slot,
-//! so that every script (which declares each key it touches in `KEYS`) runs on one node.
+//! so that every script (which declares each key it touches in `KEYS`) runs on one node. A
+//! credential id's claim and a challenge are keys of their own slot, each touched alone.
 //! Braces and `%` in subjects and ids are percent-escaped, so that no subject can end the tag
 //! early or make two keys meet.
 
@@ -50,6 +56,36 @@ impl Layout {
         format!("{}:{{{}}}:sessions", self.prefix, escaped(subject))
     }
 
+    /// The hash of `subject`'s second factors.
+    pub(crate) fn factors(&self, subject: &str) -> String {
+        format!("{}:{{{}}}:factors", self.prefix, escaped(subject))
+    }
+
+    /// The set of `subject`'s recovery codes.
+    pub(crate) fn recovery(&self, subject: &str) -> String {
+        format!("{}:{{{}}}:recovery", self.prefix, escaped(subject))
+    }
+
+    /// The mark that the claim `mark` on a credential id was taken over from `subject`.
+    pub(crate) fn void(&self, subject: &str, mark: &str) -> String {
+        format!(
+            "{}:{{{}}}:void:{}",
+            self.prefix,
+            escaped(subject),
+            escaped(mark)
+        )
+    }
+
+    /// The claim on the passkey credential id `credential`.
+    pub(crate) fn credential(&self, credential: &str) -> String {
+        format!("{}:credential:{}", self.prefix, escaped(credential))
+    }
+
+    /// The passkey ceremony challenge `key`.
+    pub(crate) fn challenge(&self, key: &str) -> String {
+        format!("{}:challenge:{}", self.prefix, escaped(key))
+    }
+
     /// The throttling counter `key` (`fail:login:...`, `fail:addr:...`).
     pub(crate) fn counter(&self, key: &str) -> String {
         format!("{}:throttle:{key}", self.prefix)
@@ -72,7 +108,14 @@ mod tests {
         let layout = Layout::new("app");
         let session = layout.session("ada@example.org", "s1");
         assert_eq!(session, "app:{ada@example.org}:session:s1");
-        assert_eq!(tag(&session), tag(&layout.index("ada@example.org")));
+        for key in [
+            layout.index("ada@example.org"),
+            layout.factors("ada@example.org"),
+            layout.recovery("ada@example.org"),
+            layout.void("ada@example.org", "m1"),
+        ] {
+            assert_eq!(tag(&session), tag(&key), "{key}");
+        }
     }
 
     #[test]
@@ -83,6 +126,13 @@ mod tests {
         assert_ne!(tricky, plain);
         assert_eq!(tag(&tricky), "x%7D:session:y");
         assert_eq!(tag(&tricky), tag(&layout.index("x}:session:y")));
+    }
+
+    #[test]
+    fn a_claim_and_a_challenge_have_no_tag_to_end() {
+        let layout = Layout::new("app");
+        assert_eq!(layout.credential("a{b}"), "app:credential:a%7Bb%7D");
+        assert_eq!(layout.challenge("c}"), "app:challenge:c%7D");
     }
 }
 
@@ -100,7 +150,11 @@ mod scripts {
 
     #[test]
     fn every_key_a_script_touches_is_declared_in_keys() {
-        for (name, script) in SCRIPTS {
+        let all = SCRIPTS
+            .into_iter()
+            .chain(crate::factors::SCRIPTS)
+            .chain(crate::passkeys::SCRIPTS);
+        for (name, script) in all {
             let mut calls = 0;
             for call in script.split("redis.call(").skip(1) {
                 calls += 1;

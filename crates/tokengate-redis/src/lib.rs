@@ -2,12 +2,16 @@
 //! share sessions (a sign-out on one is a sign-out on all) and sign-in throttling counters.
 //!
 //! Each operation is atomic on the server (a Lua script where it reads and writes), and each
-//! script declares every key it touches in `KEYS`, all in the slot of one subject: the store
-//! is ready for Redis Cluster. The key layout is written in one place, the `keys` module: a
-//! session is a hash that expires with its refresh token (never, for an unlimited one), a
-//! subject's sessions are indexed in a sorted set for listing and sign-out of all, and each
-//! throttling counter is a hash that expires with its window. Decisions use the time the
-//! caller passes, not the server's clock; expiry on the server only collects garbage.
+//! script declares every key it touches in `KEYS`, all in the slot of one subject (or one key
+//! alone): the store is ready for Redis Cluster. The key layout is written in one place, the
+//! `keys` module: a session is a hash that expires with its refresh token (never, for an
+//! unlimited one), a subject's sessions are indexed in a sorted set for listing and sign-out
+//! of all, and each throttling counter is a hash that expires with its window. A subject's
+//! second factors are one hash beside its sessions, and its recovery codes a set. A passkey's
+//! credential id, unique across subjects, is claimed by a key of its own before the passkey
+//! is added (two steps, each atomic: see the `passkeys` module), and each ceremony challenge
+//! is a key of its own. Decisions use the time the caller passes, not the server's clock;
+//! expiry on the server only collects garbage.
 //!
 //! Upgrading from the builds before this layout (`{prefix}:session:{id}`, `{prefix}:subject:...`,
 //! `{prefix}:fail:...`): sessions and counts under those keys are no longer read — clients sign
@@ -37,8 +41,8 @@ use std::time::Duration;
 
 use redis::Script;
 use tokengate_store::{
-    AttemptCounter, RefreshRequest, Refreshed, Reservation, Session, SessionStore, StoreError,
-    StoreErrorKind, StoreFuture, SubjectRevocation, Window,
+    AttemptCounter, RefreshRequest, Refreshed, Reissue, Reservation, Session, SessionStore,
+    StoreError, StoreErrorKind, StoreFuture, SubjectRevocation, Window,
 };
 use tokio::sync::OnceCell;
 
@@ -47,11 +51,13 @@ use hash::{hash_values, parse, FIELDS};
 use keys::Layout;
 
 mod connection;
+mod factors;
 mod hash;
 mod keys;
+mod passkeys;
 
-/// Sessions and throttling counters in Redis, over one multiplexed connection that
-/// reconnects by itself. Cheap to clone.
+/// Sessions, second factors and throttling counters in Redis, over one multiplexed
+/// connection that reconnects by itself. Cheap to clone.
 #[derive(Clone)]
 pub struct RedisStore {
     target: Target,
@@ -77,6 +83,8 @@ struct Scripts {
     revoke_subject: Script,
     reserve: Script,
     release: Script,
+    factors: factors::Scripts,
+    passkeys: passkeys::Scripts,
 }
 
 /// A Redis error, of the kind it is: a connection that failed, timed out or was dropped, and
@@ -147,6 +155,8 @@ impl RedisStore {
                 revoke_subject: Script::new(REVOKE_SUBJECT),
                 reserve: Script::new(RESERVE),
                 release: Script::new(RELEASE),
+                factors: factors::Scripts::new(),
+                passkeys: passkeys::Scripts::new(),
             }),
         })
     }
@@ -291,6 +301,12 @@ impl SessionStore for RedisStore {
     fn shared_counter(
         self: std::sync::Arc<Self>,
     ) -> Option<std::sync::Arc<dyn tokengate_store::AttemptCounter>> {
+        Some(self)
+    }
+
+    fn factor_store(
+        self: std::sync::Arc<Self>,
+    ) -> Option<std::sync::Arc<dyn tokengate_store::FactorStore>> {
         Some(self)
     }
 
@@ -474,6 +490,10 @@ impl SessionStore for RedisStore {
             });
             Ok(sessions)
         })
+    }
+
+    fn reissue<'a>(&'a self, request: Reissue<'a>) -> StoreFuture<'a, Option<Session>> {
+        Box::pin(factors::reissue(self, request))
     }
 }
 

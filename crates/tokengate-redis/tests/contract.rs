@@ -17,6 +17,7 @@ async fn keeps_the_store_and_counter_contracts() {
     let store = RedisStore::open(&redis_url(), &prefix).unwrap();
     testing::session_store_contract(&store).await;
     testing::attempt_counter_contract(&store).await;
+    testing::factor_store_contract(&store).await;
 }
 
 /// The Redis Cluster the tests use: `TEST_REDIS_CLUSTER_URL`, which `scripts/test.sh` sets
@@ -56,6 +57,7 @@ async fn keeps_the_contracts_on_a_redis_cluster() {
     let store = RedisStore::open(&cluster_url(), &prefix).unwrap();
     testing::session_store_contract(&store).await;
     testing::attempt_counter_contract(&store).await;
+    testing::factor_store_contract(&store).await;
     // The test cluster keeps every key.
     assert_eq!(
         store.eviction_policy().await.unwrap().as_deref(),

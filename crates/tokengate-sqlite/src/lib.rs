@@ -5,17 +5,23 @@
 //! The database runs in WAL mode with `synchronous = NORMAL`: a committed sign-in or sign-out
 //! survives the process being killed. Every call runs on tokio's blocking pool, never on the
 //! executor; each decision is one transaction.
+//!
+//! Second factors and recovery codes live in the same file, keyed by subject
+//! ([`FactorStore`](tokengate_store::FactorStore)), so a session can be reissued once a
+//! factor is proved; passkeys are found by their credential id too, and the challenges of
+//! their ceremonies are kept there until taken or ended.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
+mod factors;
 mod sql;
 
 use tokengate_store::{
-    AttemptCounter, Presented, RefreshRequest, Refreshed, Reservation, Session, SessionStore,
-    StoreError, StoreErrorKind, StoreFuture, SubjectRevocation, Window,
+    AttemptCounter, Presented, RefreshRequest, Refreshed, Reissue, Reservation, Session,
+    SessionStore, StoreError, StoreErrorKind, StoreFuture, SubjectRevocation, Window,
 };
 
 /// Sessions in a SQLite database file.
@@ -95,35 +101,51 @@ fn write(connection: &Connection, session: &Session) -> rusqlite::Result<()> {
 }
 
 /// The schema's version, in `PRAGMA user_version`.
-const VERSION: i64 = 2;
+const VERSION: i64 = 4;
 
-/// Brings a database made by an earlier version up to [`VERSION`], once: version 2 records
-/// the client of each session.
-fn migrate(connection: &Connection) -> rusqlite::Result<()> {
-    let version: i64 = connection.query_row(sql::SCHEMA_VERSION, [], |row| row.get(0))?;
-    if version >= VERSION {
+/// Brings a database made by an earlier version up to [`VERSION`], once, in one transaction:
+/// version 2 records the client of each session; version 3 keeps second factors and recovery
+/// codes, in tables of their own that the schema creates where missing (nothing to move);
+/// version 4 names factors and keeps passkeys, each credential id once in the store, with the
+/// challenges of their ceremonies.
+fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
+    let version = |connection: &Connection| -> rusqlite::Result<i64> {
+        connection.query_row(sql::SCHEMA_VERSION, [], |row| row.get(0))
+    };
+    if version(connection)? >= VERSION {
         return Ok(());
     }
-    let columns: Vec<String> = connection
-        .prepare(sql::SESSION_COLUMNS)?
-        .query_map([], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for column in ["user_agent", "address"] {
-        if !columns.iter().any(|name| name == column) {
-            connection.execute_batch(&format!(
-                "ALTER TABLE tokengate_sessions ADD COLUMN {column} TEXT"
-            ))?;
+    // Read again under the write lock: another process may have migrated meanwhile.
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if version(&transaction)? >= VERSION {
+        return Ok(());
+    }
+    let added = [
+        (sql::SESSION_COLUMNS, "tokengate_sessions", "user_agent"),
+        (sql::SESSION_COLUMNS, "tokengate_sessions", "address"),
+        (sql::FACTOR_COLUMNS, "tokengate_factors", "name"),
+        (sql::FACTOR_COLUMNS, "tokengate_factors", "credential"),
+    ];
+    for (columns, table, column) in added {
+        let found: Vec<String> = transaction
+            .prepare(columns)?
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !found.iter().any(|name| name == column) {
+            transaction.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
         }
     }
-    connection.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
+    transaction.execute_batch(sql::CREDENTIAL_INDEX)?;
+    transaction.execute_batch(&format!("PRAGMA user_version = {VERSION}"))?;
+    transaction.commit()
 }
 
 impl SqliteStore {
     /// Opens (and creates if needed) the database at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let connection = Connection::open(path).map_err(failed)?;
+        let mut connection = Connection::open(path).map_err(failed)?;
         connection.execute_batch(sql::SCHEMA).map_err(failed)?;
-        migrate(&connection).map_err(failed)?;
+        migrate(&mut connection).map_err(failed)?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
         })
@@ -151,6 +173,12 @@ impl SessionStore for SqliteStore {
     fn shared_counter(
         self: std::sync::Arc<Self>,
     ) -> Option<std::sync::Arc<dyn tokengate_store::AttemptCounter>> {
+        Some(self)
+    }
+
+    fn factor_store(
+        self: std::sync::Arc<Self>,
+    ) -> Option<std::sync::Arc<dyn tokengate_store::FactorStore>> {
         Some(self)
     }
 
@@ -277,6 +305,29 @@ impl SessionStore for SqliteStore {
             rows.collect()
         })
     }
+
+    fn reissue<'a>(&'a self, request: Reissue<'a>) -> StoreFuture<'a, Option<Session>> {
+        let subject = request.subject.to_owned();
+        let id = request.id.to_owned();
+        let token = request.token.to_owned();
+        let new_token = request.new_token.to_owned();
+        let claims = request.claims.to_owned();
+        let now = request.now;
+        self.run(move |connection| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let request = Reissue::new(&subject, &id, &token, &new_token, &claims, now);
+            let reissued = transaction
+                .query_row(sql::SESSION_BY_ID, params![id], session)
+                .optional()?
+                .and_then(|found| request.apply(&found));
+            if let Some(session) = &reissued {
+                write(&transaction, session)?;
+                transaction.commit()?;
+            }
+            Ok(reissued)
+        })
+    }
 }
 
 /// Sign-in throttling in the same database: a restart does not hand an attacker fresh counts.
@@ -355,13 +406,13 @@ mod tests {
     use super::*;
 
     /// A name no other test of this run uses.
-    fn unique() -> String {
+    pub(crate) fn unique() -> String {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         format!("{}-{}-{n}", std::process::id(), now())
     }
 
-    fn now() -> i64 {
+    pub(crate) fn now() -> i64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -494,6 +545,14 @@ mod tests {
         let store = SqliteStore::open(&path).unwrap();
         tokengate_store::testing::session_store_contract(&store).await;
         tokengate_store::testing::attempt_counter_contract(&store).await;
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keeps_the_factor_contract() {
+        let path = std::env::temp_dir().join(format!("tokengate-sqlite-factors-{}.db", unique()));
+        let store = SqliteStore::open(&path).unwrap();
+        tokengate_store::testing::factor_store_contract(&store).await;
         let _ = std::fs::remove_file(&path);
     }
 }

@@ -1,5 +1,14 @@
 //! Every statement of the store, in one place: the schema, then the sessions' statements,
-//! then the attempt counter's. `?n` are the bound parameters, as each call site binds them.
+//! then the attempt counter's, then the second factors' and recovery codes', then the
+//! passkeys' ceremony challenges. `?n` are the bound parameters, as each call site binds them.
+
+/// The factor columns, in the order `factor()` reads them.
+macro_rules! factor_columns {
+    () => {
+        "id, subject, kind, secret, created_at, confirmed_at, expires_at, last_step, last_used_at, \
+         name, credential"
+    };
+}
 
 /// The session columns, in the order `session()` reads them.
 macro_rules! columns {
@@ -35,13 +44,49 @@ pub(crate) const SCHEMA: &str = "PRAGMA journal_mode = WAL;
          key TEXT PRIMARY KEY,
          count INTEGER NOT NULL,
          ends_at INTEGER NOT NULL
-     );";
+     );
+     CREATE TABLE IF NOT EXISTS tokengate_factors (
+         subject TEXT NOT NULL,
+         id TEXT NOT NULL,
+         kind TEXT NOT NULL,
+         secret TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         confirmed_at INTEGER,
+         expires_at INTEGER,
+         last_step INTEGER NOT NULL,
+         last_used_at INTEGER,
+         name TEXT,
+         credential TEXT,
+         PRIMARY KEY (subject, id)
+     );
+     CREATE INDEX IF NOT EXISTS tokengate_factors_expiry
+         ON tokengate_factors (expires_at);
+     CREATE TABLE IF NOT EXISTS tokengate_recovery_codes (
+         subject TEXT NOT NULL,
+         code TEXT NOT NULL,
+         PRIMARY KEY (subject, code)
+     ) WITHOUT ROWID;
+     CREATE TABLE IF NOT EXISTS tokengate_challenges (
+         key TEXT PRIMARY KEY,
+         state TEXT NOT NULL,
+         expires_at INTEGER NOT NULL
+     );
+     CREATE INDEX IF NOT EXISTS tokengate_challenges_expiry
+         ON tokengate_challenges (expires_at);";
+
+/// A credential id is held once in the store: made by the migration, once the column exists.
+pub(crate) const CREDENTIAL_INDEX: &str =
+    "CREATE UNIQUE INDEX IF NOT EXISTS tokengate_factors_credential \
+     ON tokengate_factors (credential) WHERE credential IS NOT NULL";
 
 /// The schema's version, in `PRAGMA user_version`.
 pub(crate) const SCHEMA_VERSION: &str = "PRAGMA user_version";
 
 /// The session table's columns, for the migration.
 pub(crate) const SESSION_COLUMNS: &str = "SELECT name FROM pragma_table_info('tokengate_sessions')";
+
+/// The factor table's columns, for the migration.
+pub(crate) const FACTOR_COLUMNS: &str = "SELECT name FROM pragma_table_info('tokengate_factors')";
 
 /// `?1..?12` the session's columns: written whole.
 pub(crate) const WRITE_SESSION: &str = concat!(
@@ -125,3 +170,99 @@ pub(crate) const GIVE_BACK_ATTEMPT: &str = "UPDATE tokengate_attempts SET count 
 
 /// `?1` key.
 pub(crate) const CLEAR: &str = "DELETE FROM tokengate_attempts WHERE key = ?1";
+
+/// `?1` now: the pending factors that ended go (of every subject, as sessions do).
+pub(crate) const DELETE_ENDED_FACTORS: &str = "DELETE FROM tokengate_factors \
+     WHERE confirmed_at IS NULL AND (expires_at IS NULL OR expires_at <= ?1)";
+
+/// `?1..?11` the factor's columns, `?12` the most live factors its subject may hold: added
+/// unless the subject holds that many, or one with its id or its credential id (the count
+/// says so).
+pub(crate) const ADD_FACTOR: &str = concat!(
+    "INSERT INTO tokengate_factors (",
+    factor_columns!(),
+    ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 \
+     WHERE (SELECT COUNT(*) FROM tokengate_factors WHERE subject = ?2 \
+         AND (confirmed_at IS NOT NULL OR expires_at > ?5)) < ?12 \
+     ON CONFLICT DO NOTHING"
+);
+
+/// `?1` credential id: whether a factor holds it, whoever's, live or not.
+pub(crate) const CREDENTIAL_HELD: &str =
+    "SELECT EXISTS (SELECT 1 FROM tokengate_factors WHERE credential = ?1)";
+
+/// `?1` credential id: the active factor that holds it.
+pub(crate) const CREDENTIAL: &str = concat!(
+    "SELECT ",
+    factor_columns!(),
+    " FROM tokengate_factors WHERE credential = ?1 AND confirmed_at IS NOT NULL"
+);
+
+/// `?1` subject, `?2` id, `?3` last step (the signature counter), `?4` secret, `?5` last used
+/// at: a passkey after a sign-in.
+pub(crate) const USE_CREDENTIAL: &str = "UPDATE tokengate_factors \
+     SET last_step = ?3, secret = ?4, last_used_at = ?5 \
+     WHERE subject = ?1 AND id = ?2";
+
+/// `?1` subject, `?2` id, `?3` name, `?4` now: renames it if live (the count says so).
+pub(crate) const RENAME_FACTOR: &str = "UPDATE tokengate_factors SET name = ?3 \
+     WHERE subject = ?1 AND id = ?2 AND (confirmed_at IS NOT NULL OR expires_at > ?4)";
+
+/// `?1` subject, `?2` now: the live factors, oldest first (in the order added).
+pub(crate) const FACTORS: &str = concat!(
+    "SELECT ",
+    factor_columns!(),
+    " FROM tokengate_factors WHERE subject = ?1 \
+     AND (confirmed_at IS NOT NULL OR expires_at > ?2) ORDER BY created_at, rowid"
+);
+
+/// `?1` subject, `?2` id.
+pub(crate) const FACTOR: &str = concat!(
+    "SELECT ",
+    factor_columns!(),
+    " FROM tokengate_factors WHERE subject = ?1 AND id = ?2"
+);
+
+/// `?1` subject, `?2` id, `?3` confirmed at, `?4` ends at, `?5` last step, `?6` last used at:
+/// a factor after a step is accepted.
+pub(crate) const ACCEPT_STEP: &str = "UPDATE tokengate_factors \
+     SET confirmed_at = ?3, expires_at = ?4, last_step = ?5, last_used_at = ?6 \
+     WHERE subject = ?1 AND id = ?2";
+
+/// `?1` subject.
+pub(crate) const ACTIVE_FACTORS: &str =
+    "SELECT COUNT(*) FROM tokengate_factors WHERE subject = ?1 AND confirmed_at IS NOT NULL";
+
+/// `?1` subject, `?2` id, `?3` now: deletes it, live or not; whether it was live comes back.
+pub(crate) const DELETE_FACTOR: &str = "DELETE FROM tokengate_factors \
+     WHERE subject = ?1 AND id = ?2 \
+     RETURNING confirmed_at IS NOT NULL OR expires_at > ?3";
+
+/// `?1` subject.
+pub(crate) const DELETE_RECOVERY: &str = "DELETE FROM tokengate_recovery_codes WHERE subject = ?1";
+
+/// `?1` subject, `?2` code (hashed); a code given twice is kept once.
+pub(crate) const ADD_RECOVERY: &str =
+    "INSERT OR IGNORE INTO tokengate_recovery_codes (subject, code) VALUES (?1, ?2)";
+
+/// `?1` subject, `?2` code (hashed): spent while the subject has an active factor (the count
+/// says so).
+pub(crate) const SPEND_RECOVERY: &str = "DELETE FROM tokengate_recovery_codes \
+     WHERE subject = ?1 AND code = ?2 AND EXISTS ( \
+         SELECT 1 FROM tokengate_factors WHERE subject = ?1 AND confirmed_at IS NOT NULL)";
+
+/// `?1` subject.
+pub(crate) const RECOVERY_LEFT: &str =
+    "SELECT COUNT(*) FROM tokengate_recovery_codes WHERE subject = ?1";
+
+/// `?1` now: a few ended challenges go, so abandoned ceremonies do not pile up.
+pub(crate) const DELETE_ENDED_CHALLENGES: &str = "DELETE FROM tokengate_challenges \
+     WHERE rowid IN (SELECT rowid FROM tokengate_challenges WHERE expires_at <= ?1 LIMIT 64)";
+
+/// `?1` key, `?2` state, `?3` ends at: written whole.
+pub(crate) const PUT_CHALLENGE: &str =
+    "INSERT OR REPLACE INTO tokengate_challenges (key, state, expires_at) VALUES (?1, ?2, ?3)";
+
+/// `?1` key: deletes it, ended or not; its state and end come back.
+pub(crate) const TAKE_CHALLENGE: &str =
+    "DELETE FROM tokengate_challenges WHERE key = ?1 RETURNING state, expires_at";

@@ -244,6 +244,64 @@ impl<'a> RefreshRequest<'a> {
     }
 }
 
+/// A session's claims and refresh token replaced at once; see
+/// [`SessionStore::reissue`](crate::SessionStore::reissue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reissue<'a> {
+    /// The subject of the presented refresh token (`sub`).
+    pub subject: &'a str,
+    /// The session (`sid`).
+    pub id: &'a str,
+    /// The `jti` of the presented refresh token: only the session's current one is accepted.
+    pub token: &'a str,
+    /// The `jti` of the refresh token that replaces it.
+    pub new_token: &'a str,
+    /// The session's claims from now on, as a JSON object text.
+    pub claims: &'a str,
+    /// The time of the call.
+    pub now: i64,
+}
+
+impl<'a> Reissue<'a> {
+    /// Replaces token `token` of session `id` of `subject` by `new_token`, and the session's
+    /// claims by `claims`, at `now`.
+    pub fn new(
+        subject: &'a str,
+        id: &'a str,
+        token: &'a str,
+        new_token: &'a str,
+        claims: &'a str,
+        now: i64,
+    ) -> Self {
+        Self {
+            subject,
+            id,
+            token,
+            new_token,
+            claims,
+            now,
+        }
+    }
+
+    /// The session as it must be stored after this, when `session` (as stored) accepts it.
+    pub fn apply(&self, session: &Session) -> Option<Session> {
+        if !session.is_live(self.now) || session.subject != self.subject || session.id != self.id {
+            return None;
+        }
+        if session.token != self.token {
+            return None;
+        }
+        let mut session = session.clone();
+        self.new_token.clone_into(&mut session.token);
+        self.claims.clone_into(&mut session.claims);
+        session.previous = None;
+        session.refreshed_at = self.now;
+        session.rotated_at = self.now;
+        Some(session)
+    }
+}
+
 /// What a refresh found; each store decides it in one atomic step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -193,6 +193,14 @@ pub(super) fn secret<'de, D: Deserializer<'de>>(
     }
 }
 
+/// Secrets: a TOML array of strings, or the comma-separated text of a variable.
+pub(super) fn secrets<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Secret>, D::Error> {
+    Ok(list(deserializer)?
+        .into_iter()
+        .map(|text| Secret::new(text.into_bytes()))
+        .collect())
+}
+
 pub(super) fn mode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<GuardMode, D::Error> {
     match raw(deserializer)?
         .text::<D::Error>()?

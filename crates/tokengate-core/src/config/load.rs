@@ -11,8 +11,8 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 use super::error::ConfigError;
 use super::sections::{
-    CookieSettings, EndpointSettings, GuardSettings, KeySettings, StoreSettings, ThrottleSettings,
-    TokenSettings,
+    CookieSettings, EndpointSettings, GuardSettings, KeySettings, MfaSettings, StoreSettings,
+    ThrottleSettings, TokenSettings,
 };
 use super::Config;
 
@@ -20,7 +20,7 @@ use super::Config;
 const LOADER_VARIABLES: [&str; 2] = ["TOKENGATE_CONFIG", "TOKENGATE_PROFILE"];
 
 /// Keys whose values are never repeated in a message.
-const HIDDEN: [&str; 2] = ["secret", "csrf_secret"];
+const HIDDEN: [&str; 4] = ["secret", "csrf_secret", "mfa_key", "mfa_previous_keys"];
 
 impl Config {
     /// Defaults, then the TOML file and profile, then `TOKENGATE_*` variables; validated.
@@ -144,6 +144,7 @@ impl Config {
             throttle: figment.extract().map_err(section)?,
             store: figment.extract().map_err(section)?,
             keys: figment.extract().map_err(section)?,
+            mfa: figment.extract().map_err(section)?,
         };
         config.validate()?;
         Ok(config)
@@ -336,6 +337,7 @@ pub(super) fn known_keys() -> BTreeSet<&'static str> {
         fields::<ThrottleSettings>(),
         fields::<StoreSettings>(),
         fields::<KeySettings>(),
+        fields::<MfaSettings>(),
     ]
     .into_iter()
     .flatten()
@@ -637,10 +639,52 @@ mod tests {
             "secret",
             "discovery",
             "external_url",
+            "mfa_key",
+            "mfa_aal1_paths",
+            "passkey_rp_id",
+            "passkey_origins",
+            "passkey_challenge_ttl",
         ] {
             assert!(known.contains(key), "{key}");
         }
-        assert_eq!(known.len(), 43);
+        assert_eq!(known.len(), 53);
+    }
+
+    #[test]
+    fn second_factors_are_configured_and_their_keys_never_shown() {
+        let key = "a-second-factor-key-of-32-bytes!";
+        let config = load(
+            None,
+            "default",
+            &[
+                ("TOKENGATE_MFA_KEY", key),
+                ("TOKENGATE_MFA_AAL1_PATHS", "/api/rest/me,/setup/*"),
+                ("TOKENGATE_MFA_ATTEMPTS", "3"),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.mfa.aal1_paths, ["/api/rest/me", "/setup/*"]);
+        assert_eq!((config.mfa.attempts, config.mfa.end_sessions), (3, true));
+        assert!(!format!("{config:?}").contains(key));
+        for (name, value) in [
+            ("TOKENGATE_MFA_KEY", "short-key-planted"),
+            ("TOKENGATE_MFA_PREVIOUS_KEYS", "short-key-planted"),
+            ("TOKENGATE_MFA_ATTEMPTS", "0"),
+            ("TOKENGATE_MFA_AAL1_PATHS", "relative"),
+            (
+                "TOKENGATE_MFA_KEY",
+                "a-key-planted-with-a-comma,-of-32-bytes",
+            ),
+            (
+                "TOKENGATE_MFA_KEY",
+                " a-key-planted-with-a-space-of-32-bytes",
+            ),
+        ] {
+            let error = load(None, "default", &[(name, value)])
+                .map(|_| ())
+                .unwrap_err();
+            assert!(!error.to_string().contains("planted"), "{error}");
+        }
     }
 
     #[test]

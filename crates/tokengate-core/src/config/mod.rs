@@ -14,7 +14,7 @@ use std::time::Duration;
 pub use error::ConfigError;
 pub(crate) use redact::{redacted_in, redacted_url};
 pub use sections::{
-    CookieSettings, EndpointSettings, GuardMode, GuardSettings, KeySettings, SameSite,
+    CookieSettings, EndpointSettings, GuardMode, GuardSettings, KeySettings, MfaSettings, SameSite,
     StoreSettings, ThrottleSettings, TokenSettings,
 };
 
@@ -73,10 +73,18 @@ use crate::jws::{Algorithm, KeyConfig, Secret};
 /// | `cookie_same_site` | `lax` | cookie mode: `strict`, `lax` or `none` (`none` needs `cookie_secure`) |
 /// | `trusted_origins` | none | cookie mode: origins besides the server's own that may send unsafe requests |
 /// | `csrf_secret` | derived from `secret` | cookie mode: the key that signs CSRF tokens, at least 32 bytes |
+/// | `mfa_key` | none | seals second-factor secrets at rest, at least 32 bytes; none: no second factors (their endpoints are not served) |
+/// | `mfa_previous_keys` | none | keys that sealed secrets before `mfa_key`: still opened, never used to seal |
+/// | `mfa_aal1_paths` | none | paths a session still waiting for its second factor reaches (exact, or a prefix `/x/*`), besides `{prefix}/mfa...`, `/token` and `/signout` |
+/// | `mfa_end_sessions` | `true` | confirming the first factor, removing one or spending a recovery code ends the subject's other sessions |
+/// | `mfa_pending_ttl` | `10m` | how long an enrolled factor waits for its confirming code |
+/// | `mfa_max_factors` | `5` | the most factors (active and waiting) per subject |
+/// | `mfa_attempts` | `5` | codes tried per subject and per session in a `throttle_window` before 429 |
 ///
 /// The keys are flat in the file and the environment; in code they are grouped in sections
 /// ([`TokenSettings`], [`GuardSettings`], [`EndpointSettings`], [`CookieSettings`],
-/// [`ThrottleSettings`], [`StoreSettings`], [`KeySettings`]), each field documented with its key.
+/// [`ThrottleSettings`], [`StoreSettings`], [`KeySettings`], [`MfaSettings`]), each field
+/// documented with its key.
 ///
 /// A wrong value stops start-up with a [`ConfigError`] naming the key and the value; so does a
 /// key that no section knows, in the file as in the environment (`TOKENGATE_ACESS_TTL` is
@@ -141,6 +149,8 @@ pub struct Config {
     pub store: StoreSettings,
     /// The signing and verifying keys.
     pub keys: KeySettings,
+    /// Second factors.
+    pub mfa: MfaSettings,
 }
 
 /// The schemes a `store` setting may use, for messages.

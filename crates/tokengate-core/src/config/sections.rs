@@ -399,3 +399,81 @@ impl KeySettings {
         })
     }
 }
+
+/// Second factors (TOTP, passkeys and recovery codes).
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct MfaSettings {
+    /// The key that seals (encrypts and authenticates) second-factor secrets at rest, at least
+    /// 32 bytes; none: no second factors, their endpoints are not served (`mfa_key`).
+    #[serde(rename = "mfa_key", deserialize_with = "de::secret")]
+    pub key: Option<Secret>,
+    /// Keys that sealed secrets before `mfa_key` replaced them: still opened, never used to
+    /// seal (`mfa_previous_keys`).
+    #[serde(rename = "mfa_previous_keys", deserialize_with = "de::secrets")]
+    pub previous_keys: Vec<Secret>,
+    /// Paths a session still waiting for its second factor reaches besides the second-factor
+    /// endpoints: exact, or a prefix when ending in `/*` (`mfa_aal1_paths`).
+    #[serde(rename = "mfa_aal1_paths", deserialize_with = "de::list")]
+    pub aal1_paths: Vec<String>,
+    /// Whether confirming the first factor, removing one or spending a recovery code ends the
+    /// subject's other sessions (`mfa_end_sessions`).
+    #[serde(rename = "mfa_end_sessions", deserialize_with = "de::switch")]
+    pub end_sessions: bool,
+    /// How long an enrolled factor waits for its confirmation (`mfa_pending_ttl`).
+    #[serde(rename = "mfa_pending_ttl", deserialize_with = "de::duration")]
+    pub pending_ttl: Duration,
+    /// The most factors (active and waiting) one subject holds (`mfa_max_factors`).
+    #[serde(rename = "mfa_max_factors", deserialize_with = "de::count")]
+    pub max_factors: u32,
+    /// Codes tried per subject and per session in a `throttle_window` before 429
+    /// (`mfa_attempts`).
+    #[serde(rename = "mfa_attempts", deserialize_with = "de::count")]
+    pub attempts: u32,
+    /// The relying party id passkeys are bound to: the site's domain (`example.com`); none: no
+    /// passkeys, their endpoints are not served (`passkey_rp_id`). Needs `mfa_key`.
+    #[serde(rename = "passkey_rp_id", deserialize_with = "de::optional_text")]
+    pub passkey_rp_id: Option<String>,
+    /// The origins whose pages may use the passkeys, each the rp id or one of its subdomains
+    /// (`https://example.com`; `http://` only for `localhost`) (`passkey_origins`).
+    #[serde(rename = "passkey_origins", deserialize_with = "de::origins")]
+    pub passkey_origins: Vec<String>,
+    /// How long a passkey ceremony's challenge may be answered (`passkey_challenge_ttl`).
+    #[serde(rename = "passkey_challenge_ttl", deserialize_with = "de::duration")]
+    pub passkey_challenge_ttl: Duration,
+}
+
+impl std::fmt::Debug for MfaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaSettings")
+            .field("key", &self.key)
+            .field("previous_keys", &self.previous_keys.len())
+            .field("aal1_paths", &self.aal1_paths)
+            .field("end_sessions", &self.end_sessions)
+            .field("pending_ttl", &self.pending_ttl)
+            .field("max_factors", &self.max_factors)
+            .field("attempts", &self.attempts)
+            .field("passkey_rp_id", &self.passkey_rp_id)
+            .field("passkey_origins", &self.passkey_origins)
+            .field("passkey_challenge_ttl", &self.passkey_challenge_ttl)
+            .finish()
+    }
+}
+
+impl Default for MfaSettings {
+    fn default() -> Self {
+        Self {
+            key: None,
+            previous_keys: Vec::new(),
+            aal1_paths: Vec::new(),
+            end_sessions: true,
+            pending_ttl: Duration::from_secs(600),
+            max_factors: 5,
+            attempts: 5,
+            passkey_rp_id: None,
+            passkey_origins: Vec::new(),
+            passkey_challenge_ttl: Duration::from_secs(60),
+        }
+    }
+}

@@ -7,6 +7,19 @@ use super::{Config, SameSite};
 use crate::duration::format_duration;
 use crate::jws::Algorithm;
 
+/// A duration that must not be zero.
+fn positive(key: &str, value: Duration) -> Result<(), ConfigError> {
+    if value.is_zero() {
+        Err(ConfigError::new(
+            key,
+            &format_duration(value),
+            "must be longer than zero",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// The longest `reuse_grace` start-up accepts.
 const MAX_REUSE_GRACE: Duration = Duration::from_secs(300);
 
@@ -14,20 +27,115 @@ const MAX_REUSE_GRACE: Duration = Duration::from_secs(300);
 const MAX_REVOCATION_CACHE_TTL: Duration = Duration::from_secs(60);
 
 impl Config {
+    /// The second-factor settings: keys long enough, limits above zero, paths absolute.
+    fn validate_mfa(&self) -> Result<(), ConfigError> {
+        let mfa = &self.mfa;
+        let short = |key| ConfigError::new(key, "(hidden)", "must be at least 32 bytes");
+        if mfa.key.as_ref().is_some_and(|key| key.expose().len() < 32) {
+            return Err(short("mfa_key"));
+        }
+        if mfa.previous_keys.iter().any(|key| key.expose().len() < 32) {
+            return Err(short("mfa_previous_keys"));
+        }
+        // `mfa_previous_keys` is a list split at commas, trimmed: a key that cannot be moved
+        // there as it is would stop opening what it sealed.
+        let unlistable = |key: &crate::jws::Secret| {
+            let bytes = key.expose();
+            bytes.contains(&b',')
+                || bytes.first().is_some_and(u8::is_ascii_whitespace)
+                || bytes.last().is_some_and(u8::is_ascii_whitespace)
+        };
+        if mfa.key.as_ref().is_some_and(unlistable) {
+            return Err(ConfigError::new(
+                "mfa_key",
+                "(hidden)",
+                "must not contain a comma or begin or end with a space (it must fit in `mfa_previous_keys` once replaced)",
+            ));
+        }
+        if mfa.pending_ttl.is_zero() {
+            return Err(ConfigError::new(
+                "mfa_pending_ttl",
+                "0s",
+                "must be longer than zero",
+            ));
+        }
+        for (key, value) in [
+            ("mfa_max_factors", mfa.max_factors),
+            ("mfa_attempts", mfa.attempts),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(key, "0", "must be at least one"));
+            }
+        }
+        if let Some(path) = mfa.aal1_paths.iter().find(|path| !path.starts_with('/')) {
+            return Err(ConfigError::new(
+                "mfa_aal1_paths",
+                path,
+                "each path must start with `/`",
+            ));
+        }
+        self.validate_passkeys()
+    }
+
+    /// Passkeys: an rp id that is a domain, with `mfa_key`, and origins on it.
+    fn validate_passkeys(&self) -> Result<(), ConfigError> {
+        let mfa = &self.mfa;
+        let Some(rp_id) = &mfa.passkey_rp_id else {
+            return Ok(());
+        };
+        let domain = |host: &str| {
+            !host.is_empty()
+                && host.len() <= 253
+                && host.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                })
+                && host.parse::<std::net::IpAddr>().is_err()
+        };
+        if !domain(rp_id) {
+            return Err(ConfigError::new(
+                "passkey_rp_id",
+                rp_id,
+                "must be a domain in lower case (`example.com`, `localhost`), never an address",
+            ));
+        }
+        if mfa.key.is_none() {
+            return Err(ConfigError::new(
+                "passkey_rp_id",
+                rp_id,
+                "passkeys are second factors: set `mfa_key` too",
+            ));
+        }
+        if mfa.passkey_origins.is_empty() {
+            return Err(ConfigError::new(
+                "passkey_origins",
+                "",
+                "name the origins of the pages that use passkeys (`https://example.com`)",
+            ));
+        }
+        for origin in &mfa.passkey_origins {
+            if let Err(reason) = passkey_origin(origin, rp_id) {
+                return Err(ConfigError::new("passkey_origins", origin, reason));
+            }
+        }
+        if mfa.passkey_challenge_ttl.is_zero()
+            || mfa.passkey_challenge_ttl > Duration::from_secs(600)
+        {
+            return Err(ConfigError::new(
+                "passkey_challenge_ttl",
+                &format_duration(mfa.passkey_challenge_ttl),
+                "must be longer than zero and at most 10m",
+            ));
+        }
+        Ok(())
+    }
+
     /// Refuses an unsafe or inconsistent configuration, naming the key.
     #[allow(clippy::too_many_lines)] // one check per rule, in the order of the key table
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive = |key: &str, value: Duration| {
-            if value.is_zero() {
-                Err(ConfigError::new(
-                    key,
-                    &format_duration(value),
-                    "must be longer than zero",
-                ))
-            } else {
-                Ok(())
-            }
-        };
         positive("access_ttl", self.tokens.access_ttl)?;
         positive("refresh_ttl", self.tokens.refresh_ttl)?;
         positive("throttle_window", self.throttle.window)?;
@@ -173,6 +281,7 @@ impl Config {
                 ));
             }
         }
+        self.validate_mfa()?;
         if !super::store_url_is_known(&self.store.url) {
             return Err(ConfigError::new(
                 "store",
@@ -277,6 +386,33 @@ fn web_url(url: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether `origin` (lower case, no trailing slash) may use passkeys of `rp_id`: `https://`
+/// on the rp id or a subdomain of it, or `http://` on `localhost`, with an optional port and
+/// nothing after.
+fn passkey_origin(origin: &str, rp_id: &str) -> Result<(), &'static str> {
+    let (scheme, rest) = origin
+        .split_once("://")
+        .ok_or("must be an origin, `https://host[:port]`")?;
+    let host = match rest.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        Some(_) => return Err("must be an origin, `https://host[:port]`"),
+        None => rest,
+    };
+    if host.is_empty() || host.contains(['/', '?', '#', '@']) {
+        return Err("must be an origin, `https://host[:port]`, with nothing after the host");
+    }
+    if host != rp_id && !host.ends_with(&format!(".{rp_id}")) {
+        return Err(
+            "does not match `passkey_rp_id`: it must be the rp id or one of its subdomains",
+        );
+    }
+    match scheme {
+        "https" => Ok(()),
+        "http" if host == "localhost" || host.ends_with(".localhost") => Ok(()),
+        _ => Err("must be `https://` (`http://` only on localhost)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::Config;
@@ -376,5 +512,69 @@ mod tests {
         let refused =
             load(&[on, ("TOKENGATE_ISSUER", "https://ada:pw@auth.example.org")]).unwrap_err();
         assert!(refused.to_string().contains("no user"), "{refused}");
+    }
+
+    #[test]
+    fn passkeys_need_a_domain_the_second_factor_key_and_origins_on_it() {
+        let key = (
+            "TOKENGATE_MFA_KEY",
+            "a-test-only-mfa-key-of-32-bytes-or-more",
+        );
+        let rp = ("TOKENGATE_PASSKEY_RP_ID", "example.com");
+        let origins = |list| ("TOKENGATE_PASSKEY_ORIGINS", list);
+        let refused = |pairs: &[(&str, &str)]| load(pairs).unwrap_err().key;
+        assert_eq!(
+            refused(&[rp, origins("https://example.com")]),
+            "passkey_rp_id"
+        );
+        assert_eq!(refused(&[key, rp]), "passkey_origins");
+        for origin in [
+            "https://evil.example",
+            "https://notexample.com",
+            "http://example.com",
+            "https://example.com/path",
+            "example.com",
+            "https://example.com:x",
+        ] {
+            assert_eq!(
+                refused(&[key, rp, origins(origin)]),
+                "passkey_origins",
+                "{origin}"
+            );
+        }
+        for rp_id in ["127.0.0.1", "Example.com", "example..com", ""] {
+            let rp = ("TOKENGATE_PASSKEY_RP_ID", rp_id);
+            let loaded = load(&[key, rp, origins("https://example.com")]);
+            if rp_id.is_empty() {
+                assert!(loaded
+                    .expect("none is no passkeys")
+                    .mfa
+                    .passkey_rp_id
+                    .is_none());
+            } else {
+                assert_eq!(loaded.unwrap_err().key, "passkey_rp_id", "{rp_id}");
+            }
+        }
+        let config = load(&[
+            key,
+            rp,
+            origins("https://example.com, https://app.example.com:8443/"),
+        ])
+        .expect("origins on the rp id");
+        assert_eq!(
+            config.mfa.passkey_origins,
+            ["https://example.com", "https://app.example.com:8443"]
+        );
+        let local = load(&[
+            key,
+            ("TOKENGATE_PASSKEY_RP_ID", "localhost"),
+            origins("http://localhost:8080"),
+        ]);
+        assert!(local.is_ok(), "{local:?}");
+        let long = ("TOKENGATE_PASSKEY_CHALLENGE_TTL", "11m");
+        assert_eq!(
+            refused(&[key, rp, origins("https://example.com"), long]),
+            "passkey_challenge_ttl"
+        );
     }
 }

@@ -125,6 +125,10 @@ pub trait Credentials: Send + Sync + 'static {
     /// session lives (a role removed, a user deleted). `principal` is as it signed in: its
     /// subject, its application, the claims stored with the session. The default keeps the
     /// stored claims; an error answers the refresh with 503.
+    ///
+    /// A passkey sign-in asks it too, and it is then the only question the directory is asked
+    /// (no password is checked): a directory that removes or disables users must answer
+    /// [`Current::Gone`] for them here, or they keep signing in with their passkeys.
     fn refresh<'a>(&'a self, principal: &'a Principal) -> LookupFuture<'a> {
         let _ = principal;
         Box::pin(std::future::ready(Ok(Current::Unchanged)))

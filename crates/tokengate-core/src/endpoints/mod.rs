@@ -12,6 +12,9 @@ mod exp;
 mod fields;
 mod introspect;
 mod jwks;
+mod mfa;
+#[cfg(feature = "passkeys")]
+mod passkeys;
 mod refresh;
 mod revoke;
 mod sessions;
@@ -33,7 +36,7 @@ pub use exp::{parse_exp, Expiry};
 
 use crate::gate::{Endpoint, TokenGate};
 use crate::http::error::{Error, ErrorKind};
-use crate::http::form::{body_kind, parse_kind, read_body, Fields};
+use crate::http::form::{body_kind, parse_kind, read_body, BodyKind, Fields};
 use crate::http::request::RequestHead;
 use crate::http::response::Response;
 use crate::store::StoreError;
@@ -73,6 +76,12 @@ where
             allow: route.method,
         }));
     }
+    let mut body = pin!(body);
+    if !reads_body(endpoint, head.method()) {
+        // Nothing is read from it, but the answer must still reach the client.
+        discard(body.as_mut(), head.header("content-length")).await;
+    }
+    let body = body.as_mut();
     match endpoint {
         Endpoint::Jwks => Ok(jwks::jwks(gate, head)),
         Endpoint::OpenIdConfiguration | Endpoint::AuthorizationServerMetadata => {
@@ -93,12 +102,199 @@ where
             introspect::introspect(gate, head, &body_fields(gate, head, body).await?).await
         }
         Endpoint::Revoke => revoke::revoke(gate, head, &body_fields(gate, head, body).await?).await,
+        Endpoint::ListFactors => mfa::list(gate, head).await,
+        // The access token is the whole request.
+        Endpoint::EnrolTotp => mfa::enrol(gate, head).await,
+        Endpoint::RemoveFactor => mfa::remove(gate, head).await,
+        Endpoint::RecoveryCodes => mfa::replace_recovery(gate, head).await,
+        Endpoint::ConfirmFactor => {
+            mfa::confirm(gate, head, &body_fields(gate, head, body).await?).await
+        }
+        Endpoint::VerifyFactor => {
+            let (kind, bytes) = body_bytes(gate, head, body).await?;
+            #[cfg(feature = "passkeys")]
+            if gate.mfa().is_some_and(|mfa| mfa.passkeys.is_some()) {
+                if let Some((fields, credential)) = with_credential(&kind, &bytes)? {
+                    return passkeys::verify(gate, head, &fields, &credential).await;
+                }
+            }
+            mfa::verify(gate, head, &parse_kind(&kind, bytes).await?).await
+        }
+        #[cfg(feature = "passkeys")]
+        Endpoint::ListPasskeys => passkeys::list(gate, head).await,
+        // The access token is the whole request.
+        #[cfg(feature = "passkeys")]
+        Endpoint::PasskeyRegisterOptions => passkeys::register_options(gate, head).await,
+        #[cfg(feature = "passkeys")]
+        Endpoint::PasskeyRegister => {
+            passkeys::register(gate, head, &json_body(gate, head, body).await?).await
+        }
+        #[cfg(feature = "passkeys")]
+        Endpoint::PasskeySignInOptions => passkeys::signin_options(gate, head).await,
+        #[cfg(feature = "passkeys")]
+        Endpoint::PasskeySignIn => {
+            passkeys::signin(gate, head, &json_body(gate, head, body).await?).await
+        }
+        #[cfg(feature = "passkeys")]
+        Endpoint::PasskeyVerifyOptions => {
+            passkeys::verify_options(gate, head, &body_fields(gate, head, body).await?).await
+        }
+        #[cfg(feature = "passkeys")]
+        Endpoint::Passkey if head.method() == "DELETE" => passkeys::remove(gate, head).await,
+        #[cfg(feature = "passkeys")]
+        Endpoint::Passkey => {
+            passkeys::rename(gate, head, &body_fields(gate, head, body).await?).await
+        }
+        // A build without passkeys never routes their endpoints (the gate refuses
+        // `passkey_rp_id`).
+        #[cfg(not(feature = "passkeys"))]
+        Endpoint::ListPasskeys
+        | Endpoint::PasskeyRegisterOptions
+        | Endpoint::PasskeyRegister
+        | Endpoint::PasskeySignInOptions
+        | Endpoint::PasskeySignIn
+        | Endpoint::PasskeyVerifyOptions
+        | Endpoint::Passkey => Err(internal("passkeys are not in this build")),
     }
+}
+
+/// Whether the endpoint reads its body; the others are answered from the head alone.
+fn reads_body(endpoint: Endpoint, method: &str) -> bool {
+    match endpoint {
+        Endpoint::SignIn
+        | Endpoint::Refresh
+        | Endpoint::SignOut
+        | Endpoint::Ticket
+        | Endpoint::Introspect
+        | Endpoint::Revoke
+        | Endpoint::ConfirmFactor
+        | Endpoint::VerifyFactor
+        | Endpoint::PasskeyRegister
+        | Endpoint::PasskeySignIn
+        | Endpoint::PasskeyVerifyOptions => true,
+        Endpoint::Passkey => method != "DELETE",
+        Endpoint::Jwks
+        | Endpoint::OpenIdConfiguration
+        | Endpoint::AuthorizationServerMetadata
+        | Endpoint::ListSessions
+        | Endpoint::EndSession
+        | Endpoint::ListFactors
+        | Endpoint::EnrolTotp
+        | Endpoint::RemoveFactor
+        | Endpoint::RecoveryCodes
+        | Endpoint::ListPasskeys
+        | Endpoint::PasskeyRegisterOptions
+        | Endpoint::PasskeySignInOptions => false,
+    }
+}
+
+/// A JSON body with an object `credential` (a passkey's assertion) among its fields: the
+/// other fields, and the credential. `None` for any other body, which is read as fields.
+#[cfg(feature = "passkeys")]
+fn with_credential(
+    kind: &BodyKind,
+    bytes: &bytes::Bytes,
+) -> Result<Option<(Fields, serde_json::Value)>, Error> {
+    /// A JSON object's members in order, each name as often as it comes.
+    struct Members(Vec<(String, serde_json::Value)>);
+
+    impl<'de> serde::Deserialize<'de> for Members {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Members;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Members, A::Error> {
+                    let mut members = Vec::new();
+                    while let Some(member) = map.next_entry()? {
+                        members.push(member);
+                    }
+                    Ok(Members(members))
+                }
+            }
+            deserializer.deserialize_map(Visit)
+        }
+    }
+
+    if !matches!(kind, BodyKind::Json) {
+        return Ok(None);
+    }
+    let Ok(Members(members)) = serde_json::from_slice(bytes) else {
+        return Ok(None);
+    };
+    if !members
+        .iter()
+        .any(|(name, value)| name == "credential" && value.is_object())
+    {
+        return Ok(None);
+    }
+    let mut fields = Fields::default();
+    let mut credential = None;
+    for (name, value) in members {
+        if name == "credential" {
+            if credential.is_some() {
+                return Err(Error::new(ErrorKind::DuplicateField(name)));
+            }
+            credential = Some(value);
+            continue;
+        }
+        let text = match value {
+            serde_json::Value::Null => continue,
+            serde_json::Value::String(text) => text,
+            serde_json::Value::Bool(flag) => flag.to_string(),
+            serde_json::Value::Number(number) => number.to_string(),
+            serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                return Err(Error::new(ErrorKind::MalformedBody(format!(
+                    "the field `{name}` must be a string, a number or a boolean"
+                ))))
+            }
+        };
+        fields.push(name, text)?;
+    }
+    Ok(credential.map(|credential| (fields, credential)))
+}
+
+/// A body that must be JSON (a passkey's credential, whole): read under the limit, not parsed.
+#[cfg(feature = "passkeys")]
+async fn json_body<R, S, B, E>(gate: &TokenGate, head: &R, body: S) -> Result<bytes::Bytes, Error>
+where
+    R: RequestHead + ?Sized,
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+    E: fmt::Display,
+{
+    let (kind, bytes) = body_bytes(gate, head, body).await?;
+    if !matches!(kind, BodyKind::Json) {
+        return Err(Error::new(ErrorKind::UnsupportedMediaType));
+    }
+    Ok(bytes)
 }
 
 /// The fields of a POST body: content type checked, read under the limit and within the
 /// deadline, parsed.
 async fn body_fields<R, S, B, E>(gate: &TokenGate, head: &R, body: S) -> Result<Fields, Error>
+where
+    R: RequestHead + ?Sized,
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+    E: fmt::Display,
+{
+    let (kind, bytes) = body_bytes(gate, head, body).await?;
+    parse_kind(&kind, bytes).await
+}
+
+/// A POST body, read: its form (from a content type checked before any byte is read) and its
+/// bytes, read under the limit and within the deadline.
+async fn body_bytes<R, S, B, E>(
+    gate: &TokenGate,
+    head: &R,
+    body: S,
+) -> Result<(BodyKind, bytes::Bytes), Error>
 where
     R: RequestHead + ?Sized,
     S: Stream<Item = Result<B, E>>,
@@ -146,7 +342,7 @@ where
             return Err(error);
         }
     };
-    parse_kind(&kind, read).await
+    Ok((kind, read))
 }
 
 /// The most of a refused body read on before the answer, and for how long.
@@ -160,7 +356,22 @@ const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(1);
 /// [`DRAIN_TIME`]; a larger one is answered at once (on hyper, a client that sends `Expect:
 /// 100-continue` then never sends it). For a 408, only what has already arrived is read: the client
 /// is too slow to wait for.
-async fn drain<S, B, E>(mut body: std::pin::Pin<&mut S>, length: Option<&[u8]>, kind: &ErrorKind)
+async fn drain<S, B, E>(body: std::pin::Pin<&mut S>, length: Option<&[u8]>, kind: &ErrorKind)
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+{
+    match kind {
+        ErrorKind::PayloadTooLarge { .. } => read_on(body, length, true).await,
+        ErrorKind::RequestTimeout => read_on(body, length, false).await,
+        _ => {}
+    }
+}
+
+/// Reads on a body and drops it: with `waits`, a body declared (or turning out) no longer than
+/// [`DRAIN_BYTES`] for at most [`DRAIN_TIME`], and a larger one not at all; without, only what
+/// has already arrived.
+async fn read_on<S, B, E>(mut body: std::pin::Pin<&mut S>, length: Option<&[u8]>, waits: bool)
 where
     S: Stream<Item = Result<B, E>>,
     B: Buf,
@@ -168,12 +379,9 @@ where
     let declared = length
         .and_then(|value| std::str::from_utf8(value).ok())
         .and_then(|text| text.trim().parse::<u64>().ok());
-    let waits = match kind {
-        ErrorKind::PayloadTooLarge { .. } if declared.is_some_and(|n| n > DRAIN_BYTES) => return,
-        ErrorKind::PayloadTooLarge { .. } => true,
-        ErrorKind::RequestTimeout => false,
-        _ => return,
-    };
+    if waits && declared.is_some_and(|n| n > DRAIN_BYTES) {
+        return;
+    }
     let timer = if waits { deadline(DRAIN_TIME) } else { None };
     let mut timer = pin!(timer);
     let mut read = 0u64;
@@ -194,6 +402,17 @@ where
             Some(Err(_)) | None => return,
         }
     }
+}
+
+/// Reads and drops the body of a request answered from its head alone, as a refused body is
+/// drained: a connection closed with unread data is reset, and the reset can destroy the
+/// answer before the client reads it.
+async fn discard<S, B, E>(body: std::pin::Pin<&mut S>, length: Option<&[u8]>)
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Buf,
+{
+    read_on(body, length, true).await;
 }
 
 /// A timer that fires after `duration`, when the runtime has timers (`#[tokio::main]` and

@@ -15,6 +15,7 @@ use crate::http::form::Fields;
 use crate::http::request::RequestHead;
 use crate::http::response::Response;
 use crate::jws::{random_id, TokenError};
+use crate::mfa::Assurance;
 use crate::store::{RefreshRequest, Refreshed, Session};
 
 pub(super) async fn refresh<R: RequestHead + ?Sized>(
@@ -107,16 +108,32 @@ pub(super) async fn refresh<R: RequestHead + ?Sized>(
 }
 
 /// The claims of the session's principal as they are now: asked of the credential directory
-/// (a removed principal ends the session: 401), then the claims hook.
-async fn current_claims(
+/// (a removed principal ends the session: 401), then the claims hook; with what the session
+/// has proved, as it stored it (never raised here).
+pub(super) async fn current_claims(
     gate: &TokenGate,
     session: &Session,
+    now: i64,
+) -> Result<Map<String, Value>, Error> {
+    let stored_claims: Map<String, Value> =
+        serde_json::from_str(&session.claims).unwrap_or_default();
+    let assurance = Assurance::of_claims(&stored_claims, session.created_at);
+    let mut claims = principal_claims(gate, session, &stored_claims, now).await?;
+    assurance.write(&mut claims);
+    Ok(claims)
+}
+
+/// The principal's own claims as they are now (without what the session proved).
+async fn principal_claims(
+    gate: &TokenGate,
+    session: &Session,
+    stored_claims: &Map<String, Value>,
     now: i64,
 ) -> Result<Map<String, Value>, Error> {
     let stored = Principal {
         subject: session.subject.clone(),
         application: session.application.clone(),
-        claims: serde_json::from_str(&session.claims).unwrap_or_default(),
+        claims: Assurance::without(stored_claims),
     };
     let principal = match gate.credentials().refresh(&stored).await {
         Ok(Current::Unchanged) => stored,

@@ -15,6 +15,7 @@ use crate::http::form::Fields;
 use crate::http::request::RequestHead;
 use crate::http::response::Response;
 use crate::jws::{random_id, session_id};
+use crate::mfa::Assurance;
 use crate::store::Session;
 use crate::throttle::{Attempt, Refusal};
 
@@ -83,6 +84,7 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
         sid,
         refresh,
         access,
+        mfa_required,
     } = opened?;
     gate.audit(
         &AuditEvent::new(AuditKind::SignIn, client)
@@ -90,18 +92,63 @@ pub(super) async fn signin<R: RequestHead + ?Sized>(
             .session(&sid)
             .application(principal.application.as_deref()),
     );
-    if cookie_mode {
-        return cookies_response(gate, &sid, &refresh, &access);
+    let mut response = if cookie_mode {
+        cookies_response(gate, &sid, &refresh, &access)?
+    } else {
+        tokens_response(gate, &refresh, &access)
+    };
+    if !mfa_required.is_empty() {
+        response.add_field("mfaRequired", Value::from(mfa_required));
     }
-    Ok(tokens_response(gate, &refresh, &access))
+    Ok(response)
 }
 
-/// A session opened by a sign-in: whose, its id, and its tokens.
+/// A session opened by a sign-in: whose, its id, its tokens, and the second factors that can
+/// still raise it (none when the subject has none).
 struct Opened {
     principal: Principal,
     sid: String,
     refresh: String,
     access: String,
+    mfa_required: Vec<&'static str>,
+}
+
+/// What a sign-in of `principal` has proved: a password, and whether a second factor is
+/// awaited (a user with an active one); with the methods that can prove it.
+async fn signed_in(
+    gate: &TokenGate,
+    principal: &Principal,
+    now: i64,
+) -> Result<(Assurance, Vec<&'static str>), Error> {
+    let mut methods = Vec::new();
+    if let (Some(mfa), None) = (gate.mfa(), &principal.application) {
+        let factors = mfa
+            .factors
+            .factors(&principal.subject, now)
+            .await
+            .map_err(|e| store_down(&e))?;
+        let active = |kind: &str| factors.iter().any(|f| f.is_active() && f.kind == kind);
+        if active("totp") {
+            methods.push("totp");
+        }
+        if active("passkey") {
+            methods.push("passkey");
+        }
+        if !methods.is_empty() {
+            let left = mfa
+                .factors
+                .recovery_left(&principal.subject)
+                .await
+                .map_err(|e| store_down(&e))?;
+            if left > 0 {
+                methods.push("recovery");
+            }
+        }
+    }
+    Ok((
+        Assurance::signed_in("pwd", now, !methods.is_empty()),
+        methods,
+    ))
 }
 
 /// Checks `credentials`, then opens the session and signs its tokens; every step that can
@@ -135,8 +182,40 @@ async fn open_session<R: RequestHead + ?Sized>(
             return Err(Error::new(ErrorKind::Unavailable("credential directory")));
         }
     };
+    let (assurance, mfa_required) = signed_in(gate, &principal, now).await?;
     let claims = gate.claims_of(&principal).await?;
-    let session = new_session(&principal, expiry, now, head, client)?;
+    let started = start_session(gate, head, &principal, claims, &assurance, expiry, now).await?;
+    Ok(Opened {
+        principal,
+        sid: started.sid,
+        refresh: started.refresh,
+        access: started.access,
+        mfa_required,
+    })
+}
+
+/// A session just opened: its id and both tokens.
+pub(super) struct Started {
+    pub(super) sid: String,
+    pub(super) refresh: String,
+    pub(super) access: String,
+}
+
+/// Opens a session for `principal`, who proved `assurance` at `now`, its access token with
+/// `claims` (the principal's, with the claims hook's): the tokens are signed, then the session
+/// is stored (the sessions it evicts are audited).
+pub(super) async fn start_session<R: RequestHead + ?Sized>(
+    gate: &TokenGate,
+    head: &R,
+    principal: &Principal,
+    mut claims: serde_json::Map<String, Value>,
+    assurance: &Assurance,
+    expiry: Expiry,
+    now: i64,
+) -> Result<Started, Error> {
+    let client = gate.client_addr(head);
+    assurance.write(&mut claims);
+    let session = new_session(principal, assurance, expiry, now, head, client)?;
     // Sign first: if the store then fails, nothing was written and no token escapes.
     let refresh = mint_refresh(gate, &session)?;
     let access = mint_access(gate, &session, &claims, now)?;
@@ -156,8 +235,7 @@ async fn open_session<R: RequestHead + ?Sized>(
                 .ended(evicted.len()),
         );
     }
-    Ok(Opened {
-        principal,
+    Ok(Started {
         sid,
         refresh,
         access,
@@ -168,16 +246,19 @@ async fn open_session<R: RequestHead + ?Sized>(
 /// came from.
 fn new_session<R: RequestHead + ?Sized>(
     principal: &Principal,
+    assurance: &Assurance,
     expiry: Expiry,
     now: i64,
     head: &R,
     client: Option<std::net::IpAddr>,
 ) -> Result<Session, Error> {
+    let mut stored = principal.claims.clone();
+    assurance.write(&mut stored);
     let mut session = Session::new(
         &session_id().map_err(internal)?,
         &principal.subject,
         principal.application.as_deref(),
-        &Value::Object(principal.claims.clone()).to_string(),
+        &Value::Object(stored).to_string(),
         now,
         match expiry {
             Expiry::At(at) => Some(at),
@@ -196,7 +277,7 @@ fn new_session<R: RequestHead + ?Sized>(
 
 /// When the session ends: the `exp` field, within what the configuration allows, or
 /// `refresh_ttl` from now.
-fn expiry(gate: &TokenGate, fields: &Fields, now: i64) -> Result<Expiry, Error> {
+pub(super) fn expiry(gate: &TokenGate, fields: &Fields, now: i64) -> Result<Expiry, Error> {
     let settings = &gate.config().tokens;
     match non_empty(fields, "exp")? {
         None => Ok(Expiry::At(now.saturating_add(

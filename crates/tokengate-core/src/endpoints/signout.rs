@@ -106,6 +106,18 @@ async fn end_sessions(gate: &TokenGate, claims: &Claims, scope: Scope<'_>) -> Re
         return end_own(gate, claims).await;
     }
     let now = unix_now();
+    // A session still waiting for its second factor ends itself only: a password alone must
+    // not sign its owner out everywhere.
+    if gate.mfa().is_some() && !matches!(scope, Scope::One(id) if id == claims.sid) {
+        let session = gate
+            .store()
+            .session(&claims.sub, &claims.sid, now)
+            .await
+            .map_err(|e| store_down(&e))?;
+        if session.is_some_and(|session| waiting(&session)) {
+            return Err(Error::new(crate::gate::second_factor()));
+        }
+    }
     // Ending every session, or another one, needs a token that could still refresh: one that
     // was signed out, rotated away or expired ends nothing.
     let settings = &gate.config().tokens;
@@ -132,6 +144,12 @@ async fn end_sessions(gate: &TokenGate, claims: &Claims, scope: Scope<'_>) -> Re
         (Some(others), Scope::Global) => Ok(others + end_own(gate, claims).await?),
         (ended, _) => Ok(ended.unwrap_or_default()),
     }
+}
+
+/// Whether `session` still waits for its second factor.
+fn waiting(session: &crate::store::Session) -> bool {
+    let claims = serde_json::from_str(&session.claims).unwrap_or_default();
+    crate::mfa::Assurance::of_claims(&claims, session.created_at).pending
 }
 
 /// Ends the session of `claims` itself, and says whether it was live (1) or not (0).

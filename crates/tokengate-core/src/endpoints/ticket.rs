@@ -113,7 +113,18 @@ async fn asked_within_limit(
 
 /// The claims of the access token a ticket carries: what the guard and a socket route's
 /// requirements read.
-const CARRIED: [&str; 7] = ["iss", "aud", "sub", "sid", "app", "roles", "scope"];
+const CARRIED: [&str; 10] = [
+    "iss",
+    "aud",
+    "sub",
+    "sid",
+    "app",
+    "roles",
+    "scope",
+    "amr",
+    "acr",
+    "auth_time",
+];
 
 /// The claim of the path a ticket is bound to.
 const PATH_CLAIM: &str = "wsp";

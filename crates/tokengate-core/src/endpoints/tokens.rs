@@ -47,7 +47,14 @@ pub(super) fn mint_access(
         app: session.application.clone(),
         custom,
     };
-    sign(gate.keys(), TokenKind::Access, &token).map_err(internal)
+    // A session still waiting for its second factor gets a token of its own kind, which only
+    // this gate reads.
+    let kind = if claims.get("mfa_pending") == Some(&Value::Bool(true)) {
+        TokenKind::PendingAccess
+    } else {
+        TokenKind::Access
+    };
+    sign(gate.keys(), kind, &token).map_err(internal)
 }
 
 /// The session's current refresh token. Its claims come from the session alone (`iat` is

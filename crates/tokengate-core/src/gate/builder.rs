@@ -16,7 +16,7 @@ use crate::http::error::Error;
 use crate::http::request::RequestHead;
 use crate::http::response::Response;
 use crate::jws::KeySet;
-use crate::store::SessionStore;
+use crate::store::{FactorStore, SessionStore};
 use crate::throttle::{AttemptCounter, MemoryCounter};
 
 /// Builds a [`TokenGate`]; see [`TokenGate::builder`].
@@ -25,6 +25,7 @@ pub struct TokenGateBuilder {
     config: Config,
     credentials: Option<Arc<dyn Credentials>>,
     store: Option<Arc<dyn SessionStore>>,
+    factors: Option<Arc<dyn FactorStore>>,
     failures: Option<Arc<dyn AttemptCounter>>,
     on_error: Option<Box<ErrorHook>>,
     on_audit: Option<Box<AuditHook>>,
@@ -47,11 +48,19 @@ impl TokenGateBuilder {
             config,
             credentials: None,
             store: None,
+            factors: None,
             failures: None,
             on_error: None,
             on_audit: None,
             on_claims: None,
         }
+    }
+
+    /// Where second factors live, when not in the session store (every store tokengate
+    /// ships keeps them beside its sessions). Used only with `mfa_key`.
+    pub fn factor_store(mut self, factors: impl FactorStore) -> Self {
+        self.factors = Some(Arc::new(factors));
+        self
     }
 
     /// Who may sign in (required).
@@ -225,12 +234,15 @@ impl TokenGateBuilder {
             .failures
             .or(counter)
             .unwrap_or_else(|| Arc::new(MemoryCounter::new()));
+        let factors = self.factors.or_else(|| Arc::clone(&store).factor_store());
+        let mfa = second_factors(&config, factors)?;
         Ok(TokenGate {
             inner: Arc::new(Inner {
                 keys,
                 credentials,
                 store,
                 failures,
+                mfa,
                 cookies,
                 revocations: RevocationCache::default(),
                 cache,
@@ -244,5 +256,40 @@ impl TokenGateBuilder {
                 config,
             }),
         })
+    }
+}
+
+/// The second factors `config` turns on, over `factors`; the relying party where passkeys are.
+fn second_factors(
+    config: &Config,
+    factors: Option<Arc<dyn FactorStore>>,
+) -> Result<Option<super::Mfa>, ConfigError> {
+    #[cfg(not(feature = "passkeys"))]
+    if let Some(rp_id) = &config.mfa.passkey_rp_id {
+        return Err(ConfigError::new(
+            "passkey_rp_id",
+            rp_id,
+            "this build has no passkeys: enable tokengate's `passkeys` feature",
+        ));
+    }
+    match (&config.mfa.key, factors) {
+        (None, _) => Ok(None),
+        (Some(key), Some(factors)) => Ok(Some(super::Mfa {
+            factors,
+            sealer: crate::mfa::seal::Sealer::new(key, &config.mfa.previous_keys),
+            #[cfg(feature = "passkeys")]
+            passkeys: crate::mfa::passkey::Passkeys::new(&config.mfa).map_err(|reason| {
+                ConfigError::new(
+                    "passkey_rp_id",
+                    config.mfa.passkey_rp_id.as_deref().unwrap_or(""),
+                    reason,
+                )
+            })?,
+        })),
+        (Some(_), None) => Err(ConfigError::new(
+            "mfa_key",
+            "(hidden)",
+            "the session store keeps no second factors: give one with `.factor_store(..)`",
+        )),
     }
 }

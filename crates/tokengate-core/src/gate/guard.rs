@@ -87,6 +87,17 @@ impl TokenGate {
         head: &R,
     ) -> Route {
         match checked {
+            // A session still waiting for its second factor reaches only what accepts `aal1`.
+            Ok(Some(verified))
+                if verified.mfa_pending()
+                    && !matches_any(&self.config().mfa.aal1_paths, head.path()) =>
+            {
+                if required {
+                    Route::Refuse(self.refusal(&Error::new(second_factor()), head))
+                } else {
+                    Route::Pass(Guarded::new(self.clone(), None))
+                }
+            }
             Ok(Some(verified)) if self.config().guard.strict_revocation => {
                 match self.known_liveness(&verified.claims().sid) {
                     Some(true) => Route::Pass(Guarded::new(self.clone(), Some(verified))),
@@ -201,35 +212,55 @@ impl TokenGate {
     }
 
     /// Verifies an access token (or finds it in the verified-token cache).
+    ///
+    /// The access token of a session still waiting for its second factor is refused here
+    /// (401 `insufficient_user_authentication`): it opens only the gate's second-factor
+    /// endpoints and the `mfa_aal1_paths`, which the guard itself decides.
     pub fn verify_access(&self, token: &str) -> Result<VerifiedToken, Error> {
+        let verified = self.verify_any_access(token)?;
+        if verified.mfa_pending() {
+            return Err(Error::new(second_factor()));
+        }
+        Ok(verified)
+    }
+
+    /// Verifies an access token, or the token of a session still waiting for its second
+    /// factor (tried only when the first fails: our own access tokens pay nothing for it),
+    /// or finds it in the verified-token cache.
+    pub(crate) fn verify_any_access(&self, token: &str) -> Result<VerifiedToken, Error> {
         let now = unix_now();
         let cache = self.inner.cache.as_ref();
         if let Some(verified) = cache.and_then(|cache| cache.get(token, now)) {
             return Ok(verified);
         }
-        let verified = verify(
-            self.keys(),
-            token,
-            TokenKind::Access,
-            &self.expectations(now, false),
-        )
-        .map_err(Error::invalid_token)?;
+        let verified = self
+            .verify_kinds(token, &self.expectations(now, false))
+            .map_err(Error::invalid_token)?;
         if let Some(cache) = cache {
             cache.put(token, &verified, now);
         }
         Ok(verified)
     }
 
-    /// Verifies an access token as a revocation does: its `exp` may have passed (its session
-    /// may not have). Never cached.
+    /// An access token, else a waiting session's: the first kind's error when neither.
+    fn verify_kinds(
+        &self,
+        token: &str,
+        expect: &Expectations<'_>,
+    ) -> Result<VerifiedToken, TokenError> {
+        verify(self.keys(), token, TokenKind::Access, expect).or_else(|error| {
+            if self.mfa().is_none() {
+                return Err(error);
+            }
+            verify(self.keys(), token, TokenKind::PendingAccess, expect).map_err(|_| error)
+        })
+    }
+
+    /// Verifies an access token (a waiting session's too) as a revocation does: its `exp`
+    /// may have passed (its session may not have). Never cached.
     pub(crate) fn verify_access_even_expired(&self, token: &str) -> Result<VerifiedToken, Error> {
-        verify(
-            self.keys(),
-            token,
-            TokenKind::Access,
-            &self.expectations(unix_now(), true),
-        )
-        .map_err(Error::invalid_token)
+        self.verify_kinds(token, &self.expectations(unix_now(), true))
+            .map_err(Error::invalid_token)
     }
 
     /// Verifies a refresh token; `allow_expired` for a sign-out, which may end what is over.
@@ -252,6 +283,19 @@ impl TokenGate {
     /// request, and with strict revocation its session live. For the endpoints that act with
     /// an access token.
     pub(crate) async fn authenticate<R: RequestHead + ?Sized>(
+        &self,
+        head: &R,
+    ) -> Result<VerifiedToken, Error> {
+        let verified = self.authenticate_at_aal1(head).await?;
+        if verified.mfa_pending() {
+            return Err(Error::new(second_factor()));
+        }
+        Ok(verified)
+    }
+
+    /// [`authenticate`](Self::authenticate), for the second-factor endpoints: a session still
+    /// waiting for its second factor is accepted.
+    pub(crate) async fn authenticate_at_aal1<R: RequestHead + ?Sized>(
         &self,
         head: &R,
     ) -> Result<VerifiedToken, Error> {
@@ -319,7 +363,7 @@ impl TokenGate {
             None if required => return Err(Error::new(ErrorKind::MissingToken)),
             None => return Ok(None),
         };
-        let checked = self.verify_access(token).and_then(|verified| {
+        let checked = self.verify_any_access(token).and_then(|verified| {
             if by_cookie && is_unsafe(head.method()) {
                 self.cookies().check(head, &verified.claims().sid)?;
             }
@@ -330,6 +374,14 @@ impl TokenGate {
             Err(error) if required => Err(error),
             Err(_) => Ok(None),
         }
+    }
+}
+
+/// The refusal of a session that has not proved its second factor yet.
+pub(crate) fn second_factor() -> ErrorKind {
+    ErrorKind::InsufficientUserAuthentication {
+        aal2: true,
+        max_age: None,
     }
 }
 

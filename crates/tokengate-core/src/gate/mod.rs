@@ -44,6 +44,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use builder::TokenGateBuilder;
+pub(crate) use guard::second_factor;
 pub use guard::{Guarded, PendingCheck, Route};
 pub use paths::{Endpoint, EndpointRoute, ENDPOINTS};
 
@@ -55,7 +56,7 @@ use crate::http::error::{Error, ErrorKind};
 use crate::http::request::RequestHead;
 use crate::http::response::Response;
 use crate::jws::KeySet;
-use crate::store::SessionStore;
+use crate::store::{FactorStore, SessionStore};
 use crate::throttle::AttemptCounter;
 use revocation_cache::RevocationCache;
 use verify_cache::VerifyCache;
@@ -74,12 +75,22 @@ pub type ClaimsFuture = std::pin::Pin<
     >,
 >;
 
+/// Second factors, where `mfa_key` turns them on.
+pub(crate) struct Mfa {
+    pub(crate) factors: Arc<dyn FactorStore>,
+    pub(crate) sealer: crate::mfa::seal::Sealer,
+    /// The relying party, where `passkey_rp_id` turns passkeys on.
+    #[cfg(feature = "passkeys")]
+    pub(crate) passkeys: Option<crate::mfa::passkey::Passkeys>,
+}
+
 struct Inner {
     config: Config,
     keys: KeySet,
     credentials: Arc<dyn Credentials>,
     store: Arc<dyn SessionStore>,
     failures: Arc<dyn AttemptCounter>,
+    mfa: Option<Mfa>,
     cookies: CookieJar,
     revocations: RevocationCache,
     cache: Option<VerifyCache>,
@@ -130,6 +141,11 @@ impl TokenGate {
 
     pub(crate) fn store(&self) -> &dyn SessionStore {
         &*self.inner.store
+    }
+
+    /// Second factors, where `mfa_key` turns them on.
+    pub(crate) fn mfa(&self) -> Option<&Mfa> {
+        self.inner.mfa.as_ref()
     }
 
     pub(crate) fn failures(&self) -> &dyn AttemptCounter {

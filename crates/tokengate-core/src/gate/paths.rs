@@ -30,6 +30,34 @@ pub enum Endpoint {
     Introspect,
     /// `POST {prefix}/revoke`: ends the session of a refresh or access token (RFC 7009).
     Revoke,
+    /// `GET {prefix}/mfa`: the caller's second factors and recovery codes left; only with
+    /// `mfa_key`.
+    ListFactors,
+    /// `POST {prefix}/mfa/totp`: enrols a TOTP authenticator (pending until confirmed).
+    EnrolTotp,
+    /// `POST {prefix}/mfa/verify`: a refresh token and a code for tokens at `aal2`.
+    VerifyFactor,
+    /// `POST {prefix}/mfa/recovery`: new recovery codes, replacing those left (`aal2`).
+    RecoveryCodes,
+    /// `DELETE {prefix}/mfa/{id}`: removes a factor (`aal2`).
+    RemoveFactor,
+    /// `POST {prefix}/mfa/{id}/confirm`: the first code of a pending factor, activating it.
+    ConfirmFactor,
+    /// `GET {prefix}/passkeys`: the caller's passkeys; only with `passkey_rp_id`.
+    ListPasskeys,
+    /// `POST {prefix}/passkeys/register/options`: the options of a new passkey's creation.
+    PasskeyRegisterOptions,
+    /// `POST {prefix}/passkeys/register`: the new passkey, as the browser made it.
+    PasskeyRegister,
+    /// `POST {prefix}/passkeys/signin/options`: the options of a passwordless sign-in.
+    PasskeySignInOptions,
+    /// `POST {prefix}/passkeys/signin`: a passkey's assertion for both tokens.
+    PasskeySignIn,
+    /// `POST {prefix}/passkeys/verify/options`: the options of a passkey proved as the
+    /// second factor of a session (then `POST {prefix}/mfa/verify`).
+    PasskeyVerifyOptions,
+    /// `PATCH {prefix}/passkeys/{id}` renames a passkey; `DELETE` removes it (`aal2`).
+    Passkey,
     /// `GET {issuer path}/.well-known/openid-configuration`: the discovery document as OpenID
     /// Connect Discovery places it; only with `discovery`.
     OpenIdConfiguration,
@@ -40,15 +68,21 @@ pub enum Endpoint {
 
 /// How an endpoint is reached: a row of [`ENDPOINTS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // independent facts of one row, each read alone
 pub struct EndpointRoute {
     /// The endpoint.
     pub endpoint: Endpoint,
-    /// Its path under the prefix; a last segment `{id}` stands for one non-empty segment.
+    /// Its path under the prefix; a segment `{id}` stands for one non-empty segment.
     pub path: &'static str,
-    /// The method it answers (`GET` answers `HEAD` too), as the `Allow` header names it.
+    /// The methods it answers (`GET` answers `HEAD` too), as the `Allow` header names them:
+    /// one, or several separated by `, `.
     pub method: &'static str,
     /// Whether it is there only where WebSocket paths are configured.
     pub websockets_only: bool,
+    /// Whether it is there only where second factors are (`mfa_key`).
+    pub mfa_only: bool,
+    /// Whether it is there only where passkeys are (`passkey_rp_id`).
+    pub passkey_only: bool,
     /// Whether its path is from the root, not under the prefix, `{issuer}` standing for the
     /// path of the issuer URL; such an endpoint is there only with `discovery`.
     pub at_root: bool,
@@ -57,23 +91,31 @@ pub struct EndpointRoute {
 impl EndpointRoute {
     /// Whether the endpoint answers `method`.
     pub fn allows(&self, method: &str) -> bool {
-        method == self.method || (self.method == "GET" && method == "HEAD")
+        self.methods()
+            .any(|allowed| method == allowed || (allowed == "GET" && method == "HEAD"))
     }
 
-    /// The path before its `{id}` segment, for a path with one.
-    fn by_id(&self) -> Option<&'static str> {
-        self.path.strip_suffix("/{id}")
+    /// The methods it answers, each once.
+    pub fn methods(&self) -> impl Iterator<Item = &'static str> {
+        self.method.split(", ")
+    }
+
+    /// The path before its `{id}` segment and what follows the segment, for a path with one.
+    fn by_id(&self) -> Option<(&'static str, &'static str)> {
+        self.path.split_once("/{id}")
     }
 
     /// Whether a gate with `config` answers it.
     fn present(&self, config: &Config) -> bool {
         (!self.websockets_only || !config.guard.websocket_paths.is_empty())
             && (!self.at_root || config.endpoints.discovery)
+            && (!self.mfa_only || config.mfa.key.is_some())
+            && (!self.passkey_only || config.mfa.passkey_rp_id.is_some())
     }
 }
 
 /// Every endpoint, in the order the matcher tries them and documents list them.
-pub const ENDPOINTS: [EndpointRoute; 11] = [
+pub const ENDPOINTS: [EndpointRoute; 24] = [
     route(Endpoint::SignIn, "/signin", "POST", false),
     route(Endpoint::Refresh, "/token", "POST", false),
     route(Endpoint::SignOut, "/signout", "POST", false),
@@ -83,6 +125,32 @@ pub const ENDPOINTS: [EndpointRoute; 11] = [
     route(Endpoint::Ticket, "/ticket", "POST", true),
     route(Endpoint::Introspect, "/introspect", "POST", false),
     route(Endpoint::Revoke, "/revoke", "POST", false),
+    mfa(Endpoint::ListFactors, "/mfa", "GET"),
+    mfa(Endpoint::EnrolTotp, "/mfa/totp", "POST"),
+    mfa(Endpoint::VerifyFactor, "/mfa/verify", "POST"),
+    mfa(Endpoint::RecoveryCodes, "/mfa/recovery", "POST"),
+    mfa(Endpoint::RemoveFactor, "/mfa/{id}", "DELETE"),
+    mfa(Endpoint::ConfirmFactor, "/mfa/{id}/confirm", "POST"),
+    passkey(Endpoint::ListPasskeys, "/passkeys", "GET"),
+    passkey(
+        Endpoint::PasskeyRegisterOptions,
+        "/passkeys/register/options",
+        "POST",
+    ),
+    passkey(Endpoint::PasskeyRegister, "/passkeys/register", "POST"),
+    passkey(
+        Endpoint::PasskeySignInOptions,
+        "/passkeys/signin/options",
+        "POST",
+    ),
+    passkey(Endpoint::PasskeySignIn, "/passkeys/signin", "POST"),
+    passkey(
+        Endpoint::PasskeyVerifyOptions,
+        "/passkeys/verify/options",
+        "POST",
+    ),
+    // After every fixed path under `/passkeys`: the matcher takes the first row that fits.
+    passkey(Endpoint::Passkey, "/passkeys/{id}", "PATCH, DELETE"),
     at_root(
         Endpoint::OpenIdConfiguration,
         "{issuer}/.well-known/openid-configuration",
@@ -104,6 +172,34 @@ const fn route(
         path,
         method,
         websockets_only,
+        mfa_only: false,
+        passkey_only: false,
+        at_root: false,
+    }
+}
+
+/// An endpoint there only with second factors.
+const fn mfa(endpoint: Endpoint, path: &'static str, method: &'static str) -> EndpointRoute {
+    EndpointRoute {
+        endpoint,
+        path,
+        method,
+        websockets_only: false,
+        mfa_only: true,
+        passkey_only: false,
+        at_root: false,
+    }
+}
+
+/// An endpoint there only with passkeys (which are second factors: `mfa_key` too).
+const fn passkey(endpoint: Endpoint, path: &'static str, method: &'static str) -> EndpointRoute {
+    EndpointRoute {
+        endpoint,
+        path,
+        method,
+        websockets_only: false,
+        mfa_only: true,
+        passkey_only: true,
         at_root: false,
     }
 }
@@ -115,6 +211,8 @@ const fn at_root(endpoint: Endpoint, path: &'static str) -> EndpointRoute {
         path,
         method: "GET",
         websockets_only: false,
+        mfa_only: false,
+        passkey_only: false,
         at_root: true,
     }
 }
@@ -137,12 +235,20 @@ pub(super) struct Paths {
 }
 
 /// An endpoint a gate answers: its row, its whole path (before `/{id}` for one that takes an
-/// id), and whether it takes one.
+/// id), whether it takes one, and what follows the id (`/confirm`).
 #[derive(Debug)]
 struct Present {
     row: &'static EndpointRoute,
     whole: String,
     by_id: bool,
+    after: &'static str,
+}
+
+impl Present {
+    /// The id in `path`, when `path` is this endpoint's with one.
+    fn id_in<'p>(&self, path: &'p str) -> Option<&'p str> {
+        id_under(path.strip_suffix(self.after)?, &self.whole)
+    }
 }
 
 impl Paths {
@@ -153,8 +259,12 @@ impl Paths {
             .filter(|row| row.present(config) && !row.at_root)
             .map(|row| Present {
                 row,
-                whole: format!("{prefix}{}", row.by_id().unwrap_or(row.path)),
+                whole: format!(
+                    "{prefix}{}",
+                    row.by_id().map_or(row.path, |(before, _)| before)
+                ),
                 by_id: row.by_id().is_some(),
+                after: row.by_id().map_or("", |(_, after)| after),
             })
             .collect();
         let issuer_path = issuer_path(&config.tokens.issuer);
@@ -180,7 +290,7 @@ impl Paths {
             .find(|whole| {
                 self.present.iter().any(|present| {
                     if present.by_id {
-                        id_under(whole, &present.whole).is_some()
+                        present.id_in(whole).is_some()
                     } else {
                         *whole == present.whole
                     }
@@ -223,7 +333,7 @@ impl TokenGate {
             .iter()
             .find(|present| {
                 if present.by_id {
-                    id_under(path, &present.whole).is_some()
+                    present.id_in(path).is_some()
                 } else {
                     path == present.whole
                 }
@@ -234,14 +344,14 @@ impl TokenGate {
     /// The whole paths of the endpoints this gate answers (`/api/rest/signin`...; one with an
     /// id as the path before it, `/api/rest/sessions`).
     pub fn endpoint_paths(&self) -> impl Iterator<Item = &str> {
-        let mut seen = None;
         let paths = &self.inner.paths;
-        paths
-            .present
+        let present = &paths.present;
+        present
             .iter()
-            .map(|present| present.whole.as_str())
-            // `sessions` and `sessions/{id}` share the path before the id.
-            .filter(move |whole| seen.replace(*whole) != Some(*whole))
+            .enumerate()
+            // `sessions` and `sessions/{id}` share the path before the id: each path once.
+            .filter(|(at, row)| !present[..*at].iter().any(|seen| seen.whole == row.whole))
+            .map(|(_, row)| row.whole.as_str())
             .chain(paths.at_root.iter().map(|(_, whole)| whole.as_str()))
     }
 
@@ -255,7 +365,7 @@ impl TokenGate {
             .iter()
             .map(|present| {
                 let template = if present.by_id {
-                    format!("{}/{{id}}", present.whole)
+                    format!("{}/{{id}}{}", present.whole, present.after)
                 } else {
                     present.whole.clone()
                 };
@@ -271,13 +381,18 @@ impl TokenGate {
 
     /// The session id of a `DELETE {prefix}/sessions/{id}` path.
     pub(crate) fn session_in_path<'p>(&self, path: &'p str) -> Option<&'p str> {
+        self.id_in_path(Endpoint::EndSession, path)
+    }
+
+    /// The id in the path of `endpoint`, one that takes an id.
+    pub(crate) fn id_in_path<'p>(&self, endpoint: Endpoint, path: &'p str) -> Option<&'p str> {
         let present = self
             .inner
             .paths
             .present
             .iter()
-            .find(|present| present.row.endpoint == Endpoint::EndSession)?;
-        id_under(path, &present.whole)
+            .find(|present| present.row.endpoint == endpoint)?;
+        present.id_in(path)
     }
 }
 

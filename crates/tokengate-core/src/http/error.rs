@@ -42,6 +42,25 @@ pub enum ErrorKind {
     /// The valid token does not meet the route's [requirement](crate::authz::Requirement);
     /// the text names what is missing (space-delimited, as the challenge's `scope`).
     InsufficientScope(String),
+    /// The token's session has not proved enough for this route (RFC 9470): a second factor
+    /// (`acr_values="aal2"`), or one recent enough (`max_age`).
+    InsufficientUserAuthentication {
+        /// Whether a second factor (`aal2`) is needed.
+        aal2: bool,
+        /// The longest time since the last proof, in seconds, when the route needs a recent one.
+        max_age: Option<u64>,
+    },
+    /// A second-factor code (or recovery code) is wrong, or was used already.
+    InvalidCode,
+    /// No such second factor of the caller.
+    NoSuchFactor,
+    /// The caller holds as many second factors as `mfa_max_factors` allows.
+    TooManyFactors,
+    /// A passkey sign-in or proof was refused: unknown passkey, bad signature, another
+    /// challenge or origin, a counter gone back... one answer for all.
+    InvalidPasskey,
+    /// The passkey being registered is registered already (to this user or another).
+    PasskeyTaken,
     /// A cookie-authenticated unsafe request failed the CSRF defences (missing or foreign
     /// `X-CSRF-Token`, or a foreign `Origin`); the text says which.
     CsrfRejected(&'static str),
@@ -116,7 +135,10 @@ impl Error {
             ErrorKind::MissingToken
             | ErrorKind::InvalidToken(_)
             | ErrorKind::InvalidCredentials
-            | ErrorKind::InvalidClient => 401,
+            | ErrorKind::InvalidClient
+            | ErrorKind::InsufficientUserAuthentication { .. }
+            | ErrorKind::InvalidCode
+            | ErrorKind::InvalidPasskey => 401,
             ErrorKind::InsufficientScope(_) | ErrorKind::CsrfRejected(_) => 403,
             ErrorKind::MissingRefreshToken
             | ErrorKind::MissingField(_)
@@ -128,7 +150,8 @@ impl Error {
             ErrorKind::PayloadTooLarge { .. } => 413,
             ErrorKind::RequestTimeout => 408,
             ErrorKind::MethodNotAllowed { .. } => 405,
-            ErrorKind::NoSuchSession => 404,
+            ErrorKind::NoSuchSession | ErrorKind::NoSuchFactor => 404,
+            ErrorKind::TooManyFactors | ErrorKind::PasskeyTaken => 409,
             ErrorKind::Unavailable(_) => 503,
             ErrorKind::TooManyAttempts { .. } => 429,
             ErrorKind::Internal(_) => 500,
@@ -142,8 +165,12 @@ impl Error {
             ErrorKind::InvalidToken(_) => "invalid_token",
             ErrorKind::InsufficientScope(_) => "insufficient_scope",
             ErrorKind::CsrfRejected(_) => "csrf_rejected",
-            ErrorKind::InvalidCredentials => "invalid_credentials",
+            ErrorKind::InvalidCredentials | ErrorKind::InvalidPasskey => "invalid_credentials",
+            ErrorKind::PasskeyTaken => "passkey_registered",
             ErrorKind::InvalidClient => "invalid_client",
+            ErrorKind::InsufficientUserAuthentication { .. } => "insufficient_user_authentication",
+            ErrorKind::InvalidCode => "invalid_code",
+            ErrorKind::TooManyFactors => "too_many_factors",
             ErrorKind::MissingRefreshToken
             | ErrorKind::MissingField(_)
             | ErrorKind::DuplicateField(_)
@@ -154,7 +181,7 @@ impl Error {
             ErrorKind::PayloadTooLarge { .. } => "payload_too_large",
             ErrorKind::RequestTimeout => "request_timeout",
             ErrorKind::MethodNotAllowed { .. } => "method_not_allowed",
-            ErrorKind::NoSuchSession => "not_found",
+            ErrorKind::NoSuchSession | ErrorKind::NoSuchFactor => "not_found",
             ErrorKind::Unavailable(_) => "temporarily_unavailable",
             ErrorKind::TooManyAttempts { .. } => "too_many_attempts",
             ErrorKind::Internal(_) => "server_error",
@@ -172,6 +199,19 @@ impl Error {
                 "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{missing}\""
             )),
             ErrorKind::InvalidClient => Some(format!("Basic realm=\"{realm}\"")),
+            ErrorKind::InsufficientUserAuthentication { aal2, max_age } => {
+                let mut challenge = format!(
+                    "Bearer realm=\"{realm}\", error=\"insufficient_user_authentication\", error_description=\"{self}\""
+                );
+                if *aal2 {
+                    challenge.push_str(", acr_values=\"aal2\"");
+                }
+                if let Some(max_age) = max_age {
+                    challenge.push_str(", max_age=");
+                    challenge.push_str(&max_age.to_string());
+                }
+                Some(challenge)
+            }
             _ => None,
         }
     }
@@ -232,6 +272,16 @@ impl fmt::Display for Error {
                 f.write_str("the body did not arrive in time; send it whole and at once")
             }
             ErrorKind::NoSuchSession => f.write_str("no such session"),
+            ErrorKind::InsufficientUserAuthentication { aal2, max_age } => match (aal2, max_age) {
+                (true, Some(_)) => f.write_str("a second factor, proved recently, is required"),
+                (true, None) => f.write_str("a second factor is required"),
+                (false, _) => f.write_str("a more recent authentication is required"),
+            },
+            ErrorKind::InvalidCode => f.write_str("the code is incorrect or was used already"),
+            ErrorKind::NoSuchFactor => f.write_str("no such second factor"),
+            ErrorKind::TooManyFactors => f.write_str("too many second factors; remove one first"),
+            ErrorKind::InvalidPasskey => f.write_str("the passkey was not accepted"),
+            ErrorKind::PasskeyTaken => f.write_str("this passkey is registered already"),
             ErrorKind::Unavailable(what) => write!(f, "the {what} is unavailable; try again later"),
             ErrorKind::Internal(_) => f.write_str("an internal error occurred"),
             ErrorKind::TooManyAttempts { .. } => {

@@ -97,7 +97,7 @@ impl Fields {
         self.items.is_empty()
     }
 
-    fn push(&mut self, name: String, value: String) -> Result<(), Error> {
+    pub(crate) fn push(&mut self, name: String, value: String) -> Result<(), Error> {
         if !is_field_name(&name) {
             return Err(Error::new(ErrorKind::MalformedBody(format!(
                 "a field name must be 1 to {NAME_LIMIT} letters, digits or `_.-[]:`"

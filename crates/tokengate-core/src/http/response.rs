@@ -235,6 +235,18 @@ impl Response {
         self
     }
 
+    /// Adds `name` to the JSON object of the body (a body that is not one is left alone).
+    pub(crate) fn add_field(&mut self, name: &str, value: serde_json::Value) {
+        if let Ok(mut object) =
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&self.body)
+        {
+            object.insert(name.to_owned(), value);
+            if let Ok(body) = serde_json::to_vec(&object) {
+                self.body = Bytes::from(body);
+            }
+        }
+    }
+
     /// Adds a header the core writes itself, whose name is a lower-case literal.
     pub(crate) fn push(&mut self, name: &'static str, value: String) {
         debug_assert!(is_token(name) && !name.bytes().any(|b| b.is_ascii_uppercase()));

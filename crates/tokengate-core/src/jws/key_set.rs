@@ -90,7 +90,9 @@ impl KeySet {
     /// key, where it has one, for refresh tokens and tickets.
     pub(crate) fn signer(&self, kind: TokenKind) -> &Key {
         match (kind, self.unpublished_signer) {
-            (TokenKind::Refresh | TokenKind::Ticket, Some(own)) => &self.unpublished[own],
+            (TokenKind::Refresh | TokenKind::Ticket | TokenKind::PendingAccess, Some(own)) => {
+                &self.unpublished[own]
+            }
             _ => &self.keys[self.signer],
         }
     }
@@ -100,7 +102,9 @@ impl KeySet {
     fn verifying(&self, kind: TokenKind) -> impl Iterator<Item = &Key> {
         let unpublished = match kind {
             TokenKind::Access => &[][..],
-            TokenKind::Refresh | TokenKind::Ticket => &self.unpublished[..],
+            TokenKind::Refresh | TokenKind::Ticket | TokenKind::PendingAccess => {
+                &self.unpublished[..]
+            }
         };
         unpublished.iter().chain(&self.keys)
     }
@@ -185,7 +189,7 @@ impl KeySet {
 }
 
 /// Makes sure jsonwebtoken has its crypto provider: with both backends on, it would find none.
-fn install_crypto_provider() -> Result<(), KeyError> {
+pub(crate) fn install_crypto_provider() -> Result<(), KeyError> {
     #[cfg(all(feature = "aws_lc_rs", feature = "rust_crypto"))]
     {
         // Err means a provider is installed already, which is what we need.

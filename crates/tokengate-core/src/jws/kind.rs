@@ -11,6 +11,11 @@ pub enum TokenKind {
     /// A WebSocket connection ticket (`typ: ticket+jwt`): an access token's claims, for one
     /// upgrade within `ticket_ttl`.
     Ticket,
+    /// The access token of a session still waiting for its second factor
+    /// (`typ: mfa-pending+jwt`): signed like refresh tokens (with an unpublished key where the
+    /// signing key is asymmetric), so that no service trusting the JWKS takes it for an access
+    /// token; only this gate reads it, and only where a waiting session may go.
+    PendingAccess,
 }
 
 impl TokenKind {
@@ -20,6 +25,7 @@ impl TokenKind {
             Self::Access => "at+jwt",
             Self::Refresh => "rt+jwt",
             Self::Ticket => "ticket+jwt",
+            Self::PendingAccess => "mfa-pending+jwt",
         }
     }
 }

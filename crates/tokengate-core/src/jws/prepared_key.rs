@@ -31,8 +31,8 @@ pub(crate) struct Key {
     material: Material,
     /// Unix time after which the key no longer verifies.
     verify_until: Option<i64>,
-    /// The encoded headers of its access and refresh tokens.
-    headers: [String; 3],
+    /// The encoded headers of its tokens, one per kind.
+    headers: [String; 4],
 }
 
 impl Key {
@@ -49,7 +49,7 @@ impl Key {
             algorithm: Algorithm::Hs256,
             material: Material::Hmac(Box::new(mac)),
             verify_until,
-            headers: [String::new(), String::new(), String::new()],
+            headers: Default::default(),
         }
         .with_headers()
     }
@@ -107,7 +107,7 @@ impl Key {
                 jwk,
             },
             verify_until: key.verify_until,
-            headers: [String::new(), String::new(), String::new()],
+            headers: Default::default(),
         }
         .with_headers())
     }
@@ -117,6 +117,7 @@ impl Key {
             encoded_header(&self, TokenKind::Access),
             encoded_header(&self, TokenKind::Refresh),
             encoded_header(&self, TokenKind::Ticket),
+            encoded_header(&self, TokenKind::PendingAccess),
         ];
         self
     }
@@ -135,6 +136,7 @@ impl Key {
             TokenKind::Access => &self.headers[0],
             TokenKind::Refresh => &self.headers[1],
             TokenKind::Ticket => &self.headers[2],
+            TokenKind::PendingAccess => &self.headers[3],
         }
     }
 

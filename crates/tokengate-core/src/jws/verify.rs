@@ -37,6 +37,8 @@ struct Verified {
     /// Where `roles` and `scope` sit in the payload, found while it was verified.
     grant_spans: [Option<Span>; 2],
     payload: Vec<u8>,
+    /// Whether the token's session still waits for its second factor (`mfa_pending`).
+    pending: bool,
     /// The last second it still verifies: `exp` plus leeway, and no later than its key lives.
     valid_until: i64,
 }
@@ -73,6 +75,27 @@ impl VerifiedToken {
     /// The decoded JSON payload, to read custom claims from.
     pub fn payload(&self) -> &[u8] {
         &self.0.payload
+    }
+
+    /// Whether the token's session still waits for its second factor (claim `mfa_pending`):
+    /// such a token reaches only the second-factor endpoints and `mfa_aal1_paths`.
+    pub fn mfa_pending(&self) -> bool {
+        self.0.pending
+    }
+
+    /// The assurance the token states: whether its `acr` is `aal2`, and its `auth_time`
+    /// (the last time a factor was proved on its session), read from the payload.
+    pub fn assurance(&self) -> (bool, Option<i64>) {
+        #[derive(Deserialize)]
+        struct Assured<'a> {
+            #[serde(borrow, default)]
+            acr: Option<Cow<'a, str>>,
+            #[serde(default)]
+            auth_time: Option<i64>,
+        }
+        serde_json::from_slice::<Assured<'_>>(&self.0.payload).map_or((false, None), |read| {
+            (read.acr.as_deref() == Some("aal2"), read.auth_time)
+        })
     }
 
     pub(crate) fn valid_until(&self) -> i64 {
@@ -157,6 +180,8 @@ struct Registered<'a> {
     roles: Option<&'a RawValue>,
     #[serde(borrow, default)]
     scope: Option<&'a RawValue>,
+    #[serde(default)]
+    mfa_pending: bool,
 }
 
 impl Registered<'_> {
@@ -173,6 +198,7 @@ impl Registered<'_> {
             app: None,
             roles: None,
             scope: None,
+            mfa_pending: false,
         }
     }
 
@@ -296,7 +322,7 @@ pub(crate) fn verify(
         }
     }
     match (kind, registered.exp) {
-        (TokenKind::Access, None) => return Err(TokenError::BadClaims),
+        (TokenKind::Access | TokenKind::PendingAccess, None) => return Err(TokenError::BadClaims),
         (_, Some(exp))
             if !expect.allow_expired && exp.saturating_add(expect.leeway) <= expect.now =>
         {
@@ -317,6 +343,7 @@ pub(crate) fn verify(
         })
     };
     let grant_spans = [span(registered.roles), span(registered.scope)];
+    let pending = registered.mfa_pending || kind == TokenKind::PendingAccess;
     let valid_until = registered
         .exp
         .map_or(i64::MAX, |exp| exp.saturating_add(expect.leeway))
@@ -327,6 +354,7 @@ pub(crate) fn verify(
         grants: std::sync::OnceLock::new(),
         grant_spans,
         payload,
+        pending,
         valid_until,
     })))
 }

@@ -115,6 +115,13 @@ pub(super) fn components(config: &Config, access_cookie: &str, refresh_cookie: &
                 "expiresIn": { "type": "integer", "description": "the access token's lifetime, seconds" },
             },
         },
+        "SignedIn": {
+            "description": "a session's tokens: in the body, or in cookie mode in cookies with the CSRF token in the body",
+            "oneOf": [
+                { "$ref": "#/components/schemas/Tokens" },
+                { "$ref": "#/components/schemas/CookieTokens" },
+            ],
+        },
         "CookieTokens": {
             "type": "object",
             "required": ["csrfToken", "expiresIn"],
@@ -185,7 +192,8 @@ pub(super) fn components(config: &Config, access_cookie: &str, refresh_cookie: &
                     "missing_token", "invalid_token", "insufficient_scope", "csrf_rejected",
                     "invalid_credentials", "invalid_client", "invalid_request", "unsupported_media_type",
                     "payload_too_large", "request_timeout", "method_not_allowed", "not_found",
-                    "temporarily_unavailable", "too_many_attempts", "server_error"] },
+                    "temporarily_unavailable", "too_many_attempts", "server_error",
+                    "insufficient_user_authentication", "invalid_code", "too_many_factors"] },
                 "error_description": { "type": "string" },
             },
         },

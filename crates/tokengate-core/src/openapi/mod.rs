@@ -41,7 +41,9 @@ use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::OpenApi;
 
 mod components;
+mod mfa;
 mod operations;
+mod passkeys;
 
 use crate::authz::Requirement;
 use crate::gate::TokenGate;
@@ -78,6 +80,9 @@ impl TokenGate {
                 "TicketAsk",
                 "Introspection",
                 "Revocation",
+                "FactorCode",
+                "FactorProof",
+                "PasskeyName",
             ] {
                 let Some(form) = schemas.get(name).map(as_form) else {
                     continue;
@@ -115,13 +120,40 @@ impl TokenGate {
             "tags": [{ "name": "tokengate", "description": "sign-in, tokens, sign-out, sessions" }],
         });
         for (row, template) in self.endpoint_routes() {
-            let method = row.method.to_ascii_lowercase();
             let path = if row.at_root {
                 template
             } else {
                 format!("{prefix}{}", row.path)
             };
-            document["paths"][path][method] = operations::operation(row.endpoint, config);
+            for method in row.methods() {
+                document["paths"][&path][method.to_ascii_lowercase()] =
+                    passkeys::operation(row.endpoint, method)
+                        .unwrap_or_else(|| operations::operation(row.endpoint, config));
+            }
+        }
+        if config.mfa.key.is_some() {
+            if let (Some(schemas), Value::Object(more)) = (
+                document["components"]["schemas"].as_object_mut(),
+                mfa::schemas(),
+            ) {
+                schemas.extend(more);
+            }
+        }
+        if config.mfa.passkey_rp_id.is_some() {
+            if let (Some(schemas), Value::Object(more)) = (
+                document["components"]["schemas"].as_object_mut(),
+                passkeys::schemas(),
+            ) {
+                schemas.extend(more);
+            }
+            // `mfa/verify` takes a passkey's assertion in place of a code, in JSON.
+            let verify = format!("{prefix}/mfa/verify");
+            let json = &mut document["paths"][verify]["post"]["requestBody"]["content"]
+                ["application/json"]["schema"];
+            *json = json!({ "oneOf": [
+                { "$ref": "#/components/schemas/FactorProof" },
+                { "$ref": "#/components/schemas/PasskeyProof" },
+            ] });
         }
         if !config.endpoints.discovery {
             // Its schema only where its operations are.

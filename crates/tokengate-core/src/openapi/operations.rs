@@ -7,6 +7,9 @@ use crate::gate::Endpoint;
 
 /// The operation of `endpoint` under a gate with `config`.
 pub(super) fn operation(endpoint: Endpoint, config: &Config) -> Value {
+    if let Some(operation) = super::mfa::operation(endpoint) {
+        return operation;
+    }
     match endpoint {
         Endpoint::SignIn => signin(),
         Endpoint::Refresh => refresh(),
@@ -23,6 +26,21 @@ pub(super) fn operation(endpoint: Endpoint, config: &Config) -> Value {
         Endpoint::AuthorizationServerMetadata => {
             discovery("authorizationServerMetadata", "RFC 8414")
         }
+        // Written by `super::mfa`.
+        Endpoint::ListFactors
+        | Endpoint::EnrolTotp
+        | Endpoint::VerifyFactor
+        | Endpoint::RecoveryCodes
+        | Endpoint::RemoveFactor
+        | Endpoint::ConfirmFactor
+        // Written by `super::passkeys`.
+        | Endpoint::ListPasskeys
+        | Endpoint::PasskeyRegisterOptions
+        | Endpoint::PasskeyRegister
+        | Endpoint::PasskeySignInOptions
+        | Endpoint::PasskeySignIn
+        | Endpoint::PasskeyVerifyOptions
+        | Endpoint::Passkey => Value::Null,
     }
 }
 
@@ -49,7 +67,7 @@ fn discovery(id: &str, standard: &str) -> Value {
 /// generated client has one type per encoding and sends each its own way): a form field is
 /// text; JSON also takes numbers and booleans (read as their text) and null (no field). The
 /// form schemas are derived from the JSON one (see `as_form`).
-fn form(schema: &str) -> Value {
+pub(super) fn form(schema: &str) -> Value {
     let named = |suffix: &str| json!({ "$ref": format!("#/components/schemas/{schema}{suffix}") });
     json!({
         "multipart/form-data": { "schema": named("Multipart") },
@@ -69,7 +87,7 @@ fn needed_body(schema: &str) -> Value {
 }
 
 /// An error answer.
-fn error(description: &str) -> Value {
+pub(super) fn error(description: &str) -> Value {
     json!({
         "description": description,
         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
@@ -77,7 +95,7 @@ fn error(description: &str) -> Value {
 }
 
 /// A 429 of throttling, with its `Retry-After`.
-fn throttled(description: &str) -> Value {
+pub(super) fn throttled(description: &str) -> Value {
     let mut answer = error(description);
     answer["headers"] = json!({ "Retry-After": {
         "description": "seconds until an attempt is counted again",
@@ -94,7 +112,7 @@ fn client_auth() -> Value {
 }
 
 /// An error answer with the Bearer challenge.
-fn challenged(description: &str) -> Value {
+pub(super) fn challenged(description: &str) -> Value {
     let mut answer = error(description);
     answer["headers"] = json!({ "WWW-Authenticate": {
         "description": "the Bearer challenge (RFC 6750 §3)",
@@ -103,7 +121,7 @@ fn challenged(description: &str) -> Value {
 }
 
 /// What every endpoint with a body can answer about the body itself.
-fn body_errors() -> Value {
+pub(super) fn body_errors() -> Value {
     json!({
         "400": error("a field is missing, repeated or invalid, or the body cannot be read"),
         "408": error("the body did not arrive within `body_timeout`"),
@@ -114,7 +132,7 @@ fn body_errors() -> Value {
 }
 
 /// `base` with the answers of `more` added.
-fn with(mut base: Value, more: Value) -> Value {
+pub(super) fn with(mut base: Value, more: Value) -> Value {
     if let (Some(base), Value::Object(more)) = (base.as_object_mut(), more) {
         base.extend(more);
     }
@@ -131,10 +149,7 @@ fn tokens_answer() -> Value {
         "headers": { "Set-Cookie": {
             "description": "cookie mode only: the access, refresh and CSRF cookies",
             "schema": { "type": "string" } } },
-        "content": { "application/json": { "schema": { "oneOf": [
-            { "$ref": "#/components/schemas/Tokens" },
-            { "$ref": "#/components/schemas/CookieTokens" },
-        ] } } },
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SignedIn" } } },
         "links": {
             "refresh": { "operationId": "token", "parameters": {},
                 "requestBody": { "token": "$response.body#/refreshToken" },
@@ -147,7 +162,7 @@ fn tokens_answer() -> Value {
 }
 
 /// The access token, as a bearer or in its cookie with the CSRF header.
-fn bearer_or_cookie() -> Value {
+pub(super) fn bearer_or_cookie() -> Value {
     json!([
         { "bearerAuth": [] },
         { "cookieAuth": [], "csrfHeader": [] },
@@ -214,6 +229,7 @@ fn signout() -> Value {
                 "description": "signed out",
                 "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SignedOut" } } },
             },
+            "401": challenged("a session still waiting for its second factor may end only itself (`insufficient_user_authentication`)"),
             "403": error("cookie mode: the CSRF header is missing or wrong, or the origin is foreign"),
             "404": error("`session` names no live session of the token's subject"),
         })),

@@ -12,8 +12,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
 use tokengate_store::{
-    RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreFuture, SubjectRevocation,
+    Confirmation, Confirmed, CredentialUse, Factor, FactorStore, RefreshRequest, Refreshed,
+    Registered, Reissue, Session, SessionStore, StoreError, StoreFuture, SubjectRevocation,
 };
+
+use super::memory_factors::MemoryFactors;
 
 use crate::clock::unix_now;
 
@@ -260,6 +263,7 @@ impl State {
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    factors: MemoryFactors,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -401,13 +405,127 @@ impl SessionStore for MemoryStore {
         });
         Box::pin(std::future::ready(Ok::<_, StoreError>(sessions)))
     }
+
+    fn factor_store(self: Arc<Self>) -> Option<Arc<dyn FactorStore>> {
+        Some(self)
+    }
+
+    fn reissue<'a>(&'a self, request: Reissue<'a>) -> StoreFuture<'a, Option<Session>> {
+        let mut state = self.state();
+        let id = Id::new(request.id);
+        let reissued = state
+            .session(&id, request.now)
+            .and_then(|session| request.apply(&session));
+        if let Some(session) = &reissued {
+            state.previous.remove(&id);
+            state.insert(session);
+        }
+        Box::pin(std::future::ready(Ok(reissued)))
+    }
+}
+
+/// Second factors, kept apart from the sessions (a lock of their own).
+impl FactorStore for MemoryStore {
+    fn add_factor(&self, factor: Factor, max: u32) -> StoreFuture<'_, bool> {
+        self.factors.add_factor(factor, max)
+    }
+
+    fn factors<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Factor>> {
+        self.factors.factors(subject, now)
+    }
+
+    fn confirm_factor<'a>(&'a self, request: Confirmation<'a>) -> StoreFuture<'a, Confirmed> {
+        self.factors.confirm_factor(request)
+    }
+
+    fn accept_step<'a>(
+        &'a self,
+        subject: &'a str,
+        id: &'a str,
+        step: i64,
+        now: i64,
+    ) -> StoreFuture<'a, bool> {
+        self.factors.accept_step(subject, id, step, now)
+    }
+
+    fn remove_factor<'a>(
+        &'a self,
+        subject: &'a str,
+        id: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, Option<usize>> {
+        self.factors.remove_factor(subject, id, now)
+    }
+
+    fn replace_recovery<'a>(
+        &'a self,
+        subject: &'a str,
+        codes: &'a [String],
+        now: i64,
+    ) -> StoreFuture<'a, bool> {
+        self.factors.replace_recovery(subject, codes, now)
+    }
+
+    fn spend_recovery<'a>(
+        &'a self,
+        subject: &'a str,
+        code: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, bool> {
+        self.factors.spend_recovery(subject, code, now)
+    }
+
+    fn recovery_left<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, usize> {
+        self.factors.recovery_left(subject)
+    }
+
+    fn add_credential<'a>(
+        &'a self,
+        factor: Factor,
+        max: u32,
+        recovery: &'a [String],
+    ) -> StoreFuture<'a, Registered> {
+        self.factors.add_credential(factor, max, recovery)
+    }
+
+    fn credential<'a>(&'a self, credential: &'a str) -> StoreFuture<'a, Option<Factor>> {
+        self.factors.credential(credential)
+    }
+
+    fn use_credential<'a>(&'a self, request: CredentialUse<'a>) -> StoreFuture<'a, bool> {
+        self.factors.use_credential(request)
+    }
+
+    fn rename_factor<'a>(
+        &'a self,
+        subject: &'a str,
+        id: &'a str,
+        name: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, bool> {
+        self.factors.rename_factor(subject, id, name, now)
+    }
+
+    fn put_challenge<'a>(
+        &'a self,
+        key: &'a str,
+        state: &'a str,
+        expires_at: i64,
+    ) -> StoreFuture<'a, ()> {
+        self.factors.put_challenge(key, state, expires_at)
+    }
+
+    fn take_challenge<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, Option<String>> {
+        self.factors.take_challenge(key, now)
+    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn block<T>(future: StoreFuture<'_, T>) -> T {
+    /// Runs a store operation to its end, on a runtime of its own.
+    pub(in crate::store) fn block<T>(future: StoreFuture<'_, T>) -> T {
         let runtime = tokio::runtime::Builder::new_current_thread().build();
         match runtime.map(|rt| rt.block_on(future)) {
             Ok(Ok(value)) => value,
@@ -554,5 +672,10 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn keeps_the_store_contract() {
         tokengate_store::testing::session_store_contract(&MemoryStore::new()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keeps_the_factor_store_contract() {
+        tokengate_store::testing::factor_store_contract(&MemoryStore::new()).await;
     }
 }

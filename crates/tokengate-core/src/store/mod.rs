@@ -26,6 +26,7 @@
 //! ```
 
 mod memory;
+mod memory_factors;
 mod open;
 
 pub use memory::MemoryStore;
@@ -42,6 +43,7 @@ pub use tokengate_sqlite::SqliteStore;
 #[cfg(feature = "test-util")]
 pub use tokengate_store::testing;
 pub use tokengate_store::{
-    Presented, RefreshRequest, Refreshed, Session, SessionStore, StoreError, StoreErrorKind,
-    StoreFuture, SubjectRevocation,
+    Confirmation, Confirmed, CredentialUse, Factor, FactorStore, Presented, RefreshRequest,
+    Refreshed, Registered, Reissue, Session, SessionStore, StoreError, StoreErrorKind, StoreFuture,
+    SubjectRevocation,
 };

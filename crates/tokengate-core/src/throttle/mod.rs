@@ -146,6 +146,78 @@ impl Attempt {
         attempt
     }
 
+    /// The counters of a second-factor code: the session's, then the subject's, each held to
+    /// `mfa_attempts` per window; keyed by hashes, so keys stay short.
+    pub(crate) fn factor(
+        settings: &ThrottleSettings,
+        limit: u32,
+        subject: &str,
+        sid: &str,
+    ) -> Self {
+        let tag = |what: &[u8], value: &str| {
+            let tag = MacKey::new(b"tokengate throttle").sign(&[what, value.as_bytes()]);
+            base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                &tag[..18],
+            )
+        };
+        Self {
+            address: Some((
+                format!("fail:mfa-session:{}", tag(b"mfa session\0", sid)),
+                limit,
+            )),
+            login: Some((
+                format!("fail:mfa:{}", tag(b"mfa subject\0", subject)),
+                limit,
+            )),
+            window: settings.window.as_secs(),
+        }
+    }
+
+    /// The counters of a passkey sign-in: the client address's, shared with password
+    /// sign-ins, and the credential id's (hashed), held to `throttle_per_login`.
+    #[cfg(feature = "passkeys")]
+    pub(crate) fn passkey(
+        settings: &ThrottleSettings,
+        credential: &str,
+        client: Option<IpAddr>,
+    ) -> Self {
+        let mut attempt = Self::new(settings, "", None, client);
+        attempt.login = (settings.per_login > 0).then(|| {
+            let tag =
+                MacKey::new(b"tokengate throttle").sign(&[b"passkey\0", credential.as_bytes()]);
+            let tag = base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                &tag[..18],
+            );
+            (format!("fail:passkey:{tag}"), settings.per_login)
+        });
+        attempt
+    }
+
+    /// The counter of requests for passkey ceremony options from one client address: each
+    /// holds state until its challenge ends, so an address gets `per_address` of them per
+    /// challenge lifetime (`window` seconds: short, so that the windows of passing visitors
+    /// end soon and never fill a counter kept in memory). Without an address or an address
+    /// limit, none.
+    #[cfg(feature = "passkeys")]
+    pub(crate) fn passkey_options(
+        settings: &ThrottleSettings,
+        window: u64,
+        client: Option<IpAddr>,
+    ) -> Self {
+        Self {
+            login: None,
+            address: client.filter(|_| settings.per_address > 0).map(|client| {
+                (
+                    format!("passkey-options:addr:{}", address_key(client)),
+                    settings.per_address,
+                )
+            }),
+            window: window.max(1),
+        }
+    }
+
     /// The address first: a client its address limit refuses must leave no state behind, so
     /// no login window is opened for an attempt the address refuses (a flood of random logins
     /// from one address once filled the counter and locked every user out).

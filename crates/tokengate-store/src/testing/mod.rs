@@ -51,6 +51,14 @@
 //!
 //! # Counter
 //! Reservations up to the limit, release and clear, windows that end, bursts.
+//!
+//! # Factors
+//! [`factor_store_contract`]: a session reissued once, for its current token only; pending
+//! factors that expire, at most `max` per subject under a burst; confirmation once; each step
+//! accepted once per factor (one of calls at once); recovery codes spent once; removal.
+//! Passkeys: a credential id held once in the whole store, found by it; a signature counter
+//! that only moves forward (one of uses at once); renaming and removal; ceremony challenges
+//! taken once, not after their end (one of takes at once).
 
 // A test suite: a broken rule is a panic with the rule's name, as in any test.
 #![allow(clippy::expect_used)]
@@ -69,7 +77,9 @@ macro_rules! rules {
 }
 
 mod counter;
+mod factors;
 mod limits;
+mod passkeys;
 mod revocation;
 mod rotation;
 mod sessions;
@@ -81,7 +91,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
 
-use crate::{AttemptCounter, Session, SessionStore};
+use crate::{AttemptCounter, FactorStore, Session, SessionStore};
 
 /// Runs every [`SessionStore`] rule against `store`, in order.
 ///
@@ -113,6 +123,32 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
         limits::a_new_session_past_the_limit_ends_the_least_recently_used,
         limits::sign_ins_at_once_never_pass_the_limit,
         limits::sign_ins_within_one_tick_keep_the_newest,
+    );
+}
+
+/// Runs every [`FactorStore`] rule against `store`, in order, and the [`SessionStore`] rules
+/// a store of second factors keeps besides ([`SessionStore::reissue`]).
+///
+/// # Panics
+///
+/// On the first rule the store breaks, or on a store error, naming the rule and what was
+/// expected.
+pub async fn factor_store_contract<S: SessionStore + FactorStore>(store: &S) {
+    let t = start();
+    rules!(store, t;
+        factors::a_session_is_reissued_only_for_its_current_token,
+        factors::reissues_at_once_reissue_once,
+        factors::a_pending_factor_lives_until_its_end,
+        factors::a_subject_holds_at_most_max_factors,
+        factors::confirming_activates_once,
+        factors::a_step_is_accepted_once,
+        factors::recovery_codes_are_spent_once,
+        factors::a_factor_is_removed_once,
+        passkeys::a_credential_is_added_once_in_the_store,
+        passkeys::a_counter_only_moves_forward,
+        passkeys::uses_at_once_record_one,
+        passkeys::a_passkey_is_renamed_then_removed,
+        passkeys::a_challenge_is_taken_once,
     );
 }
 

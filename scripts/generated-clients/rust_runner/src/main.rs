@@ -23,7 +23,7 @@ async fn sign_in(client: &TokengateDemoClient, login: &str, password: &str) -> T
     };
     match client.signin(SigninRequest { body: Some(body) }).await {
         Ok(ApiResponse::Created(WithHeaders {
-            body: Signin201Response::Tokens(tokens),
+            body: SignedIn::Tokens(tokens),
             ..
         })) => tokens,
         other => fail("JSON sign-in", other),
@@ -45,7 +45,7 @@ async fn main() {
     };
     let renewed = match client.token(request).await {
         Ok(ApiResponse::Created(WithHeaders {
-            body: Signin201Response::Tokens(tokens),
+            body: SignedIn::Tokens(tokens),
             ..
         })) => tokens,
         other => fail("/token", other),
