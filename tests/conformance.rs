@@ -187,6 +187,22 @@ macro_rules! with_races {
     };
 }
 
+/// The scenarios with an identity provider of their own: its address (a free port, another
+/// each run) is in what the server answers, so they hold on each adapter but are not compared
+/// exchange by exchange. Other issuers' tokens touch no store: the memory store runs them.
+macro_rules! with_issuers {
+    ($callback:ident!($($args:tt)*)) => {
+        $callback!($($args)* [
+            tokens_of_a_configured_issuer_reach_guarded_routes,
+            tokens_of_another_issuer_open_no_session_endpoint,
+            tokens_of_another_issuer_are_held_to_its_policy,
+            unknown_key_ids_fetch_the_keys_at_most_once_per_interval,
+            a_rotated_key_is_found_and_a_failing_provider_is_served_from_cache,
+            a_provider_down_at_start_answers_503_until_it_is_back,
+        ]);
+    };
+}
+
 /// One test per scenario for one adapter.
 macro_rules! adapter_tests {
     ($module:ident, $adapter:ident, [$($name:ident),* $(,)?]) => {
@@ -229,6 +245,8 @@ with_scenarios!(adapter_tests!(axum_postgres, AxumPostgres,));
 with_scenarios!(adapter_tests!(actix_postgres, ActixPostgres,));
 with_scenarios!(adapter_tests!(axum_redis_cluster, AxumRedisCluster,));
 with_scenarios!(adapter_tests!(actix_redis_cluster, ActixRedisCluster,));
+with_issuers!(adapter_tests!(axum_issuers, Axum,));
+with_issuers!(adapter_tests!(actix_issuers, Actix,));
 with_races!(adapter_tests!(axum_races, Axum,));
 with_races!(adapter_tests!(actix_races, Actix,));
 with_races!(adapter_tests!(axum_sqlite_races, AxumSqlite,));

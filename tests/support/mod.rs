@@ -10,6 +10,7 @@ pub mod authz;
 pub mod bodies;
 pub mod cookies;
 pub mod credentials;
+pub mod federation;
 pub mod guard;
 pub mod interop;
 pub mod keys;

@@ -12,6 +12,7 @@ pub use super::authz::*;
 pub use super::bodies::*;
 pub use super::cookies::*;
 pub use super::credentials::*;
+pub use super::federation::*;
 pub use super::guard::*;
 pub use super::interop::*;
 pub use super::lifecycle::*;

@@ -59,6 +59,7 @@ mod config;
 pub mod credentials;
 mod duration;
 mod endpoints;
+mod federation;
 mod gate;
 mod http;
 pub mod jws;
@@ -70,8 +71,9 @@ pub mod throttle;
 mod ttl_map;
 
 pub use config::{
-    Config, ConfigError, CookieSettings, EndpointSettings, GuardMode, GuardSettings, KeySettings,
-    MfaSettings, SameSite, StoreSettings, ThrottleSettings, TokenSettings,
+    Config, ConfigError, CookieSettings, EndpointSettings, FederationSettings, GuardMode,
+    GuardSettings, IssuerSettings, KeySettings, MfaSettings, SameSite, StoreSettings,
+    ThrottleSettings, TokenSettings,
 };
 pub use duration::parse_duration;
 /// The layered configuration library [`Config::figment`] returns.

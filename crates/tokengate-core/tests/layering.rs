@@ -12,6 +12,7 @@ const ORDER: &[&str] = &[
     "duration",
     "ttl_map",
     "jws",
+    "federation",
     "config",
     "mfa",
     "http",

@@ -11,8 +11,8 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 use super::error::ConfigError;
 use super::sections::{
-    CookieSettings, EndpointSettings, GuardSettings, KeySettings, MfaSettings, StoreSettings,
-    ThrottleSettings, TokenSettings,
+    CookieSettings, EndpointSettings, FederationSettings, GuardSettings, KeySettings, MfaSettings,
+    StoreSettings, ThrottleSettings, TokenSettings,
 };
 use super::Config;
 
@@ -145,6 +145,7 @@ impl Config {
             store: figment.extract().map_err(section)?,
             keys: figment.extract().map_err(section)?,
             mfa: figment.extract().map_err(section)?,
+            federation: figment.extract().map_err(section)?,
         };
         config.validate()?;
         Ok(config)
@@ -338,6 +339,7 @@ pub(super) fn known_keys() -> BTreeSet<&'static str> {
         fields::<StoreSettings>(),
         fields::<KeySettings>(),
         fields::<MfaSettings>(),
+        fields::<FederationSettings>(),
     ]
     .into_iter()
     .flatten()
@@ -644,10 +646,14 @@ mod tests {
             "passkey_rp_id",
             "passkey_origins",
             "passkey_challenge_ttl",
+            "issuers",
+            "issuer_keys_interval",
+            "issuer_keys_max_age",
+            "issuer_keys_wait",
         ] {
             assert!(known.contains(key), "{key}");
         }
-        assert_eq!(known.len(), 53);
+        assert_eq!(known.len(), 57);
     }
 
     #[test]

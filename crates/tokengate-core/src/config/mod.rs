@@ -14,8 +14,8 @@ use std::time::Duration;
 pub use error::ConfigError;
 pub(crate) use redact::{redacted_in, redacted_url};
 pub use sections::{
-    CookieSettings, EndpointSettings, GuardMode, GuardSettings, KeySettings, MfaSettings, SameSite,
-    StoreSettings, ThrottleSettings, TokenSettings,
+    CookieSettings, EndpointSettings, FederationSettings, GuardMode, GuardSettings, IssuerSettings,
+    KeySettings, MfaSettings, SameSite, StoreSettings, ThrottleSettings, TokenSettings,
 };
 
 use crate::jws::{Algorithm, KeyConfig, Secret};
@@ -80,11 +80,15 @@ use crate::jws::{Algorithm, KeyConfig, Secret};
 /// | `mfa_pending_ttl` | `10m` | how long an enrolled factor waits for its confirming code |
 /// | `mfa_max_factors` | `5` | the most factors (active and waiting) per subject |
 /// | `mfa_attempts` | `5` | codes tried per subject and per session in a `throttle_window` before 429 |
+/// | `issuers` | none | other issuers whose access tokens guarded routes accept: `[[issuers]]` tables in the file (feature `federation`; see [`IssuerSettings`]) |
+/// | `issuer_keys_interval` | `30s` | at most one fetch of an issuer's keys per interval, however many tokens name a key it lacks (at most `1h`) |
+/// | `issuer_keys_max_age` | `1h` | how long an issuer's keys are kept when its JWKS does not say, and at most (at most `1d`) |
+/// | `issuer_keys_wait` | `2s` | how long a request waits for keys being fetched before a 503 (at most `30s`) |
 ///
 /// The keys are flat in the file and the environment; in code they are grouped in sections
 /// ([`TokenSettings`], [`GuardSettings`], [`EndpointSettings`], [`CookieSettings`],
-/// [`ThrottleSettings`], [`StoreSettings`], [`KeySettings`], [`MfaSettings`]), each field
-/// documented with its key.
+/// [`ThrottleSettings`], [`StoreSettings`], [`KeySettings`], [`MfaSettings`],
+/// [`FederationSettings`]), each field documented with its key.
 ///
 /// A wrong value stops start-up with a [`ConfigError`] naming the key and the value; so does a
 /// key that no section knows, in the file as in the environment (`TOKENGATE_ACESS_TTL` is
@@ -151,6 +155,8 @@ pub struct Config {
     pub keys: KeySettings,
     /// Second factors.
     pub mfa: MfaSettings,
+    /// Access tokens of other issuers.
+    pub federation: FederationSettings,
 }
 
 /// The schemes a `store` setting may use, for messages.

@@ -477,3 +477,67 @@ impl Default for MfaSettings {
         }
     }
 }
+
+/// Access tokens that other issuers sign (an identity provider's), accepted on guarded routes
+/// beside this gate's own.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct FederationSettings {
+    /// The issuers, each a table of its own (`[[issuers]]`, in the file only).
+    #[serde(rename = "issuers")]
+    pub issuers: Vec<IssuerSettings>,
+    /// At most one fetch of an issuer's keys per this interval, however many tokens name a key
+    /// it lacks (`issuer_keys_interval`).
+    #[serde(rename = "issuer_keys_interval", deserialize_with = "de::duration")]
+    pub keys_interval: Duration,
+    /// How long an issuer's keys are kept when its JWKS does not say, and at most when it says
+    /// longer (`issuer_keys_max_age`).
+    #[serde(rename = "issuer_keys_max_age", deserialize_with = "de::duration")]
+    pub keys_max_age: Duration,
+    /// How long a request waits for keys being fetched before it is answered 503
+    /// (`issuer_keys_wait`); the fetch goes on.
+    #[serde(rename = "issuer_keys_wait", deserialize_with = "de::duration")]
+    pub keys_wait: Duration,
+}
+
+impl Default for FederationSettings {
+    fn default() -> Self {
+        Self {
+            issuers: Vec::new(),
+            keys_interval: Duration::from_secs(30),
+            keys_max_age: Duration::from_secs(3600),
+            keys_wait: Duration::from_secs(2),
+        }
+    }
+}
+
+/// One issuer whose access tokens the guard accepts.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct IssuerSettings {
+    /// Its `iss`, exactly; its keys are found from `{issuer}/.well-known/openid-configuration`.
+    #[serde(deserialize_with = "de::trimmed")]
+    pub issuer: String,
+    /// The audiences accepted: a token's `aud` must hold one of them.
+    #[serde(deserialize_with = "de::list")]
+    pub audience: Vec<String>,
+    /// The algorithms its tokens may be signed with (public-key ones only).
+    #[serde(default = "default_issuer_algorithms", deserialize_with = "de::list")]
+    pub algorithms: Vec<String>,
+    /// The claim holding its roles, or a dotted path into objects (`realm_access.roles`).
+    #[serde(default, deserialize_with = "de::optional_text")]
+    pub roles_claim: Option<String>,
+    /// The claim holding its scopes (space-delimited, or a list).
+    #[serde(default = "default_scopes_claim", deserialize_with = "de::trimmed")]
+    pub scopes_claim: String,
+}
+
+fn default_issuer_algorithms() -> Vec<String> {
+    vec!["RS256".to_owned(), "ES256".to_owned(), "EdDSA".to_owned()]
+}
+
+fn default_scopes_claim() -> String {
+    "scope".to_owned()
+}

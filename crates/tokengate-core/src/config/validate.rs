@@ -27,6 +27,99 @@ const MAX_REUSE_GRACE: Duration = Duration::from_secs(300);
 const MAX_REVOCATION_CACHE_TTL: Duration = Duration::from_secs(60);
 
 impl Config {
+    /// The other issuers: each once, never this gate's own, at an https address (http only on
+    /// this machine), with an audience and public-key algorithms.
+    fn validate_federation(&self) -> Result<(), ConfigError> {
+        let federation = &self.federation;
+        positive("issuer_keys_interval", federation.keys_interval)?;
+        positive("issuer_keys_wait", federation.keys_wait)?;
+        for (key, value, most) in [
+            (
+                "issuer_keys_interval",
+                federation.keys_interval,
+                Duration::from_secs(3600),
+            ),
+            (
+                "issuer_keys_max_age",
+                federation.keys_max_age,
+                Duration::from_secs(86_400),
+            ),
+            (
+                "issuer_keys_wait",
+                federation.keys_wait,
+                Duration::from_secs(30),
+            ),
+        ] {
+            if value > most {
+                return Err(ConfigError::new(
+                    key,
+                    &format_duration(value),
+                    format!("must be at most {}", format_duration(most)),
+                ));
+            }
+        }
+        if federation.keys_max_age < federation.keys_interval {
+            return Err(ConfigError::new(
+                "issuer_keys_max_age",
+                &format_duration(federation.keys_max_age),
+                "must be at least issuer_keys_interval",
+            ));
+        }
+        for (at, issuer) in federation.issuers.iter().enumerate() {
+            let refuse = |what: &str, value: &str, why: &str| {
+                ConfigError::new(&format!("issuers[{at}].{what}"), value, why)
+            };
+            let url = issuer.issuer.as_str();
+            // No user, query or fragment; https, or http on this machine only.
+            web_url(url).map_err(|why| refuse("issuer", &super::redacted_url(url), why))?;
+            if *url == *self.tokens.issuer {
+                return Err(refuse("issuer", url, "is this gate's own issuer"));
+            }
+            if federation.issuers[..at]
+                .iter()
+                .any(|seen| seen.issuer == issuer.issuer)
+            {
+                return Err(refuse("issuer", url, "is listed twice"));
+            }
+            if issuer.audience.is_empty() || issuer.audience.iter().any(String::is_empty) {
+                return Err(refuse(
+                    "audience",
+                    &issuer.audience.join(","),
+                    "must name at least one audience",
+                ));
+            }
+            if issuer.algorithms.is_empty() {
+                return Err(refuse("algorithms", "", "must name at least one algorithm"));
+            }
+            for name in &issuer.algorithms {
+                let allowed = name
+                    .parse::<jsonwebtoken::Algorithm>()
+                    .is_ok_and(|alg| crate::federation::verify::ALLOWED.contains(&alg));
+                if !allowed {
+                    return Err(refuse(
+                        "algorithms",
+                        name,
+                        "must be public-key algorithms: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA",
+                    ));
+                }
+            }
+            let claim_path = |path: &str| !path.is_empty() && !path.split('.').any(str::is_empty);
+            if !claim_path(&issuer.scopes_claim) {
+                return Err(refuse(
+                    "scopes_claim",
+                    &issuer.scopes_claim,
+                    "must name a claim",
+                ));
+            }
+            if let Some(roles) = &issuer.roles_claim {
+                if !claim_path(roles) {
+                    return Err(refuse("roles_claim", roles, "must name a claim"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The second-factor settings: keys long enough, limits above zero, paths absolute.
     fn validate_mfa(&self) -> Result<(), ConfigError> {
         let mfa = &self.mfa;
@@ -282,6 +375,7 @@ impl Config {
             }
         }
         self.validate_mfa()?;
+        self.validate_federation()?;
         if !super::store_url_is_known(&self.store.url) {
             return Err(ConfigError::new(
                 "store",

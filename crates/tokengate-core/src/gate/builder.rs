@@ -236,6 +236,7 @@ impl TokenGateBuilder {
             .unwrap_or_else(|| Arc::new(MemoryCounter::new()));
         let factors = self.factors.or_else(|| Arc::clone(&store).factor_store());
         let mfa = second_factors(&config, factors)?;
+        let issuers = other_issuers(&config)?;
         Ok(TokenGate {
             inner: Arc::new(Inner {
                 keys,
@@ -243,6 +244,7 @@ impl TokenGateBuilder {
                 store,
                 failures,
                 mfa,
+                issuers,
                 cookies,
                 revocations: RevocationCache::default(),
                 cache,
@@ -256,6 +258,80 @@ impl TokenGateBuilder {
                 config,
             }),
         })
+    }
+}
+
+/// The other issuers whose access tokens `config` accepts (`[[issuers]]`), their keys
+/// fetched as soon as a runtime runs.
+#[cfg(feature = "federation")]
+fn other_issuers(
+    config: &Config,
+) -> Result<Option<crate::federation::issuers::Issuers>, ConfigError> {
+    use crate::federation::fetch::HttpKeys;
+    use crate::federation::issuers::Issuers;
+    use crate::federation::keys::{CacheBounds, FetchKeys};
+    use crate::federation::verify::{ForeignKey, IssuerPolicy};
+
+    let federation = &config.federation;
+    if federation.issuers.is_empty() {
+        return Ok(None);
+    }
+    crate::jws::install_crypto_provider()
+        .map_err(|reason| ConfigError::new("issuers", "", reason.to_string()))?;
+    let leeway = config.tokens.leeway.as_secs();
+    let mut policies = Vec::with_capacity(federation.issuers.len());
+    for (at, issuer) in federation.issuers.iter().enumerate() {
+        let refuse = |what: &str, value: &str, why: String| {
+            ConfigError::new(&format!("issuers[{at}].{what}"), value, why)
+        };
+        let algorithms = issuer
+            .algorithms
+            .iter()
+            .map(|name| {
+                name.parse::<jsonwebtoken::Algorithm>()
+                    .map_err(|_| refuse("algorithms", name, "is not an algorithm".into()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let fetcher: Arc<dyn FetchKeys<ForeignKey>> =
+            HttpKeys::new(&issuer.issuer, federation.keys_wait.max(FETCH_TIMEOUT))
+                .map_err(|why| refuse("issuer", &issuer.issuer, why))?;
+        let policy = IssuerPolicy {
+            issuer: issuer.issuer.clone(),
+            audience: issuer.audience.clone(),
+            algorithms,
+            roles_claim: issuer.roles_claim.clone(),
+            scopes_claim: issuer.scopes_claim.clone(),
+            leeway,
+        };
+        policies.push((policy, fetcher));
+    }
+    let bounds = CacheBounds {
+        min_interval: federation.keys_interval,
+        max_age: federation.keys_max_age,
+        wait: federation.keys_wait,
+    };
+    let issuers = Issuers::new(policies, bounds);
+    issuers.prefetch();
+    Ok(Some(issuers))
+}
+
+/// How long one fetch of an issuer's discovery document or keys may take, at least (a
+/// request waits `issuer_keys_wait` for it; the fetch itself goes on that long).
+#[cfg(feature = "federation")]
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Without the feature, `[[issuers]]` is refused rather than ignored.
+#[cfg(not(feature = "federation"))]
+fn other_issuers(
+    config: &Config,
+) -> Result<Option<crate::federation::issuers::Issuers>, ConfigError> {
+    match config.federation.issuers.first() {
+        None => Ok(None),
+        Some(issuer) => Err(ConfigError::new(
+            "issuers[0].issuer",
+            &issuer.issuer,
+            "this build accepts no other issuers: enable tokengate's `federation` feature",
+        )),
     }
 }
 

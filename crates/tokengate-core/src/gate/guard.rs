@@ -4,6 +4,7 @@
 use super::TokenGate;
 use crate::clock::unix_now;
 use crate::config::GuardMode;
+use crate::federation::issuers::ForeignRefusal;
 use crate::http::cookies::is_unsafe;
 use crate::http::error::{Error, ErrorKind};
 use crate::http::request::{bearer, RequestHead};
@@ -22,21 +23,31 @@ pub enum Route {
     Pass(Guarded),
     /// Answer it at once with this response (no token, or an invalid one).
     Refuse(Response),
-    /// Strict revocation: ask [`TokenGate::confirm`] whether the token's session is still
-    /// live, then pass or refuse as it says.
+    /// Ask [`TokenGate::confirm`], then pass or refuse as it says: whether the token's
+    /// session is still live (strict revocation), whether a WebSocket ticket is still unused,
+    /// or whether a token of another issuer holds (its keys may have to be fetched).
     Check(PendingCheck),
 }
 
-/// A valid token whose session strict revocation must still look up in the store, or a
-/// WebSocket ticket still to be spent; see [`Route::Check`] and [`TokenGate::confirm`].
+/// A valid token whose session strict revocation must still look up in the store, a
+/// WebSocket ticket still to be spent, or a token of another issuer still to be checked with
+/// its keys; see [`Route::Check`] and [`TokenGate::confirm`].
 #[derive(Debug)]
 pub struct PendingCheck {
-    verified: VerifiedToken,
+    pending: Pending,
     /// Whether the route needs a token: if not, an ended session or a store that cannot say
     /// make the request anonymous rather than refused.
     required: bool,
-    /// Whether `verified` is a WebSocket ticket, to spend before the session is looked up.
-    ticket: bool,
+}
+
+#[derive(Debug)]
+enum Pending {
+    /// A token of this gate's, whose session must be live.
+    Session(VerifiedToken),
+    /// A WebSocket ticket, to spend before its session is looked up.
+    Ticket(VerifiedToken),
+    /// A token naming one of the other issuers: checked with that issuer's keys alone.
+    Foreign(Box<str>),
 }
 
 /// What the guard leaves in the extensions of a request it lets through. Cloning it is two
@@ -75,7 +86,25 @@ impl TokenGate {
         if !self.config().guard.websocket_paths.is_empty() && self.is_websocket(head.path()) {
             return self.route_websocket(head, required);
         }
-        self.pass(self.check_token(head, required, true), required, head)
+        let checked = self.check_token(head, required, true);
+        if !matches!(checked, Ok(Some(_))) {
+            if let Some(pending) = self.foreign(head, required) {
+                return Route::Check(pending);
+            }
+        }
+        self.pass(checked, required, head)
+    }
+
+    /// A token that is not this gate's but names one of the other issuers: it is checked
+    /// with that issuer's keys in [`TokenGate::confirm`]. Only a bearer header is read: the
+    /// access cookie is this gate's own.
+    fn foreign<R: RequestHead + ?Sized>(&self, head: &R, required: bool) -> Option<PendingCheck> {
+        let issuers = self.issuers()?;
+        let token = bearer(head, self.config().guard.accept_authentication_header)?;
+        issuers.names(token).then(|| PendingCheck {
+            pending: Pending::Foreign(token.into()),
+            required,
+        })
     }
 
     /// What becomes of a request whose token was checked: passed (after strict revocation,
@@ -107,9 +136,8 @@ impl TokenGate {
                     // Where no token is needed, an ended session is no session: anonymous.
                     Some(false) => Route::Pass(Guarded::new(self.clone(), None)),
                     None => Route::Check(PendingCheck {
-                        verified,
+                        pending: Pending::Session(verified),
                         required,
-                        ticket: false,
                     }),
                 }
             }
@@ -132,7 +160,13 @@ impl TokenGate {
     /// cookie (cross-site WebSocket hijacking).
     fn route_websocket<R: RequestHead + ?Sized>(&self, head: &R, required: bool) -> Route {
         let Some(ticket) = ticket_of(head) else {
-            return self.pass(self.check_token(head, required, false), required, head);
+            let checked = self.check_token(head, required, false);
+            if !matches!(checked, Ok(Some(_))) {
+                if let Some(pending) = self.foreign(head, required) {
+                    return Route::Check(pending);
+                }
+            }
+            return self.pass(checked, required, head);
         };
         let now = unix_now();
         // A ticket ends at its `expiresIn`: no leeway (it was issued a moment ago, by a clock
@@ -143,9 +177,8 @@ impl TokenGate {
             .and_then(|verified| bound_here(verified, head.path()));
         match verified {
             Ok(verified) => Route::Check(PendingCheck {
-                verified,
+                pending: Pending::Ticket(verified),
                 required,
-                ticket: true,
             }),
             Err(_) if !required => Route::Pass(Guarded::new(self.clone(), None)),
             Err(error) => Route::Refuse(self.refusal(&Error::invalid_token(error), head)),
@@ -165,16 +198,21 @@ impl TokenGate {
     /// A WebSocket ticket is spent here first, in one atomic step of the shared attempt
     /// counter: of any number of upgrades with one ticket, on any instance sharing the counter,
     /// one gets through; the others are refused (401, `the ticket was used already`).
+    ///
+    /// A token of another issuer is checked with that issuer's keys, fetched if need be (a
+    /// request waits for them at most `issuer_keys_wait`, then is answered 503); it has no
+    /// session here, so strict revocation does not apply to it.
     pub async fn confirm<R: RequestHead + ?Sized>(
         &self,
         pending: PendingCheck,
         head: &R,
     ) -> Result<Guarded, Response> {
-        let PendingCheck {
-            verified,
-            required,
-            ticket,
-        } = pending;
+        let PendingCheck { pending, required } = pending;
+        let (verified, ticket) = match pending {
+            Pending::Session(verified) => (verified, false),
+            Pending::Ticket(verified) => (verified, true),
+            Pending::Foreign(token) => return self.confirm_foreign(&token, required, head).await,
+        };
         let claims = verified.claims();
         let live = if ticket {
             match self.spend_ticket(&verified).await {
@@ -189,6 +227,41 @@ impl TokenGate {
             Ok(false) | Err(_) if !required => Ok(Guarded::new(self.clone(), None)),
             Ok(false) => Err(self.refusal(&Error::invalid_token(TokenError::Revoked), head)),
             Err(error) => Err(self.refusal(&error, head)),
+        }
+    }
+
+    /// A token of another issuer: checked with that issuer's keys and policy.
+    async fn confirm_foreign<R: RequestHead + ?Sized>(
+        &self,
+        token: &str,
+        required: bool,
+        head: &R,
+    ) -> Result<Guarded, Response> {
+        let checked = match self.issuers() {
+            Some(issuers) => issuers.verify(token).await,
+            None => None,
+        };
+        let refused = match checked {
+            Some(Ok(foreign)) => {
+                let leeway = i64::try_from(self.config().tokens.leeway.as_secs()).unwrap_or(0);
+                return Ok(Guarded::new(
+                    self.clone(),
+                    Some(foreign.into_verified(leeway)),
+                ));
+            }
+            Some(Err(ForeignRefusal::Unavailable)) => {
+                Error::new(ErrorKind::Unavailable("key set of the issuer"))
+            }
+            Some(Err(ForeignRefusal::Invalid(why))) => {
+                tracing::debug!(target: "tokengate", reason = %why, "a token of another issuer was refused");
+                Error::invalid_token(why.token_error())
+            }
+            None => Error::invalid_token(TokenError::WrongAudienceOrIssuer),
+        };
+        if required {
+            Err(self.refusal(&refused, head))
+        } else {
+            Ok(Guarded::new(self.clone(), None))
         }
     }
 

@@ -91,6 +91,8 @@ struct Inner {
     store: Arc<dyn SessionStore>,
     failures: Arc<dyn AttemptCounter>,
     mfa: Option<Mfa>,
+    /// The other issuers whose access tokens the guard accepts (`[[issuers]]`).
+    issuers: Option<crate::federation::issuers::Issuers>,
     cookies: CookieJar,
     revocations: RevocationCache,
     cache: Option<VerifyCache>,
@@ -146,6 +148,10 @@ impl TokenGate {
     /// Second factors, where `mfa_key` turns them on.
     pub(crate) fn mfa(&self) -> Option<&Mfa> {
         self.inner.mfa.as_ref()
+    }
+
+    pub(crate) fn issuers(&self) -> Option<&crate::federation::issuers::Issuers> {
+        self.inner.issuers.as_ref()
     }
 
     pub(crate) fn failures(&self) -> &dyn AttemptCounter {

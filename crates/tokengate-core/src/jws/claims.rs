@@ -33,17 +33,26 @@ pub struct Claims<T = ()> {
     pub iss: String,
     /// The subject: the login, or the key of an application login.
     pub sub: String,
-    /// The audience, when one is configured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The audience, when one is configured (of a token of another issuer that names
+    /// several, the first).
+    #[serde(
+        default,
+        deserialize_with = "one_audience",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub aud: Option<String>,
-    /// Issued at, Unix seconds.
+    /// Issued at, Unix seconds (0 for a token of another issuer that does not say).
+    #[serde(default)]
     pub iat: i64,
     /// Expires at, Unix seconds (always present on access tokens).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
-    /// The token's own id.
+    /// The token's own id (its issuer's, or empty, for a token of another issuer).
+    #[serde(default)]
     pub jti: String,
-    /// The session that the sign-in opened.
+    /// The session that the sign-in opened. A token of another issuer opened none here: its
+    /// issuer's `sid`, if it has one, or empty.
+    #[serde(default)]
     pub sid: String,
     /// The application name of an application-key login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,4 +67,22 @@ impl<T: DeserializeOwned> Claims<T> {
     pub fn from_payload(payload: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(payload)
     }
+}
+
+/// `aud` as one text: a string, or the first of a list (another issuer's token may name
+/// several audiences).
+fn one_audience<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Audience {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<Audience>::deserialize(deserializer)? {
+        None => None,
+        Some(Audience::One(aud)) => Some(aud),
+        Some(Audience::Many(list)) => list.into_iter().next(),
+    })
 }

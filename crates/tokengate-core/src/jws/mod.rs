@@ -27,7 +27,8 @@ pub use algorithm::Algorithm;
 pub use claims::Claims;
 pub use error::TokenError;
 pub use grants::Grants;
-pub(crate) use key_set::KeySet;
+#[cfg_attr(not(feature = "federation"), allow(unused_imports))]
+pub(crate) use key_set::{install_crypto_provider, KeySet};
 pub use kind::TokenKind;
 pub use material::{KeyConfig, KeyError, KeyMaterial, Secret};
 pub(crate) use sign::{random_id, session_id, sign};

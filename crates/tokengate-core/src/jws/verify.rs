@@ -39,6 +39,8 @@ struct Verified {
     payload: Vec<u8>,
     /// Whether the token's session still waits for its second factor (`mfa_pending`).
     pending: bool,
+    /// Whether another issuer signed it (one of `[[issuers]]`): it has no session here.
+    foreign: bool,
     /// The last second it still verifies: `exp` plus leeway, and no later than its key lives.
     valid_until: i64,
 }
@@ -83,8 +85,57 @@ impl VerifiedToken {
         self.0.pending
     }
 
+    /// Whether another issuer signed the token (one of `[[issuers]]`): then [`claims`]
+    /// name that issuer in `iss`, its subject is that issuer's (someone only together with
+    /// `iss`), its roles and scopes are mapped as its configuration says, it has no session
+    /// of this gate's (`sid` and `jti` are its issuer's, if any), and it proves no second
+    /// factor here.
+    ///
+    /// [`claims`]: Self::claims
+    pub fn is_foreign(&self) -> bool {
+        self.0.foreign
+    }
+
+    /// A token another issuer signed, verified with its keys and its policy: `payload` its
+    /// claims, `grants` its roles and scopes as the policy maps them.
+    pub(crate) fn foreign(payload: Vec<u8>, grants: Grants, valid_until: i64) -> Self {
+        let claims = Claims::from_payload(&payload).map_or_else(
+            |_| {
+                // Verified: `iss` and `sub` are strings; anything else may not fit.
+                #[derive(Deserialize)]
+                struct Named {
+                    iss: String,
+                    sub: String,
+                }
+                let named: Option<Named> = serde_json::from_slice(&payload).ok();
+                let mut claims = Registered::empty().into_claims();
+                if let Some(named) = named {
+                    (claims.iss, claims.sub) = (named.iss, named.sub);
+                }
+                claims
+            },
+            // Not an application login of this gate's, whatever it says.
+            |claims| Claims {
+                app: None,
+                ..claims
+            },
+        );
+        Self(std::sync::Arc::new(Verified {
+            claims: std::sync::OnceLock::from(claims),
+            grants: std::sync::OnceLock::from(grants),
+            grant_spans: [None, None],
+            payload,
+            pending: false,
+            foreign: true,
+            valid_until,
+        }))
+    }
+
     /// The assurance the token states: whether its `acr` is `aal2`, and its `auth_time`
     /// (the last time a factor was proved on its session), read from the payload.
+    ///
+    /// A token of another issuer states none here: its `acr` is its issuer's word, which this
+    /// gate has not checked.
     pub fn assurance(&self) -> (bool, Option<i64>) {
         #[derive(Deserialize)]
         struct Assured<'a> {
@@ -92,6 +143,9 @@ impl VerifiedToken {
             acr: Option<Cow<'a, str>>,
             #[serde(default)]
             auth_time: Option<i64>,
+        }
+        if self.0.foreign {
+            return (false, None);
         }
         serde_json::from_slice::<Assured<'_>>(&self.0.payload).map_or((false, None), |read| {
             (read.acr.as_deref() == Some("aal2"), read.auth_time)
@@ -355,6 +409,7 @@ pub(crate) fn verify(
         grant_spans,
         payload,
         pending,
+        foreign: false,
         valid_until,
     })))
 }
