@@ -199,6 +199,7 @@ macro_rules! with_issuers {
             unknown_key_ids_fetch_the_keys_at_most_once_per_interval,
             a_rotated_key_is_found_and_a_failing_provider_is_served_from_cache,
             a_provider_down_at_start_answers_503_until_it_is_back,
+            a_pending_check_of_another_issuers_token_never_shows_it,
         ]);
     };
 }

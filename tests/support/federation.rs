@@ -215,6 +215,34 @@ pub async fn tokens_of_a_configured_issuer_reach_guarded_routes(adapter: Adapter
         .await
         .expect(401)
         .error("insufficient_user_authentication");
+    // What only this gate may say is not taken from another issuer: not an application login
+    // (nor a user of this gate's), no role outside the configured claim, no factor proved.
+    let claiming = idp.token(&json!({
+        "app": "demo-app", "roles": ["admin"], "acr": "aal2", "amr": ["hwk"],
+        "auth_time": now(), "mfa_pending": true, "scope": "read",
+    }));
+    let seen = get_as(&server, "/api/rest/me", &claiming).await;
+    seen.expect(200);
+    let seen = seen.json();
+    for name in ["app", "acr", "amr", "auth_time", "mfa_pending", "roles"] {
+        assert!(
+            seen.get(name).is_none(),
+            "`{name}` reached the handler: {seen}"
+        );
+    }
+    assert_eq!(seen["scope"], "read", "{seen}");
+    get_as(&server, "/api/rest/admin", &claiming)
+        .await
+        .expect(403);
+    get_as(&server, "/api/rest/machine", &claiming)
+        .await
+        .expect(403);
+    get_as(&server, "/api/rest/account", &claiming)
+        .await
+        .expect(403);
+    // The mapped roles are what the handler sees as `roles`.
+    let seen = get_as(&server, "/api/rest/me", &admin).await.json();
+    assert_eq!(seen["roles"], json!(["admin"]), "{seen}");
     // The gate's own tokens keep working beside them.
     let (own, _) = sign_in(&server, demo::USER).await;
     get_as(&server, "/api/rest/me", &own.access)
@@ -300,6 +328,15 @@ pub async fn tokens_of_another_issuer_are_held_to_its_policy(adapter: Adapter) {
         .says("expired");
     refused(idp.token(&json!({ "nbf": now() + 600 }))).await;
     refused(idp.token(&json!({ "sub": "" }))).await;
+    // Times are integers, as in this gate's own tokens (a float would be rounded, and read
+    // differently by the guard and the handler).
+    let at = now();
+    #[allow(clippy::cast_precision_loss)]
+    let later = (at + 300) as f64 + 0.25;
+    refused(idp.token(&json!({ "exp": later }))).await;
+    refused(idp.token(&json!({ "iat": 1.5 }))).await;
+    refused(idp.token(&json!({ "exp": u64::MAX }))).await;
+    refused(idp.token(&json!({ "nbf": "0" }))).await;
     let no_exp = json!({ "iss": idp.issuer, "aud": AUDIENCE, "sub": "x" });
     let header = json!({ "alg": "ES256", "kid": idp.kid });
     refused(idp.signed(&header, &no_exp)).await;
@@ -342,6 +379,32 @@ pub async fn tokens_of_another_issuer_are_held_to_its_policy(adapter: Adapter) {
         "exp": now() + 60 });
     refused(idp.signed(&header, &stranger)).await;
     assert_eq!(idp.jwks_fetches(), before);
+}
+
+/// A request head for [`tokengate::TokenGate::route`].
+struct Head(String);
+
+impl tokengate::adapter::RequestHead for Head {
+    fn method(&self) -> &'static str {
+        "GET"
+    }
+    fn path(&self) -> &'static str {
+        "/api/rest/me"
+    }
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        (name == "authorization").then_some(self.0.as_bytes())
+    }
+}
+
+pub async fn a_pending_check_of_another_issuers_token_never_shows_it(adapter: Adapter) {
+    let idp = Idp::start().await;
+    let server = start_for(adapter, &idp, "").await;
+    let token = idp.token(&json!({}));
+    let route = server.gate.route(&Head(format!("Bearer {token}")));
+    let shown = format!("{route:?}");
+    assert!(shown.contains("Foreign"), "{shown}");
+    let signature = token.rsplit('.').next().expect("a signature");
+    assert!(!shown.contains(signature), "the token is shown: {shown}");
 }
 
 pub async fn unknown_key_ids_fetch_the_keys_at_most_once_per_interval(adapter: Adapter) {

@@ -62,7 +62,9 @@ impl Requirement {
         Self(Rule::Scope(scope.into()))
     }
 
-    /// A user signed in (with a login and password), not an application key.
+    /// A user signed in here (with a login and password, or a passkey), not an application
+    /// key, and not a token of another issuer (`[[issuers]]`), which may as well be a
+    /// machine's.
     pub fn user() -> Self {
         Self(Rule::User)
     }
@@ -178,7 +180,7 @@ impl Requirement {
         match &self.0 {
             Rule::Role(role) => token.grants().has_role(role),
             Rule::Scope(scope) => token.grants().has_scope(scope),
-            Rule::User => token.claims().app.is_none(),
+            Rule::User => token.claims().app.is_none() && !token.is_foreign(),
             Rule::Application(None) => token.claims().app.is_some(),
             Rule::Application(Some(name)) => token.claims().app.as_deref() == Some(&**name),
             Rule::Custom { check, .. } => check(token),

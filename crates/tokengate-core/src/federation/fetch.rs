@@ -104,7 +104,19 @@ fn jwks_uri_of(body: &[u8], issuer: &str) -> Result<String, FetchError> {
         ));
     }
     let secure = found.jwks_uri.starts_with("https://");
-    let local = issuer.starts_with("http://") && found.jwks_uri.starts_with("http://");
+    // As start-up allows an http issuer: on this machine only.
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                host
+            } else {
+                authority
+            }
+        });
+    let local = issuer.starts_with("http://")
+        && found.jwks_uri.starts_with("http://")
+        && matches!(host, "localhost" | "127.0.0.1" | "[::1]");
     if !(secure || local) {
         return Err(FetchError(
             "the jwks_uri is not an https address (http only for an http issuer)".into(),
@@ -258,6 +270,27 @@ mod tests {
             jwks_uri_of(&doc("https://keys.example/jwks"), "https://idp.example").unwrap(),
             "https://keys.example/jwks"
         );
+    }
+
+    #[test]
+    fn a_local_http_issuer_names_http_keys_on_this_machine_only() {
+        let issuer = "http://127.0.0.1:9000";
+        let doc =
+            |jwks: &str| serde_json::to_vec(&json!({"issuer": issuer, "jwks_uri": jwks})).unwrap();
+        for local in [
+            "http://127.0.0.1:9000/jwks",
+            "http://localhost/jwks",
+            "http://[::1]:8080/k",
+        ] {
+            assert!(jwks_uri_of(&doc(local), issuer).is_ok(), "{local}");
+        }
+        for remote in [
+            "http://keys.remote.example/jwks",
+            "http://127.0.0.1.evil.example/jwks",
+            "http://localhost.evil.example:80/jwks",
+        ] {
+            assert!(jwks_uri_of(&doc(remote), issuer).is_err(), "{remote}");
+        }
     }
 
     #[tokio::test]

@@ -155,9 +155,36 @@ impl Foreign {
             .get("exp")
             .and_then(Value::as_i64)
             .map_or(i64::MAX, |exp| exp.saturating_add(leeway));
-        let payload = serde_json::to_vec(&self.claims).unwrap_or_default();
+        let payload = serde_json::to_vec(&handed_on(self.claims, &self.grants)).unwrap_or_default();
         VerifiedToken::foreign(payload, self.grants, valid_until)
     }
+}
+
+/// The claims a handler reads from a token of another issuer: its own, but with its roles
+/// and scopes as its policy mapped them (`roles`, a list; `scope`, space-separated), and
+/// without what only this gate may say (`app`, an application login here; `mfa_pending`,
+/// `acr`, `amr`, `auth_time`, a factor proved here).
+fn handed_on(mut claims: Map<String, Value>, grants: &Grants) -> Map<String, Value> {
+    for name in [
+        "app",
+        "mfa_pending",
+        "acr",
+        "amr",
+        "auth_time",
+        "roles",
+        "scope",
+    ] {
+        claims.remove(name);
+    }
+    let roles: Vec<Value> = grants.roles().map(Value::from).collect();
+    if !roles.is_empty() {
+        claims.insert("roles".into(), Value::Array(roles));
+    }
+    let scopes: Vec<&str> = grants.scopes().collect();
+    if !scopes.is_empty() {
+        claims.insert("scope".into(), Value::from(scopes.join(" ")));
+    }
+    claims
 }
 
 /// Checks `token` with `key`, one of the keys of the issuer `policy` is for.
@@ -205,6 +232,17 @@ pub(crate) fn verify(
         },
     )?;
     let claims = data.claims;
+    // Times as this gate's own tokens have them: integers (jsonwebtoken rounds a float).
+    let integer = |name: &str| match claims.get(name) {
+        None => name != "exp",
+        Some(value) => value.as_i64().is_some(),
+    };
+    if !["exp", "nbf", "iat"].into_iter().all(integer) {
+        return Err(ForeignError::Invalid(
+            TokenError::BadClaims,
+            "exp, nbf and iat must be integers".into(),
+        ));
+    }
     if !matches!(claims.get("sub"), Some(Value::String(sub)) if !sub.is_empty()) {
         return Err(ForeignError::Invalid(
             TokenError::BadClaims,

@@ -40,7 +40,6 @@ pub struct PendingCheck {
     required: bool,
 }
 
-#[derive(Debug)]
 enum Pending {
     /// A token of this gate's, whose session must be live.
     Session(VerifiedToken),
@@ -48,6 +47,17 @@ enum Pending {
     Ticket(VerifiedToken),
     /// A token naming one of the other issuers: checked with that issuer's keys alone.
     Foreign(Box<str>),
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Session(verified) => f.debug_tuple("Session").field(verified).finish(),
+            Self::Ticket(verified) => f.debug_tuple("Ticket").field(verified).finish(),
+            // A bearer token: never shown.
+            Self::Foreign(_) => f.write_str("Foreign(<token>)"),
+        }
+    }
 }
 
 /// What the guard leaves in the extensions of a request it lets through. Cloning it is two
