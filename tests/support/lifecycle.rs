@@ -30,7 +30,8 @@ async fn listed(server: &Server, tokens: &Tokens) -> Vec<Value> {
 }
 
 pub async fn sessions_record_their_client_and_last_use(adapter: Adapter) {
-    let server = start(adapter, &[]).await;
+    // The last use written at each `/token` (by default, at most once a minute).
+    let server = start(adapter, &[("TOKENGATE_SESSION_TOUCH_INTERVAL", "0s")]).await;
     let fields = [
         ("login", super::demo::USER.0),
         ("password", super::demo::USER.1),
@@ -61,6 +62,14 @@ pub async fn sessions_record_their_client_and_last_use(adapter: Adapter) {
         .as_i64()
         .expect("lastUsedAt");
     assert!(after > before, "last use {before} → {after}");
+    // By default a `/token` within a minute of the last use written writes nothing: the list
+    // shows the last use to the minute.
+    let server = start(adapter, &[]).await;
+    let mine = server.signin(&[]).await.tokens();
+    let before = listed(&server, &mine).await[0]["lastUsedAt"].clone();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    server.refresh(&mine.refresh).await.tokens();
+    assert_eq!(listed(&server, &mine).await[0]["lastUsedAt"], before);
 }
 
 pub async fn an_idle_session_ends_at_its_next_refresh(adapter: Adapter) {

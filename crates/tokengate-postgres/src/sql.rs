@@ -21,6 +21,7 @@ pub(crate) struct Statements {
     pub(crate) schema: String,
     pub(crate) create: String,
     pub(crate) refresh: String,
+    pub(crate) refresh_unchanged: String,
     pub(crate) is_live: String,
     pub(crate) revoke: String,
     pub(crate) revoke_subject: String,
@@ -175,6 +176,16 @@ impl Statements {
                  )
                  SELECT * FROM current UNION ALL SELECT * FROM replaced
                  UNION ALL SELECT * FROM reused UNION ALL SELECT * FROM idle"
+            ),
+            // A refresh that changes nothing, read-only (no lock, no write, no commit to flush):
+            // $2 id, $3 subject, $4 now, $5 the presented token, $6 the touch interval, $7 the
+            // idle timeout (or null). The rules of `Refreshed::unchanged`.
+            refresh_unchanged: format!(
+                "SELECT 'current'::text, {COLUMNS} FROM {s}.sessions
+                 WHERE ns = $1 AND id = $2 AND subject = $3
+                   AND (expires_at IS NULL OR expires_at > $4)
+                   AND token = $5 AND $4 - refreshed_at < $6
+                   AND ($7::bigint IS NULL OR $4 - refreshed_at <= $7)"
             ),
             is_live: format!(
                 "SELECT EXISTS (SELECT 1 FROM {s}.sessions

@@ -374,6 +374,7 @@ impl SessionStore for RedisStore {
                         .map(|idle| idle.to_string())
                         .unwrap_or_default(),
                 )
+                .arg(request.touch)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(failed)?;

@@ -211,7 +211,7 @@ impl SessionStore for SqliteStore {
         let id = request.id.to_owned();
         let token = request.token.to_owned();
         let rotate_to = request.rotate_to.map(str::to_owned);
-        let (now, grace, idle) = (request.now, request.grace, request.idle);
+        let (now, grace, idle, touch) = (request.now, request.grace, request.idle, request.touch);
         self.run(move |connection| {
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -226,7 +226,12 @@ impl SessionStore for SqliteStore {
                 Some(new) => RefreshRequest::rotate(&subject, &id, &token, now, new, grace),
                 None => RefreshRequest::keep(&subject, &id, &token, now),
             }
-            .idle(idle);
+            .idle(idle)
+            .touch(touch);
+            if let Some(unchanged) = Refreshed::unchanged(&found, &request) {
+                // Nothing to write: the transaction ends without a change.
+                return Ok(unchanged);
+            }
             let (outcome, keep) = Refreshed::decide(found, &request);
             match keep {
                 Some(session) => write(&transaction, &session)?,

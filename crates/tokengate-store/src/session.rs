@@ -200,6 +200,10 @@ pub struct RefreshRequest<'a> {
     /// The idle timeout: a session not used for longer than this many seconds ends instead
     /// of refreshing (`None`: no idle timeout).
     pub idle: Option<i64>,
+    /// The session's last use is written at most once per this many seconds: a refresh that
+    /// keeps the token, less than this long after the last use written, writes nothing (`0`:
+    /// each refresh writes). A rotation always writes.
+    pub touch: i64,
 }
 
 impl<'a> RefreshRequest<'a> {
@@ -213,6 +217,7 @@ impl<'a> RefreshRequest<'a> {
             rotate_to: None,
             grace: 0,
             idle: None,
+            touch: 0,
         }
     }
 
@@ -233,6 +238,7 @@ impl<'a> RefreshRequest<'a> {
             rotate_to: Some(new_token),
             grace,
             idle: None,
+            touch: 0,
         }
     }
 
@@ -240,6 +246,14 @@ impl<'a> RefreshRequest<'a> {
     #[must_use]
     pub fn idle(mut self, idle: Option<i64>) -> Self {
         self.idle = idle;
+        self
+    }
+
+    /// The same refresh, writing the session's last use only when `seconds` have passed since
+    /// it was last written (see [`RefreshRequest::touch`]).
+    #[must_use]
+    pub fn touch(mut self, seconds: i64) -> Self {
+        self.touch = seconds;
         self
     }
 }
@@ -323,6 +337,9 @@ impl Refreshed {
     /// the session as it must be stored afterwards (`None`: delete it). Shared by the stores
     /// that keep whole sessions in memory or in SQL.
     pub fn decide(mut session: Session, request: &RefreshRequest<'_>) -> (Self, Option<Session>) {
+        if let Some(unchanged) = Self::unchanged(&session, request) {
+            return (unchanged, Some(session));
+        }
         if session.subject != request.subject {
             return (Self::Gone, Some(session));
         }
@@ -347,6 +364,20 @@ impl Refreshed {
         }
         // A token of this session that rotation already replaced: stolen, or replayed.
         (Self::Reused(session), None)
+    }
+}
+
+impl Refreshed {
+    /// The answer to a refresh that changes nothing, when `request` is one: the session's
+    /// current token, no rotation, not idle, and its last use written less than
+    /// [`RefreshRequest::touch`] seconds ago. A store answers it without writing.
+    pub fn unchanged(session: &Session, request: &RefreshRequest<'_>) -> Option<Self> {
+        (request.rotate_to.is_none()
+            && session.subject == request.subject
+            && session.token == request.token
+            && request.now.saturating_sub(session.refreshed_at) < request.touch
+            && !session.is_idle(request.idle, request.now))
+        .then(|| Self::Current(session.clone()))
     }
 }
 

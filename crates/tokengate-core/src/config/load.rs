@@ -653,7 +653,7 @@ mod tests {
         ] {
             assert!(known.contains(key), "{key}");
         }
-        assert_eq!(known.len(), 57);
+        assert_eq!(known.len(), 58);
     }
 
     #[test]

@@ -82,6 +82,12 @@ pub struct TokenSettings {
     /// timeout, only the absolute lifetime (`session_idle`).
     #[serde(deserialize_with = "de::optional_duration")]
     pub session_idle: Option<Duration>,
+    /// How often, at most, a `/token` that keeps its refresh token writes the session's last
+    /// use (`session_touch_interval`, default 60 s; `0s`: every time): the resolution of
+    /// `session_idle` and of the sessions list's `refreshedAt`. Within it, a `/token` reads and
+    /// writes nothing (on PostgreSQL, one read-only statement). A rotation always writes.
+    #[serde(rename = "session_touch_interval", deserialize_with = "de::duration")]
+    pub touch_interval: Duration,
     /// The most live sessions one subject holds: a new sign-in ends the least recently used
     /// one (`max_sessions`, default 100). `None` (`none`): no limit, a risk — one password
     /// can then make the store hold sessions without bound.
@@ -102,6 +108,7 @@ impl Default for TokenSettings {
             rotation: false,
             reuse_grace: Duration::from_secs(10),
             session_idle: None,
+            touch_interval: Duration::from_secs(60),
             max_sessions: Some(100),
         }
     }
@@ -111,6 +118,14 @@ impl TokenSettings {
     /// The longest refresh lifetime a client may ask for.
     pub fn max_refresh_ttl(&self) -> Duration {
         self.max_refresh_ttl.unwrap_or(self.refresh_ttl)
+    }
+
+    /// How often, in seconds, a refresh writes the session's last use: the touch interval, at
+    /// most half the idle timeout (so that an idle session is told from a used one).
+    pub fn touch_seconds(&self) -> i64 {
+        let touch = self.touch_interval;
+        let touch = self.session_idle.map_or(touch, |idle| touch.min(idle / 2));
+        i64::try_from(touch.as_secs()).unwrap_or(i64::MAX)
     }
 
     /// The idle timeout in seconds, as the stores take it.

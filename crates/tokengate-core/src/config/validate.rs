@@ -253,6 +253,13 @@ impl Config {
                 ));
             }
         }
+        if self.tokens.touch_interval > Duration::from_secs(3600) {
+            return Err(ConfigError::new(
+                "session_touch_interval",
+                &format_duration(self.tokens.touch_interval),
+                "must be at most 1h: it is how stale the last use of a session may be",
+            ));
+        }
         if self.tokens.max_sessions == Some(0) {
             return Err(ConfigError::new(
                 "max_sessions",

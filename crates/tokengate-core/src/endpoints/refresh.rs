@@ -65,7 +65,8 @@ pub(super) async fn refresh<R: RequestHead + ?Sized>(
         ),
         None => RefreshRequest::keep(&claims.sub, &claims.sid, &claims.jti, now),
     }
-    .idle(settings.idle_seconds());
+    .idle(settings.idle_seconds())
+    .touch(settings.touch_seconds());
     let outcome = gate
         .store()
         .refresh(request)

@@ -1,5 +1,6 @@
 -- The rules of `Refreshed::decide`, on the server. KEYS: the session, its subject's index.
--- ARGV: presented token id, now, new token id or '', grace, subject, idle timeout or ''.
+-- ARGV: presented token id, now, new token id or '', grace, subject, idle timeout or '',
+-- the touch interval (the last use is written at most once per this many seconds).
 local s = redis.call('HMGET', KEYS[1], 'token', 'previous', 'rotated_at', 'expires_at', 'subject', 'id', 'refreshed_at')
 if not s[1] then return {'gone'} end
 local now = tonumber(ARGV[2])
@@ -14,7 +15,7 @@ end
 if s[1] == ARGV[1] then
   if ARGV[3] ~= '' then
     redis.call('HSET', KEYS[1], 'refreshed_at', ARGV[2], 'previous', s[1], 'token', ARGV[3], 'rotated_at', ARGV[2])
-  else
+  elseif now - tonumber(s[7]) >= tonumber(ARGV[7]) then
     redis.call('HSET', KEYS[1], 'refreshed_at', ARGV[2])
   end
   local all = redis.call('HGETALL', KEYS[1])

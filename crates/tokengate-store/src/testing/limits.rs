@@ -43,6 +43,72 @@ pub(super) async fn an_idle_session_ends_at_its_next_refresh<S: SessionStore>(st
     assert!(store.list(&erin, t + 500).await.expect("list").is_empty());
 }
 
+/// Without rotation, the last use is written at most once per touch interval: a refresh
+/// within it answers the session as stored; one after it writes; an idle timeout still
+/// counts from the last use written; a rotation always writes.
+pub(super) async fn the_last_use_is_written_once_per_touch_interval<S: SessionStore>(
+    store: &S,
+    t: i64,
+) {
+    let gina = unique("gina");
+    let (v1, v2) = (unique("v1"), unique("v2"));
+    let hour = Some(t + 3_600);
+    create(store, session(&v1, &gina, "k1", t, hour)).await;
+    create(store, session(&v2, &gina, "k2", t, hour)).await;
+    let keep = |at| RefreshRequest::keep(&gina, &v1, "k1", at).touch(60);
+    let stamp = |refreshed: Refreshed| match refreshed {
+        Refreshed::Current(session) => session.refreshed_at,
+        other => panic!("not refreshed: {other:?}"),
+    };
+    assert_eq!(
+        stamp(store.refresh(keep(t + 30)).await.expect("refresh")),
+        t,
+        "within"
+    );
+    assert_eq!(
+        stamp(store.refresh(keep(t + 59)).await.expect("refresh")),
+        t,
+        "within"
+    );
+    assert_eq!(
+        stamp(store.refresh(keep(t + 60)).await.expect("refresh")),
+        t + 60,
+        "after"
+    );
+    assert_eq!(
+        stamp(store.refresh(keep(t + 100)).await.expect("refresh")),
+        t + 60
+    );
+    let listed = store.list(&gina, t + 100).await.expect("list");
+    let v1_listed = listed.iter().find(|s| s.id == v1).expect("listed");
+    assert_eq!(
+        v1_listed.refreshed_at,
+        t + 60,
+        "the list shows the last use written"
+    );
+    // A wrong token is refused within the interval as after it.
+    let wrong = RefreshRequest::keep(&gina, &v1, "k9", t + 101).touch(60);
+    assert_eq!(
+        store.refresh(wrong).await.expect("refresh"),
+        Refreshed::Gone
+    );
+    // Idle from the last use written: within the interval but past the idle timeout, it ends.
+    let idle = RefreshRequest::keep(&gina, &v1, "k1", t + 60 + 51)
+        .idle(Some(50))
+        .touch(60);
+    assert_eq!(store.refresh(idle).await.expect("refresh"), Refreshed::Gone);
+    assert!(!store.is_live(&gina, &v1, t + 112).await.expect("is_live"));
+    // A rotation writes whatever the interval.
+    let rotated = store
+        .refresh(RefreshRequest::rotate(&gina, &v2, "k2", t + 5, "k3", 10).touch(60))
+        .await
+        .expect("refresh");
+    assert!(
+        matches!(rotated, Refreshed::Current(ref s) if s.refreshed_at == t + 5 && s.token == "k3"),
+        "{rotated:?}"
+    );
+}
+
 /// At most `max` live sessions: a new one ends the least recently used, in the same step;
 /// a lower limit ends as many as it takes.
 pub(super) async fn a_new_session_past_the_limit_ends_the_least_recently_used<S: SessionStore>(

@@ -120,6 +120,7 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
         revocation::a_sign_out_of_all_ends_at_most_what_it_is_asked,
         revocation::batches_end_everything_while_single_sessions_end,
         limits::an_idle_session_ends_at_its_next_refresh,
+        limits::the_last_use_is_written_once_per_touch_interval,
         limits::a_new_session_past_the_limit_ends_the_least_recently_used,
         limits::sign_ins_at_once_never_pass_the_limit,
         limits::sign_ins_within_one_tick_keep_the_newest,
