@@ -100,7 +100,15 @@ pub async fn an_idle_session_ends_at_its_next_refresh(adapter: Adapter) {
 }
 
 pub async fn a_new_signin_past_the_limit_ends_the_least_recently_used_session(adapter: Adapter) {
-    let server = start(adapter, &[("TOKENGATE_MAX_SESSIONS", "2")]).await;
+    // Each use written (by default, the last use is known to the minute).
+    let server = start(
+        adapter,
+        &[
+            ("TOKENGATE_MAX_SESSIONS", "2"),
+            ("TOKENGATE_SESSION_TOUCH_INTERVAL", "0s"),
+        ],
+    )
+    .await;
     let first = server.signin(&[]).await.tokens();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let second = server.signin(&[]).await.tokens();

@@ -415,6 +415,25 @@ impl SessionStore for PostgresStore {
         })
     }
 
+    fn session<'a>(
+        &'a self,
+        subject: &'a str,
+        id: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, Option<Session>> {
+        Box::pin(async move {
+            let row = sqlx::query(&self.sql.session)
+                .bind(&*self.ns)
+                .bind(id)
+                .bind(subject)
+                .bind(now)
+                .fetch_optional(self.pool().await?)
+                .await
+                .map_err(failed)?;
+            row.map(|row| session(&row, 0)).transpose().map_err(failed)
+        })
+    }
+
     fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>> {
         Box::pin(async move {
             let rows = sqlx::query(&self.sql.list)

@@ -26,6 +26,7 @@ pub(crate) struct Statements {
     pub(crate) revoke: String,
     pub(crate) revoke_subject: String,
     pub(crate) list: String,
+    pub(crate) session: String,
     pub(crate) reserve: String,
     pub(crate) release: String,
     pub(crate) clear: String,
@@ -242,6 +243,11 @@ impl Statements {
                         COALESCE((SELECT array_agg(id ORDER BY id) FROM ended
                                   WHERE expires_at IS NULL OR expires_at > $4),
                                  ARRAY[]::text[])"
+            ),
+            session: format!(
+                "SELECT {COLUMNS} FROM {s}.sessions
+                 WHERE ns = $1 AND id = $2 AND subject = $3
+                   AND (expires_at IS NULL OR expires_at > $4)"
             ),
             list: format!(
                 "SELECT {COLUMNS} FROM {s}.sessions

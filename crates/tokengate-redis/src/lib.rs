@@ -458,6 +458,27 @@ impl SessionStore for RedisStore {
         })
     }
 
+    fn session<'a>(
+        &'a self,
+        subject: &'a str,
+        id: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, Option<Session>> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let flat: Vec<String> = redis::cmd("HGETALL")
+                .arg(self.keys.session(subject, id))
+                .query_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            if flat.is_empty() {
+                return Ok(None);
+            }
+            let found = parse(&flat)?;
+            Ok((found.subject == subject && found.id == id && found.is_live(now)).then_some(found))
+        })
+    }
+
     fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;

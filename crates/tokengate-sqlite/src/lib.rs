@@ -302,6 +302,21 @@ impl SessionStore for SqliteStore {
         })
     }
 
+    fn session<'a>(
+        &'a self,
+        subject: &'a str,
+        id: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, Option<Session>> {
+        let (subject, id) = (subject.to_owned(), id.to_owned());
+        self.run(move |connection| {
+            Ok(connection
+                .query_row(sql::SESSION_BY_ID, params![id], session)
+                .optional()?
+                .filter(|found| found.subject == subject && found.is_live(now)))
+        })
+    }
+
     fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>> {
         let subject = subject.to_owned();
         self.run(move |connection| {

@@ -61,7 +61,7 @@ use crate::jws::{Algorithm, KeyConfig, Secret};
 /// | `rotation` | `false` | `/token` returns a new refresh token and retires the old one |
 /// | `reuse_grace` | `10s` | how long a retired refresh token still gets the current one (at most `5m`: a longer grace would hide reuse) |
 /// | `session_idle` | none | a session unused (no `/token`) for longer ends at its next `/token`; longer than `access_ttl` |
-/// | `session_touch_interval` | `60s` | a `/token` that keeps its refresh token writes the last use at most this often (at most half of `session_idle`; `0s`: always): the resolution of `session_idle` and of `refreshedAt` |
+/// | `session_touch_interval` | `60s` | a `/token` that keeps its refresh token writes the last use at most this often (at most half of `session_idle`; `0s`: always): the resolution of `session_idle`, of `refreshedAt` and of the least recently used session `max_sessions` ends |
 /// | `max_sessions` | `100` | the most live sessions per subject: a new sign-in ends the least recently used one; `none` for no limit (a risk: one password can then fill the store) |
 /// | `strict_revocation` | `false` | the guard also checks that the token's session is live |
 /// | `revocation_cache_ttl` | `5s` | how long a strict guard trusts its last look at a session: a sign-out on another instance is seen within it (on the same instance, at once); at most `1m` |

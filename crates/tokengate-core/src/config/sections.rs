@@ -84,7 +84,8 @@ pub struct TokenSettings {
     pub session_idle: Option<Duration>,
     /// How often, at most, a `/token` that keeps its refresh token writes the session's last
     /// use (`session_touch_interval`, default 60 s; `0s`: every time): the resolution of
-    /// `session_idle` and of the sessions list's `refreshedAt`. Within it, a `/token` reads and
+    /// `session_idle`, of the sessions list's `refreshedAt` and of which session is the least
+    /// recently used when `max_sessions` ends one. Within it, a `/token` reads and
     /// writes nothing (on PostgreSQL, one read-only statement). A rotation always writes.
     #[serde(rename = "session_touch_interval", deserialize_with = "de::duration")]
     pub touch_interval: Duration,

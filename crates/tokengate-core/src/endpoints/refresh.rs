@@ -67,11 +67,17 @@ pub(super) async fn refresh<R: RequestHead + ?Sized>(
     }
     .idle(settings.idle_seconds())
     .touch(settings.touch_seconds());
-    let outcome = gate
-        .store()
-        .refresh(request)
-        .await
-        .map_err(|e| store_down(&e))?;
+    // Within the touch interval the session just read is the answer: nothing to write, and no
+    // second statement.
+    let unchanged = Refreshed::unchanged(&current, &request).filter(|_| current.is_live(now));
+    let outcome = match unchanged {
+        Some(unchanged) => unchanged,
+        None => gate
+            .store()
+            .refresh(request)
+            .await
+            .map_err(|e| store_down(&e))?,
+    };
     let session = match outcome {
         Refreshed::Current(session) | Refreshed::Replaced(session)
             if session.subject == claims.sub =>

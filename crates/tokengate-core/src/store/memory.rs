@@ -389,6 +389,19 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(Ok(Some(ended))))
     }
 
+    fn session<'a>(
+        &'a self,
+        subject: &'a str,
+        id: &'a str,
+        now: i64,
+    ) -> StoreFuture<'a, Option<Session>> {
+        let found = self
+            .state()
+            .session(&Id::new(id), now)
+            .filter(|session| session.subject == subject);
+        Box::pin(std::future::ready(Ok(found)))
+    }
+
     fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>> {
         let state = self.state();
         let mut sessions: Vec<Session> = state

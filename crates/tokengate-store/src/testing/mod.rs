@@ -107,6 +107,7 @@ pub async fn session_store_contract<S: SessionStore>(store: &S) {
         sessions::a_session_past_its_end_is_gone,
         sessions::a_session_is_gone_once_the_clock_passes_its_end,
         sessions::a_refresh_naming_another_subject_finds_nothing,
+        sessions::a_session_is_read_by_id_for_its_subject_while_live,
         rotation::without_rotation_only_the_current_token_refreshes,
         rotation::a_rotated_token_is_replaced_then_reused,
         rotation::concurrent_refreshes_never_fork_a_session,

@@ -163,3 +163,45 @@ pub(super) async fn a_refresh_naming_another_subject_finds_nothing<S: SessionSto
     assert!(store.is_live(&carol, &e2, t).await.expect("is_live"));
     store.revoke(&carol, &e2, t).await.expect("revoke");
 }
+
+/// A session is read by its id for its subject alone, while it is live, as stored.
+pub(super) async fn a_session_is_read_by_id_for_its_subject_while_live<S: SessionStore>(
+    store: &S,
+    t: i64,
+) {
+    let (dana, eve) = (unique("dana"), unique("eve"));
+    let (e3, e4) = (unique("e3"), unique("e4"));
+    create(store, session(&e3, &dana, "z1", t, Some(t + 100))).await;
+    create(store, session(&e4, &dana, "z2", t, Some(t + 3_600))).await;
+    let read = store.session(&dana, &e3, t + 1).await.expect("session");
+    let read = read.expect("a live session is read");
+    assert_eq!((read.id.as_str(), read.token.as_str()), (e3.as_str(), "z1"));
+    assert_eq!((read.subject.as_str(), read.created_at), (dana.as_str(), t));
+    assert!(
+        store
+            .session(&eve, &e3, t + 1)
+            .await
+            .expect("session")
+            .is_none(),
+        "a session was read for another subject"
+    );
+    assert!(
+        store
+            .session(&dana, &e3, t + 100)
+            .await
+            .expect("session")
+            .is_none(),
+        "a session was read past its end"
+    );
+    assert!(store
+        .session(&dana, &unique("e5"), t)
+        .await
+        .expect("session")
+        .is_none());
+    store.revoke(&dana, &e4, t).await.expect("revoke");
+    assert!(store
+        .session(&dana, &e4, t)
+        .await
+        .expect("session")
+        .is_none());
+}
