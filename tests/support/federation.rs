@@ -211,10 +211,22 @@ pub async fn tokens_of_a_configured_issuer_reach_guarded_routes(adapter: Adapter
         .expect(403);
     // No assurance is taken from another issuer: its `acr` proves no second factor here.
     let claimed = idp.token(&json!({ "acr": "aal2", "amr": ["otp"], "auth_time": 0 }));
+    // Refused as lacking it (403), not asked to step up here: it never could.
     get_as(&server, "/api/rest/vault", &claimed)
         .await
-        .expect(401)
-        .error("insufficient_user_authentication");
+        .expect(403)
+        .error("insufficient_scope")
+        .says("acr:aal2");
+    let auth = format!("Bearer {claimed}");
+    server
+        .post(
+            "/api/rest/transfer",
+            Body::None,
+            &[("authorization", &auth)],
+        )
+        .await
+        .expect(403)
+        .says("max_age:");
     // What only this gate may say is not taken from another issuer: not an application login
     // (nor a user of this gate's), no role outside the configured claim, no factor proved.
     let claiming = idp.token(&json!({

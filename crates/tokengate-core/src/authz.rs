@@ -196,7 +196,9 @@ impl Requirement {
         if self.is_met_by(token) {
             return Ok(());
         }
-        if self.met(token, true) {
+        // A step-up is asked only of this gate's own tokens: another issuer's proves no factor
+        // here, however it steps up, so it is refused as lacking what it lacks (403).
+        if self.met(token, true) && !token.is_foreign() {
             let (mut aal2, mut max_age) = (false, None);
             self.step_up(token, &mut aal2, &mut max_age);
             return Err(Error::new(ErrorKind::InsufficientUserAuthentication {
