@@ -334,23 +334,6 @@ impl SessionStore for PostgresStore {
 
     fn refresh<'a>(&'a self, request: RefreshRequest<'a>) -> StoreFuture<'a, Refreshed> {
         Box::pin(async move {
-            if request.rotate_to.is_none() && request.touch > 0 {
-                // Within the touch interval, one read-only statement answers.
-                let row = sqlx::query(&self.sql.refresh_unchanged)
-                    .bind(&*self.ns)
-                    .bind(request.id)
-                    .bind(request.subject)
-                    .bind(request.now)
-                    .bind(request.token)
-                    .bind(request.touch)
-                    .bind(request.idle)
-                    .fetch_optional(self.pool().await?)
-                    .await
-                    .map_err(failed)?;
-                if let Some(row) = row {
-                    return Ok(Refreshed::Current(session(&row, 1).map_err(failed)?));
-                }
-            }
             let row = sqlx::query(&self.sql.refresh)
                 .bind(&*self.ns)
                 .bind(request.id)
@@ -360,6 +343,7 @@ impl SessionStore for PostgresStore {
                 .bind(request.token)
                 .bind(request.grace)
                 .bind(request.idle)
+                .bind(request.touch)
                 .fetch_optional(self.pool().await?)
                 .await
                 .map_err(failed)?;

@@ -21,7 +21,6 @@ pub(crate) struct Statements {
     pub(crate) schema: String,
     pub(crate) create: String,
     pub(crate) refresh: String,
-    pub(crate) refresh_unchanged: String,
     pub(crate) is_live: String,
     pub(crate) revoke: String,
     pub(crate) revoke_subject: String,
@@ -141,10 +140,12 @@ impl Statements {
             // $2..$13: the session, $14 the most live sessions of its subject (or null).
             create: format!("SELECT * FROM {s}.create_session({params})"),
             // $2 id, $3 subject, $4 now, $5 the token to rotate to (or null), $6 the presented
-            // token, $7 the grace, $8 the idle timeout (or null). The rules of
-            // `Refreshed::decide`, on the locked row (its latest version, whatever this
-            // statement's snapshot): idle (deleted), current (refreshed, rotated if asked),
-            // replaced within the grace, or reused (deleted).
+            // token, $7 the grace, $8 the idle timeout (or null), $9 the touch interval. The
+            // rules of `Refreshed::decide`, on the locked row (its latest version, whatever this
+            // statement's snapshot): idle (deleted), current (refreshed, rotated if asked; the
+            // last use kept within the touch interval), replaced within the grace, or reused
+            // (deleted). `/token` answers a refresh that changes nothing from its own read of
+            // the session, without this statement.
             refresh: format!(
                 "WITH s AS (
                      SELECT ns, {COLUMNS} FROM {s}.sessions
@@ -159,7 +160,8 @@ impl Statements {
                      SELECT * FROM s WHERE $8::bigint IS NULL OR $4 - s.refreshed_at <= $8
                  ), current AS (
                      UPDATE {s}.sessions t SET
-                         refreshed_at = $4,
+                         refreshed_at = CASE WHEN $5::text IS NULL AND $4 - t.refreshed_at < $9
+                             THEN t.refreshed_at ELSE $4 END,
                          previous = CASE WHEN $5::text IS NULL THEN t.previous ELSE t.token END,
                          token = COALESCE($5::text, t.token),
                          rotated_at = CASE WHEN $5::text IS NULL THEN t.rotated_at ELSE $4 END
@@ -177,16 +179,6 @@ impl Statements {
                  )
                  SELECT * FROM current UNION ALL SELECT * FROM replaced
                  UNION ALL SELECT * FROM reused UNION ALL SELECT * FROM idle"
-            ),
-            // A refresh that changes nothing, read-only (no lock, no write, no commit to flush):
-            // $2 id, $3 subject, $4 now, $5 the presented token, $6 the touch interval, $7 the
-            // idle timeout (or null). The rules of `Refreshed::unchanged`.
-            refresh_unchanged: format!(
-                "SELECT 'current'::text, {COLUMNS} FROM {s}.sessions
-                 WHERE ns = $1 AND id = $2 AND subject = $3
-                   AND (expires_at IS NULL OR expires_at > $4)
-                   AND token = $5 AND $4 - refreshed_at < $6
-                   AND ($7::bigint IS NULL OR $4 - refreshed_at <= $7)"
             ),
             is_live: format!(
                 "SELECT EXISTS (SELECT 1 FROM {s}.sessions
