@@ -520,35 +520,11 @@ pub(super) async fn verify<R: RequestHead + ?Sized>(
     let presented = presented_session(gate, head, fields).await?;
     let code = required(fields, "code")?;
     let (session, by_cookie, now) = (presented.session, presented.by_cookie, presented.now);
-    let settings = gate.config();
-    let attempt = Attempt::factor(
-        &settings.throttle,
-        settings.mfa.attempts,
-        &session.subject,
-        &session.id,
-    );
-    let reserved = reserve(gate, &attempt, now).await?;
-    let proved = decide(gate, mfa, &session, code, now).await;
-    let (session, proof, access_claims) = match proved {
-        Ok(Some(proved)) => proved,
-        Ok(None) => {
-            failed(gate, head, &session.subject, &session.id);
-            return Err(Error::new(ErrorKind::InvalidCode));
-        }
-        Err(error) => {
-            reserved.undecided(gate.failures()).await;
-            return Err(error);
-        }
-    };
-    reserved.succeeded(gate.failures()).await;
-    let refresh = mint_refresh(gate, &session)?;
-    let access = mint_access(gate, &session, &access_claims, now)?;
+    let proved = decide(gate, mfa, &session, code, now);
+    let (session, proof, access_claims) =
+        throttled(gate, head, &session, now, ErrorKind::InvalidCode, proved).await?;
+    let (refresh, access) = verified(gate, head, &session, &access_claims, now)?;
     let client = gate.client_addr(head);
-    gate.audit(
-        &AuditEvent::new(AuditKind::FactorVerified, client)
-            .subject(&session.subject)
-            .session(&session.id),
-    );
     if matches!(proof, Proof::Recovery) {
         gate.audit(
             &AuditEvent::new(AuditKind::RecoveryCodeUsed, client)
@@ -558,6 +534,60 @@ pub(super) async fn verify<R: RequestHead + ?Sized>(
         end_others(gate, &session.subject, &session.id, now).await;
     }
     raised_response(gate, &session, &refresh, &access, by_cookie)
+}
+
+/// A factor of `session` proved under the attempt limit (`mfa_attempts` per subject and per
+/// session): the attempt is reserved before `prove` runs (a burst proves no more than the
+/// limit); a refusal keeps it, is audited and answered `refused`; an error gives it back.
+pub(super) async fn throttled<R: RequestHead + ?Sized, T>(
+    gate: &TokenGate,
+    head: &R,
+    session: &Session,
+    now: i64,
+    refused: ErrorKind,
+    prove: impl std::future::Future<Output = Result<Option<T>, Error>>,
+) -> Result<T, Error> {
+    let settings = gate.config();
+    let attempt = Attempt::factor(
+        &settings.throttle,
+        settings.mfa.attempts,
+        &session.subject,
+        &session.id,
+    );
+    let reserved = reserve(gate, &attempt, now).await?;
+    match prove.await {
+        Ok(Some(proved)) => {
+            reserved.succeeded(gate.failures()).await;
+            Ok(proved)
+        }
+        Ok(None) => {
+            failed(gate, head, &session.subject, &session.id);
+            Err(Error::new(refused))
+        }
+        Err(error) => {
+            reserved.undecided(gate.failures()).await;
+            Err(error)
+        }
+    }
+}
+
+/// The tokens of a session just raised to `aal2` (its refresh and access tokens), the
+/// verification audited.
+pub(super) fn verified<R: RequestHead + ?Sized>(
+    gate: &TokenGate,
+    head: &R,
+    session: &Session,
+    access_claims: &Map<String, Value>,
+    now: i64,
+) -> Result<(String, String), Error> {
+    let refresh = mint_refresh(gate, session)?;
+    let access = mint_access(gate, session, access_claims, now)?;
+    gate.audit(
+        &AuditEvent::new(AuditKind::FactorVerified, gate.client_addr(head))
+            .subject(&session.subject)
+            .session(&session.id),
+    );
+    Ok((refresh, access))
 }
 
 /// The answer to a session raised to `aal2`: as `/token` answers, in cookies when the refresh

@@ -20,12 +20,12 @@ use webauthn_rs::prelude::{
 use super::exp::Expiry;
 use super::fields::required;
 use super::mfa::{
-    aal2_once_active, caller, end_others, failed, on as mfa_on, open, presented_session, raise,
-    raised_response, reserve,
+    aal2_once_active, caller, end_others, on as mfa_on, open, presented_session, raise,
+    raised_response, throttled, verified,
 };
 use super::refresh::current_claims;
 use super::signin::start_session;
-use super::tokens::{cookies_response, mint_access, mint_refresh, tokens_response};
+use super::tokens::{cookies_response, tokens_response};
 use super::{internal, store_down};
 use crate::audit::{AuditEvent, AuditKind};
 use crate::clock::unix_now;
@@ -728,34 +728,10 @@ pub(super) async fn verify<R: RequestHead + ?Sized>(
                 ),
             })
         })?;
-    let settings = gate.config();
-    let attempt = Attempt::factor(
-        &settings.throttle,
-        settings.mfa.attempts,
-        &session.subject,
-        &session.id,
-    );
-    let reserved = reserve(gate, &attempt, now).await?;
-    let raised = prove_and_raise(gate, head, mfa, passkeys, &session, &assertion, now).await;
-    let (raised, access_claims) = match raised {
-        Ok(Some(raised)) => raised,
-        Ok(None) => {
-            failed(gate, head, &session.subject, &session.id);
-            return Err(Error::new(ErrorKind::InvalidPasskey));
-        }
-        Err(error) => {
-            reserved.undecided(gate.failures()).await;
-            return Err(error);
-        }
-    };
-    reserved.succeeded(gate.failures()).await;
-    let refresh = mint_refresh(gate, &raised)?;
-    let access = mint_access(gate, &raised, &access_claims, now)?;
-    gate.audit(
-        &AuditEvent::new(AuditKind::FactorVerified, gate.client_addr(head))
-            .subject(&raised.subject)
-            .session(&raised.id),
-    );
+    let raised = prove_and_raise(gate, head, mfa, passkeys, &session, &assertion, now);
+    let (raised, access_claims) =
+        throttled(gate, head, &session, now, ErrorKind::InvalidPasskey, raised).await?;
+    let (refresh, access) = verified(gate, head, &raised, &access_claims, now)?;
     raised_response(gate, &raised, &refresh, &access, by_cookie)
 }
 
