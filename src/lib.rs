@@ -76,9 +76,9 @@ pub use tokengate_core::{
     adapter, audit, authz, cookies, credentials, figment, jws, mfa, serde_json, store, throttle,
     Algorithm, Claims, Config, ConfigError, CookieSettings, Endpoint, EndpointRoute,
     EndpointSettings, Error, ErrorKind, FederationSettings, GuardMode, GuardSettings,
-    InvalidHeader, IssuerSettings, KeyConfig, KeyMaterial, KeySettings, MfaSettings, Response,
-    SameSite, Secret, StoreSettings, ThrottleSettings, TokenError, TokenGate, TokenGateBuilder,
-    TokenSettings, VerifiedToken, CSRF_HEADER, ENDPOINTS,
+    InvalidHeader, IssuerSettings, KeyConfig, KeyMaterial, KeySettings, MfaSettings,
+    ProviderSettings, Response, SameSite, Secret, StoreSettings, ThrottleSettings, TokenError,
+    TokenGate, TokenGateBuilder, TokenSettings, VerifiedToken, CSRF_HEADER, ENDPOINTS,
 };
 // The OpenAPI description of the endpoints (feature `openapi`), and the utoipa it speaks.
 #[cfg(feature = "openapi")]

@@ -204,6 +204,29 @@ macro_rules! with_issuers {
     };
 }
 
+/// Sign-in with identity providers, on both adapters (memory store).
+macro_rules! with_providers {
+    ($callback:ident!($($args:tt)*)) => {
+        $callback!($($args)* [
+            a_browser_signs_in_with_an_identity_provider,
+            an_app_trades_its_one_time_code_once,
+            a_callback_must_be_this_browsers_and_used_once,
+            return_to_opens_no_redirect,
+            id_tokens_that_do_not_verify_open_no_session,
+            a_provider_down_answers_503_until_it_is_back,
+            sign_in_starts_from_one_address_are_bounded,
+            a_state_and_a_code_are_each_taken_once,
+        ]);
+    };
+}
+
+/// What a provider sign-in keeps in the store, on every store.
+macro_rules! with_provider_races {
+    ($callback:ident!($($args:tt)*)) => {
+        $callback!($($args)* [a_state_and_a_code_are_each_taken_once]);
+    };
+}
+
 /// One test per scenario for one adapter.
 macro_rules! adapter_tests {
     ($module:ident, $adapter:ident, [$($name:ident),* $(,)?]) => {
@@ -248,6 +271,22 @@ with_scenarios!(adapter_tests!(axum_redis_cluster, AxumRedisCluster,));
 with_scenarios!(adapter_tests!(actix_redis_cluster, ActixRedisCluster,));
 with_issuers!(adapter_tests!(axum_issuers, Axum,));
 with_issuers!(adapter_tests!(actix_issuers, Actix,));
+with_providers!(adapter_tests!(axum_providers, Axum,));
+with_providers!(adapter_tests!(actix_providers, Actix,));
+with_provider_races!(adapter_tests!(axum_sqlite_providers, AxumSqlite,));
+with_provider_races!(adapter_tests!(actix_sqlite_providers, ActixSqlite,));
+with_provider_races!(adapter_tests!(axum_redis_providers, AxumRedis,));
+with_provider_races!(adapter_tests!(actix_redis_providers, ActixRedis,));
+with_provider_races!(adapter_tests!(axum_postgres_providers, AxumPostgres,));
+with_provider_races!(adapter_tests!(actix_postgres_providers, ActixPostgres,));
+with_provider_races!(adapter_tests!(
+    axum_redis_cluster_providers,
+    AxumRedisCluster,
+));
+with_provider_races!(adapter_tests!(
+    actix_redis_cluster_providers,
+    ActixRedisCluster,
+));
 with_races!(adapter_tests!(axum_races, Axum,));
 with_races!(adapter_tests!(actix_races, Actix,));
 with_races!(adapter_tests!(axum_sqlite_races, AxumSqlite,));

@@ -29,7 +29,31 @@ struct Published {
     jwks_fetches: AtomicUsize,
     down: AtomicBool,
     max_age: Mutex<u64>,
+    /// The codes it gave, each once, with what its sign-in was asked for.
+    grants: Mutex<std::collections::HashMap<String, Grant>>,
+    /// The key its ID tokens are signed with, and its id.
+    signer: Mutex<(TestKey, String)>,
+    /// Changes to the next ID tokens: claims over the usual ones (`null` removes one), and
+    /// a header instead of the usual one.
+    id_claims: Mutex<Value>,
+    id_header: Mutex<Option<Value>>,
+    /// How many codes were exchanged at its token endpoint.
+    exchanges: AtomicUsize,
 }
+
+/// A code the provider gave: for whom, to which client, with what PKCE challenge and nonce.
+#[derive(Clone)]
+struct Grant {
+    client_id: String,
+    redirect_uri: String,
+    challenge: String,
+    nonce: Option<String>,
+    subject: String,
+}
+
+/// The client this provider knows, and its secret (a test fixture, made up here).
+pub const CLIENT_ID: &str = "tokengate-test";
+pub const CLIENT_SECRET: &str = "test-only-client-secret";
 
 /// An identity provider of the test: its issuer URL and its signing keys.
 pub struct Idp {
@@ -54,6 +78,13 @@ fn now() -> i64 {
     i64::try_from(secs).expect("seconds")
 }
 
+/// 16 random bytes.
+fn rand_bytes() -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("randomness");
+    bytes
+}
+
 /// The public JWK of a P-256 key.
 pub fn jwk(key: &TestKey, kid: &str) -> Value {
     // The uncompressed point: 0x04, then x and y.
@@ -69,7 +100,100 @@ async fn discovery(State(published): State<Arc<Published>>) -> impl IntoResponse
         return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
     }
     let issuer = &published.issuer;
-    axum::Json(json!({ "issuer": issuer, "jwks_uri": format!("{issuer}/jwks") })).into_response()
+    axum::Json(json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/jwks"),
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "code_challenge_methods_supported": ["S256"],
+    }))
+    .into_response()
+}
+
+/// The token endpoint: a code it gave, once, for its client (HTTP Basic), with its redirect
+/// URI and the PKCE verifier of its challenge; answers an ID token for the sign-in.
+async fn token(
+    State(published): State<Arc<Published>>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> impl IntoResponse {
+    if published.down.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
+    }
+    let refuse = |status: StatusCode, error: &str| {
+        (status, axum::Json(json!({ "error": error }))).into_response()
+    };
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Basic "))
+        .and_then(|value| base64::engine::general_purpose::STANDARD.decode(value).ok())
+        .and_then(|value| String::from_utf8(value).ok());
+    let client = basic.as_deref().and_then(|pair| pair.split_once(':'));
+    if client != Some((CLIENT_ID, CLIENT_SECRET)) {
+        return refuse(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let code = form.get("code").cloned().unwrap_or_default();
+    let Some(grant) = published.grants.lock().expect("grants").remove(&code) else {
+        return refuse(StatusCode::BAD_REQUEST, "invalid_grant");
+    };
+    let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    if URL_SAFE_NO_PAD.encode(digest.as_ref()) != grant.challenge
+        || form.get("redirect_uri") != Some(&grant.redirect_uri)
+        || form.get("grant_type").map(String::as_str) != Some("authorization_code")
+        || grant.client_id != CLIENT_ID
+    {
+        return refuse(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+    published.exchanges.fetch_add(1, Ordering::SeqCst);
+    let mut claims = json!({
+        "iss": published.issuer, "sub": grant.subject, "aud": CLIENT_ID,
+        "iat": now(), "exp": now() + 300, "nonce": grant.nonce,
+        "email": format!("{}@idp.example", grant.subject), "email_verified": true,
+        "name": format!("User {}", grant.subject),
+    });
+    for (name, value) in published
+        .id_claims
+        .lock()
+        .expect("claims")
+        .as_object()
+        .expect("an object")
+    {
+        if value.is_null() {
+            claims.as_object_mut().expect("an object").remove(name);
+        } else {
+            claims[name] = value.clone();
+        }
+    }
+    let (key, kid) = published.signer.lock().expect("signer").clone();
+    let header = published
+        .id_header
+        .lock()
+        .expect("header")
+        .clone()
+        .unwrap_or_else(|| json!({ "alg": "ES256", "typ": "JWT", "kid": kid }));
+    let id_token = if header["alg"] == "none" {
+        format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        )
+    } else {
+        key.sign(&header, &claims)
+    };
+    axum::Json(json!({
+        "access_token": format!("at-{code}"), "token_type": "Bearer", "expires_in": 300,
+        "id_token": id_token,
+    }))
+    .into_response()
 }
 
 async fn jwks(State(published): State<Arc<Published>>) -> impl IntoResponse {
@@ -100,10 +224,16 @@ impl Idp {
             jwks_fetches: AtomicUsize::new(0),
             down: AtomicBool::new(false),
             max_age: Mutex::new(300),
+            grants: Mutex::default(),
+            signer: Mutex::new((key.clone(), kid.clone())),
+            id_claims: Mutex::new(json!({})),
+            id_header: Mutex::new(None),
+            exchanges: AtomicUsize::new(0),
         });
         let app = axum::Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
+            .route("/token", axum::routing::post(token))
             .with_state(Arc::clone(&published));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -159,6 +289,65 @@ impl Idp {
     /// The keys it publishes from now on.
     pub fn publish(&self, keys: Vec<Value>) {
         *self.published.keys.lock().expect("keys") = keys;
+    }
+
+    /// The user `subject` signs in at the provider, as the browser sent there by `location`
+    /// (the gate's `302` to its authorization endpoint) asks: the code the provider then
+    /// gives, and the state to send back with it.
+    pub fn grant(&self, location: &str, subject: &str) -> (String, String) {
+        let url = url::Url::parse(location).expect("an authorization URL");
+        assert_eq!(
+            url.as_str().split('?').next(),
+            Some(format!("{}/authorize", self.issuer).as_str()),
+            "{location}"
+        );
+        let query: std::collections::HashMap<String, String> =
+            url.query_pairs().into_owned().collect();
+        assert_eq!(query.get("response_type").map(String::as_str), Some("code"));
+        assert_eq!(
+            query.get("code_challenge_method").map(String::as_str),
+            Some("S256")
+        );
+        assert!(
+            query
+                .get("scope")
+                .is_some_and(|scope| scope.split(' ').any(|s| s == "openid")),
+            "{location}"
+        );
+        let code = format!("code-{}", URL_SAFE_NO_PAD.encode(rand_bytes()));
+        let grant = Grant {
+            client_id: query.get("client_id").cloned().unwrap_or_default(),
+            redirect_uri: query.get("redirect_uri").cloned().unwrap_or_default(),
+            challenge: query.get("code_challenge").cloned().unwrap_or_default(),
+            nonce: query.get("nonce").cloned(),
+            subject: subject.to_owned(),
+        };
+        self.published
+            .grants
+            .lock()
+            .expect("grants")
+            .insert(code.clone(), grant);
+        (code, query.get("state").cloned().unwrap_or_default())
+    }
+
+    /// Claims over the usual ones in the next ID tokens (`null` removes one).
+    pub fn set_id_claims(&self, claims: Value) {
+        *self.published.id_claims.lock().expect("claims") = claims;
+    }
+
+    /// The header of the next ID tokens (`alg: none` makes them unsigned); `None`: the usual.
+    pub fn set_id_header(&self, header: Option<Value>) {
+        *self.published.id_header.lock().expect("header") = header;
+    }
+
+    /// The key the next ID tokens are signed with, under this key id.
+    pub fn sign_id_tokens_with(&self, key: TestKey, kid: &str) {
+        *self.published.signer.lock().expect("signer") = (key, kid.to_owned());
+    }
+
+    /// How many codes were exchanged.
+    pub fn exchanges(&self) -> usize {
+        self.published.exchanges.load(Ordering::SeqCst)
     }
 
     /// The `max-age` of its JWKS answers from now on.

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 /// A private key, and its public key's raw bytes.
+#[derive(Clone)]
 pub struct TestKey {
     pub algorithm: jsonwebtoken::Algorithm,
     pub pem: String,

@@ -21,6 +21,7 @@ pub mod mfa_attacks;
 pub mod passkey_attacks;
 pub mod passkeys;
 pub mod paths;
+pub mod providers;
 pub mod scenarios;
 pub mod seed_flow;
 pub mod sessions;

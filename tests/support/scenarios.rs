@@ -22,6 +22,7 @@ pub use super::mfa_attacks::*;
 pub use super::passkey_attacks::*;
 pub use super::passkeys::*;
 pub use super::paths::*;
+pub use super::providers::*;
 pub use super::seed_flow::*;
 pub use super::sessions::*;
 pub use super::websockets::*;

@@ -63,6 +63,12 @@ pub enum AuditKind {
     /// A passkey's signature counter went back, as a cloned authenticator's does: the passkey
     /// was removed.
     PasskeyCloned,
+    /// A sign-in with an identity provider started: the browser was sent to it.
+    ProviderStarted,
+    /// A sign-in with an identity provider came back and failed (its state, its answer, or no
+    /// account for the identity); the sign-ins it completes are [`AuditKind::SignIn`] events
+    /// with the provider.
+    ProviderFailed,
 }
 
 impl AuditKind {
@@ -84,6 +90,8 @@ impl AuditKind {
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::RecoveryCodesReplaced => "recovery_codes_replaced",
             Self::PasskeyCloned => "passkey_cloned",
+            Self::ProviderStarted => "provider_started",
+            Self::ProviderFailed => "provider_failed",
         }
     }
 }
@@ -104,6 +112,8 @@ pub struct AuditEvent {
     pub client: Option<IpAddr>,
     /// How many sessions a sign-out ended.
     pub sessions_ended: Option<usize>,
+    /// The identity provider of a sign-in with one (its configured name).
+    pub provider: Option<String>,
 }
 
 impl AuditEvent {
@@ -115,7 +125,14 @@ impl AuditEvent {
             application: None,
             client,
             sessions_ended: None,
+            provider: None,
         }
+    }
+
+    #[cfg_attr(not(feature = "federation"), allow(dead_code))]
+    pub(crate) fn provider(mut self, provider: &str) -> Self {
+        self.provider = Some(provider.to_owned());
+        self
     }
 
     pub(crate) fn subject(mut self, subject: &str) -> Self {
@@ -147,12 +164,16 @@ impl AuditEvent {
         let client = self.client.map(|ip| ip.to_string());
         let client = client.as_deref();
         let ended = self.sessions_ended;
+        let provider = self.provider.as_deref();
         match self.kind {
-            AuditKind::SignInFailed | AuditKind::Throttled | AuditKind::ReuseDetected => {
-                tracing::warn!(target: "tokengate::audit", event, subject, session, application, client, ended);
+            AuditKind::SignInFailed
+            | AuditKind::Throttled
+            | AuditKind::ReuseDetected
+            | AuditKind::ProviderFailed => {
+                tracing::warn!(target: "tokengate::audit", event, subject, session, application, client, ended, provider);
             }
             _ => {
-                tracing::info!(target: "tokengate::audit", event, subject, session, application, client, ended);
+                tracing::info!(target: "tokengate::audit", event, subject, session, application, client, ended, provider);
             }
         }
     }

@@ -72,8 +72,8 @@ mod ttl_map;
 
 pub use config::{
     Config, ConfigError, CookieSettings, EndpointSettings, FederationSettings, GuardMode,
-    GuardSettings, IssuerSettings, KeySettings, MfaSettings, SameSite, StoreSettings,
-    ThrottleSettings, TokenSettings,
+    GuardSettings, IssuerSettings, KeySettings, MfaSettings, ProviderSettings, SameSite,
+    StoreSettings, ThrottleSettings, TokenSettings,
 };
 pub use duration::parse_duration;
 /// The layered configuration library [`Config::figment`] returns.

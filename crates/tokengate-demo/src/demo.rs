@@ -107,7 +107,10 @@ pub fn demo_directory() -> Result<MemoryDirectory, Box<dyn std::error::Error + S
     Ok(MemoryDirectory::new()
         .user_with_claims(USER.0, john, claims("John Doe", &["user", "admin"]))?
         .user_with_claims(SECOND_USER.0, jane, claims("Jane Roe", &["user"]))?
-        .application_with_claims(APPLICATION.0, APPLICATION.1, app, machine)?)
+        .application_with_claims(APPLICATION.0, APPLICATION.1, app, machine)?
+        // Whoever an identity provider of `[[providers]]` proves: `<provider>:<sub>`, made at
+        // their first sign-in.
+        .create_federated_users(["user"]))
 }
 
 /// The demo gate over `config`.

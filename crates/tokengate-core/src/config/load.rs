@@ -653,7 +653,7 @@ mod tests {
         ] {
             assert!(known.contains(key), "{key}");
         }
-        assert_eq!(known.len(), 58);
+        assert_eq!(known.len(), 62);
     }
 
     #[test]

@@ -15,7 +15,8 @@ pub use error::ConfigError;
 pub(crate) use redact::{redacted_in, redacted_url};
 pub use sections::{
     CookieSettings, EndpointSettings, FederationSettings, GuardMode, GuardSettings, IssuerSettings,
-    KeySettings, MfaSettings, SameSite, StoreSettings, ThrottleSettings, TokenSettings,
+    KeySettings, MfaSettings, ProviderSettings, SameSite, StoreSettings, ThrottleSettings,
+    TokenSettings,
 };
 
 use crate::jws::{Algorithm, KeyConfig, Secret};
@@ -85,6 +86,10 @@ use crate::jws::{Algorithm, KeyConfig, Secret};
 /// | `issuer_keys_interval` | `30s` | at most one fetch of an issuer's keys per interval, however many tokens name a key it lacks (at most `1h`) |
 /// | `issuer_keys_max_age` | `1h` | how long an issuer's keys are kept when its JWKS does not say, and at most (at most `1d`) |
 /// | `issuer_keys_wait` | `2s` | how long a request waits for keys being fetched before a 503 (at most `30s`) |
+/// | `providers` | none | OpenID providers users sign in with: `[[providers]]` tables in the file (feature `federation`; see [`ProviderSettings`]) |
+/// | `oidc_return_origins` | none | the origins a provider sign-in may return to (`return_to`), besides paths on this server: `https://app.example.org`, or an app's scheme `com.example.app:` |
+/// | `oidc_state_ttl` | `10m` | how long a provider sign-in may take from its start to its callback (at most `1h`) |
+/// | `oidc_code_ttl` | `60s` | how long an app's one-time code waits for `POST {prefix}/oidc/exchange` (at most `10m`) |
 ///
 /// The keys are flat in the file and the environment; in code they are grouped in sections
 /// ([`TokenSettings`], [`GuardSettings`], [`EndpointSettings`], [`CookieSettings`],

@@ -515,6 +515,22 @@ pub struct FederationSettings {
     /// (`issuer_keys_wait`); the fetch goes on.
     #[serde(rename = "issuer_keys_wait", deserialize_with = "de::duration")]
     pub keys_wait: Duration,
+    /// The OpenID providers users sign in with, each a table of its own (`[[providers]]`, in
+    /// the file only).
+    #[serde(rename = "providers")]
+    pub providers: Vec<ProviderSettings>,
+    /// Where a provider sign-in may send the browser or app back to (`return_to`): origins
+    /// (`https://app.example.org`, `com.example.app:` for an app's own scheme), exactly
+    /// (`oidc_return_origins`). A `return_to` that is a path on this server is always allowed.
+    #[serde(rename = "oidc_return_origins", deserialize_with = "de::origins")]
+    pub return_origins: Vec<String>,
+    /// How long a provider sign-in may take, from its start to its callback (`oidc_state_ttl`).
+    #[serde(rename = "oidc_state_ttl", deserialize_with = "de::duration")]
+    pub state_ttl: Duration,
+    /// How long the one-time code of an app's provider sign-in waits for its exchange
+    /// (`oidc_code_ttl`).
+    #[serde(rename = "oidc_code_ttl", deserialize_with = "de::duration")]
+    pub code_ttl: Duration,
 }
 
 impl Default for FederationSettings {
@@ -524,6 +540,10 @@ impl Default for FederationSettings {
             keys_interval: Duration::from_secs(30),
             keys_max_age: Duration::from_secs(3600),
             keys_wait: Duration::from_secs(2),
+            providers: Vec::new(),
+            return_origins: Vec::new(),
+            state_ttl: Duration::from_secs(600),
+            code_ttl: Duration::from_secs(60),
         }
     }
 }
@@ -548,6 +568,56 @@ pub struct IssuerSettings {
     /// The claim holding its scopes (space-delimited, or a list).
     #[serde(default = "default_scopes_claim", deserialize_with = "de::trimmed")]
     pub scopes_claim: String,
+}
+
+/// One OpenID provider users sign in with (`[[providers]]`): its sign-in starts at
+/// `{prefix}/oidc/{name}/start` and comes back to `{prefix}/oidc/{name}/callback`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ProviderSettings {
+    /// Its name in paths and in the `idp` claim: lower-case letters, digits, `-` and `_`.
+    #[serde(deserialize_with = "de::trimmed")]
+    pub name: String,
+    /// Its issuer, exactly; found from `{issuer}/.well-known/openid-configuration`.
+    #[serde(deserialize_with = "de::trimmed")]
+    pub issuer: String,
+    /// This application's client id there.
+    #[serde(deserialize_with = "de::trimmed")]
+    pub client_id: String,
+    /// This application's client secret there (or `client_secret_file`; neither for a
+    /// public client, which PKCE alone protects).
+    #[serde(default, deserialize_with = "de::secret")]
+    pub client_secret: Option<Secret>,
+    /// A file holding the client secret (its surrounding white space ignored).
+    #[serde(default, deserialize_with = "de::optional_text")]
+    pub client_secret_file: Option<String>,
+    /// The scopes asked for; `openid` is always asked.
+    #[serde(default = "default_provider_scopes", deserialize_with = "de::list")]
+    pub scopes: Vec<String>,
+    /// The callback's whole URL as the provider has it registered: an http(s) URL whose path
+    /// is `{prefix}/oidc/{name}/callback`.
+    #[serde(deserialize_with = "de::trimmed")]
+    pub redirect_uri: String,
+    /// Claims of its ID token copied into the access tokens: the claim's name here, and the
+    /// provider's claim (or a dotted path into objects).
+    #[serde(default)]
+    pub claims: std::collections::BTreeMap<String, String>,
+    /// Whether a second factor it asserts (`amr` with `mfa`, or an `acr` of `mfa_acr`) counts
+    /// as this gate's `aal2`.
+    #[serde(default)]
+    pub trust_mfa: bool,
+    /// The `acr` values that say it proved a second factor (with `trust_mfa`).
+    #[serde(default, deserialize_with = "de::list")]
+    pub mfa_acr: Vec<String>,
+}
+
+fn default_provider_scopes() -> Vec<String> {
+    vec![
+        "openid".to_owned(),
+        "email".to_owned(),
+        "profile".to_owned(),
+    ]
 }
 
 fn default_issuer_algorithms() -> Vec<String> {

@@ -117,6 +117,149 @@ impl Config {
                 }
             }
         }
+        self.validate_providers()
+    }
+
+    /// The OpenID providers: each name once and fit for a path, an https issuer (http only on
+    /// this machine), a client id, one way to the secret at most, a callback under the
+    /// prefix; and the origins sign-ins may return to, and their lifetimes.
+    fn validate_providers(&self) -> Result<(), ConfigError> {
+        let federation = &self.federation;
+        positive("oidc_state_ttl", federation.state_ttl)?;
+        positive("oidc_code_ttl", federation.code_ttl)?;
+        for (key, value, most) in [
+            (
+                "oidc_state_ttl",
+                federation.state_ttl,
+                Duration::from_secs(3600),
+            ),
+            (
+                "oidc_code_ttl",
+                federation.code_ttl,
+                Duration::from_secs(600),
+            ),
+        ] {
+            if value > most {
+                return Err(ConfigError::new(
+                    key,
+                    &format_duration(value),
+                    format!("must be at most {}", format_duration(most)),
+                ));
+            }
+        }
+        for origin in &federation.return_origins {
+            return_origin(origin).map_err(|why| {
+                ConfigError::new("oidc_return_origins", &super::redacted_url(origin), why)
+            })?;
+        }
+        for (at, provider) in federation.providers.iter().enumerate() {
+            if federation.providers[..at]
+                .iter()
+                .any(|seen| seen.name == provider.name)
+            {
+                return Err(ConfigError::new(
+                    &format!("providers[{at}].name"),
+                    &provider.name,
+                    "is listed twice",
+                ));
+            }
+            self.validate_provider(at, provider)?;
+        }
+        Ok(())
+    }
+
+    /// One provider: a name fit for a path, an https issuer (http only on this machine) that
+    /// is not this gate's, a client id, one way to the secret at most, a callback under the
+    /// prefix, claims it may set.
+    fn validate_provider(
+        &self,
+        at: usize,
+        provider: &super::ProviderSettings,
+    ) -> Result<(), ConfigError> {
+        {
+            let refuse = |what: &str, value: &str, why: &str| {
+                ConfigError::new(&format!("providers[{at}].{what}"), value, why)
+            };
+            let name = provider.name.as_str();
+            let fit = !name.is_empty()
+                && name.len() <= 32
+                && name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !fit {
+                return Err(refuse(
+                    "name",
+                    name,
+                    "must be 1 to 32 lower-case letters, digits, `-` or `_`",
+                ));
+            }
+            let url = provider.issuer.as_str();
+            web_url(url).map_err(|why| refuse("issuer", &super::redacted_url(url), why))?;
+            if *url == *self.tokens.issuer {
+                return Err(refuse("issuer", url, "is this gate's own issuer"));
+            }
+            if provider.client_id.is_empty() {
+                return Err(refuse(
+                    "client_id",
+                    "",
+                    "must name this application's client",
+                ));
+            }
+            if provider.client_secret.is_some() && provider.client_secret_file.is_some() {
+                return Err(refuse(
+                    "client_secret_file",
+                    "(hidden)",
+                    "give client_secret or client_secret_file, not both",
+                ));
+            }
+            if provider.scopes.iter().any(|scope| {
+                scope.is_empty() || scope.chars().any(|c| c.is_whitespace() || c.is_control())
+            }) {
+                return Err(refuse(
+                    "scopes",
+                    &provider.scopes.join(","),
+                    "a scope is one word",
+                ));
+            }
+            let callback = format!("{}/oidc/{name}/callback", self.endpoints.prefix);
+            let redirect = provider.redirect_uri.as_str();
+            web_url(redirect)
+                .map_err(|why| refuse("redirect_uri", &super::redacted_url(redirect), why))?;
+            let path = redirect
+                .split_once("://")
+                .and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]));
+            if path != Some(callback.as_str()) {
+                return Err(refuse(
+                    "redirect_uri",
+                    redirect,
+                    &format!("its path must be {callback}, where the gate answers the callback"),
+                ));
+            }
+            for (local, claim) in &provider.claims {
+                let path = |path: &str| !path.is_empty() && !path.split('.').any(str::is_empty);
+                if local.is_empty() || !path(claim) {
+                    return Err(refuse(
+                        &format!("claims.{local}"),
+                        claim,
+                        "must name a claim",
+                    ));
+                }
+                if crate::federation::RESERVED.contains(&local.as_str()) {
+                    return Err(refuse(
+                        &format!("claims.{local}"),
+                        claim,
+                        "is a claim the gate writes itself",
+                    ));
+                }
+            }
+            if !provider.trust_mfa && !provider.mfa_acr.is_empty() {
+                return Err(refuse(
+                    "mfa_acr",
+                    &provider.mfa_acr.join(","),
+                    "needs trust_mfa",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -423,6 +566,28 @@ fn shown(url: &str) -> String {
     match rest[..authority_end].rfind('@') {
         Some(at) => format!("{scheme}://REDACTED@{}", &rest[at + 1..]),
         None => url.to_owned(),
+    }
+}
+
+/// An origin a provider sign-in may return to: `scheme://host[:port]` with nothing after it,
+/// https (http only on this machine), or an app's own scheme (`com.example.app:`).
+fn return_origin(origin: &str) -> Result<(), &'static str> {
+    let Ok(url) = url::Url::parse(origin) else {
+        return Err(
+            "expected an origin: https://host[:port], or an app's scheme such as com.example.app:",
+        );
+    };
+    match url.scheme() {
+        "https" | "http" => {
+            web_url(origin)?;
+            if url.path() != "/" || origin.ends_with('/') || url.query().is_some() {
+                return Err("an origin has no path");
+            }
+            Ok(())
+        }
+        // An app's scheme: reverse-DNS with a dot (RFC 8252 §7.1), nothing after the colon.
+        scheme if scheme.contains('.') && origin == format!("{scheme}:") => Ok(()),
+        _ => Err("expected an origin: https://host[:port], or an app's scheme with a dot, such as com.example.app:"),
     }
 }
 

@@ -5,7 +5,9 @@ use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::password::{check_phc, PasswordError, PasswordVerifier};
-use super::{Credentials, CredentialsFuture, Current, Login, LookupFuture, Principal};
+use super::{
+    verified_email, Credentials, CredentialsFuture, Current, Login, LookupFuture, Principal,
+};
 
 type Claims = serde_json::Map<String, serde_json::Value>;
 
@@ -33,6 +35,20 @@ pub struct MemoryDirectory {
 struct Entries {
     users: HashMap<String, User>,
     applications: HashMap<String, Application>,
+    federation: Federation,
+}
+
+/// What the directory does with identities that providers prove.
+#[derive(Default)]
+struct Federation {
+    /// Make a user `<provider>:<sub>` with these claims on a first sign-in (else refuse).
+    create: Option<Claims>,
+    /// Let a verified email sign in as the user with that login.
+    link_emails: bool,
+    /// The identities signed in before: (provider, sub) → the local subject.
+    links: HashMap<(String, String), String>,
+    /// The users made for identities, with their claims (they have no password).
+    made: HashMap<String, Claims>,
 }
 
 impl fmt::Debug for MemoryDirectory {
@@ -71,7 +87,10 @@ impl MemoryDirectory {
     /// Removes the user `login`: they can no longer sign in, and their sessions end at their
     /// next refresh. `true` if they were there. Clones of the directory share the change.
     pub fn remove_user(&self, login: &str) -> bool {
-        self.entries_mut().users.remove(login).is_some()
+        let mut entries = self.entries_mut();
+        let made = entries.federation.made.remove(login).is_some();
+        entries.federation.links.retain(|_, local| local != login);
+        entries.users.remove(login).is_some() || made
     }
 
     /// Replaces the extra claims of user `login` (roles...): the next refresh of each of
@@ -89,6 +108,28 @@ impl MemoryDirectory {
     /// Removes the application key `key`; its sessions end at their next refresh.
     pub fn remove_application(&self, key: &str) -> bool {
         self.entries_mut().applications.remove(key).is_some()
+    }
+
+    /// Makes a user `<provider>:<sub>` with these roles the first time an identity provider
+    /// proves an identity it does not know (`[[providers]]`); without this, such sign-ins
+    /// are refused (403). The users made have no password, and are known at each refresh.
+    #[must_use]
+    pub fn create_federated_users<R: Into<String>>(
+        self,
+        roles: impl IntoIterator<Item = R>,
+    ) -> Self {
+        self.entries_mut().federation.create = Some(roles_claim(roles));
+        self
+    }
+
+    /// Lets an identity sign in as the user whose login is its email address, when its
+    /// provider verified the address (`email_verified: true`): the identity is then linked
+    /// to that user. Off unless called: a provider that lets anyone claim an address would
+    /// otherwise hand out this directory's accounts.
+    #[must_use]
+    pub fn link_verified_emails(self) -> Self {
+        self.entries_mut().federation.link_emails = true;
+        self
     }
 
     /// Adds a user with the PHC hash of their password (see [`hash_password`](super::hash_password)).
@@ -273,13 +314,62 @@ impl Credentials for MemoryDirectory {
         Box::pin(self.key(None, key, secret))
     }
 
+    fn federated<'a>(
+        &'a self,
+        provider: &'a str,
+        subject: &'a str,
+        claims: &'a Claims,
+    ) -> CredentialsFuture<'a> {
+        let mut entries = self.entries_mut();
+        let identity = (provider.to_owned(), subject.to_owned());
+        let principal = |subject: &str, claims: &Claims| Principal {
+            subject: subject.to_owned(),
+            application: None,
+            claims: claims.clone(),
+        };
+        let known = |entries: &Entries, local: &str| {
+            entries
+                .users
+                .get(local)
+                .map(|user| &user.claims)
+                .or_else(|| entries.federation.made.get(local))
+                .map(|claims| principal(local, claims))
+        };
+        let found = if let Some(local) = entries.federation.links.get(&identity) {
+            known(&entries, local)
+        } else if let Some(email) = verified_email(claims)
+            .filter(|email| entries.federation.link_emails && entries.users.contains_key(*email))
+        {
+            entries.federation.links.insert(identity, email.to_owned());
+            known(&entries, email)
+        } else if let Some(roles) = entries.federation.create.clone() {
+            let local = format!("{provider}:{subject}");
+            if entries.users.contains_key(&local) {
+                // A password user of that very name is not this identity's to take.
+                None
+            } else {
+                entries
+                    .federation
+                    .made
+                    .entry(local.clone())
+                    .or_insert(roles);
+                entries.federation.links.insert(identity, local.clone());
+                known(&entries, &local)
+            }
+        } else {
+            None
+        };
+        Box::pin(std::future::ready(Ok(found)))
+    }
+
     fn refresh<'a>(&'a self, principal: &'a Principal) -> LookupFuture<'a> {
         let entries = self.entries();
         let now = match &principal.application {
             None => entries
                 .users
                 .get(&principal.subject)
-                .map(|user| &user.claims),
+                .map(|user| &user.claims)
+                .or_else(|| entries.federation.made.get(&principal.subject)),
             Some(name) => entries
                 .applications
                 .get(&principal.subject)

@@ -143,4 +143,34 @@ pub trait Credentials: Send + Sync + 'static {
         let _ = (key, secret);
         Box::pin(std::future::ready(Ok(None)))
     }
+
+    /// A sign-in with an identity provider (`[[providers]]`) proved who this is: `subject`
+    /// is the provider's `sub`, `provider` its configured name, `claims` the whole of its
+    /// verified ID token. `Ok(Some)` with the local principal it signs in as: a user linked
+    /// to this identity earlier, one made now, or an existing user this identity may take
+    /// over — only on an email the provider verified (`email_verified` is `true`), and only
+    /// where the application allows it. `Ok(None)` refuses the sign-in (403). The default
+    /// refuses every identity.
+    ///
+    /// [`Credentials::refresh`] is then asked about the principal at each `/token`, as for a
+    /// password sign-in: a directory that makes users here must know them there.
+    fn federated<'a>(
+        &'a self,
+        provider: &'a str,
+        subject: &'a str,
+        claims: &'a serde_json::Map<String, serde_json::Value>,
+    ) -> CredentialsFuture<'a> {
+        let _ = (provider, subject, claims);
+        Box::pin(std::future::ready(Ok(None)))
+    }
+}
+
+/// The email address an identity provider verified, from its ID token's claims: `email`,
+/// when `email_verified` is `true` (not a string, not absent).
+pub fn verified_email(claims: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
+    let verified = claims.get("email_verified") == Some(&serde_json::Value::Bool(true));
+    claims
+        .get("email")
+        .and_then(serde_json::Value::as_str)
+        .filter(|email| verified && !email.is_empty())
 }

@@ -13,6 +13,8 @@ mod fields;
 mod introspect;
 mod jwks;
 mod mfa;
+#[cfg(feature = "federation")]
+mod oidc;
 #[cfg(feature = "passkeys")]
 mod passkeys;
 mod refresh;
@@ -145,6 +147,19 @@ where
         Endpoint::Passkey => {
             passkeys::rename(gate, head, &body_fields(gate, head, body).await?).await
         }
+        #[cfg(feature = "federation")]
+        Endpoint::ProviderStart => oidc::start(gate, head).await,
+        #[cfg(feature = "federation")]
+        Endpoint::ProviderCallback => oidc::callback(gate, head).await,
+        #[cfg(feature = "federation")]
+        Endpoint::ProviderExchange => {
+            oidc::exchange(gate, head, &body_fields(gate, head, body).await?).await
+        }
+        // A build without federation never routes these (the gate refuses `[[providers]]`).
+        #[cfg(not(feature = "federation"))]
+        Endpoint::ProviderStart | Endpoint::ProviderCallback | Endpoint::ProviderExchange => {
+            Err(internal("identity providers are not in this build"))
+        }
         // A build without passkeys never routes their endpoints (the gate refuses
         // `passkey_rp_id`).
         #[cfg(not(feature = "passkeys"))]
@@ -171,7 +186,8 @@ fn reads_body(endpoint: Endpoint, method: &str) -> bool {
         | Endpoint::VerifyFactor
         | Endpoint::PasskeyRegister
         | Endpoint::PasskeySignIn
-        | Endpoint::PasskeyVerifyOptions => true,
+        | Endpoint::PasskeyVerifyOptions
+        | Endpoint::ProviderExchange => true,
         Endpoint::Passkey => method != "DELETE",
         Endpoint::Jwks
         | Endpoint::OpenIdConfiguration
@@ -184,7 +200,9 @@ fn reads_body(endpoint: Endpoint, method: &str) -> bool {
         | Endpoint::RecoveryCodes
         | Endpoint::ListPasskeys
         | Endpoint::PasskeyRegisterOptions
-        | Endpoint::PasskeySignInOptions => false,
+        | Endpoint::PasskeySignInOptions
+        | Endpoint::ProviderStart
+        | Endpoint::ProviderCallback => false,
     }
 }
 

@@ -662,6 +662,7 @@ async fn open_with_passkey<R: RequestHead + ?Sized>(
         aal2: proved.result.user_verified(),
         auth_time: now,
         pending: false,
+        idp: None,
     };
     // The claims hook may fail: it runs before the passkey's use is recorded.
     let claims = gate.claims_of(&principal).await?;

@@ -115,7 +115,7 @@ struct Opened {
 
 /// What a sign-in of `principal` has proved: a password, and whether a second factor is
 /// awaited (a user with an active one); with the methods that can prove it.
-async fn signed_in(
+pub(super) async fn signed_in(
     gate: &TokenGate,
     principal: &Principal,
     now: i64,

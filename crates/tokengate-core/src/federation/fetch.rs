@@ -92,19 +92,23 @@ fn jwks_uri_of(body: &[u8], issuer: &str) -> Result<String, FetchError> {
             found.issuer
         )));
     }
-    // Keys over plain http only from an issuer that is itself on plain http (a local one, as
-    // start-up allows): an https issuer's keys are never open to a man in the middle.
-    let authority = found
-        .jwks_uri
+    plain_address(issuer, &found.jwks_uri)
+        .map_err(|why| FetchError(format!("the jwks_uri {why}")))?;
+    Ok(found.jwks_uri)
+}
+
+/// Whether an address a provider's discovery names may be used: a plain address (a host, no
+/// user, query or fragment), https, or http on this machine when the issuer itself is a local
+/// http one (as start-up allows). `Err` completes "the address ...".
+pub(crate) fn plain_address(issuer: &str, address: &str) -> Result<(), &'static str> {
+    let authority = address
         .split_once("://")
         .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
-    if authority.is_empty() || authority.contains('@') || found.jwks_uri.contains(['?', '#']) {
-        return Err(FetchError(
-            "the jwks_uri must be a plain address: a host, no user, query or fragment".into(),
-        ));
+    if authority.is_empty() || authority.contains('@') || address.contains(['?', '#']) {
+        return Err("must be a plain address: a host, no user, query or fragment");
     }
-    let secure = found.jwks_uri.starts_with("https://");
-    // As start-up allows an http issuer: on this machine only.
+    let secure = address.starts_with("https://");
+    // An https issuer's addresses are never open to a man in the middle.
     let host = authority
         .rsplit_once(':')
         .map_or(authority, |(host, port)| {
@@ -115,14 +119,13 @@ fn jwks_uri_of(body: &[u8], issuer: &str) -> Result<String, FetchError> {
             }
         });
     let local = issuer.starts_with("http://")
-        && found.jwks_uri.starts_with("http://")
+        && address.starts_with("http://")
         && matches!(host, "localhost" | "127.0.0.1" | "[::1]");
-    if !(secure || local) {
-        return Err(FetchError(
-            "the jwks_uri is not an https address (http only for an http issuer)".into(),
-        ));
+    if secure || local {
+        Ok(())
+    } else {
+        Err("is not an https address (http only for a local http issuer)")
     }
-    Ok(found.jwks_uri)
 }
 
 /// The body (at most [`MAX_BODY`] bytes) and `Cache-Control` of a successful `GET`.

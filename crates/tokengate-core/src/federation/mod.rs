@@ -1,14 +1,38 @@
-//! Other issuers: access tokens that an identity provider issued, verified with its keys.
+//! Identity providers: sign-in with an OpenID provider (`providers`), and access tokens
+//! that another issuer signed, verified with its keys (`issuers`).
 //!
-//! Without the `federation` feature nothing fetches keys, and the builder refuses
-//! `[[issuers]]`: the cache and the checks are then unused.
+//! Without the `federation` feature nothing is fetched, and the builder refuses
+//! `[[issuers]]` and `[[providers]]`: the cache and the checks are then unused.
 #![cfg_attr(not(feature = "federation"), allow(dead_code))]
 
 #[cfg(feature = "federation")]
 pub(crate) mod fetch;
+#[cfg(feature = "federation")]
+pub(crate) mod http;
 pub(crate) mod issuers;
 pub(crate) mod keys;
+#[cfg(feature = "federation")]
+pub(crate) mod providers;
 #[cfg(test)]
 #[cfg(feature = "aws_lc_rs")]
 mod testing;
 pub(crate) mod verify;
+
+/// The claims the gate writes itself: a provider's claims never set them in its tokens.
+pub(crate) const RESERVED: [&str; 15] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "sid",
+    "app",
+    "amr",
+    "acr",
+    "auth_time",
+    "mfa_pending",
+    "idp",
+    "typ",
+];

@@ -163,7 +163,7 @@ impl Foreign {
 /// The claims a handler reads from a token of another issuer: its own, but with its roles
 /// and scopes as its policy mapped them (`roles`, a list; `scope`, space-separated), and
 /// without what only this gate may say (`app`, an application login here; `mfa_pending`,
-/// `acr`, `amr`, `auth_time`, a factor proved here).
+/// `acr`, `amr`, `auth_time`, a factor proved here; `idp`, a provider sign-in here).
 fn handed_on(mut claims: Map<String, Value>, grants: &Grants) -> Map<String, Value> {
     for name in [
         "app",
@@ -171,6 +171,7 @@ fn handed_on(mut claims: Map<String, Value>, grants: &Grants) -> Map<String, Val
         "acr",
         "amr",
         "auth_time",
+        "idp",
         "roles",
         "scope",
     ] {

@@ -235,8 +235,12 @@ impl TokenGateBuilder {
             .or(counter)
             .unwrap_or_else(|| Arc::new(MemoryCounter::new()));
         let factors = self.factors.or_else(|| Arc::clone(&store).factor_store());
-        let mfa = second_factors(&config, factors)?;
+        let mfa = second_factors(&config, factors.clone())?;
         let issuers = other_issuers(&config)?;
+        #[cfg(feature = "federation")]
+        let providers = identity_providers(&config, factors)?;
+        #[cfg(not(feature = "federation"))]
+        identity_providers(&config)?;
         Ok(TokenGate {
             inner: Arc::new(Inner {
                 keys,
@@ -245,6 +249,8 @@ impl TokenGateBuilder {
                 failures,
                 mfa,
                 issuers,
+                #[cfg(feature = "federation")]
+                providers,
                 cookies,
                 revocations: RevocationCache::default(),
                 cache,
@@ -331,6 +337,45 @@ fn other_issuers(
             "issuers[0].issuer",
             &issuer.issuer,
             "this build accepts no other issuers: enable tokengate's `federation` feature",
+        )),
+    }
+}
+
+/// The identity providers users sign in with (`[[providers]]`), discovered as soon as a
+/// runtime runs; their sign-ins keep their states and codes among the store's challenges.
+#[cfg(feature = "federation")]
+fn identity_providers(
+    config: &Config,
+    states: Option<Arc<dyn FactorStore>>,
+) -> Result<Option<crate::federation::providers::Providers>, ConfigError> {
+    use crate::federation::providers::Providers;
+
+    if config.federation.providers.is_empty() {
+        return Ok(None);
+    }
+    let states = states.ok_or_else(|| {
+        ConfigError::new(
+            "providers",
+            "",
+            "the session store keeps no challenges, where provider sign-ins keep their state: give one with `.factor_store(..)`",
+        )
+    })?;
+    crate::jws::install_crypto_provider()
+        .map_err(|reason| ConfigError::new("providers", "", reason.to_string()))?;
+    let providers = Providers::new(&config.federation, states)?;
+    providers.prefetch();
+    Ok(Some(providers))
+}
+
+/// Without the feature, `[[providers]]` is refused rather than ignored.
+#[cfg(not(feature = "federation"))]
+fn identity_providers(config: &Config) -> Result<(), ConfigError> {
+    match config.federation.providers.first() {
+        None => Ok(()),
+        Some(provider) => Err(ConfigError::new(
+            "providers[0].name",
+            &provider.name,
+            "this build signs in with no identity provider: enable tokengate's `federation` feature",
         )),
     }
 }

@@ -93,6 +93,9 @@ struct Inner {
     mfa: Option<Mfa>,
     /// The other issuers whose access tokens the guard accepts (`[[issuers]]`).
     issuers: Option<crate::federation::issuers::Issuers>,
+    /// The identity providers users sign in with.
+    #[cfg(feature = "federation")]
+    providers: Option<crate::federation::providers::Providers>,
     cookies: CookieJar,
     revocations: RevocationCache,
     cache: Option<VerifyCache>,
@@ -152,6 +155,12 @@ impl TokenGate {
 
     pub(crate) fn issuers(&self) -> Option<&crate::federation::issuers::Issuers> {
         self.inner.issuers.as_ref()
+    }
+
+    /// The identity providers users sign in with, where there are some.
+    #[cfg(feature = "federation")]
+    pub(crate) fn providers(&self) -> Option<&crate::federation::providers::Providers> {
+        self.inner.providers.as_ref()
     }
 
     pub(crate) fn failures(&self) -> &dyn AttemptCounter {

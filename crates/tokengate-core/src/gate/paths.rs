@@ -58,6 +58,14 @@ pub enum Endpoint {
     PasskeyVerifyOptions,
     /// `PATCH {prefix}/passkeys/{id}` renames a passkey; `DELETE` removes it (`aal2`).
     Passkey,
+    /// `GET {prefix}/oidc/{name}/start`: sends the browser to an identity provider to sign in;
+    /// only with `[[providers]]`.
+    ProviderStart,
+    /// `GET {prefix}/oidc/{name}/callback`: where the provider sends the browser back.
+    ProviderCallback,
+    /// `POST {prefix}/oidc/exchange`: an app's one-time code and PKCE verifier for both
+    /// tokens.
+    ProviderExchange,
     /// `GET {issuer path}/.well-known/openid-configuration`: the discovery document as OpenID
     /// Connect Discovery places it; only with `discovery`.
     OpenIdConfiguration,
@@ -83,6 +91,8 @@ pub struct EndpointRoute {
     pub mfa_only: bool,
     /// Whether it is there only where passkeys are (`passkey_rp_id`).
     pub passkey_only: bool,
+    /// Whether it is there only where identity providers are (`[[providers]]`).
+    pub providers_only: bool,
     /// Whether its path is from the root, not under the prefix, `{issuer}` standing for the
     /// path of the issuer URL; such an endpoint is there only with `discovery`.
     pub at_root: bool,
@@ -111,11 +121,12 @@ impl EndpointRoute {
             && (!self.at_root || config.endpoints.discovery)
             && (!self.mfa_only || config.mfa.key.is_some())
             && (!self.passkey_only || config.mfa.passkey_rp_id.is_some())
+            && (!self.providers_only || !config.federation.providers.is_empty())
     }
 }
 
 /// Every endpoint, in the order the matcher tries them and documents list them.
-pub const ENDPOINTS: [EndpointRoute; 24] = [
+pub const ENDPOINTS: [EndpointRoute; 27] = [
     route(Endpoint::SignIn, "/signin", "POST", false),
     route(Endpoint::Refresh, "/token", "POST", false),
     route(Endpoint::SignOut, "/signout", "POST", false),
@@ -151,6 +162,9 @@ pub const ENDPOINTS: [EndpointRoute; 24] = [
     ),
     // After every fixed path under `/passkeys`: the matcher takes the first row that fits.
     passkey(Endpoint::Passkey, "/passkeys/{id}", "PATCH, DELETE"),
+    provider(Endpoint::ProviderStart, "/oidc/{id}/start", "GET"),
+    provider(Endpoint::ProviderCallback, "/oidc/{id}/callback", "GET"),
+    provider(Endpoint::ProviderExchange, "/oidc/exchange", "POST"),
     at_root(
         Endpoint::OpenIdConfiguration,
         "{issuer}/.well-known/openid-configuration",
@@ -174,6 +188,21 @@ const fn route(
         websockets_only,
         mfa_only: false,
         passkey_only: false,
+        providers_only: false,
+        at_root: false,
+    }
+}
+
+/// An endpoint there only with identity providers.
+const fn provider(endpoint: Endpoint, path: &'static str, method: &'static str) -> EndpointRoute {
+    EndpointRoute {
+        endpoint,
+        path,
+        method,
+        websockets_only: false,
+        mfa_only: false,
+        passkey_only: false,
+        providers_only: true,
         at_root: false,
     }
 }
@@ -187,6 +216,7 @@ const fn mfa(endpoint: Endpoint, path: &'static str, method: &'static str) -> En
         websockets_only: false,
         mfa_only: true,
         passkey_only: false,
+        providers_only: false,
         at_root: false,
     }
 }
@@ -200,6 +230,7 @@ const fn passkey(endpoint: Endpoint, path: &'static str, method: &'static str) -
         websockets_only: false,
         mfa_only: true,
         passkey_only: true,
+        providers_only: false,
         at_root: false,
     }
 }
@@ -213,6 +244,7 @@ const fn at_root(endpoint: Endpoint, path: &'static str) -> EndpointRoute {
         websockets_only: false,
         mfa_only: false,
         passkey_only: false,
+        providers_only: false,
         at_root: true,
     }
 }

@@ -131,6 +131,58 @@ impl CookieJar {
         ]
     }
 
+    /// The name of the cookie that binds a provider sign-in to the browser that started it.
+    #[cfg_attr(not(feature = "federation"), allow(dead_code))]
+    fn provider_state_name(&self) -> &'static str {
+        if self.secure_flag {
+            "__Host-tokengate-oidc"
+        } else {
+            "tokengate-oidc"
+        }
+    }
+
+    /// The `Set-Cookie` value binding a provider sign-in's `state` to this browser for
+    /// `max_age` seconds: signed, `HttpOnly`, and `SameSite=Lax` whatever `cookie_same_site`
+    /// says, since it must come back on the provider's redirect (a top-level `GET` from
+    /// another site).
+    #[cfg_attr(not(feature = "federation"), allow(dead_code))]
+    pub(crate) fn provider_state(&self, state: &str, max_age: i64) -> String {
+        let mac = URL_SAFE_NO_PAD.encode(self.key.sign(&[b"oidc state\0", state.as_bytes()]));
+        let value = format!("{state}.{mac}");
+        cookie::Cookie::build((self.provider_state_name(), value.as_str()))
+            .path("/")
+            .http_only(true)
+            .same_site(cookie::SameSite::Lax)
+            .secure(self.secure_flag)
+            .max_age(time::Duration::seconds(max_age))
+            .to_string()
+    }
+
+    /// The `Set-Cookie` value that deletes the provider sign-in's cookie.
+    #[cfg_attr(not(feature = "federation"), allow(dead_code))]
+    pub(crate) fn provider_state_cleared(&self) -> String {
+        cookie::Cookie::build((self.provider_state_name(), ""))
+            .path("/")
+            .http_only(true)
+            .same_site(cookie::SameSite::Lax)
+            .secure(self.secure_flag)
+            .max_age(time::Duration::ZERO)
+            .to_string()
+    }
+
+    /// The provider sign-in state this browser holds, if its cookie is one this gate signed.
+    #[cfg_attr(not(feature = "federation"), allow(dead_code))]
+    pub(crate) fn provider_state_of<'a, R: RequestHead + ?Sized>(
+        &self,
+        head: &'a R,
+    ) -> Option<&'a str> {
+        let (state, mac) = head.cookie(self.provider_state_name())?.split_once('.')?;
+        let mac = URL_SAFE_NO_PAD.decode(mac).ok()?;
+        self.key
+            .verify(&[b"oidc state\0", state.as_bytes()], &mac)
+            .then_some(state)
+    }
+
     /// The access token of the access cookie.
     pub(crate) fn access<'a, R: RequestHead + ?Sized>(&self, head: &'a R) -> Option<&'a str> {
         head.cookie(self.access)

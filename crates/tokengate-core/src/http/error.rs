@@ -107,6 +107,18 @@ pub enum ErrorKind {
     /// `DELETE {prefix}/sessions/{id}` or `/signout` with `session=<id>` named no live
     /// session of the caller's subject (another subject's sessions are not told apart).
     NoSuchSession,
+    /// A provider sign-in named no configured provider.
+    NoSuchProvider,
+    /// A provider sign-in's callback whose `state` is missing, not the one this browser
+    /// started, used already or ended; the text says which of the first two.
+    InvalidState(&'static str),
+    /// The provider refused the sign-in, or its answer did not verify; the text says which.
+    ProviderFailed(&'static str),
+    /// The application has no account for the identity a provider proved, and makes none.
+    NoAccount,
+    /// `{prefix}/oidc/exchange`: the code is unknown, used or ended, or the verifier is not
+    /// its challenge's.
+    InvalidGrant,
     /// A dependency (the session store, the credential directory) could not be reached.
     Unavailable(&'static str),
     /// Something that should not happen did; logged, and answered with 500.
@@ -138,19 +150,24 @@ impl Error {
             | ErrorKind::InvalidClient
             | ErrorKind::InsufficientUserAuthentication { .. }
             | ErrorKind::InvalidCode
-            | ErrorKind::InvalidPasskey => 401,
-            ErrorKind::InsufficientScope(_) | ErrorKind::CsrfRejected(_) => 403,
+            | ErrorKind::InvalidPasskey
+            | ErrorKind::ProviderFailed(_) => 401,
+            ErrorKind::InsufficientScope(_) | ErrorKind::CsrfRejected(_) | ErrorKind::NoAccount => {
+                403
+            }
             ErrorKind::MissingRefreshToken
             | ErrorKind::MissingField(_)
             | ErrorKind::DuplicateField(_)
             | ErrorKind::ControlCharacter(_)
             | ErrorKind::InvalidField { .. }
-            | ErrorKind::MalformedBody(_) => 400,
+            | ErrorKind::MalformedBody(_)
+            | ErrorKind::InvalidState(_)
+            | ErrorKind::InvalidGrant => 400,
             ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::PayloadTooLarge { .. } => 413,
             ErrorKind::RequestTimeout => 408,
             ErrorKind::MethodNotAllowed { .. } => 405,
-            ErrorKind::NoSuchSession | ErrorKind::NoSuchFactor => 404,
+            ErrorKind::NoSuchSession | ErrorKind::NoSuchFactor | ErrorKind::NoSuchProvider => 404,
             ErrorKind::TooManyFactors | ErrorKind::PasskeyTaken => 409,
             ErrorKind::Unavailable(_) => 503,
             ErrorKind::TooManyAttempts { .. } => 429,
@@ -181,7 +198,12 @@ impl Error {
             ErrorKind::PayloadTooLarge { .. } => "payload_too_large",
             ErrorKind::RequestTimeout => "request_timeout",
             ErrorKind::MethodNotAllowed { .. } => "method_not_allowed",
-            ErrorKind::NoSuchSession | ErrorKind::NoSuchFactor => "not_found",
+            ErrorKind::NoSuchSession | ErrorKind::NoSuchFactor | ErrorKind::NoSuchProvider => {
+                "not_found"
+            }
+            ErrorKind::InvalidState(_) => "invalid_state",
+            ErrorKind::ProviderFailed(_) | ErrorKind::NoAccount => "access_denied",
+            ErrorKind::InvalidGrant => "invalid_grant",
             ErrorKind::Unavailable(_) => "temporarily_unavailable",
             ErrorKind::TooManyAttempts { .. } => "too_many_attempts",
             ErrorKind::Internal(_) => "server_error",
@@ -282,6 +304,13 @@ impl fmt::Display for Error {
             ErrorKind::TooManyFactors => f.write_str("too many second factors; remove one first"),
             ErrorKind::InvalidPasskey => f.write_str("the passkey was not accepted"),
             ErrorKind::PasskeyTaken => f.write_str("this passkey is registered already"),
+            ErrorKind::NoSuchProvider => f.write_str("no such identity provider"),
+            ErrorKind::InvalidState(why) => write!(f, "the sign-in cannot go on: {why}"),
+            ErrorKind::ProviderFailed(why) => write!(f, "the identity provider's sign-in failed: {why}"),
+            ErrorKind::NoAccount => f.write_str("there is no account for this identity"),
+            ErrorKind::InvalidGrant => f.write_str(
+                "the code is unknown, used already or expired, or the verifier does not match it",
+            ),
             ErrorKind::Unavailable(what) => write!(f, "the {what} is unavailable; try again later"),
             ErrorKind::Internal(_) => f.write_str("an internal error occurred"),
             ErrorKind::TooManyAttempts { .. } => {

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 /// The claims that say what a session proved, which no credential directory or claims hook
 /// may set: the gate writes them.
-const CLAIMS: [&str; 4] = ["amr", "acr", "auth_time", "mfa_pending"];
+const CLAIMS: [&str; 5] = ["amr", "acr", "auth_time", "mfa_pending", "idp"];
 
 /// What a session has proved: the methods (`amr`, RFC 8176: `pwd`, `otp`, `mfa`), the level
 /// (`acr`: `aal1`, or `aal2` once a second factor is proved), when a factor was last proved
@@ -19,6 +19,8 @@ pub struct Assurance {
     pub auth_time: i64,
     /// Whether the subject has a factor that this session has not proved yet.
     pub pending: bool,
+    /// The identity provider the session was opened with (`idp`, its configured name).
+    pub idp: Option<String>,
 }
 
 impl Assurance {
@@ -30,6 +32,7 @@ impl Assurance {
             aal2: false,
             auth_time: now,
             pending,
+            idp: None,
         }
     }
 
@@ -54,6 +57,7 @@ impl Assurance {
                 .and_then(Value::as_i64)
                 .unwrap_or(opened_at),
             pending: claims.get("mfa_pending").and_then(Value::as_bool) == Some(true),
+            idp: claims.get("idp").and_then(Value::as_str).map(str::to_owned),
         }
     }
 
@@ -82,6 +86,14 @@ impl Assurance {
             claims.insert("mfa_pending".to_owned(), Value::Bool(true));
         } else {
             claims.remove("mfa_pending");
+        }
+        match &self.idp {
+            Some(idp) => {
+                claims.insert("idp".to_owned(), Value::from(idp.as_str()));
+            }
+            None => {
+                claims.remove("idp");
+            }
         }
     }
 

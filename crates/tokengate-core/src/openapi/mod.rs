@@ -44,6 +44,7 @@ mod components;
 mod mfa;
 mod operations;
 mod passkeys;
+mod providers;
 
 use crate::authz::Requirement;
 use crate::gate::TokenGate;
@@ -83,6 +84,7 @@ impl TokenGate {
                 "FactorCode",
                 "FactorProof",
                 "PasskeyName",
+                "ProviderExchange",
             ] {
                 let Some(form) = schemas.get(name).map(as_form) else {
                     continue;
@@ -128,6 +130,7 @@ impl TokenGate {
             for method in row.methods() {
                 document["paths"][&path][method.to_ascii_lowercase()] =
                     passkeys::operation(row.endpoint, method)
+                        .or_else(|| providers::operation(row.endpoint))
                         .unwrap_or_else(|| operations::operation(row.endpoint, config));
             }
         }
@@ -154,6 +157,14 @@ impl TokenGate {
                 { "$ref": "#/components/schemas/FactorProof" },
                 { "$ref": "#/components/schemas/PasskeyProof" },
             ] });
+        }
+        if !config.federation.providers.is_empty() {
+            if let (Some(schemas), Value::Object(more)) = (
+                document["components"]["schemas"].as_object_mut(),
+                providers::schemas(),
+            ) {
+                schemas.extend(more);
+            }
         }
         if !config.endpoints.discovery {
             // Its schema only where its operations are.

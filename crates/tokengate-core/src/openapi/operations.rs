@@ -40,7 +40,11 @@ pub(super) fn operation(endpoint: Endpoint, config: &Config) -> Value {
         | Endpoint::PasskeySignInOptions
         | Endpoint::PasskeySignIn
         | Endpoint::PasskeyVerifyOptions
-        | Endpoint::Passkey => Value::Null,
+        | Endpoint::Passkey
+        // Written by `super::providers`.
+        | Endpoint::ProviderStart
+        | Endpoint::ProviderCallback
+        | Endpoint::ProviderExchange => Value::Null,
     }
 }
 

@@ -218,6 +218,23 @@ impl Attempt {
         }
     }
 
+    /// The counter of provider sign-ins started from one client address: each keeps state in
+    /// the store until it ends, so an address starts `per_address` of them a minute. Without
+    /// an address or an address limit, none.
+    #[cfg(feature = "federation")]
+    pub(crate) fn provider_start(settings: &ThrottleSettings, client: Option<IpAddr>) -> Self {
+        Self {
+            login: None,
+            address: client.filter(|_| settings.per_address > 0).map(|client| {
+                (
+                    format!("oidc-start:addr:{}", address_key(client)),
+                    settings.per_address,
+                )
+            }),
+            window: 60,
+        }
+    }
+
     /// The address first: a client its address limit refuses must leave no state behind, so
     /// no login window is opened for an attempt the address refuses (a flood of random logins
     /// from one address once filled the counter and locked every user out).
