@@ -82,6 +82,15 @@ impl KeyConfig {
             verify_until: None,
         }
     }
+
+    /// The public JWK this key is published as in the JWKS (with its `kid`, `alg` and
+    /// `use`), read the way start-up reads it: `Err` when start-up would refuse the key,
+    /// `None` for an HS256 secret, which is never published.
+    pub fn public_jwk(&self) -> Result<Option<serde_json::Value>, KeyError> {
+        super::key_set::install_crypto_provider()?;
+        let key = super::prepared_key::Key::from_config(self, 0)?;
+        Ok(key.public_jwk().cloned())
+    }
 }
 
 /// What a key is made of.

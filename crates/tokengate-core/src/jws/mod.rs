@@ -14,6 +14,8 @@ mod algorithm;
 pub(crate) mod canonical;
 mod claims;
 mod error;
+#[cfg(feature = "aws_lc_rs")]
+mod generate;
 mod grants;
 mod key_set;
 mod kind;
@@ -26,6 +28,8 @@ mod verify;
 pub use algorithm::Algorithm;
 pub use claims::Claims;
 pub use error::TokenError;
+#[cfg(feature = "aws_lc_rs")]
+pub use generate::generate_key;
 pub use grants::Grants;
 #[cfg_attr(not(feature = "federation"), allow(unused_imports))]
 pub(crate) use key_set::{install_crypto_provider, KeySet};
