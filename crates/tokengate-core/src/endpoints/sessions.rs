@@ -26,16 +26,9 @@ pub(super) async fn sessions<R: RequestHead + ?Sized>(
     // The same checks as any route that needs a token: strict revocation and CSRF too.
     let verified = gate.authenticate(head).await?;
     let claims = verified.claims();
-    let now = unix_now();
-    let mut sessions = gate
-        .store()
-        .list(&claims.sub, now)
-        .await
-        .map_err(|e| store_down(&e))?;
-    // An idle session ends at its next `/token`; until then it is no longer listed.
-    let idle = gate.config().tokens.idle_seconds();
-    sessions.retain(|session| !session.is_idle(idle, now));
-    sessions.sort_by_key(|session| (session.id != claims.sid, session.created_at));
+    // Oldest first; the caller's own is moved to the front (the sort is stable).
+    let mut sessions = gate.list_sessions(&claims.sub).await?;
+    sessions.sort_by_key(|session| session.id != claims.sid);
     // However many a subject holds (`max_sessions = none`), one answer lists a bounded few:
     // the caller's own, then the oldest; `total` says how many there are.
     let total = sessions.len();

@@ -12,7 +12,7 @@
 //! | `gate/builder.rs` | [`TokenGate::builder`] and [`TokenGateBuilder`] |
 //! | `gate/paths.rs` | the endpoint table: [`TokenGate::endpoint`], `endpoint_paths`, `endpoint_routes` |
 //! | `gate/guard.rs` | [`TokenGate::route`], [`TokenGate::confirm`], `verify_access` |
-//! | `gate/session_liveness.rs` | strict revocation, [`TokenGate::revoke_subject`], `revoke_session` |
+//! | `gate/session_liveness.rs` | strict revocation, [`TokenGate::revoke_subject`], `revoke_session`, `list_sessions` |
 //! | `endpoints/mod.rs` | [`TokenGate::serve`]: each endpoint in a file of its own |
 //! | `openapi/mod.rs` | `openapi`, `describe` (feature `openapi`) |
 //!

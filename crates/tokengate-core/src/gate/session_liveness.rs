@@ -4,7 +4,7 @@
 use super::TokenGate;
 use crate::clock::unix_now;
 use crate::http::error::{Error, ErrorKind};
-use crate::store::SubjectRevocation;
+use crate::store::{Session, SubjectRevocation};
 
 /// The most sessions one store call of a sign-out of all ends.
 pub(crate) const SIGN_OUT_BATCH: usize = 500;
@@ -124,6 +124,21 @@ impl TokenGate {
             // reuse of its token), or the answer would say done while sessions still live.
             request.by = None;
         }
+    }
+
+    /// The live sessions of `subject`, oldest first: those the store keeps until their end,
+    /// less those unused for longer than `session_idle` (they end at their next `/token`).
+    /// For an operator's view of a subject, and for `GET {prefix}/sessions`.
+    pub async fn list_sessions(&self, subject: &str) -> Result<Vec<Session>, Error> {
+        let now = unix_now();
+        let mut sessions = self.store().list(subject, now).await.map_err(|error| {
+            tracing::warn!(target: "tokengate", %error, kind = error.kind().as_str(), "session store failed");
+            Error::new(ErrorKind::Unavailable("session store"))
+        })?;
+        let idle = self.config().tokens.idle_seconds();
+        sessions.retain(|session| !session.is_idle(idle, now));
+        sessions.sort_by_key(|session| session.created_at);
+        Ok(sessions)
     }
 
     /// Ends session `sid` of `subject`; `true` if it was live.
