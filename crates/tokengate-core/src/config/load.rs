@@ -278,12 +278,45 @@ fn scrubbed(figment: &Figment, text: &str) -> String {
     if let Ok(Value::String(_, url)) = figment.find_value("store") {
         text = super::redact::redacted_in(&text, &url);
     }
+    // The providers' client secrets.
+    if let Ok(Value::Array(_, providers)) = figment.find_value("providers") {
+        for provider in &providers {
+            if let Value::Dict(_, provider) = provider {
+                if let Some(secret) = provider.get("client_secret") {
+                    texts(secret, &mut secrets);
+                }
+            }
+        }
+    }
+    // A value quoted as the wrong type may be a secret in the wrong place (a `secret = ...`
+    // outside any profile is read as a profile): no quoted text is repeated.
+    let text = unquoted(&text);
     secrets
         .iter()
         .filter(|secret| secret.len() >= 4)
         .fold(text, |text, secret| {
             text.replace(secret.as_str(), "REDACTED")
         })
+}
+
+/// `text` with every string a parser quoted (`string "..."`) left out.
+fn unquoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("string \"") {
+        out.push_str(&rest[..at]);
+        out.push_str("a string (not shown)");
+        let quoted = &rest[at + "string \"".len()..];
+        let mut escaped = false;
+        let end = quoted.char_indices().find_map(|(at, c)| {
+            let closes = c == '"' && !escaped;
+            escaped = c == '\\' && !escaped;
+            closes.then_some(at)
+        });
+        rest = end.map_or("", |end| &quoted[end + 1..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What a message shows of a value: secrets never.
@@ -769,6 +802,18 @@ mod tests {
         assert_eq!(config.store.timeout, Duration::from_millis(500));
         let error = load(None, "default", &[("TOKENGATE_STORE_POOL_SIZE", "0")]).unwrap_err();
         assert_eq!(error.key, "store_pool_size");
+    }
+
+    #[test]
+    fn a_secret_outside_every_profile_is_not_repeated() {
+        let toml = "secret = \"a-misplaced-secret-of-32-bytes-or-so\"\n";
+        let refused = load(Some(toml), "default", &[]).expect_err("a string where a profile goes");
+        let shown = format!("{refused} {refused:?}");
+        assert!(!shown.contains("a-misplaced-secret"), "{shown}");
+        let toml = "[default]\n[[default.providers]]\nname = \"x\"\nissuer = 5\nclient_id = \"c\"\nclient_secret = \"provider-client-secret\"\nredirect_uri = \"x\"\n";
+        let refused = load(Some(toml), "default", &[]).expect_err("an issuer that is a number");
+        let shown = format!("{refused} {refused:?}");
+        assert!(!shown.contains("provider-client-secret"), "{shown}");
     }
 
     #[test]
