@@ -4,8 +4,8 @@
 
 use serde_json::json;
 use tokengate_core::credentials::{
-    hash_password, ApplicationsTable, Credentials, Current, Login, PostgresDirectory, Principal,
-    UsersTable,
+    hash_password, ApplicationsTable, Credentials, Current, IdentitiesTable, Login,
+    PostgresDirectory, Principal, UsersTable,
 };
 
 /// The PostgreSQL the tests use: `TEST_POSTGRES_URL`, or database `test` on 127.0.0.1:5432.
@@ -536,4 +536,90 @@ async fn a_sign_in_dropped_midway_leaves_no_transaction_in_the_pool() {
         .execute(&admin)
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identities_sign_in_as_the_users_they_are_linked_to() {
+    let (schema, admin) = with_ada("tokengate_identities").await;
+    let users = UsersTable::new(&format!("{schema}.users"));
+    let table = IdentitiesTable::new(&format!("{schema}.identities"));
+    let strict = PostgresDirectory::new(admin.clone(), &users)
+        .unwrap()
+        .with_identities(&table)
+        .unwrap();
+    let claims = |email: &str, verified: serde_json::Value| {
+        let mut claims = serde_json::Map::new();
+        claims.insert("email".into(), email.into());
+        claims.insert("email_verified".into(), verified);
+        claims
+    };
+    // Not linked, and links by email not allowed: refused.
+    let verified = claims("ada", json!(true));
+    assert_eq!(
+        strict.federated("idp", "sub-1", &verified).await.unwrap(),
+        None
+    );
+    // A link the application made signs in, as the users table has the user now.
+    assert!(strict.link_identity("idp", "sub-1", "ada").await.unwrap());
+    assert!(!strict
+        .link_identity("idp", "sub-1", "mallory")
+        .await
+        .unwrap());
+    let signed = strict.federated("idp", "sub-1", &verified).await.unwrap();
+    assert_eq!(signed.map(|p| p.subject).as_deref(), Some("ada"));
+    // Another provider's identity of the same subject is another identity.
+    assert_eq!(
+        strict.federated("other", "sub-1", &verified).await.unwrap(),
+        None
+    );
+    // Linking by a verified email, where allowed; never by an unverified one.
+    let linking = PostgresDirectory::new(admin.clone(), &users)
+        .unwrap()
+        .with_identities(&table.clone().link_verified_emails())
+        .unwrap();
+    for unverified in [json!(false), json!("true"), serde_json::Value::Null] {
+        let claimed = claims("ada", unverified);
+        assert_eq!(
+            linking.federated("idp", "sub-2", &claimed).await.unwrap(),
+            None
+        );
+    }
+    assert_eq!(
+        linking
+            .federated("idp", "sub-3", &claims("nobody", json!(true)))
+            .await
+            .unwrap(),
+        None
+    );
+    let linked = linking.federated("idp", "sub-2", &verified).await.unwrap();
+    assert_eq!(linked.map(|p| p.subject).as_deref(), Some("ada"));
+    // The link stays: the strict directory (no email links) now knows `sub-2` too.
+    let signed = strict
+        .federated("idp", "sub-2", &claims("x", json!(false)))
+        .await
+        .unwrap();
+    assert_eq!(signed.map(|p| p.subject).as_deref(), Some("ada"));
+    // A user removed no longer signs in through their identities; an unlinked one neither.
+    assert!(strict.unlink_identity("idp", "sub-2").await.unwrap());
+    assert_eq!(
+        strict
+            .federated("idp", "sub-2", &claims("x", json!(false)))
+            .await
+            .unwrap(),
+        None
+    );
+    sqlx::raw_sql(&format!("DELETE FROM {schema}.users WHERE login = 'ada'"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    assert_eq!(
+        strict.federated("idp", "sub-1", &verified).await.unwrap(),
+        None
+    );
+    // Without an identities table, every identity is refused.
+    let none = PostgresDirectory::new(admin.clone(), &users).unwrap();
+    assert_eq!(
+        none.federated("idp", "sub-1", &verified).await.unwrap(),
+        None
+    );
 }

@@ -34,7 +34,7 @@ pub use memory::MemoryDirectory;
 pub use password::{hash_password, PasswordError, PasswordVerifier};
 
 #[cfg(feature = "postgres")]
-pub use postgres::{ApplicationsTable, PostgresDirectory, UsersTable};
+pub use postgres::{ApplicationsTable, IdentitiesTable, PostgresDirectory, UsersTable};
 
 /// What a client presented at sign-in.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -93,15 +93,17 @@ pub(super) async fn read_parameters(
     Ok(found)
 }
 
-/// `query` in a read-only transaction whose statement and lock waits end on the server after
-/// [`STATEMENT_TIMEOUT`].
+/// `query` in a transaction (read-only unless `writes`) whose statement and lock waits end on
+/// the server after [`STATEMENT_TIMEOUT`].
 pub(super) async fn bounded(
     connection: &mut sqlx::PgConnection,
     query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    writes: bool,
 ) -> Result<Option<sqlx::postgres::PgRow>, sqlx::Error> {
     let begin = format!(
-        "BEGIN READ ONLY; SET LOCAL statement_timeout = {0}; SET LOCAL lock_timeout = {0}",
-        STATEMENT_TIMEOUT.as_millis()
+        "BEGIN{1}; SET LOCAL statement_timeout = {0}; SET LOCAL lock_timeout = {0}",
+        STATEMENT_TIMEOUT.as_millis(),
+        if writes { "" } else { " READ ONLY" }
     );
     sqlx::Executor::execute(&mut *connection, sqlx::raw_sql(&begin)).await?;
     let found = query.fetch_optional(&mut *connection).await?;

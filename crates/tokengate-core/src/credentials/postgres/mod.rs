@@ -13,10 +13,14 @@ use super::{
 };
 
 mod bounds;
+mod identities;
 mod queries;
 mod tables;
 
+pub use identities::IdentitiesTable;
 pub use tables::{ApplicationsTable, UsersTable};
+
+use identities::IdentityQueries;
 
 use bounds::{bounded, stored_parameters, InTransaction, PRIME_EVERY, STATEMENT_TIMEOUT};
 use queries::{claims_of, failed, json, Found, Queries};
@@ -52,6 +56,9 @@ pub struct PostgresDirectory {
     /// How many look-ups may hold a connection of the pool at once: half of it, so that a
     /// flood of sign-ins while the table is locked leaves the application the other half.
     lookups: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Where identities that providers proved are linked to users, and whether its table is
+    /// made (once).
+    identities: Option<std::sync::Arc<(IdentityQueries, tokio::sync::OnceCell<()>)>>,
 }
 
 impl fmt::Debug for PostgresDirectory {
@@ -74,6 +81,7 @@ impl PostgresDirectory {
             primed: std::sync::Arc::default(),
             verifier: PasswordVerifier::new(),
             lookups: std::sync::Arc::new(tokio::sync::Semaphore::new(half.max(1))),
+            identities: None,
         };
         directory.prime();
         Ok(directory)
@@ -103,6 +111,141 @@ impl PostgresDirectory {
         self.primed = std::sync::Arc::default();
         self.prime();
         Ok(self)
+    }
+
+    /// The same directory, with sign-ins through identity providers (`[[providers]]`): an
+    /// identity linked to a user in `identities` signs in as that user, as the users table has
+    /// them now; one not linked is refused, unless the table links verified email addresses.
+    pub fn with_identities(
+        mut self,
+        identities: &IdentitiesTable,
+    ) -> Result<Self, CredentialsError> {
+        self.identities = Some(std::sync::Arc::new((
+            IdentityQueries::new(identities)?,
+            tokio::sync::OnceCell::new(),
+        )));
+        Ok(self)
+    }
+
+    /// Links the identity `provider_subject` of `provider` (its configured name) to the user of
+    /// `subject`, as an application does once the user, signed in, asks for it. `false` when
+    /// the identity was linked already (to this user or another: the first link stands).
+    pub async fn link_identity(
+        &self,
+        provider: &str,
+        provider_subject: &str,
+        subject: &str,
+    ) -> Result<bool, CredentialsError> {
+        let queries = self.identity_table().await?;
+        let row = self
+            .row_of(
+                sqlx::query(&queries.link)
+                    .bind(provider)
+                    .bind(provider_subject)
+                    .bind(subject),
+                true,
+            )
+            .await?;
+        let linked: Option<String> = row.map(|row| row.try_get(0)).transpose().map_err(failed)?;
+        Ok(linked.as_deref() == Some(subject))
+    }
+
+    /// Ends the link of an identity: it no longer signs in. `true` if it was linked.
+    pub async fn unlink_identity(
+        &self,
+        provider: &str,
+        provider_subject: &str,
+    ) -> Result<bool, CredentialsError> {
+        let queries = self.identity_table().await?;
+        let row = self
+            .row_of(
+                sqlx::query(&queries.unlink)
+                    .bind(provider)
+                    .bind(provider_subject),
+                true,
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// The identities' statements, their table made on first use.
+    async fn identity_table(&self) -> Result<&IdentityQueries, CredentialsError> {
+        let identities = self
+            .identities
+            .as_deref()
+            .ok_or_else(|| failed("no identities table: see `with_identities`"))?;
+        identities
+            .1
+            .get_or_try_init(|| async {
+                self.row_of(sqlx::query(&identities.0.create), true)
+                    .await
+                    .map(drop)
+            })
+            .await?;
+        Ok(&identities.0)
+    }
+
+    /// The user an identity signs in as: its link, or the user of the email address its
+    /// provider verified (then linked), as the users table has them now.
+    async fn identity(
+        &self,
+        provider: &str,
+        provider_subject: &str,
+        claims: &Map<String, Value>,
+    ) -> Result<Option<Principal>, CredentialsError> {
+        if self.identities.is_none() {
+            return Ok(None);
+        }
+        let queries = self.identity_table().await?;
+        let row = self
+            .row(
+                sqlx::query(&queries.find)
+                    .bind(provider)
+                    .bind(provider_subject),
+            )
+            .await?;
+        let linked: Option<String> = row.map(|row| row.try_get(0)).transpose().map_err(failed)?;
+        let subject = if let Some(subject) = linked {
+            subject
+        } else {
+            let Some(email) = super::verified_email(claims).filter(|_| queries.link_emails) else {
+                return Ok(None);
+            };
+            let row = self
+                .row(sqlx::query(&self.queries.user_by_login).bind(email))
+                .await?;
+            let Some(Found {
+                name: Some(subject),
+                disabled: false,
+                ..
+            }) = row.as_ref().map(Found::read).transpose()?
+            else {
+                return Ok(None);
+            };
+            let row = self
+                .row_of(
+                    sqlx::query(&queries.link)
+                        .bind(provider)
+                        .bind(provider_subject)
+                        .bind(&subject),
+                    true,
+                )
+                .await?;
+            // A concurrent sign-in may have linked it first: that link stands.
+            row.map(|row| row.try_get(0))
+                .transpose()
+                .map_err(failed)?
+                .unwrap_or(subject)
+        };
+        let principal = Principal {
+            subject,
+            application: None,
+            claims: Map::new(),
+        };
+        Ok(self.current(&principal).await?.map(|claims| Principal {
+            claims,
+            ..principal
+        }))
     }
 
     /// Tells the verifier the parameters of the hashes the tables hold, so that the first
@@ -191,6 +334,15 @@ impl PostgresDirectory {
         &self,
         query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
     ) -> Result<Option<sqlx::postgres::PgRow>, CredentialsError> {
+        self.row_of(query, false).await
+    }
+
+    /// [`Self::row`], in a transaction that may write when `writes`.
+    async fn row_of(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+        writes: bool,
+    ) -> Result<Option<sqlx::postgres::PgRow>, CredentialsError> {
         let waited = tokio::time::timeout(STATEMENT_TIMEOUT, async {
             let slot = self.lookups.acquire().await;
             (slot, self.pool.acquire().await)
@@ -201,7 +353,10 @@ impl PostgresDirectory {
         let mut connection = InTransaction(Some(connection.map_err(failed)?));
         // The server's bound ends the statement first; this one is for a server that does
         // not answer at all.
-        let ran = tokio::time::timeout(STATEMENT_TIMEOUT * 2, bounded(connection.get(), query));
+        let ran = tokio::time::timeout(
+            STATEMENT_TIMEOUT * 2,
+            bounded(connection.get(), query, writes),
+        );
         match ran.await {
             Ok(Ok(found)) => {
                 connection.ended();
@@ -374,6 +529,15 @@ impl Credentials for PostgresDirectory {
 
     fn verify_client<'a>(&'a self, key: &'a str, secret: &'a str) -> CredentialsFuture<'a> {
         Box::pin(self.key(None, key, secret))
+    }
+
+    fn federated<'a>(
+        &'a self,
+        provider: &'a str,
+        subject: &'a str,
+        claims: &'a Map<String, Value>,
+    ) -> CredentialsFuture<'a> {
+        Box::pin(self.identity(provider, subject, claims))
     }
 
     fn refresh<'a>(&'a self, principal: &'a Principal) -> LookupFuture<'a> {
