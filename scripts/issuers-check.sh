@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Access tokens of a real OpenID provider on both demos: panva's oidc-provider (npm, an OpenID
-# Certified implementation) runs on this machine with keys it makes at start, and each demo,
-# configured with one `[[issuers]]` table for it, takes its tokens (scripts/oidc-provider).
+# A real OpenID provider with both demos: panva's oidc-provider (npm, an OpenID Certified
+# implementation) runs on this machine with keys it makes at start. Each demo, configured with
+# one `[[issuers]]` table for it, takes its access tokens (check.py); and, configured with one
+# `[[providers]]` table, signs its users in, as an app and in headless Chromium (signin.py).
 # Usage: scripts/issuers-check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,5 +19,6 @@ cargo build --quiet --examples
 port=18730
 for demo in axum_demo actix_demo; do
   python3 scripts/oidc-provider/check.py "$CARGO_TARGET_DIR/debug/examples/$demo" "$port" $((port + 1))
+  python3 scripts/oidc-provider/signin.py "$CARGO_TARGET_DIR/debug/examples/$demo" $((port + 2)) $((port + 3))
   port=$((port + 10))
 done
