@@ -24,7 +24,7 @@ pub fn providers_config(idp: &Idp, extra: &str) -> String {
     format!(
         "[default]\noidc_return_origins = [\"https://app.example.org\", \"com.example.app:\"]\n\
          issuer_keys_interval = \"1s\"\nissuer_keys_wait = \"2s\"\n{extra}\n{}{}",
-        provider("op", "claims = { display = \"name\" }"),
+        provider("op", "claims = { display = \"name\", domain = \"hd\" }"),
         provider("other", "trust_mfa = true")
     )
 }
@@ -212,19 +212,28 @@ pub async fn a_browser_signs_in_with_an_identity_provider(adapter: Adapter) {
         .get("/api/rest/me", &[("cookie", &cookies_set(&again))])
         .await;
     assert_eq!(me.json()["sub"], "op:alice");
-    // A provider that asserts a second factor counts only where it is trusted to.
-    idp.set_id_claims(json!({ "amr": ["pwd", "mfa"] }));
+    // A provider that asserts a second factor counts only where it is trusted to, and what
+    // it says of its methods is never this gate's `amr`. Claims the ID token carries beyond
+    // the standard ones are mapped too.
+    idp.set_id_claims(json!({ "amr": ["pwd", "hwk", "mfa"], "hd": "corp.example" }));
     let untrusted = browser_signs_in(&server, &idp, "op", "bob").await;
-    let vault = server
-        .get("/api/rest/vault", &[("cookie", &cookies_set(&untrusted))])
-        .await;
+    let cookies = cookies_set(&untrusted);
+    let vault = server.get("/api/rest/vault", &[("cookie", &cookies)]).await;
     assert_eq!(vault.status, 401, "{}", vault.text());
+    let claims = server
+        .get("/api/rest/me", &[("cookie", &cookies)])
+        .await
+        .json();
+    assert_eq!(claims["amr"], json!(["fed"]), "{claims}");
+    assert_eq!(claims["acr"], "aal1", "{claims}");
+    assert_eq!(claims["domain"], "corp.example", "{claims}");
     let trusted = browser_signs_in(&server, &idp, "other", "bob").await;
     let vault = server
         .get("/api/rest/vault", &[("cookie", &cookies_set(&trusted))])
         .await;
     vault.expect(200);
     assert_eq!(vault.json()["acr"], "aal2");
+    assert_eq!(vault.json()["amr"], json!(["fed", "mfa"]));
     assert_eq!(vault.json()["sub"], "other:bob");
     // A key the provider rotated in is found.
     idp.set_id_claims(json!({}));
@@ -415,6 +424,17 @@ pub async fn return_to_opens_no_redirect(adapter: Adapter) {
         reply.expect(400);
         assert!(reply.header("location").is_none(), "{refused}");
     }
+    // Nothing long is kept for an unauthenticated client.
+    let long = format!("%2F{}", "a".repeat(3000));
+    visit(
+        &server,
+        &format!("/api/rest/oidc/op/start?return_to={long}"),
+        "",
+    )
+    .await
+    .expect(400);
+    let huge = format!("/api/rest/oidc/op/start?pad={}", "a".repeat(9000));
+    visit(&server, &huge, "").await.expect(400);
     // Twice is refused, not picked from.
     visit(
         &server,

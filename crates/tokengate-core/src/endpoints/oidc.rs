@@ -82,13 +82,26 @@ fn named<'g, R: RequestHead + ?Sized>(
     Ok((providers, provider))
 }
 
+/// The longest query string read (a provider's callback carries a code and a state).
+const MAX_QUERY: usize = 8 * 1024;
+
+/// The longest `return_to` kept: it is stored with the sign-in until it ends.
+const MAX_RETURN_TO: usize = 2048;
+
 /// The query's parameters of `names`, each at most once; any other is ignored.
 fn query<R: RequestHead + ?Sized, const N: usize>(
     head: &R,
     names: [&'static str; N],
 ) -> Result<[Option<String>; N], Error> {
+    let query = head.query().unwrap_or("");
+    if query.len() > MAX_QUERY {
+        return Err(invalid(
+            "query",
+            &format!("must be at most {MAX_QUERY} bytes"),
+        ));
+    }
     let mut found: [Option<String>; N] = std::array::from_fn(|_| None);
-    for (name, value) in form_urlencoded::parse(head.query().unwrap_or("").as_bytes()) {
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         if let Some(at) = names.iter().position(|known| *known == name) {
             if found[at].is_some() {
                 return Err(Error::new(ErrorKind::DuplicateField(name.into_owned())));
@@ -199,6 +212,12 @@ pub(super) async fn start<R: RequestHead + ?Sized>(
     let back = match (back.as_deref(), &app_challenge) {
         (None, None) => "/".to_owned(),
         (None, Some(_)) => return Err(Error::new(ErrorKind::MissingField("return_to"))),
+        (Some(value), _) if value.len() > MAX_RETURN_TO => {
+            return Err(invalid(
+                "return_to",
+                &format!("must be at most {MAX_RETURN_TO} bytes"),
+            ))
+        }
         (Some(value), app) => match return_to(providers, value) {
             Some(Back::Address(url)) => url.into(),
             // An app's code goes to an app, never to a page of this server.
@@ -399,18 +418,12 @@ async fn identify<R: RequestHead + ?Sized>(
         principal.claims.entry(name).or_insert(value);
     }
     let mut assurance = signed_in(gate, &principal, now).await?.0;
-    assurance.amr = claims
-        .get("amr")
-        .and_then(Value::as_array)
-        .map(|methods| {
-            methods
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    // The methods are this gate's word: a sign-in at an identity provider (`fed`), and `mfa`
+    // only where the provider is trusted for its second factors. What the provider says of
+    // itself is never copied into this gate's tokens.
+    assurance.amr = vec!["fed".to_owned()];
     if provider.proved_mfa(&claims) {
+        assurance.amr.push("mfa".to_owned());
         assurance.aal2 = true;
         assurance.pending = false;
     }
