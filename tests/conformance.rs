@@ -215,6 +215,7 @@ macro_rules! with_providers {
             id_tokens_that_do_not_verify_open_no_session,
             a_provider_down_answers_503_until_it_is_back,
             sign_in_starts_from_one_address_are_bounded,
+            id_tokens_under_unknown_key_ids_fetch_the_keys_at_most_once_per_interval,
             a_state_and_a_code_are_each_taken_once,
         ]);
     };

@@ -21,9 +21,14 @@ pub fn providers_config(idp: &Idp, extra: &str) -> String {
             idp.issuer
         )
     };
+    let interval = if extra.contains("issuer_keys_interval") {
+        ""
+    } else {
+        "issuer_keys_interval = \"1s\"\n"
+    };
     format!(
         "[default]\noidc_return_origins = [\"https://app.example.org\", \"com.example.app:\"]\n\
-         issuer_keys_interval = \"1s\"\nissuer_keys_wait = \"2s\"\n{extra}\n{}{}",
+         {interval}issuer_keys_wait = \"2s\"\n{extra}\n{}{}",
         provider("op", "claims = { display = \"name\", domain = \"hd\" }"),
         provider("other", "trust_mfa = true")
     )
@@ -598,4 +603,38 @@ pub async fn a_state_and_a_code_are_each_taken_once(adapter: Adapter) {
         statuses.sort_unstable();
         assert_eq!(statuses, [201, 400]);
     }
+}
+
+pub async fn id_tokens_under_unknown_key_ids_fetch_the_keys_at_most_once_per_interval(
+    adapter: Adapter,
+) {
+    let idp = Idp::start().await;
+    let server = start_for_providers(adapter, &idp, "issuer_keys_interval = \"1h\"").await;
+    browser_signs_in(&server, &idp, "op", "ivy")
+        .await
+        .expect(302);
+    let fetched = idp.jwks_fetches();
+    // ID tokens under key ids the provider never published, all at once: each sign-in is
+    // refused, and the keys are fetched at most once more for all of them.
+    let flood = (0..8).map(|n| {
+        let (server, idp) = (&server, &idp);
+        async move {
+            let (cookie, to) = start_at(server, "op", "").await;
+            let (code, state) = idp.grant(&to, "ivy");
+            (cookie, code, state, n)
+        }
+    });
+    let started = futures_util::future::join_all(flood).await;
+    idp.sign_id_tokens_with(p256(), "never-published");
+    let callbacks = started
+        .iter()
+        .map(|(cookie, code, state, _)| callback(&server, "op", code, state, cookie));
+    for reply in futures_util::future::join_all(callbacks).await {
+        reply.expect(401).error("access_denied");
+    }
+    assert!(
+        idp.jwks_fetches() <= fetched + 1,
+        "{} key fetches for a flood of unknown key ids",
+        idp.jwks_fetches() - fetched
+    );
 }
