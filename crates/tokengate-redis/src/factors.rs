@@ -13,7 +13,7 @@ use tokengate_store::{
 };
 
 use super::{corrupt, failed, passkeys, RedisStore};
-use crate::hash::parse;
+use crate::values::parse;
 
 /// The fields of `factor` as the scripts keep it (a JSON object of strings in the subject's
 /// factors hash), with their values: `""` for a time of none; a name or credential id of none
@@ -82,7 +82,7 @@ pub(crate) fn parse_factor(flat: &[String]) -> Result<Factor, StoreError> {
 }
 
 /// The scripts of this module. All but `accept_step` and `reissue` start with the helpers of
-/// `factor.lua`.
+/// `factor.lua`; `reissue` starts with those of `session.lua`.
 pub(crate) struct Scripts {
     reissue: Script,
     add: Script,
@@ -111,30 +111,31 @@ impl Scripts {
 }
 
 /// [`SessionStore::reissue`](tokengate_store::SessionStore::reissue) for `store`: one script
-/// over the session's hash, which checks and replaces in the same step.
+/// over the subject's sessions, which checks and replaces in the same step.
 pub(crate) async fn reissue(
     store: &RedisStore,
     request: Reissue<'_>,
 ) -> Result<Option<Session>, StoreError> {
     let mut connection = store.connection().await?;
-    let flat: Vec<String> = store
+    let values: Vec<String> = store
         .scripts
         .factors
         .reissue
-        .key(store.keys.session(request.subject, request.id))
+        .key(store.keys.sessions(request.subject))
+        .key(store.keys.index(request.subject))
+        .key(store.keys.legacy_session(request.subject, request.id))
+        .arg(request.id)
         .arg(request.token)
         .arg(request.new_token)
         .arg(request.claims)
         .arg(request.now)
-        .arg(request.subject)
-        .arg(request.id)
         .invoke_async(&mut connection)
         .await
         .map_err(failed)?;
-    if flat.is_empty() {
+    if values.is_empty() {
         return Ok(None);
     }
-    parse(&flat).map(Some)
+    parse(request.subject, request.id, &values).map(Some)
 }
 
 impl FactorStore for RedisStore {
@@ -373,7 +374,7 @@ macro_rules! with_helpers {
 }
 pub(crate) use with_helpers;
 
-const REISSUE: &str = include_str!("scripts/reissue.lua");
+const REISSUE: &str = with_session_helpers!("reissue.lua");
 const ACCEPT_STEP: &str = include_str!("scripts/accept_step.lua");
 const ADD_FACTOR: &str = with_helpers!("add_factor.lua");
 const LIST_FACTORS: &str = with_helpers!("list_factors.lua");

@@ -2,8 +2,9 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `{prefix}:{<subject>}:session:<id>` | hash | one session; expires with it |
-//! | `{prefix}:{<subject>}:sessions` | sorted set | the subject's session ids, scored by their end (`+inf`: unlimited) |
+//! | `{prefix}:{<subject>}:signed-in` | hash | the subject's sessions by id, each packed (see `scripts/session.lua`); expires with the index |
+//! | `{prefix}:{<subject>}:sessions` | sorted set | the subject's session ids, scored by their end (`+inf`: unlimited); expires with its longest-lived session |
+//! | `{prefix}:{<subject>}:session:<id>` | hash | one session as builds before the `signed-in` hash kept it, with named fields: read once, then moved into `signed-in` |
 //! | `{prefix}:{<subject>}:factors` | hash | the subject's factors by id, as JSON; no end while one is active, else its last pending one's |
 //! | `{prefix}:{<subject>}:recovery` | set | the subject's recovery codes, hashed; goes with its last active factor |
 //! | `{prefix}:{<subject>}:void:<mark>` | string | a claim on a credential id taken over: its add adds nothing; expires in a day |
@@ -41,8 +42,14 @@ impl Layout {
         }
     }
 
-    /// The hash of session `id` of `subject`.
-    pub(crate) fn session(&self, subject: &str, id: &str) -> String {
+    /// The hash of `subject`'s sessions.
+    pub(crate) fn sessions(&self, subject: &str) -> String {
+        format!("{}:{{{}}}:signed-in", self.prefix, escaped(subject))
+    }
+
+    /// Session `id` of `subject` as a hash of its own, as builds before the `sessions` hash
+    /// kept it: the scripts move it into that hash when they meet it.
+    pub(crate) fn legacy_session(&self, subject: &str, id: &str) -> String {
         format!(
             "{}:{{{}}}:session:{}",
             self.prefix,
@@ -106,9 +113,10 @@ mod tests {
     #[test]
     fn a_subjects_keys_share_one_slot() {
         let layout = Layout::new("app");
-        let session = layout.session("ada@example.org", "s1");
+        let session = layout.legacy_session("ada@example.org", "s1");
         assert_eq!(session, "app:{ada@example.org}:session:s1");
         for key in [
+            layout.sessions("ada@example.org"),
             layout.index("ada@example.org"),
             layout.factors("ada@example.org"),
             layout.recovery("ada@example.org"),
@@ -121,8 +129,8 @@ mod tests {
     #[test]
     fn braces_in_a_subject_neither_end_the_tag_nor_make_keys_meet() {
         let layout = Layout::new("app");
-        let tricky = layout.session("x}:session:y", "id");
-        let plain = layout.session("x", "y}:session:id");
+        let tricky = layout.legacy_session("x}:session:y", "id");
+        let plain = layout.legacy_session("x", "y}:session:id");
         assert_ne!(tricky, plain);
         assert_eq!(tag(&tricky), "x%7D:session:y");
         assert_eq!(tag(&tricky), tag(&layout.index("x}:session:y")));
@@ -138,19 +146,9 @@ mod tests {
 
 #[cfg(test)]
 mod scripts {
-    /// Every script, by name.
-    const SCRIPTS: [(&str, &str); 6] = [
-        ("create", include_str!("scripts/create.lua")),
-        ("refresh", include_str!("scripts/refresh.lua")),
-        ("revoke", include_str!("scripts/revoke.lua")),
-        ("revoke_subject", include_str!("scripts/revoke_subject.lua")),
-        ("reserve", include_str!("scripts/reserve.lua")),
-        ("release", include_str!("scripts/release.lua")),
-    ];
-
     #[test]
     fn every_key_a_script_touches_is_declared_in_keys() {
-        let all = SCRIPTS
+        let all = crate::SCRIPTS
             .into_iter()
             .chain(crate::factors::SCRIPTS)
             .chain(crate::passkeys::SCRIPTS);

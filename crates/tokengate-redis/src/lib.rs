@@ -4,16 +4,21 @@
 //! Each operation is atomic on the server (a Lua script where it reads and writes), and each
 //! script declares every key it touches in `KEYS`, all in the slot of one subject (or one key
 //! alone): the store is ready for Redis Cluster. The key layout is written in one place, the
-//! `keys` module: a session is a hash that expires with its refresh token (never, for an
-//! unlimited one), a subject's sessions are indexed in a sorted set for listing and sign-out
-//! of all, and each throttling counter is a hash that expires with its window. A subject's
+//! `keys` module: a subject's sessions are one hash, each session packed in one field, and
+//! indexed by their end in a sorted set for listing, sign-out of all and collecting ended
+//! ones; both expire with the subject's longest-lived session (never, while an unlimited one
+//! lives). Each throttling counter is a hash that expires with its window. A subject's
 //! second factors are one hash beside its sessions, and its recovery codes a set. A passkey's
 //! credential id, unique across subjects, is claimed by a key of its own before the passkey
 //! is added (two steps, each atomic: see the `passkeys` module), and each ceremony challenge
 //! is a key of its own. Decisions use the time the caller passes, not the server's clock;
 //! expiry on the server only collects garbage.
 //!
-//! Upgrading from the builds before this layout (`{prefix}:session:{id}`, `{prefix}:subject:...`,
+//! Upgrading from the builds that kept each session in a hash of its own
+//! (`{prefix}:{<subject>}:session:<id>`): those sessions stay signed in. The index is the
+//! same; a script that meets such a session moves it into the subject's hash in the same step,
+//! and a sign-out of all or a sign-in with a limit first moves every one the subject has.
+//! Upgrading from the builds before those (`{prefix}:session:{id}`, `{prefix}:subject:...`,
 //! `{prefix}:fail:...`): sessions and counts under those keys are no longer read — clients sign
 //! in again — and they expire by themselves.
 //!
@@ -47,14 +52,24 @@ use tokengate_store::{
 use tokio::sync::OnceCell;
 
 use connection::{Connection, Target};
-use hash::{hash_values, parse, FIELDS};
 use keys::Layout;
+use values::{packed_values, parse, ANSWERED};
+
+/// A session script: the helpers of `session.lua`, then the script of `$file`.
+macro_rules! with_session_helpers {
+    ($file:literal) => {
+        concat!(
+            include_str!("scripts/session.lua"),
+            include_str!(concat!("scripts/", $file))
+        )
+    };
+}
 
 mod connection;
 mod factors;
-mod hash;
 mod keys;
 mod passkeys;
+mod values;
 
 /// Sessions, second factors and throttling counters in Redis, over one multiplexed
 /// connection that reconnects by itself. Cheap to clone.
@@ -81,6 +96,9 @@ struct Scripts {
     refresh: Script,
     revoke: Script,
     revoke_subject: Script,
+    read: Script,
+    list: Script,
+    adopt: Script,
     reserve: Script,
     release: Script,
     factors: factors::Scripts,
@@ -153,6 +171,9 @@ impl RedisStore {
                 refresh: Script::new(REFRESH),
                 revoke: Script::new(REVOKE),
                 revoke_subject: Script::new(REVOKE_SUBJECT),
+                read: Script::new(READ),
+                list: Script::new(LIST),
+                adopt: Script::new(ADOPT),
                 reserve: Script::new(RESERVE),
                 release: Script::new(RELEASE),
                 factors: factors::Scripts::new(),
@@ -183,94 +204,59 @@ impl RedisStore {
     }
 }
 
-/// What the sign-out script did.
-enum ScriptAnswer {
-    /// It ended these live sessions.
-    Ended(Vec<String>),
-    /// The presenting token was not accepted: nothing ended.
-    Refused,
-    /// A session was added since the index was read: the index as it is now.
-    Retry(Vec<String>),
+/// A script's answer that names sessions of the older layout to move in before it runs again.
+fn to_adopt(answer: &[String]) -> Option<&[String]> {
+    match answer.split_first() {
+        Some((status, ids)) if status == "adopt" => Some(ids),
+        _ => None,
+    }
 }
 
 impl RedisStore {
-    /// Runs the sign-out script over the sessions `ids` of the subject (with `listed`, only
-    /// those end; else the whole index, which must be what `ids` holds).
-    async fn end_sessions(
+    /// Moves the sessions `ids` of `subject`, kept by an older build in hashes of their own,
+    /// into the subject's sessions hash (see `adopt.lua`).
+    async fn adopt(
         &self,
         connection: &mut Connection,
-        index: &str,
-        request: SubjectRevocation<'_>,
-        by: Option<tokengate_store::Presented<'_>>,
+        subject: &str,
         ids: &[String],
-        listed: bool,
-    ) -> Result<ScriptAnswer, StoreError> {
-        let mut invocation = self.scripts.revoke_subject.prepare_invoke();
-        invocation.key(index).key(match by {
-            Some(by) => self.keys.session(request.subject, by.id),
-            None => index.to_owned(),
-        });
+    ) -> Result<(), StoreError> {
+        let mut invocation = self.scripts.adopt.prepare_invoke();
+        invocation
+            .key(self.keys.sessions(subject))
+            .key(self.keys.index(subject));
         for id in ids {
-            invocation.key(self.keys.session(request.subject, id));
+            invocation
+                .key(self.keys.legacy_session(subject, id))
+                .arg(id);
         }
         invocation
-            .arg(request.keep.unwrap_or(""))
-            .arg(if by.is_some() { "1" } else { "0" })
-            .arg(by.map_or("", |by| by.token))
-            .arg(request.now)
-            .arg(
-                by.and_then(|by| by.grace)
-                    .map(|g| g.to_string())
-                    .unwrap_or_default(),
-            )
-            .arg(request.subject)
-            .arg(if listed { "1" } else { "0" });
-        for id in ids {
-            invocation.arg(id);
-        }
-        let answer: Vec<String> = invocation.invoke_async(connection).await.map_err(failed)?;
-        match answer.split_first() {
-            Some((status, ended)) if status == "ended" => Ok(ScriptAnswer::Ended(ended.to_vec())),
-            Some((status, _)) if status == "refused" => Ok(ScriptAnswer::Refused),
-            Some((status, index)) if status == "retry" => Ok(ScriptAnswer::Retry(index.to_vec())),
-            _ => Err(corrupt("unexpected sign-out answer")),
-        }
+            .invoke_async::<i64>(connection)
+            .await
+            .map(|_| ())
+            .map_err(failed)
     }
 
-    /// Ends `most` live sessions of the subject (fewer only when no more are live), listed
-    /// from the index first: a session another call ends between the listing and the script
-    /// is made up for by listing again, so a short batch always means the index ran out. The
-    /// presenting token is checked by the first script, in the same step as what it ends.
-    async fn revoke_batch(
+    /// Runs a script over all of `subject`'s sessions (`invocation`, its keys and arguments
+    /// set) until it no longer asks for sessions of the older layout to be moved in first: a
+    /// build of before may still be writing them while a fleet is upgraded.
+    async fn over_all_sessions(
         &self,
         connection: &mut Connection,
-        index: &str,
-        request: SubjectRevocation<'_>,
-        most: usize,
-    ) -> Result<Option<Vec<String>>, StoreError> {
-        let mut ended = Vec::new();
-        let mut by = request.by;
+        subject: &str,
+        invocation: &redis::ScriptInvocation<'_>,
+        step: &str,
+    ) -> Result<Vec<String>, StoreError> {
         for _ in 0..RETRIES {
-            let wanted = most.saturating_sub(ended.len());
-            let ids = live_ids(connection, index, request.now, wanted, request.keep).await?;
-            if ids.is_empty() && by.is_none() {
-                return Ok(Some(ended));
-            }
-            match self
-                .end_sessions(connection, index, request, by, &ids, true)
-                .await?
-            {
-                ScriptAnswer::Ended(these) => ended.extend(these),
-                ScriptAnswer::Refused => return Ok(None),
-                ScriptAnswer::Retry(_) => return Err(corrupt("unexpected sign-out answer")),
-            }
-            by = None;
-            if ids.len() < wanted || ended.len() >= most {
-                return Ok(Some(ended));
+            let answer: Vec<String> = invocation.invoke_async(connection).await.map_err(failed)?;
+            match to_adopt(&answer) {
+                Some(ids) => self.adopt(connection, subject, ids).await?,
+                None => return Ok(answer),
             }
         }
-        // Short every time: a batch that says so would read as "no more live sessions".
-        Err(contended("sessions kept ending during a sign-out of all"))
+        Err(contended(&format!(
+            "sessions of the older layout kept being added during a {step}"
+        )))
     }
 }
 
@@ -313,44 +299,28 @@ impl SessionStore for RedisStore {
     fn create(&self, session: Session, max_sessions: Option<u32>) -> StoreFuture<'_, Vec<String>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            let index = self.keys.index(&session.subject);
-            let values = hash_values(&session);
-            // With a limit, the script must name every session it may end: read the index,
-            // then create and evict in one step that starts over if a session was added in
-            // between (with the index it found, so that the next attempt needs no read of its
-            // own). Without one, a single step.
-            let mut listed = Listed::new(match max_sessions {
-                Some(_) => index_ids(&mut connection, &index).await?,
-                None => Vec::new(),
-            });
-            loop {
-                let mut invocation = self.scripts.create.prepare_invoke();
-                invocation
-                    .key(self.keys.session(&session.subject, &session.id))
-                    .key(&index);
-                for id in &listed.ids {
-                    invocation.key(self.keys.session(&session.subject, id));
-                }
-                for (field, value) in FIELDS.iter().zip(&values) {
-                    invocation.arg(*field).arg(value);
-                }
-                invocation
-                    .arg(session.created_at)
-                    .arg(max_sessions.map(|max| max.to_string()).unwrap_or_default());
-                for id in &listed.ids {
-                    invocation.arg(id);
-                }
-                let answer: Vec<String> = invocation
-                    .invoke_async(&mut connection)
-                    .await
-                    .map_err(failed)?;
-                match answer.split_first() {
-                    Some((status, evicted)) if status == "created" => return Ok(evicted.to_vec()),
-                    Some((status, index)) if status == "retry" => {
-                        listed.again(index.to_vec(), "sign-in")?;
-                    }
-                    _ => return Err(corrupt("unexpected sign-in answer")),
-                }
+            let mut invocation = self.scripts.create.prepare_invoke();
+            invocation
+                .key(self.keys.sessions(&session.subject))
+                .key(self.keys.index(&session.subject))
+                .arg(&session.id)
+                .arg(
+                    session
+                        .expires_at
+                        .map(|at| at.to_string())
+                        .unwrap_or_default(),
+                )
+                .arg(session.created_at)
+                .arg(max_sessions.map(|max| max.to_string()).unwrap_or_default());
+            for value in packed_values(&session) {
+                invocation.arg(value);
+            }
+            let answer = self
+                .over_all_sessions(&mut connection, &session.subject, &invocation, "sign-in")
+                .await?;
+            match answer.split_first() {
+                Some((status, evicted)) if status == "created" => Ok(evicted.to_vec()),
+                _ => Err(corrupt("unexpected sign-in answer")),
             }
         })
     }
@@ -361,13 +331,14 @@ impl SessionStore for RedisStore {
             let answer: Vec<String> = self
                 .scripts
                 .refresh
-                .key(self.keys.session(request.subject, request.id))
+                .key(self.keys.sessions(request.subject))
                 .key(self.keys.index(request.subject))
+                .key(self.keys.legacy_session(request.subject, request.id))
+                .arg(request.id)
                 .arg(request.token)
                 .arg(request.now)
                 .arg(request.rotate_to.unwrap_or(""))
                 .arg(request.grace)
-                .arg(request.subject)
                 .arg(
                     request
                         .idle
@@ -378,13 +349,14 @@ impl SessionStore for RedisStore {
                 .invoke_async(&mut connection)
                 .await
                 .map_err(failed)?;
-            let Some((outcome, flat)) = answer.split_first() else {
+            let Some((outcome, values)) = answer.split_first() else {
                 return Err(corrupt("empty answer"));
             };
+            let session = || parse(request.subject, request.id, values);
             Ok(match outcome.as_str() {
-                "current" => Refreshed::Current(parse(flat)?),
-                "replaced" => Refreshed::Replaced(parse(flat)?),
-                "reused" => Refreshed::Reused(parse(flat)?),
+                "current" => Refreshed::Current(session()?),
+                "replaced" => Refreshed::Replaced(session()?),
+                "reused" => Refreshed::Reused(session()?),
                 _ => Refreshed::Gone,
             })
         })
@@ -393,13 +365,16 @@ impl SessionStore for RedisStore {
     fn is_live<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            let ends: Option<String> = redis::cmd("HGET")
-                .arg(self.keys.session(subject, id))
-                .arg("expires_at")
+            // The index holds every session's end, whichever layout keeps the session.
+            let ends: Option<String> = redis::cmd("ZSCORE")
+                .arg(self.keys.index(subject))
+                .arg(id)
                 .query_async(&mut connection)
                 .await
                 .map_err(failed)?;
-            Ok(ends.is_some_and(|at| at.is_empty() || at.parse::<i64>().is_ok_and(|at| at > now)))
+            Ok(ends.is_some_and(|at| {
+                at == "inf" || at == "+inf" || at.parse::<i64>().is_ok_and(|at| at > now)
+            }))
         })
     }
 
@@ -408,8 +383,10 @@ impl SessionStore for RedisStore {
             let mut connection = self.connection().await?;
             self.scripts
                 .revoke
-                .key(self.keys.session(subject, id))
+                .key(self.keys.sessions(subject))
                 .key(self.keys.index(subject))
+                .key(self.keys.legacy_session(subject, id))
+                .arg(id)
                 .arg(now)
                 .invoke_async::<i64>(&mut connection)
                 .await
@@ -424,36 +401,41 @@ impl SessionStore for RedisStore {
     ) -> StoreFuture<'a, Option<Vec<String>>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            let index = self.keys.index(request.subject);
-            let mut listed = Listed::new(match (request.only, request.at_most) {
-                (Some(only), _) => vec![only.to_owned()],
-                (None, Some(most)) => {
-                    return self
-                        .revoke_batch(&mut connection, &index, request, most)
-                        .await;
-                }
-                (None, None) => index_ids(&mut connection, &index).await?,
-            });
-            // The script must name every key it touches: read the index, then end what it
-            // held in one step that starts over, with the index it found, if a session was
-            // added in between.
-            let only = request.only.is_some();
-            loop {
-                match self
-                    .end_sessions(
-                        &mut connection,
-                        &index,
-                        request,
-                        request.by,
-                        &listed.ids,
-                        only,
-                    )
-                    .await?
-                {
-                    ScriptAnswer::Ended(ended) => return Ok(Some(ended)),
-                    ScriptAnswer::Refused => return Ok(None),
-                    ScriptAnswer::Retry(index) => listed.again(index, "sign-out of all")?,
-                }
+            let sessions = self.keys.sessions(request.subject);
+            let mut invocation = self.scripts.revoke_subject.prepare_invoke();
+            invocation
+                .key(&sessions)
+                .key(self.keys.index(request.subject))
+                .key(match request.by {
+                    Some(by) => self.keys.legacy_session(request.subject, by.id),
+                    None => sessions.clone(),
+                })
+                .arg(request.keep.unwrap_or(""))
+                .arg(if request.by.is_some() { "1" } else { "0" })
+                .arg(request.by.map_or("", |by| by.token))
+                .arg(request.now)
+                .arg(
+                    request
+                        .by
+                        .and_then(|by| by.grace)
+                        .map(|grace| grace.to_string())
+                        .unwrap_or_default(),
+                )
+                .arg(request.by.map_or("", |by| by.id))
+                .arg(request.only.unwrap_or(""))
+                .arg(
+                    request
+                        .at_most
+                        .map(|most| most.to_string())
+                        .unwrap_or_default(),
+                );
+            let answer = self
+                .over_all_sessions(&mut connection, request.subject, &invocation, "sign-out")
+                .await?;
+            match answer.split_first() {
+                Some((status, ended)) if status == "ended" => Ok(Some(ended.to_vec())),
+                Some((status, _)) if status == "refused" => Ok(None),
+                _ => Err(corrupt("unexpected sign-out answer")),
             }
         })
     }
@@ -466,45 +448,45 @@ impl SessionStore for RedisStore {
     ) -> StoreFuture<'a, Option<Session>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            let flat: Vec<String> = redis::cmd("HGETALL")
-                .arg(self.keys.session(subject, id))
-                .query_async(&mut connection)
+            let values: Vec<String> = self
+                .scripts
+                .read
+                .key(self.keys.sessions(subject))
+                .key(self.keys.index(subject))
+                .key(self.keys.legacy_session(subject, id))
+                .arg(id)
+                .arg(now)
+                .invoke_async(&mut connection)
                 .await
                 .map_err(failed)?;
-            if flat.is_empty() {
+            if values.is_empty() {
                 return Ok(None);
             }
-            let found = parse(&flat)?;
-            Ok((found.subject == subject && found.id == id && found.is_live(now)).then_some(found))
+            parse(subject, id, &values).map(Some)
         })
     }
 
     fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-                .arg(self.keys.index(subject))
-                .arg(format!("({now}"))
-                .arg("+inf")
-                .query_async(&mut connection)
-                .await
-                .map_err(failed)?;
-            if ids.is_empty() {
-                return Ok(Vec::new());
+            let mut invocation = self.scripts.list.prepare_invoke();
+            invocation
+                .key(self.keys.sessions(subject))
+                .key(self.keys.index(subject))
+                .arg(now);
+            let answer = self
+                .over_all_sessions(&mut connection, subject, &invocation, "listing")
+                .await?;
+            let Some((status, listed)) = answer.split_first() else {
+                return Err(corrupt("empty answer"));
+            };
+            if status != "listed" || listed.len() % (ANSWERED + 1) != 0 {
+                return Err(corrupt("unexpected listing answer"));
             }
-            let mut reads = redis::pipe();
-            for id in &ids {
-                reads.cmd("HGETALL").arg(self.keys.session(subject, id));
-            }
-            let found: Vec<Vec<String>> =
-                reads.query_async(&mut connection).await.map_err(failed)?;
-            let mut sessions = Vec::with_capacity(found.len());
-            for flat in found.iter().filter(|flat| !flat.is_empty()) {
-                let session = parse(flat)?;
-                if session.is_live(now) {
-                    sessions.push(session);
-                }
-            }
+            let mut sessions = listed
+                .chunks_exact(ANSWERED + 1)
+                .map(|one| parse(subject, &one[0], &one[1..]))
+                .collect::<Result<Vec<_>, _>>()?;
             sessions.sort_by(|a, b| {
                 a.created_at
                     .cmp(&b.created_at)
@@ -519,71 +501,10 @@ impl SessionStore for RedisStore {
     }
 }
 
-/// The ids a subject's index holds, for a script that must name their keys.
-async fn index_ids(connection: &mut Connection, index: &str) -> Result<Vec<String>, StoreError> {
-    redis::cmd("ZRANGE")
-        .arg(index)
-        .arg(0)
-        .arg(-1)
-        .query_async(connection)
-        .await
-        .map_err(failed)
-}
-
-/// The ids of at most `most` sessions of the index live at `now`, leaving out `keep`.
-async fn live_ids(
-    connection: &mut Connection,
-    index: &str,
-    now: i64,
-    most: usize,
-    keep: Option<&str>,
-) -> Result<Vec<String>, StoreError> {
-    let mut ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-        .arg(index)
-        .arg(format!("({now}"))
-        .arg("+inf")
-        .arg("LIMIT")
-        .arg(0)
-        .arg(most.saturating_add(1))
-        .query_async(connection)
-        .await
-        .map_err(failed)?;
-    ids.retain(|id| Some(id.as_str()) != keep);
-    ids.truncate(most);
-    Ok(ids)
-}
-
-/// How many times a script over a subject's index (a sign-out of all, a sign-in with a limit)
-/// tries again when sessions of the subject keep being added: each round lets at least one of
-/// the calls that race through, so a burst of this many at once all land.
+/// How many times a script over all of a subject's sessions (a sign-in with a limit, a
+/// sign-out of all, a listing) runs again after moving sessions of the older layout in: only
+/// a build of before, still writing them during an upgrade, makes it run more than twice.
 const RETRIES: usize = 64;
-
-/// The sessions a script over a subject's index must name, as last read, and how many more
-/// times it may start over when the script finds the index changed (sessions added between the
-/// read and the script): the one retry rule of a sign-in with a limit and a sign-out of all.
-struct Listed {
-    ids: Vec<String>,
-    tries: usize,
-}
-
-impl Listed {
-    fn new(ids: Vec<String>) -> Self {
-        Self { ids, tries: 1 }
-    }
-
-    /// The index the script found, for the next try; an error once `RETRIES` tries of the
-    /// `step` were all raced.
-    fn again(&mut self, index: Vec<String>, step: &str) -> Result<(), StoreError> {
-        if self.tries >= RETRIES {
-            return Err(contended(&format!(
-                "sessions kept being added during a {step}"
-            )));
-        }
-        self.tries += 1;
-        self.ids = index;
-        Ok(())
-    }
-}
 
 impl AttemptCounter for RedisStore {
     fn reserve<'a>(
@@ -647,10 +568,28 @@ impl AttemptCounter for RedisStore {
     }
 }
 
-// The scripts, one file each with its KEYS and ARGV written at its top.
-const CREATE: &str = include_str!("scripts/create.lua");
-const REFRESH: &str = include_str!("scripts/refresh.lua");
-const REVOKE: &str = include_str!("scripts/revoke.lua");
-const REVOKE_SUBJECT: &str = include_str!("scripts/revoke_subject.lua");
+// The scripts, one file each with its KEYS and ARGV written at its top; the session scripts
+// start with the helpers of `session.lua`.
+const CREATE: &str = with_session_helpers!("create.lua");
+const REFRESH: &str = with_session_helpers!("refresh.lua");
+const REVOKE: &str = with_session_helpers!("revoke.lua");
+const REVOKE_SUBJECT: &str = with_session_helpers!("revoke_subject.lua");
+const READ: &str = with_session_helpers!("read.lua");
+const LIST: &str = with_session_helpers!("list.lua");
+const ADOPT: &str = with_session_helpers!("adopt.lua");
 const RESERVE: &str = include_str!("scripts/reserve.lua");
 const RELEASE: &str = include_str!("scripts/release.lua");
+
+/// Every script of this module, by name, as sent to Redis.
+#[cfg(test)]
+const SCRIPTS: [(&str, &str); 9] = [
+    ("create", CREATE),
+    ("refresh", REFRESH),
+    ("revoke", REVOKE),
+    ("revoke_subject", REVOKE_SUBJECT),
+    ("read", READ),
+    ("list", LIST),
+    ("adopt", ADOPT),
+    ("reserve", RESERVE),
+    ("release", RELEASE),
+];

@@ -1,6 +1,6 @@
 //! The subject index does not grow without bound: a client that signs in often and never
 //! signs out leaves the ids of its expired sessions behind only until its next sign-in, and
-//! the index lives exactly as long as its longest-lived session.
+//! the index and the sessions hash live exactly as long as the longest-lived session.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -46,6 +46,7 @@ async fn a_client_that_never_signs_out_leaves_a_small_index() {
     let client = redis::Client::open(redis_url()).unwrap();
     let mut redis = client.get_multiplexed_async_connection().await.unwrap();
     let index = format!("{prefix}:{{machine}}:sessions");
+    let sessions = format!("{prefix}:{{machine}}:signed-in");
 
     // A thousand sign-ins whose refresh tokens live one second, never signed out.
     let start = now();
@@ -69,8 +70,12 @@ async fn a_client_that_never_signs_out_leaves_a_small_index() {
         .unwrap();
     let held = ask(&mut redis, "ZCARD", &index).await;
     assert_eq!(held, 1, "the ids of expired sessions stay in the index");
-    let ttl = ask(&mut redis, "TTL", &index).await;
-    assert!((3_590..=3_600).contains(&ttl), "ttl {ttl}");
+    let held = ask(&mut redis, "HLEN", &sessions).await;
+    assert_eq!(held, 1, "expired sessions stay in the hash");
+    for key in [&index, &sessions] {
+        let ttl = ask(&mut redis, "TTL", key).await;
+        assert!((3_590..=3_600).contains(&ttl), "{key}: ttl {ttl}");
+    }
 
     // An unlimited session keeps the index for as long as it lives: no expiry.
     store
@@ -78,13 +83,10 @@ async fn a_client_that_never_signs_out_leaves_a_small_index() {
         .await
         .unwrap();
     assert_eq!(ask(&mut redis, "TTL", &index).await, -1);
+    assert_eq!(ask(&mut redis, "TTL", &sessions).await, -1);
     assert_eq!(store.list("machine", later).await.unwrap().len(), 2);
 
-    for key in [
-        index,
-        format!("{prefix}:{{machine}}:session:next"),
-        format!("{prefix}:{{machine}}:session:forever"),
-    ] {
+    for key in [index, sessions] {
         ask(&mut redis, "DEL", &key).await;
     }
 }

@@ -1,12 +1,14 @@
--- The rule of `Reissue::apply`, on the server. KEYS: the session. ARGV: the presented token
--- id, the new token id, the new claims, now, the subject, the session id. The session as
--- stored after (its HGETALL), or an empty answer when it is not live at `now`, not the
--- subject's, or the token is not its current one; nothing changes then. Its end, and so its
--- place in the subject's index, stays as it was.
-local s = redis.call('HMGET', KEYS[1], 'token', 'expires_at', 'subject', 'id')
-if not s[1] then return {} end
-if s[2] ~= '' and tonumber(s[2]) <= tonumber(ARGV[4]) then return {} end
-if s[3] ~= ARGV[5] or s[4] ~= ARGV[6] or s[1] ~= ARGV[1] then return {} end
-redis.call('HSET', KEYS[1], 'token', ARGV[2], 'claims', ARGV[3], 'previous', '',
-  'refreshed_at', ARGV[4], 'rotated_at', ARGV[4])
-return redis.call('HGETALL', KEYS[1])
+-- The rule of `Reissue::apply`, on the server. KEYS: the subject's sessions, its index (see
+-- session.lua), the session's key in the older layout. ARGV: the session's id, the presented
+-- token id, the new token id, the new claims, now. The session's values as stored after (see
+-- `values`), or an empty answer when it is not live at `now` or the token is not its current
+-- one; nothing changes then. Its end, and so its place in the index, stays as it was.
+local id = ARGV[1]
+local now = tonumber(ARGV[5])
+local s = load(id, 3)
+if not s then return {} end
+local ends = ends_of(id)
+if not live(ends, now) or s[TOKEN] ~= ARGV[2] then return {} end
+s[TOKEN], s[CLAIMS], s[PREVIOUS], s[REFRESHED], s[ROTATED] = ARGV[3], ARGV[4], '', now, now
+store(id, s)
+return values(s, ends)

@@ -1,7 +1,8 @@
--- KEYS: the session, its subject's index. ARGV: now. Ends the session; 1 if it was live.
-local s = redis.call('HMGET', KEYS[1], 'id', 'expires_at')
-if not s[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], s[1])
-if s[2] ~= '' and tonumber(s[2]) <= tonumber(ARGV[1]) then return 0 end
-return 1
+-- KEYS: the subject's sessions, its index (see session.lua), the session's key in the older
+-- layout. ARGV: the session's id, now. Ends the session; 1 if it was live.
+local id = ARGV[1]
+local was = live(ends_of(id), tonumber(ARGV[2]))
+drop(id)
+redis.call('DEL', KEYS[3])
+if was then return 1 end
+return 0

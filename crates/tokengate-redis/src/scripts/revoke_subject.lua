@@ -1,42 +1,40 @@
--- KEYS: the subject's index, the presenting session (the index again when none presents),
--- then the key of every session the index held when it was read (or of the one session to
--- end). ARGV: session id to keep or '', whether a token presents ('1'/'0'), its jti, now, the
--- rotation grace or '', the subject, whether only the listed sessions end ('1'/'0': one
--- session by id, or a batch of a sign-out of all), then the ids of KEYS[3..] in the same
--- order. Otherwise every session of the index ends, and a 'retry' answer carries the index as
--- it is when a session was added since it was read.
+-- KEYS: the subject's sessions, its index (see session.lua), the presenting session's key in
+-- the older layout (the sessions again when none presents). ARGV: session id to keep or '',
+-- whether a token presents ('1'/'0'), its jti, now, the rotation grace or '', the presenting
+-- session's id or '', the one session to end or '', the most live sessions to end or ''
+-- (a batch of a sign-out of all); with neither, every session of the index ends. The answer:
+-- 'ended' and the ids of the live sessions that ended, or 'refused' when the presenting
+-- token is not accepted (nothing ends), or an 'adopt' answer (see create.lua).
 -- The rule of `Session::accepts`, then the revocation, in one step.
-local now = tonumber(ARGV[4])
+local keep, now = ARGV[1], tonumber(ARGV[4])
 if ARGV[2] == '1' then
-  local s = redis.call('HMGET', KEYS[2], 'token', 'previous', 'rotated_at', 'expires_at', 'subject')
-  if not s[1] then return {'refused'} end
-  if s[4] ~= '' and tonumber(s[4]) <= now then return {'refused'} end
-  if s[5] ~= ARGV[6] then return {'refused'} end
-  local current = s[1] == ARGV[3]
-  local replaced = ARGV[5] ~= '' and s[2] == ARGV[3] and now - tonumber(s[3]) <= tonumber(ARGV[5])
+  local by = ARGV[6]
+  local s = load(by, 3)
+  if not s or not live(ends_of(by), now) then return {'refused'} end
+  local current = s[TOKEN] == ARGV[3]
+  local replaced = ARGV[5] ~= '' and s[PREVIOUS] == ARGV[3] and now - s[ROTATED] <= tonumber(ARGV[5])
   if not current and not replaced then return {'refused'} end
 end
-if ARGV[7] ~= '1' then
-  -- A session added since the index was read is not among the keys: read it again.
-  local passed = {}
-  for i = 8, #ARGV do passed[ARGV[i]] = true end
-  local index = redis.call('ZRANGE', KEYS[1], 0, -1)
-  for _, id in ipairs(index) do
-    if not passed[id] then
-      -- The index as it is now, for the next attempt.
-      table.insert(index, 1, 'retry')
-      return index
-    end
+local ids
+if ARGV[7] ~= '' then
+  ids = {ARGV[7]}
+elseif ARGV[8] ~= '' then
+  local most = tonumber(ARGV[8])
+  ids = {}
+  local found = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[4], '+inf', 'LIMIT', 0, most + 1)
+  for _, id in ipairs(found) do
+    if id ~= keep and #ids < most then table.insert(ids, id) end
   end
+else
+  ids = redis.call('ZRANGE', KEYS[2], 0, -1)
 end
+local moving = adopt(unmoved(ids))
+if moving then return moving end
 local ended = {'ended'}
-for i = 3, #KEYS do
-  local id = ARGV[i + 5]
-  if id ~= ARGV[1] then
-    local at = redis.call('HGET', KEYS[i], 'expires_at')
-    if at and (at == '' or tonumber(at) > now) then table.insert(ended, id) end
-    redis.call('DEL', KEYS[i])
-    redis.call('ZREM', KEYS[1], id)
+for _, id in ipairs(ids) do
+  if id ~= keep then
+    if live(ends_of(id), now) then table.insert(ended, id) end
+    drop(id)
   end
 end
 return ended
