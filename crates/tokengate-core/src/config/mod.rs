@@ -165,6 +165,38 @@ pub struct Config {
     pub federation: FederationSettings,
 }
 
+/// The algorithms another issuer's tokens may be signed with: public-key ones only.
+pub(crate) const FOREIGN_ALGORITHMS: [jsonwebtoken::Algorithm; 9] = [
+    jsonwebtoken::Algorithm::RS256,
+    jsonwebtoken::Algorithm::RS384,
+    jsonwebtoken::Algorithm::RS512,
+    jsonwebtoken::Algorithm::PS256,
+    jsonwebtoken::Algorithm::PS384,
+    jsonwebtoken::Algorithm::PS512,
+    jsonwebtoken::Algorithm::ES256,
+    jsonwebtoken::Algorithm::ES384,
+    jsonwebtoken::Algorithm::EdDSA,
+];
+
+/// The claims the gate writes itself: a provider's claim mapping never sets them.
+pub(crate) const RESERVED_CLAIMS: [&str; 15] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "sid",
+    "app",
+    "amr",
+    "acr",
+    "auth_time",
+    "mfa_pending",
+    "idp",
+    "typ",
+];
+
 /// The schemes a `store` setting may use, for messages.
 pub(crate) const STORE_SCHEMES: &str =
     "memory, sqlite://path, redis://host:port/db, rediss://..., redis+cluster://host:port,host:port,... or postgres://user@host:port/db";

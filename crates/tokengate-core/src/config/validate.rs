@@ -94,7 +94,7 @@ impl Config {
             for name in &issuer.algorithms {
                 let allowed = name
                     .parse::<jsonwebtoken::Algorithm>()
-                    .is_ok_and(|alg| crate::federation::verify::ALLOWED.contains(&alg));
+                    .is_ok_and(|alg| super::FOREIGN_ALGORITHMS.contains(&alg));
                 if !allowed {
                     return Err(refuse(
                         "algorithms",
@@ -244,7 +244,7 @@ impl Config {
                         "must name a claim",
                     ));
                 }
-                if crate::federation::RESERVED.contains(&local.as_str()) {
+                if super::RESERVED_CLAIMS.contains(&local.as_str()) {
                     return Err(refuse(
                         &format!("claims.{local}"),
                         claim,

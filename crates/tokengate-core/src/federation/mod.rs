@@ -17,22 +17,3 @@ pub(crate) mod providers;
 #[cfg(feature = "aws_lc_rs")]
 mod testing;
 pub(crate) mod verify;
-
-/// The claims the gate writes itself: a provider's claims never set them in its tokens.
-pub(crate) const RESERVED: [&str; 15] = [
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "nbf",
-    "iat",
-    "jti",
-    "sid",
-    "app",
-    "amr",
-    "acr",
-    "auth_time",
-    "mfa_pending",
-    "idp",
-    "typ",
-];

@@ -14,18 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::jws::{Grants, TokenError, VerifiedToken, MAX_TOKEN_LEN};
 
-/// The algorithms a foreign issuer's tokens may be signed with: public-key ones only.
-pub(crate) const ALLOWED: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+pub(crate) use crate::config::FOREIGN_ALGORITHMS as ALLOWED;
 
 /// What is asked of one issuer's tokens.
 #[derive(Debug, Clone)]
