@@ -27,12 +27,7 @@ pub(crate) struct HttpKeys {
 
 impl HttpKeys {
     pub(crate) fn new(issuer: &str, timeout: Duration) -> Result<Arc<Self>, String> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| format!("an HTTP client could not be built: {error}"))?;
+        let client = super::http::client(timeout)?;
         Ok(Arc::new(Self {
             client,
             issuer: issuer.to_owned(),

@@ -18,6 +18,17 @@ const MAX_BODY: usize = 256 * 1024;
 #[error("{0}")]
 pub(crate) struct HttpError(String);
 
+/// A reqwest client that gives up after `timeout` and follows no redirect: the one every
+/// request to a provider or an issuer is made with.
+pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|error| format!("an HTTP client could not be built: {error}"))
+}
+
 /// The client a provider is asked with.
 #[derive(Debug, Clone)]
 pub(crate) struct Http {
@@ -26,13 +37,9 @@ pub(crate) struct Http {
 
 impl Http {
     pub(crate) fn new(timeout: Duration) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| format!("an HTTP client could not be built: {error}"))?;
-        Ok(Self { client })
+        Ok(Self {
+            client: client(timeout)?,
+        })
     }
 
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
