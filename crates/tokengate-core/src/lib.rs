@@ -67,6 +67,7 @@ pub mod mfa;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod store;
+pub mod telemetry;
 pub mod throttle;
 mod ttl_map;
 

@@ -11,6 +11,7 @@ const ORDER: &[&str] = &[
     "clock",
     "duration",
     "ttl_map",
+    "telemetry",
     "jws",
     "config",
     "mfa",

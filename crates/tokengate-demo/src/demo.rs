@@ -19,13 +19,15 @@ pub const APPLICATION: (&str, &str, &str) = ("demo-app", "demo-key", "demo-secre
 pub const PASSKEY_PAGE: &str = include_str!("passkey_web.html");
 
 /// Demo defaults: long-lived and unlimited tokens allowed, `/health` and the passkey page
-/// public, WebSockets under `/ws/`; under whatever the file and the environment say.
+/// public, WebSockets under `/ws/`, the metrics at `/metrics`; under whatever the file and
+/// the environment say.
 pub fn demo_defaults(figment: Figment) -> Figment {
     figment
         .join(("max_refresh_ttl", "30d"))
         .join(("allow_unlimited", "true"))
         .join(("public_paths", "/health,/passkeys"))
         .join(("websocket_paths", "/ws/*"))
+        .join(("metrics_path", "/metrics"))
 }
 
 /// The demo config: the defaults, then the tokengate.toml profile and the TOKENGATE_*

@@ -297,6 +297,10 @@ fn session(row: &PgRow, from: usize) -> Result<Session, sqlx::Error> {
 }
 
 impl SessionStore for PostgresStore {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
     fn shared_counter(
         self: std::sync::Arc<Self>,
     ) -> Option<std::sync::Arc<dyn tokengate_store::AttemptCounter>> {

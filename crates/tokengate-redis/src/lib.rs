@@ -284,6 +284,10 @@ async fn warn_if_evicting(connection: &mut Connection) {
 }
 
 impl SessionStore for RedisStore {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
     fn shared_counter(
         self: std::sync::Arc<Self>,
     ) -> Option<std::sync::Arc<dyn tokengate_store::AttemptCounter>> {

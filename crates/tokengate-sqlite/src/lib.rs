@@ -170,6 +170,10 @@ impl SqliteStore {
 }
 
 impl SessionStore for SqliteStore {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
     fn shared_counter(
         self: std::sync::Arc<Self>,
     ) -> Option<std::sync::Arc<dyn tokengate_store::AttemptCounter>> {

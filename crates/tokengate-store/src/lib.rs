@@ -53,6 +53,11 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// Where sessions live. A session is addressed by its subject and its id, so that a store may
 /// keep all of a subject's sessions together (one Redis Cluster slot).
 pub trait SessionStore: Send + Sync + 'static {
+    /// A short name of the kind of store, for metrics (`memory`, `sqlite`, `redis`,
+    /// `postgres`); the default is `custom`.
+    fn name(&self) -> &'static str {
+        "custom"
+    }
     /// Stores a new session (opened at `session.created_at`, the time of the call). With
     /// `max_sessions`, ends in the same atomic step the subject's least recently used live
     /// sessions that it makes too many (see [`evicted`]), and returns their ids.

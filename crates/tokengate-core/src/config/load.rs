@@ -674,6 +674,8 @@ mod tests {
             "secret",
             "discovery",
             "external_url",
+            "metrics_path",
+            "metrics_scope",
             "mfa_key",
             "mfa_aal1_paths",
             "passkey_rp_id",
@@ -686,7 +688,7 @@ mod tests {
         ] {
             assert!(known.contains(key), "{key}");
         }
-        assert_eq!(known.len(), 62);
+        assert_eq!(known.len(), 64);
     }
 
     #[test]

@@ -49,6 +49,8 @@ use crate::jws::{Algorithm, KeyConfig, Secret};
 /// | `ticket_ttl` | `30s` | how long a WebSocket ticket may wait for its upgrade (at most `5m`) |
 /// | `discovery` | `false` | answer `{issuer path}/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server{issuer path}`; `issuer` must then be an https URL (http for localhost), lower case, with a plain path |
 /// | `external_url` | the issuer's origin | where clients reach this application (scheme, host, port, mount path), for the URLs discovery names; never the request's `Host` |
+/// | `metrics_path` | none | serve the gate's metrics in the Prometheus text format at this path from the root, `/metrics` say (feature `prometheus`; see [`telemetry`](crate::telemetry)); reached without a token unless `metrics_scope` is set |
+/// | `metrics_scope` | none | a scope the access token of a request to `metrics_path` must hold (answered as a guarded route: 401 without a valid token, 403 without the scope) |
 /// | `secret` | none | the HS256 secret, at least 32 bytes |
 /// | `throttle_per_login` | `10` | failed sign-ins per login per window before 429 (`0`: no limit) |
 /// | `throttle_per_address` | `100` | failed sign-ins per client address per window (`0`: no limit) |

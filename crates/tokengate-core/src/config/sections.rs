@@ -221,6 +221,14 @@ pub struct EndpointSettings {
     /// default the issuer's origin. Never taken from a request's `Host` (`external_url`).
     #[serde(deserialize_with = "de::optional_url")]
     pub external_url: Option<String>,
+    /// Where the gate serves its metrics in the Prometheus text format, from the root (not
+    /// under the prefix); `None` serves none (`metrics_path`, feature `prometheus`).
+    #[serde(deserialize_with = "de::optional_text")]
+    pub metrics_path: Option<String>,
+    /// A scope the caller's access token must hold to read the metrics (an application key
+    /// given that scope, say); `None`: the metrics need no token (`metrics_scope`).
+    #[serde(deserialize_with = "de::optional_text")]
+    pub metrics_scope: Option<String>,
 }
 
 impl Default for EndpointSettings {
@@ -233,6 +241,8 @@ impl Default for EndpointSettings {
             ticket_ttl: Duration::from_secs(30),
             discovery: false,
             external_url: None,
+            metrics_path: None,
+            metrics_scope: None,
         }
     }
 }

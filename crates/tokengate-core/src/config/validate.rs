@@ -369,6 +369,57 @@ impl Config {
         Ok(())
     }
 
+    /// `metrics_path` is a plain path from the root, not under the endpoints' prefix, and
+    /// `metrics_scope` one scope token.
+    fn validate_metrics(&self) -> Result<(), ConfigError> {
+        if let Some(path) = &self.endpoints.metrics_path {
+            let plain = path.starts_with('/')
+                && path.len() > 1
+                && !path.ends_with('/')
+                && !path.contains("//")
+                && path
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b));
+            if !plain {
+                return Err(ConfigError::new(
+                    "metrics_path",
+                    path,
+                    "must be a plain path from the root, such as `/metrics` (letters, digits, `-._~`, no trailing `/`)",
+                ));
+            }
+            if path == &self.endpoints.prefix
+                || path.starts_with(&format!("{}/", self.endpoints.prefix))
+            {
+                return Err(ConfigError::new(
+                    "metrics_path",
+                    path,
+                    "must not be under the endpoints' prefix",
+                ));
+            }
+            if !cfg!(feature = "prometheus") {
+                return Err(ConfigError::new(
+                    "metrics_path",
+                    path,
+                    "serving metrics needs the `prometheus` feature of tokengate",
+                ));
+            }
+        }
+        if let Some(scope) = &self.endpoints.metrics_scope {
+            if scope.is_empty()
+                || !scope
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+            {
+                return Err(ConfigError::new(
+                    "metrics_scope",
+                    scope,
+                    "must be one scope token (no spaces, quotes or backslashes)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses an unsafe or inconsistent configuration, naming the key.
     #[allow(clippy::too_many_lines)] // one check per rule, in the order of the key table
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -496,6 +547,7 @@ impl Config {
         if let Some(url) = &self.endpoints.external_url {
             web_url(url).map_err(|why| ConfigError::new("external_url", &shown(url), why))?;
         }
+        self.validate_metrics()?;
         if self.cookies.same_site == SameSite::None && !self.cookies.secure {
             return Err(ConfigError::new(
                 "cookie_same_site",

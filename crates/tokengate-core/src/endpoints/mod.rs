@@ -12,6 +12,7 @@ mod exp;
 mod fields;
 mod introspect;
 mod jwks;
+mod metrics;
 mod mfa;
 #[cfg(feature = "federation")]
 mod oidc;
@@ -42,6 +43,7 @@ use crate::http::form::{body_kind, parse_kind, read_body, BodyKind, Fields};
 use crate::http::request::RequestHead;
 use crate::http::response::Response;
 use crate::store::StoreError;
+use crate::telemetry::{REFRESHES, SIGNINS};
 
 impl TokenGate {
     /// Answers an endpoint: checks the method and content type, reads the body under the limit,
@@ -53,11 +55,48 @@ impl TokenGate {
         B: Buf,
         E: fmt::Display,
     {
-        match serve(self, endpoint, head, body).await {
+        let answered = serve(self, endpoint, head, body).await;
+        count(endpoint, &answered);
+        match answered {
             Ok(response) => response,
             Err(error) => self.error_response_to(&error, head),
         }
     }
+}
+
+/// Counts a sign-in (by its method) or a `/token` call by its outcome; see
+/// [`crate::telemetry`]. A provider sign-in is counted at its callback, where the identity is
+/// proved (an app's code exchanged after it is not counted again).
+fn count(endpoint: Endpoint, answered: &Result<Response, Error>) {
+    let method = match endpoint {
+        Endpoint::SignIn => "password",
+        Endpoint::PasskeySignIn => "passkey",
+        Endpoint::ProviderCallback => "provider",
+        Endpoint::Refresh => {
+            let outcome = match answered {
+                Ok(_) => "success",
+                Err(error) => match error.kind() {
+                    ErrorKind::Unavailable(_) => "store_down",
+                    _ if error.status() >= 500 => "error",
+                    _ => "refused",
+                },
+            };
+            ::metrics::counter!(REFRESHES, "outcome" => outcome).increment(1);
+            return;
+        }
+        _ => return,
+    };
+    let outcome = match answered {
+        Ok(_) => "success",
+        Err(error) => match error.kind() {
+            ErrorKind::InvalidCredentials | ErrorKind::InvalidPasskey => "wrong_credentials",
+            ErrorKind::TooManyAttempts { .. } => "throttled",
+            ErrorKind::Unavailable(_) => "store_down",
+            _ if error.status() >= 500 => "error",
+            _ => "refused",
+        },
+    };
+    ::metrics::counter!(SIGNINS, "method" => method, "outcome" => outcome).increment(1);
 }
 
 async fn serve<R, S, B, E>(
@@ -89,6 +128,7 @@ where
         Endpoint::OpenIdConfiguration | Endpoint::AuthorizationServerMetadata => {
             Ok(discovery::metadata(gate))
         }
+        Endpoint::Metrics => metrics::metrics(gate, head).await,
         Endpoint::ListSessions => sessions::sessions(gate, head).await,
         Endpoint::EndSession => sessions::end_session(gate, head).await,
         Endpoint::SignIn => signin::signin(gate, head, &body_fields(gate, head, body).await?).await,
@@ -202,7 +242,8 @@ fn reads_body(endpoint: Endpoint, method: &str) -> bool {
         | Endpoint::PasskeyRegisterOptions
         | Endpoint::PasskeySignInOptions
         | Endpoint::ProviderStart
-        | Endpoint::ProviderCallback => false,
+        | Endpoint::ProviderCallback
+        | Endpoint::Metrics => false,
     }
 }
 

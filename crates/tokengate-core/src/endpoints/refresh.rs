@@ -86,6 +86,7 @@ pub(super) async fn refresh<R: RequestHead + ?Sized>(
         }
         Refreshed::Reused(session) => {
             gate.sessions_ended([session.id.as_str()]);
+            metrics::counter!(crate::telemetry::REFRESH_REUSE).increment(1);
             gate.audit(
                 &AuditEvent::new(AuditKind::ReuseDetected, gate.client_addr(head))
                     .subject(&session.subject)

@@ -38,6 +38,7 @@ pub(super) async fn revoke<R: RequestHead + ?Sized>(
     if let Some(verified) = verified {
         let claims = verified.claims();
         ended = end_own(gate, claims).await?;
+        crate::telemetry::counter(crate::telemetry::SIGNOUTS, "scope", "revoke");
         gate.audit(
             &AuditEvent::new(AuditKind::SignOut, gate.client_addr(head))
                 .subject(&claims.sub)

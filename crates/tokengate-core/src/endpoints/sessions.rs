@@ -92,6 +92,7 @@ pub(super) async fn end_session<R: RequestHead + ?Sized>(
         return Err(Error::new(ErrorKind::NoSuchSession));
     }
     gate.sessions_ended(ended.iter().map(String::as_str));
+    crate::telemetry::counter(crate::telemetry::SIGNOUTS, "scope", "session");
     gate.audit(
         &AuditEvent::new(AuditKind::SignOut, gate.client_addr(head))
             .subject(&claims.sub)

@@ -14,6 +14,7 @@ use crate::http::request::RequestHead;
 use crate::http::response::Response;
 use crate::jws::Claims;
 use crate::store::{Presented, SubjectRevocation};
+use crate::telemetry::SIGNOUTS;
 
 /// Which sessions a sign-out ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +77,13 @@ pub(super) async fn signout<R: RequestHead + ?Sized>(
         if let Scope::One(id) = scope {
             own = id == claims.sid;
         }
+        let label = match scope {
+            Scope::Local => "local",
+            Scope::Global => "global",
+            Scope::Others => "others",
+            Scope::One(_) => "session",
+        };
+        crate::telemetry::counter(SIGNOUTS, "scope", label);
         gate.audit(
             &AuditEvent::new(AuditKind::SignOut, gate.client_addr(head))
                 .subject(&claims.sub)

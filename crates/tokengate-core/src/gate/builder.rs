@@ -16,7 +16,8 @@ use crate::http::error::Error;
 use crate::http::request::RequestHead;
 use crate::http::response::Response;
 use crate::jws::KeySet;
-use crate::store::{FactorStore, SessionStore};
+use crate::store::{FactorStore, MeasuredCounter, MeasuredStore, SessionStore};
+use crate::telemetry::CacheMeters;
 use crate::throttle::{AttemptCounter, MemoryCounter};
 
 /// Builds a [`TokenGate`]; see [`TokenGate::builder`].
@@ -180,6 +181,9 @@ impl TokenGateBuilder {
                 "these keys verify without their private part: the refresh tokens and tickets                  signed under them (with the unpublished key derived from that part) no longer                  verify, and their sessions must sign in again; configure `key_file` until                  `verify_until` to keep them"
             );
         }
+        // The recorder first: the counters on the request's path are looked up below.
+        let metrics = exposition(&config)?;
+        crate::telemetry::describe();
         let root = match &config.keys.secret {
             Some(secret) => secret.expose().to_vec(),
             None => keys.derivation_root(),
@@ -189,7 +193,7 @@ impl TokenGateBuilder {
             .guard
             .verify_cache
             .unwrap_or_else(|| keys.any_asymmetric())
-            .then(|| VerifyCache::new(config.guard.verify_cache_size));
+            .then(|| VerifyCache::new(config.guard.verify_cache_size, CacheMeters::new()));
         let paths = super::paths::Paths::new(&config);
         if let Some(clash) = paths.clash() {
             return Err(ConfigError::new(
@@ -230,11 +234,9 @@ impl TokenGateBuilder {
             })?;
             (opened.sessions, opened.failures)
         };
-        let failures = self
-            .failures
-            .or(counter)
-            .unwrap_or_else(|| Arc::new(MemoryCounter::new()));
+        let failures = attempt_counter(self.failures, counter, store.name());
         let factors = self.factors.or_else(|| Arc::clone(&store).factor_store());
+        let store: Arc<dyn SessionStore> = Arc::new(MeasuredStore::new(store));
         let mfa = second_factors(&config, factors.clone())?;
         let issuers = other_issuers(&config)?;
         #[cfg(feature = "federation")]
@@ -259,12 +261,53 @@ impl TokenGateBuilder {
                 on_audit: self.on_audit,
                 on_error: self.on_error,
                 on_claims: self.on_claims,
+                metrics,
                 proxy_warned: AtomicBool::new(false),
                 peerless_warned: AtomicBool::new(false),
                 config,
             }),
         })
     }
+}
+
+/// The attempt counter the gate counts with, its operations timed: the one given, else the
+/// store's own, else one in memory. It is named after the store that keeps it; one given
+/// apart is `custom`.
+fn attempt_counter(
+    given: Option<Arc<dyn AttemptCounter>>,
+    kept: Option<Arc<dyn AttemptCounter>>,
+    store: &'static str,
+) -> Arc<dyn AttemptCounter> {
+    let (counter, name) = match (given, kept) {
+        (Some(given), _) => (given, "custom"),
+        (None, Some(kept)) => (kept, store),
+        (None, None) => (
+            Arc::new(MemoryCounter::new()) as Arc<dyn AttemptCounter>,
+            "memory",
+        ),
+    };
+    Arc::new(MeasuredCounter::new(counter, name))
+}
+
+/// The Prometheus exposition `metrics_path` serves, where it is set: the recorder installed
+/// for the process (once, for every gate), or why it cannot be.
+#[cfg(feature = "prometheus")]
+fn exposition(
+    config: &Config,
+) -> Result<Option<&'static metrics_exporter_prometheus::PrometheusHandle>, ConfigError> {
+    let Some(path) = &config.endpoints.metrics_path else {
+        return Ok(None);
+    };
+    crate::telemetry::prometheus::handle()
+        .map(Some)
+        .map_err(|why| ConfigError::new("metrics_path", path, why))
+}
+
+/// Without the feature, `metrics_path` is refused by the configuration's checks.
+#[cfg(not(feature = "prometheus"))]
+#[allow(clippy::unnecessary_wraps)] // the same shape as with the feature
+fn exposition(_: &Config) -> Result<(), ConfigError> {
+    Ok(())
 }
 
 /// The other issuers whose access tokens `config` accepts (`[[issuers]]`), their keys

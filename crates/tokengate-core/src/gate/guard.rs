@@ -10,9 +10,35 @@ use crate::http::error::{Error, ErrorKind};
 use crate::http::request::{bearer, RequestHead};
 use crate::http::response::{shaped_for, Response};
 use crate::jws::{verify, Expectations, TokenError, TokenKind, VerifiedToken};
+use crate::telemetry::GUARD_REFUSALS;
 use crate::throttle::Reservation;
 
 use super::Endpoint;
+
+/// Why the guard refused, as the metrics say it: one of a few fixed words.
+fn refusal_reason(error: &Error) -> &'static str {
+    match error.kind() {
+        ErrorKind::MissingToken => "missing_token",
+        ErrorKind::InvalidToken(reason) => match reason {
+            TokenError::Malformed => "malformed",
+            TokenError::BadHeader => "bad_header",
+            TokenError::WrongType => "wrong_type",
+            TokenError::BadSignature => "bad_signature",
+            TokenError::BadClaims => "bad_claims",
+            TokenError::Expired => "expired",
+            TokenError::NotYetValid => "not_yet_valid",
+            TokenError::WrongAudienceOrIssuer => "wrong_issuer",
+            TokenError::Revoked => "revoked",
+            TokenError::Used => "ticket_used",
+            TokenError::OtherPath => "ticket_other_path",
+        },
+        ErrorKind::InsufficientScope(_) => "insufficient_scope",
+        ErrorKind::InsufficientUserAuthentication { .. } => "insufficient_user_authentication",
+        ErrorKind::CsrfRejected(_) => "csrf_rejected",
+        ErrorKind::Unavailable(_) => "unavailable",
+        _ => "other",
+    }
+}
 
 /// What an adapter does with a request, as decided by [`TokenGate::route`].
 #[derive(Debug)]
@@ -160,6 +186,7 @@ impl TokenGate {
     /// app's hook), as gRPC status headers for a gRPC call. Every refusal of the guard, of
     /// [`TokenGate::confirm`] and of a requirement goes through here, so no adapter shapes.
     pub(crate) fn refusal<R: RequestHead + ?Sized>(&self, error: &Error, head: &R) -> Response {
+        crate::telemetry::counter(GUARD_REFUSALS, "reason", refusal_reason(error));
         shaped_for(self.error_response_to(error, head), head)
     }
 

@@ -104,6 +104,11 @@ struct Inner {
     on_audit: Option<Box<AuditHook>>,
     on_error: Option<Box<ErrorHook>>,
     on_claims: Option<Box<ClaimsHook>>,
+    /// The Prometheus exposition, where `metrics_path` is set.
+    #[cfg(feature = "prometheus")]
+    metrics: Option<&'static metrics_exporter_prometheus::PrometheusHandle>,
+    #[cfg(not(feature = "prometheus"))]
+    metrics: (),
     /// Whether a request without the trusted proxy header was logged already.
     proxy_warned: AtomicBool,
     /// Whether a request without a peer address was logged already.
@@ -161,6 +166,12 @@ impl TokenGate {
     #[cfg(feature = "federation")]
     pub(crate) fn providers(&self) -> Option<&crate::federation::providers::Providers> {
         self.inner.providers.as_ref()
+    }
+
+    /// The Prometheus exposition, where `metrics_path` is set.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn exposition(&self) -> Option<&metrics_exporter_prometheus::PrometheusHandle> {
+        self.inner.metrics
     }
 
     pub(crate) fn failures(&self) -> &dyn AttemptCounter {

@@ -72,6 +72,9 @@ pub enum Endpoint {
     /// `GET /.well-known/oauth-authorization-server{issuer path}`: the same document as RFC
     /// 8414 places it; only with `discovery`.
     AuthorizationServerMetadata,
+    /// `GET {metrics_path}`: the gate's metrics in the Prometheus text format; only with
+    /// `metrics_path`.
+    Metrics,
 }
 
 /// How an endpoint is reached: a row of [`ENDPOINTS`].
@@ -94,8 +97,11 @@ pub struct EndpointRoute {
     /// Whether it is there only where identity providers are (`[[providers]]`).
     pub providers_only: bool,
     /// Whether its path is from the root, not under the prefix, `{issuer}` standing for the
-    /// path of the issuer URL; such an endpoint is there only with `discovery`.
+    /// path of the issuer URL; such an endpoint is there only with `discovery`, but for the
+    /// metrics.
     pub at_root: bool,
+    /// Whether it is the metrics, at `metrics_path` (`{metrics}`), there only with it.
+    pub metrics_only: bool,
 }
 
 impl EndpointRoute {
@@ -118,7 +124,8 @@ impl EndpointRoute {
     /// Whether a gate with `config` answers it.
     fn present(&self, config: &Config) -> bool {
         (!self.websockets_only || !config.guard.websocket_paths.is_empty())
-            && (!self.at_root || config.endpoints.discovery)
+            && (!self.at_root || self.metrics_only || config.endpoints.discovery)
+            && (!self.metrics_only || config.endpoints.metrics_path.is_some())
             && (!self.mfa_only || config.mfa.key.is_some())
             && (!self.passkey_only || config.mfa.passkey_rp_id.is_some())
             && (!self.providers_only || !config.federation.providers.is_empty())
@@ -126,7 +133,7 @@ impl EndpointRoute {
 }
 
 /// Every endpoint, in the order the matcher tries them and documents list them.
-pub const ENDPOINTS: [EndpointRoute; 27] = [
+pub const ENDPOINTS: [EndpointRoute; 28] = [
     route(Endpoint::SignIn, "/signin", "POST", false),
     route(Endpoint::Refresh, "/token", "POST", false),
     route(Endpoint::SignOut, "/signout", "POST", false),
@@ -173,6 +180,10 @@ pub const ENDPOINTS: [EndpointRoute; 27] = [
         Endpoint::AuthorizationServerMetadata,
         "/.well-known/oauth-authorization-server{issuer}",
     ),
+    EndpointRoute {
+        metrics_only: true,
+        ..at_root(Endpoint::Metrics, "{metrics}")
+    },
 ];
 
 const fn route(
@@ -190,6 +201,7 @@ const fn route(
         passkey_only: false,
         providers_only: false,
         at_root: false,
+        metrics_only: false,
     }
 }
 
@@ -204,6 +216,7 @@ const fn provider(endpoint: Endpoint, path: &'static str, method: &'static str) 
         passkey_only: false,
         providers_only: true,
         at_root: false,
+        metrics_only: false,
     }
 }
 
@@ -218,6 +231,7 @@ const fn mfa(endpoint: Endpoint, path: &'static str, method: &'static str) -> En
         passkey_only: false,
         providers_only: false,
         at_root: false,
+        metrics_only: false,
     }
 }
 
@@ -232,6 +246,7 @@ const fn passkey(endpoint: Endpoint, path: &'static str, method: &'static str) -
         passkey_only: true,
         providers_only: false,
         at_root: false,
+        metrics_only: false,
     }
 }
 
@@ -246,6 +261,7 @@ const fn at_root(endpoint: Endpoint, path: &'static str) -> EndpointRoute {
         passkey_only: false,
         providers_only: false,
         at_root: true,
+        metrics_only: false,
     }
 }
 
@@ -303,7 +319,13 @@ impl Paths {
         let at_root = ENDPOINTS
             .iter()
             .filter(|row| row.present(config) && row.at_root)
-            .map(|row| (row, row.path.replace("{issuer}", issuer_path)))
+            .map(|row| {
+                let whole = row.path.replace("{issuer}", issuer_path).replace(
+                    "{metrics}",
+                    config.endpoints.metrics_path.as_deref().unwrap_or_default(),
+                );
+                (row, whole)
+            })
             .collect();
         Self {
             prefix,

@@ -13,6 +13,7 @@
 //! until its `exp` anyway.
 
 use crate::jws::VerifiedToken;
+use crate::telemetry::CacheMeters;
 use crate::ttl_map::{Change, Held, TtlMap, WhenFull};
 
 struct Cached {
@@ -36,22 +37,31 @@ impl Held for Cached {
 
 pub(crate) struct VerifyCache {
     map: TtlMap<Cached>,
+    meters: CacheMeters,
 }
 
 impl VerifyCache {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize, meters: CacheMeters) -> Self {
         Self {
             map: TtlMap::new(capacity),
+            meters,
         }
     }
 
-    /// The verified token for exactly `token`, while `now` is before its expiry.
+    /// The verified token for exactly `token`, while `now` is before its expiry; counted as
+    /// a hit or a miss.
     pub(crate) fn get(&self, token: &str, now: i64) -> Option<VerifiedToken> {
-        self.map
+        let found = self
+            .map
             .read(token, |cached| {
                 (now < cached.until).then(|| cached.verified.clone())
             })
-            .flatten()
+            .flatten();
+        match found {
+            Some(_) => self.meters.hits.increment(1),
+            None => self.meters.misses.increment(1),
+        }
+        found
     }
 
     /// Remembers `verified` for `token` until it would stop verifying.
@@ -86,7 +96,7 @@ mod tests {
     fn entries_live_until_exp() {
         let gate = testing::gate(&[("leeway", "0s")]);
         let now = crate::clock::unix_now();
-        let cache = VerifyCache::new(4);
+        let cache = VerifyCache::new(4, CacheMeters::new());
         let (token, found) = verified(&gate, "s1", now + 60);
         cache.put(&token, &found, now);
         assert!(cache.get(&token, now + 59).is_some());
@@ -99,7 +109,7 @@ mod tests {
         let gate = testing::eddsa_gate();
         let now = crate::clock::unix_now();
         let capacity = 1_600;
-        let cache = VerifyCache::new(capacity);
+        let cache = VerifyCache::new(capacity, CacheMeters::new());
         let tokens: Vec<(String, VerifiedToken)> = (0..capacity)
             .map(|i| verified(&gate, &format!("s{i}"), now + 600))
             .collect();

@@ -26,6 +26,7 @@ pub(super) fn operation(endpoint: Endpoint, config: &Config) -> Value {
         Endpoint::AuthorizationServerMetadata => {
             discovery("authorizationServerMetadata", "RFC 8414")
         }
+        Endpoint::Metrics => metrics(config),
         // Written by `super::mfa`.
         Endpoint::ListFactors
         | Endpoint::EnrolTotp
@@ -46,6 +47,30 @@ pub(super) fn operation(endpoint: Endpoint, config: &Config) -> Value {
         | Endpoint::ProviderCallback
         | Endpoint::ProviderExchange => Value::Null,
     }
+}
+
+/// `GET {metrics_path}`: public, or for tokens with `metrics_scope`.
+fn metrics(config: &Config) -> Value {
+    let mut operation = json!({
+        "operationId": "metrics",
+        "tags": ["tokengate"],
+        "summary": "The gate's metrics, in the Prometheus text format",
+        "description": "Sign-ins, refreshes, sign-outs, the guard's refusals, store operations \
+                        and the password-hashing queue. No label holds a login, a subject or \
+                        a token.",
+        "responses": {
+            "200": {
+                "description": "the exposition (text format 0.0.4)",
+                "content": { "text/plain": { "schema": { "type": "string" } } },
+            },
+        },
+    });
+    if config.endpoints.metrics_scope.is_some() {
+        operation["security"] = bearer_or_cookie();
+        operation["responses"]["401"] = challenged("no access token, or not a valid one");
+        operation["responses"]["403"] = error("the token lacks the `metrics_scope` scope");
+    }
+    operation
 }
 
 /// `GET` of a discovery document, as `standard` places it.

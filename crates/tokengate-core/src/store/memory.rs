@@ -305,6 +305,10 @@ impl MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
     fn create(&self, session: Session, max_sessions: Option<u32>) -> StoreFuture<'_, Vec<String>> {
         let mut state = self.state();
         let now = session.created_at;

@@ -25,10 +25,12 @@
 //! # }).unwrap();
 //! ```
 
+mod measured;
 mod memory;
 mod memory_factors;
 mod open;
 
+pub(crate) use measured::{MeasuredCounter, MeasuredStore};
 pub use memory::MemoryStore;
 pub use open::{open, open_with, Opened};
 /// The PostgreSQL store (feature `postgres`).
