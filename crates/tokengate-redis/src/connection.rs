@@ -1,4 +1,5 @@
-//! One Redis, or a Redis Cluster: where the store connects, and the connection it shares.
+//! One Redis, a Redis Cluster, or a master that Sentinel watches: where the store connects,
+//! and the connection it shares.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use redis::{Cmd, Pipeline, RedisFuture, Value};
 use tokengate_store::StoreError;
 
 use super::failed;
+use crate::sentinel::{Followed, Sentinels, SENTINEL_SCHEME};
 
 /// The scheme of a Redis Cluster's seed nodes: `redis+cluster://host:port,host:port,...`.
 pub(crate) const CLUSTER_SCHEME: &str = "redis+cluster://";
@@ -17,12 +19,19 @@ pub(crate) const CLUSTER_SCHEME: &str = "redis+cluster://";
 #[derive(Clone)]
 pub(crate) enum Target {
     Single(redis::Client),
-    Cluster(Box<ClusterClient>),
+    /// The seed nodes, as `redis://` URLs.
+    Cluster(Vec<String>),
+    Sentinel(Sentinels),
 }
 
 impl Target {
-    /// `redis://host:port/db`, or `redis+cluster://` and the seed nodes separated by commas.
+    /// `redis://host:port/db`, or `redis+cluster://` and the seed nodes separated by commas,
+    /// or `redis+sentinel://` and the sentinels separated by commas, then `/` and the name of
+    /// the master they watch.
     pub(crate) fn parse(url: &str, wait: Duration) -> Result<Self, StoreError> {
+        if url.starts_with(SENTINEL_SCHEME) {
+            return Sentinels::parse(url).map(Self::Sentinel);
+        }
         let Some(seeds) = url.strip_prefix(CLUSTER_SCHEME) else {
             return redis::Client::open(url).map(Self::Single).map_err(failed);
         };
@@ -37,13 +46,9 @@ impl Target {
                 "redis: `{url}`: expected {CLUSTER_SCHEME}host:port,host:port (a cluster has no databases)"
             )));
         }
-        ClusterClient::builder(nodes)
-            .connection_timeout(wait)
-            .response_timeout(wait)
-            .retries(1)
-            .build()
-            .map(|client| Self::Cluster(Box::new(client)))
-            .map_err(failed)
+        // Built once here for its checks of the URLs; `connect` builds the one it uses.
+        cluster_client(&nodes, wait).map_err(failed)?;
+        Ok(Self::Cluster(nodes))
     }
 
     /// A connection that reconnects by itself; made without a round trip for one Redis, with
@@ -60,13 +65,39 @@ impl Target {
                     .map(Connection::Single)
                     .map_err(failed)
             }
-            Self::Cluster(client) => tokio::time::timeout(wait, client.get_async_connection())
-                .await
-                .map_err(|_| StoreError::unreachable("redis: the cluster did not answer in time"))?
-                .map(Connection::Cluster)
-                .map_err(failed),
+            Self::Cluster(nodes) => {
+                let client = cluster_client(nodes, wait).map_err(failed)?;
+                tokio::time::timeout(wait, client.get_async_connection())
+                    .await
+                    .map_err(|_| {
+                        StoreError::unreachable("redis: the cluster did not answer in time")
+                    })?
+                    .map(Connection::Cluster)
+                    .map_err(failed)
+            }
+            Self::Sentinel(sentinels) => Ok(Connection::Sentinel(sentinels.follow(wait))),
         }
     }
+}
+
+/// How many times the cluster client sends a command again, and how long it waits before
+/// each (milliseconds, at least and at most). After a failover, the first command to the dead
+/// master fails, the client reconnects and reads the slot map again, and a later try reaches
+/// the promoted replica: with a single retry that first command answered 503 on every
+/// instance; with these it succeeds. The response timeout bounds them all together.
+const CLUSTER_RETRIES: u32 = 4;
+const CLUSTER_RETRY_WAIT: (u64, u64) = (20, 250);
+
+/// A client of the cluster whose seed nodes are `nodes`, each command (with its retries)
+/// bounded by `wait`.
+fn cluster_client(nodes: &[String], wait: Duration) -> redis::RedisResult<ClusterClient> {
+    ClusterClient::builder(nodes.to_vec())
+        .connection_timeout(wait)
+        .response_timeout(wait)
+        .retries(CLUSTER_RETRIES)
+        .min_retry_wait(CLUSTER_RETRY_WAIT.0)
+        .max_retry_wait(CLUSTER_RETRY_WAIT.1)
+        .build()
 }
 
 /// The shared connection, to one Redis or to a cluster (commands go to the node of their
@@ -75,6 +106,7 @@ impl Target {
 pub(crate) enum Connection {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
+    Sentinel(Followed),
 }
 
 impl ConnectionLike for Connection {
@@ -82,6 +114,7 @@ impl ConnectionLike for Connection {
         match self {
             Self::Single(connection) => connection.req_packed_command(cmd),
             Self::Cluster(connection) => connection.req_packed_command(cmd),
+            Self::Sentinel(connection) => connection.req_packed_command(cmd),
         }
     }
 
@@ -94,6 +127,7 @@ impl ConnectionLike for Connection {
         match self {
             Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
             Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Sentinel(connection) => connection.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -101,6 +135,7 @@ impl ConnectionLike for Connection {
         match self {
             Self::Single(connection) => connection.get_db(),
             Self::Cluster(connection) => connection.get_db(),
+            Self::Sentinel(connection) => connection.get_db(),
         }
     }
 }
@@ -126,7 +161,15 @@ mod tests {
             Target::parse("redis://127.0.0.1:6379/2", wait),
             Ok(Target::Single(_))
         ));
-        for bad in ["redis+cluster://", "redis+cluster://127.0.0.1:7000/1"] {
+        assert!(matches!(
+            Target::parse("redis+sentinel://127.0.0.1:26379/mymaster", wait),
+            Ok(Target::Sentinel(_))
+        ));
+        for bad in [
+            "redis+cluster://",
+            "redis+cluster://127.0.0.1:7000/1",
+            "redis+sentinel://127.0.0.1:26379",
+        ] {
             assert!(Target::parse(bad, wait).is_err(), "{bad}");
         }
     }

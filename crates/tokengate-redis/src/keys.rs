@@ -7,6 +7,7 @@
 //! | `{prefix}:{<subject>}:session:<id>` | hash | one session as builds before the `signed-in` hash kept it, with named fields: read once, then moved into `signed-in` |
 //! | `{prefix}:{<subject>}:factors` | hash | the subject's factors by id, as JSON; no end while one is active, else its last pending one's |
 //! | `{prefix}:{<subject>}:recovery` | set | the subject's recovery codes, hashed; goes with its last active factor |
+//! | `{prefix}:{<subject>}:revoked` | string | the time of the subject's last confirmed revocation, written only to be replicated after it (see `replicas`); expires in a minute |
 //! | `{prefix}:{<subject>}:void:<mark>` | string | a claim on a credential id taken over: its add adds nothing; expires in a day |
 //! | `{prefix}:credential:<credential id>` | string | the claim on a passkey's credential id: the mark of the call that made it, the subject and the factor's id |
 //! | `{prefix}:challenge:<key>` | hash | `state` and `expires_at` of one passkey ceremony's challenge; expires a minute after its end |
@@ -61,6 +62,12 @@ impl Layout {
     /// The index of `subject`'s sessions.
     pub(crate) fn index(&self, subject: &str) -> String {
         format!("{}:{{{}}}:sessions", self.prefix, escaped(subject))
+    }
+
+    /// The fence of `subject`'s revocations: written after a revocation, so that waiting for
+    /// the replicas to have it waits for the revocation too.
+    pub(crate) fn fence(&self, subject: &str) -> String {
+        format!("{}:{{{}}}:revoked", self.prefix, escaped(subject))
     }
 
     /// The hash of `subject`'s second factors.
@@ -121,6 +128,7 @@ mod tests {
             layout.factors("ada@example.org"),
             layout.recovery("ada@example.org"),
             layout.void("ada@example.org", "m1"),
+            layout.fence("ada@example.org"),
         ] {
             assert_eq!(tag(&session), tag(&key), "{key}");
         }
@@ -151,7 +159,8 @@ mod scripts {
         let all = crate::SCRIPTS
             .into_iter()
             .chain(crate::factors::SCRIPTS)
-            .chain(crate::passkeys::SCRIPTS);
+            .chain(crate::passkeys::SCRIPTS)
+            .chain([("confirm", crate::replicas::CONFIRM)]);
         for (name, script) in all {
             let mut calls = 0;
             for call in script.split("redis.call(").skip(1) {

@@ -53,6 +53,7 @@ use tokio::sync::OnceCell;
 
 use connection::{Connection, Target};
 use keys::Layout;
+use replicas::Confirmations;
 use values::{packed_values, parse, ANSWERED};
 
 /// A session script: the helpers of `session.lua`, then the script of `$file`.
@@ -69,6 +70,8 @@ mod connection;
 mod factors;
 mod keys;
 mod passkeys;
+mod replicas;
+mod sentinel;
 mod values;
 
 /// Sessions, second factors and throttling counters in Redis, over one multiplexed
@@ -80,6 +83,8 @@ pub struct RedisStore {
     connection: Arc<OnceCell<Connection>>,
     keys: Layout,
     scripts: Arc<Scripts>,
+    /// When set, revocations wait for replicas (see [`RedisStore::wait_for_replicas`]).
+    confirmations: Option<Confirmations>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -87,6 +92,7 @@ impl fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("keys", &self.keys)
             .field("connected", &self.connection.initialized())
+            .field("waits_for_replicas", &self.confirmations.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -152,14 +158,15 @@ fn contended(what: &str) -> StoreError {
 
 /// Every wait on Redis is bounded, so a Redis that is down makes the endpoints answer 503
 /// within about this long rather than hold requests.
-const WAIT: Duration = Duration::from_secs(2);
+pub(crate) const WAIT: Duration = Duration::from_secs(2);
 
 impl RedisStore {
     /// A store on the Redis at `url` (`redis://host:port/db`), or on the Redis Cluster whose
-    /// seed nodes `url` names (`redis+cluster://host:port,host:port,...`), with keys under
-    /// `prefix`. The connection is made on first use; every wait is bounded (2 s), so a Redis
-    /// that is down makes the endpoints answer 503 quickly, and the connection comes back by
-    /// itself. At the first connection, a Redis that may evict keys (`maxmemory-policy` other
+    /// seed nodes `url` names (`redis+cluster://host:port,host:port,...`), or on the master
+    /// that the sentinels `url` names watch (`redis+sentinel://host:port,host:port/<master
+    /// name>`, followed to the replica they promote), with keys under `prefix`. The
+    /// connection is made on first use; every wait is bounded (2 s), so a Redis that is down
+    /// makes the endpoints answer 503 quickly, and the connection comes back by itself. At the first connection, a Redis that may evict keys (`maxmemory-policy` other
     /// than `noeviction`) is logged as a warning: evicted keys lose revocations and counts.
     pub fn open(url: &str, prefix: &str) -> Result<Self, StoreError> {
         Ok(Self {
@@ -179,7 +186,35 @@ impl RedisStore {
                 factors: factors::Scripts::new(),
                 passkeys: passkeys::Scripts::new(),
             }),
+            confirmations: None,
         })
+    }
+
+    /// Answers a revocation (a sign-out of any scope, a reuse detected, `revoke_subject`, a
+    /// session ended by `max_sessions`) as done only once at least `replicas` replicas hold
+    /// it, waiting at most `timeout` for them (`WAIT`); fewer is an
+    /// [`Unreachable`](StoreErrorKind::Unreachable) error, answered 503: a failover then
+    /// cannot undo a sign-out that answered 200. `replicas` 0 turns it off (the default, for
+    /// a Redis without replicas). See the `replicas` module for how.
+    #[must_use]
+    pub fn wait_for_replicas(mut self, replicas: u32, timeout: Duration) -> Self {
+        self.confirmations =
+            (replicas > 0).then(|| Confirmations::new(self.target.clone(), replicas, timeout));
+        self
+    }
+
+    /// `Ok` once the revocation of `ended` (sessions of `subject`, at `now`) is held by the
+    /// replicas asked for, or at once when none are.
+    async fn confirm_revoked<'a>(
+        &self,
+        subject: &str,
+        ended: impl IntoIterator<Item = &'a str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        match &self.confirmations {
+            Some(confirmations) => confirmations.confirm(&self.keys, subject, ended, now).await,
+            None => Ok(()),
+        }
     }
 
     /// The shared connection. Reconnection after a failure is the connection's own: one quick
@@ -322,10 +357,22 @@ impl SessionStore for RedisStore {
             let answer = self
                 .over_all_sessions(&mut connection, &session.subject, &invocation, "sign-in")
                 .await?;
-            match answer.split_first() {
-                Some((status, evicted)) if status == "created" => Ok(evicted.to_vec()),
-                _ => Err(corrupt("unexpected sign-in answer")),
+            let Some((status, evicted)) = answer.split_first() else {
+                return Err(corrupt("unexpected sign-in answer"));
+            };
+            if status != "created" {
+                return Err(corrupt("unexpected sign-in answer"));
             }
+            if !evicted.is_empty() {
+                // Sessions ended to make room: a revocation like any other.
+                self.confirm_revoked(
+                    &session.subject,
+                    evicted.iter().map(String::as_str),
+                    session.created_at,
+                )
+                .await?;
+            }
+            Ok(evicted.to_vec())
         })
     }
 
@@ -360,7 +407,12 @@ impl SessionStore for RedisStore {
             Ok(match outcome.as_str() {
                 "current" => Refreshed::Current(session()?),
                 "replaced" => Refreshed::Replaced(session()?),
-                "reused" => Refreshed::Reused(session()?),
+                "reused" => {
+                    // The session ended for the reuse: that end must survive a failover too.
+                    self.confirm_revoked(request.subject, [request.id], request.now)
+                        .await?;
+                    Refreshed::Reused(session()?)
+                }
                 _ => Refreshed::Gone,
             })
         })
@@ -385,7 +437,8 @@ impl SessionStore for RedisStore {
     fn revoke<'a>(&'a self, subject: &'a str, id: &'a str, now: i64) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            self.scripts
+            let was_live = self
+                .scripts
                 .revoke
                 .key(self.keys.sessions(subject))
                 .key(self.keys.index(subject))
@@ -395,7 +448,11 @@ impl SessionStore for RedisStore {
                 .invoke_async::<i64>(&mut connection)
                 .await
                 .map(|n| n > 0)
-                .map_err(failed)
+                .map_err(failed)?;
+            // Confirmed even when the session had ended already: this may be a sign-out
+            // tried again after a 503, whose first try ended it.
+            self.confirm_revoked(subject, [id], now).await?;
+            Ok(was_live)
         })
     }
 
@@ -436,11 +493,20 @@ impl SessionStore for RedisStore {
             let answer = self
                 .over_all_sessions(&mut connection, request.subject, &invocation, "sign-out")
                 .await?;
-            match answer.split_first() {
-                Some((status, ended)) if status == "ended" => Ok(Some(ended.to_vec())),
-                Some((status, _)) if status == "refused" => Ok(None),
-                _ => Err(corrupt("unexpected sign-out answer")),
-            }
+            let ended = match answer.split_first() {
+                Some((status, ended)) if status == "ended" => Some(ended.to_vec()),
+                Some((status, _)) if status == "refused" => None,
+                _ => return Err(corrupt("unexpected sign-out answer")),
+            };
+            // Confirmed when refused too: a sign-out tried again after a 503 presents a
+            // token whose session its first try ended.
+            self.confirm_revoked(
+                request.subject,
+                ended.iter().flatten().map(String::as_str),
+                request.now,
+            )
+            .await?;
+            Ok(ended)
         })
     }
 

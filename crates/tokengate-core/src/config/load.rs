@@ -807,6 +807,28 @@ mod tests {
     }
 
     #[test]
+    fn redis_revocations_wait_for_replicas_only_where_there_are_some() {
+        let redis = [
+            ("TOKENGATE_STORE", "redis+sentinel://127.0.0.1:26379/main"),
+            ("TOKENGATE_REDIS_WAIT_REPLICAS", "1"),
+            ("TOKENGATE_REDIS_WAIT_TIMEOUT", "250ms"),
+        ];
+        let config = load(None, "default", &redis).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.store.wait_replicas, 1);
+        assert_eq!(config.store.wait_timeout, Duration::from_millis(250));
+        // A store without replicas: the key would promise what nothing does.
+        let memory = [("TOKENGATE_REDIS_WAIT_REPLICAS", "1")];
+        let error = load(None, "default", &memory).unwrap_err();
+        assert_eq!(error.key, "redis_wait_replicas");
+        for timeout in ["0s", "11s"] {
+            let mut settings = redis;
+            settings[2].1 = timeout;
+            let error = load(None, "default", &settings).unwrap_err();
+            assert_eq!(error.key, "redis_wait_timeout", "{timeout}");
+        }
+    }
+
+    #[test]
     fn a_secret_outside_every_profile_is_not_repeated() {
         let toml = "secret = \"a-misplaced-secret-of-32-bytes-or-so\"\n";
         let refused = load(Some(toml), "default", &[]).expect_err("a string where a profile goes");

@@ -56,11 +56,13 @@ use crate::jws::{Algorithm, KeyConfig, Secret};
 /// | `throttle_per_address` | `100` | failed sign-ins per client address per window (`0`: no limit) |
 /// | `throttle_window` | `15m` | the throttling window |
 /// | `trusted_proxy_header` | none | take the client address from this header (`x-forwarded-for`), behind a trusted proxy only |
-/// | `store` | `memory` | where sessions live: `memory`, `redis://host:port/db`, `redis+cluster://host:port,host:port,...`, `sqlite://path` or `postgres://user@host:port/db` |
+/// | `store` | `memory` | where sessions live: `memory`, `redis://host:port/db`, `redis+cluster://host:port,host:port,...`, `redis+sentinel://host:port,host:port,.../<master name>` (the sentinels, then the name of the master they watch; followed when they promote a replica), `sqlite://path` or `postgres://user@host:port/db` |
 /// | `store_prefix` | `tokengate` | key prefix in a shared store (Redis), the rows' namespace in PostgreSQL |
 /// | `store_schema` | `tokengate` | the PostgreSQL schema of the store's tables, created on first use |
 /// | `store_pool_size` | `10` | the most connections a PostgreSQL store opens |
 /// | `store_timeout` | `2s` | how long a PostgreSQL statement or a wait for a connection may take (then 503) |
+/// | `redis_wait_replicas` | `0` | Redis: a revocation (sign-out, reuse detected, `revoke_subject`, a session ended by `max_sessions`) answers only once this many replicas hold it (`WAIT`), else 503, so that a failover cannot undo a sign-out that answered 200; `0`: no wait (a Redis without replicas) |
+/// | `redis_wait_timeout` | `500ms` | Redis: how long a revocation waits for `redis_wait_replicas` (at most `10s`) |
 /// | `rotation` | `false` | `/token` returns a new refresh token and retires the old one |
 /// | `reuse_grace` | `10s` | how long a retired refresh token still gets the current one (at most `5m`: a longer grace would hide reuse) |
 /// | `session_idle` | none | a session unused (no `/token`) for longer ends at its next `/token`; longer than `access_ttl` |
@@ -201,22 +203,24 @@ pub(crate) const RESERVED_CLAIMS: [&str; 15] = [
 
 /// The schemes a `store` setting may use, for messages.
 pub(crate) const STORE_SCHEMES: &str =
-    "memory, sqlite://path, redis://host:port/db, rediss://..., redis+cluster://host:port,host:port,... or postgres://user@host:port/db";
+    "memory, sqlite://path, redis://host:port/db, rediss://..., redis+cluster://host:port,host:port,..., redis+sentinel://host:port,host:port,.../<master name> or postgres://user@host:port/db";
+
+/// The schemes of the Redis store.
+pub(crate) const REDIS_SCHEMES: [&str; 4] = [
+    "redis://",
+    "rediss://",
+    "redis+cluster://",
+    "redis+sentinel://",
+];
 
 /// Whether `url` names a store some build can open (whether this build can is the builder's
 /// question, answered with the feature to enable).
 fn store_url_is_known(url: &str) -> bool {
     url == "memory"
-        || [
-            "redis://",
-            "rediss://",
-            "redis+cluster://",
-            "sqlite://",
-            "postgres://",
-            "postgresql://",
-        ]
-        .iter()
-        .any(|scheme| url.starts_with(scheme))
+        || ["sqlite://", "postgres://", "postgresql://"]
+            .iter()
+            .chain(&REDIS_SCHEMES)
+            .any(|scheme| url.starts_with(scheme))
 }
 
 impl Config {
@@ -318,10 +322,20 @@ impl Config {
     }
 
     /// Where sessions live: `memory`, `sqlite://path`, `redis://host:port/db`,
-    /// `redis+cluster://host:port,host:port,...` or `postgres://user@host:port/db`.
+    /// `redis+cluster://host:port,host:port,...`, `redis+sentinel://host:port,.../<master
+    /// name>` or `postgres://user@host:port/db`.
     #[must_use]
     pub fn with_store(mut self, url: &str) -> Self {
         url.trim().clone_into(&mut self.store.url);
+        self
+    }
+
+    /// Makes Redis revocations wait for `replicas` replicas, at most `timeout`
+    /// (`redis_wait_replicas`, `redis_wait_timeout`).
+    #[must_use]
+    pub fn with_redis_wait(mut self, replicas: u32, timeout: Duration) -> Self {
+        self.store.wait_replicas = replicas;
+        self.store.wait_timeout = timeout;
         self
     }
 

@@ -328,6 +328,14 @@ pub struct StoreSettings {
     /// endpoint answers 503 (`store_timeout`).
     #[serde(rename = "store_timeout", deserialize_with = "de::duration")]
     pub timeout: Duration,
+    /// How many Redis replicas must hold a revocation before it is answered as done; 0 (the
+    /// default) does not wait (`redis_wait_replicas`).
+    #[serde(rename = "redis_wait_replicas", deserialize_with = "de::count")]
+    pub wait_replicas: u32,
+    /// How long a revocation waits for those replicas before it answers 503
+    /// (`redis_wait_timeout`).
+    #[serde(rename = "redis_wait_timeout", deserialize_with = "de::duration")]
+    pub wait_timeout: Duration,
 }
 
 /// The URL's password is never shown.
@@ -339,6 +347,8 @@ impl std::fmt::Debug for StoreSettings {
             .field("schema", &self.schema)
             .field("pool_size", &self.pool_size)
             .field("timeout", &self.timeout)
+            .field("wait_replicas", &self.wait_replicas)
+            .field("wait_timeout", &self.wait_timeout)
             .finish()
     }
 }
@@ -351,6 +361,8 @@ impl Default for StoreSettings {
             schema: "tokengate".to_owned(),
             pool_size: 10,
             timeout: Duration::from_secs(2),
+            wait_replicas: 0,
+            wait_timeout: Duration::from_millis(500),
         }
     }
 }

@@ -29,6 +29,38 @@ const MAX_REVOCATION_CACHE_TTL: Duration = Duration::from_secs(60);
 impl Config {
     /// The other issuers: each once, never this gate's own, at an https address (http only on
     /// this machine), with an audience and public-key algorithms.
+    /// `redis_wait_replicas` only where there are Redis replicas to wait for, and a wait that
+    /// neither is nothing nor holds a sign-out longer than a client would wait for it.
+    fn validate_redis_wait(&self) -> Result<(), ConfigError> {
+        let store = &self.store;
+        if store.wait_replicas == 0 {
+            return Ok(());
+        }
+        if !super::REDIS_SCHEMES
+            .iter()
+            .any(|scheme| store.url.starts_with(scheme))
+        {
+            return Err(ConfigError::new(
+                "redis_wait_replicas",
+                &store.wait_replicas.to_string(),
+                "only a Redis store (`store = \"redis...\"`) has replicas to wait for",
+            ));
+        }
+        positive("redis_wait_timeout", store.wait_timeout)?;
+        let most = Duration::from_secs(10);
+        if store.wait_timeout > most {
+            return Err(ConfigError::new(
+                "redis_wait_timeout",
+                &format_duration(store.wait_timeout),
+                format!(
+                    "must be at most {}: a sign-out that waits longer is worse than a 503",
+                    format_duration(most)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn validate_federation(&self) -> Result<(), ConfigError> {
         let federation = &self.federation;
         positive("issuer_keys_interval", federation.keys_interval)?;
@@ -428,6 +460,7 @@ impl Config {
         positive("throttle_window", self.throttle.window)?;
         positive("body_timeout", self.endpoints.body_timeout)?;
         positive("store_timeout", self.store.timeout)?;
+        self.validate_redis_wait()?;
         if self.store.pool_size == 0 {
             return Err(ConfigError::new(
                 "store_pool_size",

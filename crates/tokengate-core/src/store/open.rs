@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{MemoryStore, SessionStore};
-use crate::config::{StoreSettings, STORE_SCHEMES};
+use crate::config::{StoreSettings, REDIS_SCHEMES, STORE_SCHEMES};
 use tokengate_store::{AttemptCounter, StoreError};
 
 /// The store named by a `store` setting, and the failure counter that goes with it when the
@@ -27,8 +27,9 @@ impl std::fmt::Debug for Opened {
 }
 
 /// Opens the store `url` names — `memory`, `sqlite://path` (feature `sqlite`) or
-/// `redis://host:port/db` / `rediss://...` / `redis+cluster://host:port,host:port,...`
-/// (feature `redis`; keys under `prefix`) or `postgres://...` (feature `postgres`). `Err`
+/// `redis://host:port/db` / `rediss://...` / `redis+cluster://host:port,host:port,...` /
+/// `redis+sentinel://host:port,host:port,.../<master name>` (feature `redis`; keys under
+/// `prefix`) or `postgres://...` (feature `postgres`). `Err`
 /// says what is wrong, or which feature to enable: [`Misconfigured`] for a URL no store
 /// takes, the store's own error otherwise.
 ///
@@ -43,7 +44,7 @@ pub fn open(url: &str, prefix: &str) -> Result<Opened, StoreError> {
 }
 
 /// The store `settings` name, with its other settings (the PostgreSQL schema, pool size and
-/// statement timeout).
+/// statement timeout; the replicas a Redis revocation waits for).
 pub fn open_with(settings: &StoreSettings) -> Result<Opened, StoreError> {
     let (url, prefix) = (settings.url.as_str(), settings.prefix.as_str());
     let url = url.trim();
@@ -56,11 +57,8 @@ pub fn open_with(settings: &StoreSettings) -> Result<Opened, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         return sqlite(path);
     }
-    if url.starts_with("redis://")
-        || url.starts_with("rediss://")
-        || url.starts_with("redis+cluster://")
-    {
-        return redis(url, prefix);
+    if REDIS_SCHEMES.iter().any(|scheme| url.starts_with(scheme)) {
+        return redis(url, prefix, settings);
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return postgres(settings);
@@ -87,8 +85,9 @@ fn sqlite(_: &str) -> Result<Opened, StoreError> {
 }
 
 #[cfg(feature = "redis")]
-fn redis(url: &str, prefix: &str) -> Result<Opened, StoreError> {
-    let store = tokengate_redis::RedisStore::open(url, prefix)?;
+fn redis(url: &str, prefix: &str, settings: &StoreSettings) -> Result<Opened, StoreError> {
+    let store = tokengate_redis::RedisStore::open(url, prefix)?
+        .wait_for_replicas(settings.wait_replicas, settings.wait_timeout);
     Ok(Opened {
         failures: Some(Arc::new(store.clone())),
         sessions: Arc::new(store),
@@ -96,7 +95,7 @@ fn redis(url: &str, prefix: &str) -> Result<Opened, StoreError> {
 }
 
 #[cfg(not(feature = "redis"))]
-fn redis(_: &str, _: &str) -> Result<Opened, StoreError> {
+fn redis(_: &str, _: &str, _: &StoreSettings) -> Result<Opened, StoreError> {
     Err(StoreError::misconfigured(
         "a Redis store needs the `redis` feature of tokengate",
     ))
