@@ -688,7 +688,7 @@ mod tests {
         ] {
             assert!(known.contains(key), "{key}");
         }
-        assert_eq!(known.len(), 64);
+        assert_eq!(known.len(), 66);
     }
 
     #[test]
