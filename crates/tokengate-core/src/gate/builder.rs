@@ -182,6 +182,7 @@ impl TokenGateBuilder {
             );
         }
         // The recorder first: the counters on the request's path are looked up below.
+        #[cfg(feature = "prometheus")]
         let metrics = exposition(&config)?;
         crate::telemetry::describe();
         let root = match &config.keys.secret {
@@ -261,6 +262,7 @@ impl TokenGateBuilder {
                 on_audit: self.on_audit,
                 on_error: self.on_error,
                 on_claims: self.on_claims,
+                #[cfg(feature = "prometheus")]
                 metrics,
                 proxy_warned: AtomicBool::new(false),
                 peerless_warned: AtomicBool::new(false),
@@ -290,7 +292,8 @@ fn attempt_counter(
 }
 
 /// The Prometheus exposition `metrics_path` serves, where it is set: the recorder installed
-/// for the process (once, for every gate), or why it cannot be.
+/// for the process (once, for every gate), or why it cannot be. (Without the feature, the
+/// configuration's checks refuse `metrics_path`.)
 #[cfg(feature = "prometheus")]
 fn exposition(
     config: &Config,
@@ -301,13 +304,6 @@ fn exposition(
     crate::telemetry::prometheus::handle()
         .map(Some)
         .map_err(|why| ConfigError::new("metrics_path", path, why))
-}
-
-/// Without the feature, `metrics_path` is refused by the configuration's checks.
-#[cfg(not(feature = "prometheus"))]
-#[allow(clippy::unnecessary_wraps)] // the same shape as with the feature
-fn exposition(_: &Config) -> Result<(), ConfigError> {
-    Ok(())
 }
 
 /// The other issuers whose access tokens `config` accepts (`[[issuers]]`), their keys

@@ -107,8 +107,6 @@ struct Inner {
     /// The Prometheus exposition, where `metrics_path` is set.
     #[cfg(feature = "prometheus")]
     metrics: Option<&'static metrics_exporter_prometheus::PrometheusHandle>,
-    #[cfg(not(feature = "prometheus"))]
-    metrics: (),
     /// Whether a request without the trusted proxy header was logged already.
     proxy_warned: AtomicBool,
     /// Whether a request without a peer address was logged already.
