@@ -25,7 +25,8 @@ pub(crate) struct Statements {
     pub(crate) revoke: String,
     pub(crate) revoke_subject: String,
     pub(crate) list: String,
-    pub(crate) session: String,
+    /// Several sessions by id and subject ($2, $3 arrays), live at $4.
+    pub(crate) sessions: String,
     pub(crate) reserve: String,
     pub(crate) release: String,
     pub(crate) clear: String,
@@ -236,9 +237,10 @@ impl Statements {
                                   WHERE expires_at IS NULL OR expires_at > $4),
                                  ARRAY[]::text[])"
             ),
-            session: format!(
+            sessions: format!(
                 "SELECT {COLUMNS} FROM {s}.sessions
-                 WHERE ns = $1 AND id = $2 AND subject = $3
+                 WHERE ns = $1 AND id = ANY($2::text[])
+                   AND (id, subject) IN (SELECT * FROM unnest($2::text[], $3::text[]))
                    AND (expires_at IS NULL OR expires_at > $4)"
             ),
             list: format!(

@@ -316,3 +316,72 @@ async fn abandoned_challenges_leave_nothing_behind() {
         .await
         .unwrap();
 }
+
+/// Keyed reads made at once through one connection go together in a few statements, and each
+/// still gets exactly its own session: not another subject's, not one ended at its own time,
+/// not one that does not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_made_together_each_get_their_own_answer() {
+    use tokengate_store::{Session, SessionStore};
+    let prefix = format!("reads-{}", std::process::id());
+    let store = PostgresStore::open_tuned(
+        &postgres_url(),
+        "tokengate_test",
+        &prefix,
+        1,
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    // Real times: the store clears ended sessions by the clock as it goes.
+    let base = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    for n in 0..40 {
+        let mut session = Session::new(
+            &format!("s{n}"),
+            &format!("user{n}"),
+            None,
+            "{}",
+            base,
+            Some(base + 1_000 + n),
+        );
+        session.token = format!("t{n}");
+        store.create(session, None).await.unwrap();
+    }
+    let store = std::sync::Arc::new(store);
+    let mut reads = Vec::new();
+    for n in 0..40i64 {
+        for (subject, now, live) in [
+            (format!("user{n}"), base + 500, true),
+            // Another subject's session is not found by its id.
+            (format!("user{}", (n + 1) % 40), base + 500, false),
+            // Ended at this read's own time, though live at the others'.
+            (format!("user{n}"), base + 1_000 + n, false),
+        ] {
+            let store = std::sync::Arc::clone(&store);
+            reads.push(tokio::spawn(async move {
+                let found = store
+                    .session(&subject, &format!("s{n}"), now)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    found.as_ref().map(|s| (s.id.clone(), s.subject.clone())),
+                    live.then(|| (format!("s{n}"), subject.clone())),
+                    "s{n} for {subject} at {now}"
+                );
+            }));
+        }
+        let store = std::sync::Arc::clone(&store);
+        reads.push(tokio::spawn(async move {
+            let found = store.session("user0", "nobody", base + 500).await.unwrap();
+            assert!(found.is_none());
+        }));
+    }
+    for read in reads {
+        read.await.unwrap();
+    }
+}
