@@ -48,6 +48,9 @@ const MAX_ITERATIONS: u32 = 10;
 const MAX_PARALLELISM: u32 = 16;
 const MAX_BLOCK_PASSES: u64 = 1 << 20;
 
+/// The histogram of how long a check waits for a hashing slot, in seconds.
+const WAIT_HISTOGRAM: &str = "tokengate_password_hash_wait_seconds";
+
 /// How many refused hashes are remembered as logged before the memory starts again.
 const LOGGED_ROWS: usize = 4_096;
 
@@ -301,9 +304,11 @@ impl PasswordVerifier {
     pub async fn verify(&self, password: &str, phc: Option<&str>) -> bool {
         // The slot is held until the wait ends, as a check at the strongest parameters holds it
         // while hashing: how many other sign-ins a check holds up does not tell its row either.
-        let Ok(_permit) = self.permits.acquire().await else {
+        let asked = Instant::now();
+        let Ok(slot) = Arc::clone(&self.permits).acquire_owned().await else {
             return false;
         };
+        metrics::histogram!(WAIT_HISTOGRAM).record(asked.elapsed().as_secs_f64());
         let accepted = match phc.map(|phc| (phc, check_phc(phc))) {
             Some((phc, Ok(params))) => Some((phc.to_owned(), params)),
             Some((phc, Err(why))) => {
@@ -316,6 +321,10 @@ impl PasswordVerifier {
             self.saw(accepted.as_ref().map_or(&minimum(), |(_, params)| params));
         let password = password.to_owned();
         let outcome = on_hasher(move || {
+            // The slot goes with the work: a check whose request went away holds it until its
+            // hashing ends, so that checks their clients abandon cannot pile work up behind
+            // the hashing threads while new ones take their slots.
+            let slot = slot;
             let started = Instant::now();
             let (matched, strongest) = match accepted {
                 None => (false, burn(&target, password.as_bytes())),
@@ -344,10 +353,11 @@ impl PasswordVerifier {
                 started,
                 strongest,
                 sample.map(|took| (target, took)),
+                slot,
             )
         })
         .await;
-        let Some((matched, hashing, strongest, sample)) = outcome else {
+        let Some((matched, hashing, strongest, sample, _slot)) = outcome else {
             return false;
         };
         if let Some((params, took)) = sample {
@@ -692,6 +702,84 @@ mod tests {
             !text.contains(&weak[20..]),
             "the hash itself is never logged: {text}"
         );
+    }
+
+    #[test]
+    fn the_wait_for_a_slot_is_recorded() {
+        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let verifier = PasswordVerifier::new();
+        let phc = hash_password("right").unwrap_or_default();
+        // The local recorder is this thread's, where the runtime runs the check and records.
+        metrics::with_local_recorder(&recorder, || {
+            runtime.block_on(async {
+                assert!(verifier.verify("right", Some(&phc)).await);
+                assert!(!verifier.verify("right", None).await);
+            });
+        });
+        let waits: Vec<_> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(key, ..)| key.key().name() == WAIT_HISTOGRAM)
+            .map(|(key, _, _, value)| (key.key().labels().count(), value))
+            .collect();
+        assert!(
+            matches!(&waits[..], [(0, DebugValue::Histogram(seconds))] if seconds.len() == 2),
+            "{waits:?}"
+        );
+    }
+
+    /// Attack: clients that send a sign-in and go away at once. A check whose request was
+    /// dropped gave its slot back while its hashing was still queued, so new checks took the
+    /// slots and work piled up behind the hashing threads beyond any bound. The slot now goes
+    /// back when the hashing ends.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_abandoned_check_holds_its_slot_until_its_hashing_ends() {
+        // Every hashing thread busy with a job of this test's, until it lets them go.
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        let release = Arc::new(std::sync::Barrier::new(cores + 1));
+        for _ in 0..cores {
+            let (started, release) = (started.clone(), Arc::clone(&release));
+            let job: Job = Box::new(move || {
+                let _ = started.send(());
+                release.wait();
+            });
+            hashers().lock().unwrap().send(job).unwrap();
+        }
+        for _ in 0..cores {
+            running.recv().unwrap();
+        }
+        let verifier = PasswordVerifier {
+            permits: Arc::new(Semaphore::new(1)),
+            seen: PasswordVerifier::new().seen,
+        };
+        let check = {
+            let verifier = verifier.clone();
+            tokio::spawn(async move { verifier.verify("right", None).await })
+        };
+        // Its slot taken, its hashing queued behind the busy threads: then its client goes.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while verifier.permits.available_permits() != 0 {
+            assert!(Instant::now() < deadline, "the check never took its slot");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        check.abort();
+        assert!(check.await.unwrap_err().is_cancelled());
+        assert_eq!(verifier.permits.available_permits(), 0);
+        release.wait();
+        // Once its hashing has run, the slot is free again.
+        while verifier.permits.available_permits() != 1 {
+            assert!(Instant::now() < deadline, "the slot never came back");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     struct Sink(Arc<Mutex<Vec<u8>>>);
