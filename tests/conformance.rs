@@ -204,6 +204,15 @@ macro_rules! with_issuers {
     };
 }
 
+/// Load shed by the hash queue: which sign-ins are refused depends on when each arrives, so
+/// they hold on each adapter but are not compared exchange by exchange (memory store: the
+/// queue is the gate's, whatever the store).
+macro_rules! with_load {
+    ($callback:ident!($($args:tt)*)) => {
+        $callback!($($args)* [a_storm_beyond_the_hash_queue_is_answered_503_with_retry_after]);
+    };
+}
+
 /// Sign-in with identity providers, on both adapters (memory store).
 macro_rules! with_providers {
     ($callback:ident!($($args:tt)*)) => {
@@ -272,6 +281,8 @@ with_scenarios!(adapter_tests!(axum_redis_cluster, AxumRedisCluster,));
 with_scenarios!(adapter_tests!(actix_redis_cluster, ActixRedisCluster,));
 with_issuers!(adapter_tests!(axum_issuers, Axum,));
 with_issuers!(adapter_tests!(actix_issuers, Actix,));
+with_load!(adapter_tests!(axum_load, Axum,));
+with_load!(adapter_tests!(actix_load, Actix,));
 with_providers!(adapter_tests!(axum_providers, Axum,));
 with_providers!(adapter_tests!(actix_providers, Actix,));
 with_provider_races!(adapter_tests!(axum_sqlite_providers, AxumSqlite,));

@@ -987,6 +987,46 @@ pub async fn a_burst_from_one_address_verifies_at_most_its_limit(adapter: Adapte
     assert_eq!(counts.get(&429), Some(&15), "{counts:?}");
 }
 
+/// Attack: a storm of sign-ins, more than the hashing threads can check. With a hash queue of
+/// one, the sign-ins beyond the one being checked are answered at once with 503, `Retry-After`
+/// and a JSON error, for a known login as for an unknown one; none is a 500, and the storm
+/// over, the user signs in.
+pub async fn a_storm_beyond_the_hash_queue_is_answered_503_with_retry_after(adapter: Adapter) {
+    let server = start(adapter, &[("TOKENGATE_HASH_QUEUE_DEPTH", "1")]).await;
+    // Of each login, fewer failures than the per-login limit: no 429 comes in the way.
+    let bodies = (0..24)
+        .map(|i| match i % 3 {
+            0 => fields(demo::USER.0, demo::USER.1),
+            1 => fields(demo::USER.0, &format!("wrong {i}")),
+            _ => fields("nobody@example.org", "x"),
+        })
+        .collect();
+    let replies = burst(&server, bodies).await;
+    for reply in replies.iter().filter(|reply| reply.status == 503) {
+        reply.expect(503).error("temporarily_unavailable");
+        let retry: u64 = reply
+            .header("retry-after")
+            .expect("Retry-After")
+            .parse()
+            .expect("seconds");
+        assert!((1..=60).contains(&retry), "{retry}");
+    }
+    let counts = tally(&replies);
+    assert!(
+        counts.keys().all(|status| [201, 401, 503].contains(status)),
+        "{counts:?}"
+    );
+    assert!(
+        counts.get(&503).is_some_and(|&refused| refused > 0),
+        "{counts:?}"
+    );
+    assert!(
+        counts.get(&503).is_some_and(|&refused| refused < 24),
+        "{counts:?}"
+    );
+    server.signin(&[]).await.expect(201);
+}
+
 /// Attack: any refresh token the user ever had — signed out, rotated away, expired — sent
 /// with `scope=global` or `scope=others` to end every live session of the user, as often as
 /// wanted. Such a token now ends nothing (200, `sessionsEnded: 0`); a live current token, or

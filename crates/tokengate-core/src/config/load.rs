@@ -688,7 +688,7 @@ mod tests {
         ] {
             assert!(known.contains(key), "{key}");
         }
-        assert_eq!(known.len(), 66);
+        assert_eq!(known.len(), 67);
     }
 
     #[test]
@@ -825,6 +825,28 @@ mod tests {
             settings[2].1 = timeout;
             let error = load(None, "default", &settings).unwrap_err();
             assert_eq!(error.key, "redis_wait_timeout", "{timeout}");
+        }
+    }
+
+    #[test]
+    fn the_hash_queue_depth_is_configured_and_never_zero() {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let default = load(None, "default", &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            usize::try_from(default.throttle.hash_queue_depth).ok(),
+            Some(32 * cores)
+        );
+        let config = load(None, "default", &[("TOKENGATE_HASH_QUEUE_DEPTH", "3")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.throttle.hash_queue_depth, 3);
+        let config = load(Some("[default]\nhash_queue_depth = 5\n"), "default", &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.throttle.hash_queue_depth, 5);
+        // With no place at all, every sign-in would be refused.
+        for depth in ["0", "-1", "many"] {
+            let error =
+                load(None, "default", &[("TOKENGATE_HASH_QUEUE_DEPTH", depth)]).unwrap_err();
+            assert_eq!(error.key, "hash_queue_depth", "{depth}");
         }
     }
 

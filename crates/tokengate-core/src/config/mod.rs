@@ -55,6 +55,7 @@ use crate::jws::{Algorithm, KeyConfig, Secret};
 /// | `throttle_per_login` | `10` | failed sign-ins per login per window before 429 (`0`: no limit) |
 /// | `throttle_per_address` | `100` | failed sign-ins per client address per window (`0`: no limit) |
 /// | `throttle_window` | `15m` | the throttling window |
+/// | `hash_queue_depth` | 32 per core | the most sign-ins (and client authentications) waiting for a hashing slot or hashing at once; the next is answered 503 with `Retry-After` before its login is looked up |
 /// | `trusted_proxy_header` | none | take the client address from this header (`x-forwarded-for`), behind a trusted proxy only |
 /// | `store` | `memory` | where sessions live: `memory`, `redis://host:port/db`, `redis+cluster://host:port,host:port,...`, `redis+sentinel://host:port,host:port,.../<master name>` (the sentinels, then the name of the master they watch; followed when they promote a replica), `sqlite://path` or `postgres://user@host:port/db` |
 /// | `store_prefix` | `tokengate` | key prefix in a shared store (Redis), the rows' namespace in PostgreSQL |
@@ -352,6 +353,14 @@ impl Config {
     pub fn with_throttle(mut self, per_login: u32, per_address: u32) -> Self {
         self.throttle.per_login = per_login;
         self.throttle.per_address = per_address;
+        self
+    }
+
+    /// The most credential checks waiting for a hashing slot or hashing at once, beyond which
+    /// a sign-in is answered 503 with `Retry-After` (`hash_queue_depth`; at least 1).
+    #[must_use]
+    pub fn with_hash_queue_depth(mut self, depth: u32) -> Self {
+        self.throttle.hash_queue_depth = depth;
         self
     }
 

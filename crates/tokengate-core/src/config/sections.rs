@@ -295,7 +295,18 @@ pub struct ThrottleSettings {
     /// The throttling window (`throttle_window`).
     #[serde(rename = "throttle_window", deserialize_with = "de::duration")]
     pub window: Duration,
+    /// The most credential checks (sign-ins, client authentications) waiting for a hashing
+    /// slot or hashing at once; the next one is answered 503 with `Retry-After` at once
+    /// (`hash_queue_depth`, default 32 per core: a queue of well under two seconds of Argon2
+    /// work at the minimum parameters).
+    #[serde(rename = "hash_queue_depth", deserialize_with = "de::count")]
+    pub hash_queue_depth: u32,
 }
+
+/// Checks queued per core by default: enough that the sign-in storm of `benches/load.sh`
+/// (16 at once) is never refused on one core, few enough that the last in the queue waits
+/// under two seconds (a check at the minimum parameters takes 20 to 50 ms).
+const HASH_QUEUE_PER_CORE: u32 = 32;
 
 impl Default for ThrottleSettings {
     fn default() -> Self {
@@ -303,6 +314,12 @@ impl Default for ThrottleSettings {
             per_login: 10,
             per_address: 100,
             window: Duration::from_secs(15 * 60),
+            hash_queue_depth: HASH_QUEUE_PER_CORE.saturating_mul(
+                std::thread::available_parallelism()
+                    .ok()
+                    .and_then(|cores| u32::try_from(cores.get()).ok())
+                    .unwrap_or(2),
+            ),
         }
     }
 }

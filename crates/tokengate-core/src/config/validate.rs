@@ -461,6 +461,13 @@ impl Config {
         positive("body_timeout", self.endpoints.body_timeout)?;
         positive("store_timeout", self.store.timeout)?;
         self.validate_redis_wait()?;
+        if self.throttle.hash_queue_depth == 0 {
+            return Err(ConfigError::new(
+                "hash_queue_depth",
+                "0",
+                "must be at least one: with none, every sign-in would be refused",
+            ));
+        }
         if self.store.pool_size == 0 {
             return Err(ConfigError::new(
                 "store_pool_size",

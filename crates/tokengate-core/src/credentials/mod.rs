@@ -23,6 +23,7 @@ mod memory;
 mod password;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod queue;
 
 use std::fmt;
 use std::future::Future;
@@ -32,6 +33,7 @@ pub use login::normalised_login;
 pub(crate) use login::throttle_key;
 pub use memory::MemoryDirectory;
 pub use password::{hash_password, PasswordError, PasswordVerifier};
+pub(crate) use queue::{CheckQueue, RETRY_AFTER_SECONDS};
 
 #[cfg(feature = "postgres")]
 pub use postgres::{ApplicationsTable, IdentitiesTable, PostgresDirectory, UsersTable};

@@ -170,7 +170,19 @@ pub(super) async fn authenticate<R: RequestHead + ?Sized>(
             return Err(Error::new(ErrorKind::Unavailable("throttling store")));
         }
     };
-    match gate.credentials().verify_client(id, secret).await {
+    // A full hash queue refuses before the directory is asked about the key; the failure
+    // reserved is given back, as nothing was decided.
+    let checked = match gate
+        .queued_check(|| gate.credentials().verify_client(id, secret))
+        .await
+    {
+        Ok(checked) => checked,
+        Err(busy) => {
+            reserved.undecided(counter).await;
+            return Err(busy);
+        }
+    };
+    match checked {
         Ok(Some(principal)) => {
             reserved.succeeded(counter).await;
             cache.put(id, secret, &principal, now);

@@ -167,7 +167,11 @@ async fn open_session<R: RequestHead + ?Sized>(
             application, key, ..
         } => (*key, Some(*application)),
     };
-    let principal: Principal = match gate.credentials().verify(credentials).await {
+    // A full hash queue refuses here (503), before the directory is asked about the login.
+    let checked = gate
+        .queued_check(|| gate.credentials().verify(credentials))
+        .await?;
+    let principal: Principal = match checked {
         Ok(Some(principal)) => principal,
         Ok(None) => {
             gate.audit(

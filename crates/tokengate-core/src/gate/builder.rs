@@ -10,7 +10,7 @@ use super::verify_cache::VerifyCache;
 use super::{AuditHook, ClaimsFuture, ClaimsHook, ErrorHook, Inner, TokenGate};
 use crate::audit::AuditEvent;
 use crate::config::{Config, ConfigError};
-use crate::credentials::{Credentials, Principal};
+use crate::credentials::{CheckQueue, Credentials, Principal};
 use crate::http::cookies::CookieJar;
 use crate::http::error::Error;
 use crate::http::request::RequestHead;
@@ -250,6 +250,9 @@ impl TokenGateBuilder {
                 credentials,
                 store,
                 failures,
+                checks: CheckQueue::new(
+                    usize::try_from(config.throttle.hash_queue_depth).unwrap_or(usize::MAX),
+                ),
                 mfa,
                 issuers,
                 #[cfg(feature = "federation")]

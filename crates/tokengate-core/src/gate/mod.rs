@@ -50,7 +50,9 @@ pub use paths::{Endpoint, EndpointRoute, ENDPOINTS};
 
 use crate::audit::AuditEvent;
 use crate::config::Config;
-use crate::credentials::{Credentials, CredentialsError, Principal};
+use crate::credentials::{
+    CheckQueue, Credentials, CredentialsError, Principal, RETRY_AFTER_SECONDS,
+};
 use crate::http::cookies::CookieJar;
 use crate::http::error::{Error, ErrorKind};
 use crate::http::request::RequestHead;
@@ -90,6 +92,8 @@ struct Inner {
     credentials: Arc<dyn Credentials>,
     store: Arc<dyn SessionStore>,
     failures: Arc<dyn AttemptCounter>,
+    /// The credential checks under way, at most `hash_queue_depth`.
+    checks: CheckQueue,
     mfa: Option<Mfa>,
     /// The other issuers whose access tokens the guard accepts (`[[issuers]]`).
     issuers: Option<crate::federation::issuers::Issuers>,
@@ -174,6 +178,23 @@ impl TokenGate {
 
     pub(crate) fn failures(&self) -> &dyn AttemptCounter {
         &*self.inner.failures
+    }
+
+    /// Runs `check`, which asks the credential directory to verify a password or a secret,
+    /// as one of at most `hash_queue_depth` checks under way; when that many are, answers
+    /// 503 with `Retry-After` at once. The place is taken before `check` is called, so the
+    /// refusal is decided before the login is looked up and says nothing about it; it is held
+    /// until the check ends, or its request goes away.
+    pub(crate) async fn queued_check<F: std::future::Future>(
+        &self,
+        check: impl FnOnce() -> F,
+    ) -> Result<F::Output, Error> {
+        let Some(_place) = self.inner.checks.enter() else {
+            return Err(Error::new(ErrorKind::Busy {
+                retry_after: RETRY_AFTER_SECONDS,
+            }));
+        };
+        Ok(check().await)
     }
 
     pub(crate) fn clients(&self) -> &client_cache::ClientCache {
@@ -265,6 +286,10 @@ impl TokenGate {
         if error.status() >= 500 {
             if let ErrorKind::Internal(detail) = error.kind() {
                 tracing::error!(target: "tokengate", %detail, "internal error");
+            } else if let ErrorKind::Busy { .. } = error.kind() {
+                // Nothing is down: the load is shed, as configured, and counted in
+                // `tokengate_password_hash_rejected_total`. A storm must not flood the log.
+                tracing::debug!(target: "tokengate", "hash queue full: sign-in refused");
             } else {
                 tracing::error!(target: "tokengate", %error, "dependency unavailable");
             }

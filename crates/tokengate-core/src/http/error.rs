@@ -121,6 +121,12 @@ pub enum ErrorKind {
     InvalidGrant,
     /// A dependency (the session store, the credential directory) could not be reached.
     Unavailable(&'static str),
+    /// As many credential checks as `hash_queue_depth` allows are under way: the sign-in (or
+    /// client authentication) was not checked; try again after `Retry-After`.
+    Busy {
+        /// Seconds to wait before trying again (`Retry-After`).
+        retry_after: u64,
+    },
     /// Something that should not happen did; logged, and answered with 500.
     Internal(String),
 }
@@ -169,7 +175,7 @@ impl Error {
             ErrorKind::MethodNotAllowed { .. } => 405,
             ErrorKind::NoSuchSession | ErrorKind::NoSuchFactor | ErrorKind::NoSuchProvider => 404,
             ErrorKind::TooManyFactors | ErrorKind::PasskeyTaken => 409,
-            ErrorKind::Unavailable(_) => 503,
+            ErrorKind::Unavailable(_) | ErrorKind::Busy { .. } => 503,
             ErrorKind::TooManyAttempts { .. } => 429,
             ErrorKind::Internal(_) => 500,
         }
@@ -204,7 +210,7 @@ impl Error {
             ErrorKind::InvalidState(_) => "invalid_state",
             ErrorKind::ProviderFailed(_) | ErrorKind::NoAccount => "access_denied",
             ErrorKind::InvalidGrant => "invalid_grant",
-            ErrorKind::Unavailable(_) => "temporarily_unavailable",
+            ErrorKind::Unavailable(_) | ErrorKind::Busy { .. } => "temporarily_unavailable",
             ErrorKind::TooManyAttempts { .. } => "too_many_attempts",
             ErrorKind::Internal(_) => "server_error",
         }
@@ -248,7 +254,9 @@ impl Error {
         if let Some(challenge) = self.challenge(realm) {
             response.push("www-authenticate", challenge);
         }
-        if let ErrorKind::TooManyAttempts { retry_after } = self.kind {
+        if let ErrorKind::TooManyAttempts { retry_after } | ErrorKind::Busy { retry_after } =
+            self.kind
+        {
             response.push("retry-after", retry_after.to_string());
         }
         if let ErrorKind::MethodNotAllowed { allow } = self.kind {
@@ -312,6 +320,9 @@ impl fmt::Display for Error {
                 "the code is unknown, used already or expired, or the verifier does not match it",
             ),
             ErrorKind::Unavailable(what) => write!(f, "the {what} is unavailable; try again later"),
+            ErrorKind::Busy { .. } => f.write_str(
+                "too many sign-ins are being checked at once; try again after the Retry-After delay",
+            ),
             ErrorKind::Internal(_) => f.write_str("an internal error occurred"),
             ErrorKind::TooManyAttempts { .. } => {
                 f.write_str("too many failed attempts; try again after the Retry-After delay")
@@ -353,6 +364,15 @@ mod tests {
         let error = Error::invalid_token(TokenError::Expired);
         let challenge = error.challenge("api").unwrap_or_default();
         assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    }
+
+    #[test]
+    fn a_full_hash_queue_is_a_503_with_retry_after() {
+        let response = Error::new(ErrorKind::Busy { retry_after: 1 }).to_response("api");
+        assert_eq!(response.status, 503);
+        assert_eq!(response.header("retry-after"), Some("1"));
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
+        assert_eq!(body["error"], "temporarily_unavailable");
     }
 
     #[test]

@@ -132,6 +132,18 @@ pub(super) fn throttled(description: &str) -> Value {
     answer
 }
 
+/// A 503 of an endpoint that checks a password or a secret: a dependency down, or the hash
+/// queue full (`hash_queue_depth`), which comes with `Retry-After`.
+fn queue_full(what_checks: &str) -> Value {
+    let mut answer = error(&format!(
+        "the session store or the credential directory is unavailable; or too many {what_checks} are being checked at once (`hash_queue_depth`), answered at once with `Retry-After`"
+    ));
+    answer["headers"] = json!({ "Retry-After": {
+        "description": "when the hash queue is full: seconds to wait before trying again",
+        "schema": { "type": "integer", "minimum": 1 } } });
+    answer
+}
+
 /// An application authenticating as an OAuth client: HTTP Basic, or `client_id` and
 /// `client_secret` in the body, which no security scheme can name; so the scheme is one of two
 /// alternatives, the other none (the description says which endpoint needs one way or the
@@ -225,6 +237,7 @@ fn signin() -> Value {
                     "schema": { "type": "integer", "minimum": 1 } } },
                 "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
             },
+            "503": queue_full("sign-ins"),
         })),
     })
 }
@@ -383,6 +396,7 @@ fn introspect() -> Value {
             },
             "401": basic_challenged("no client credentials, or wrong ones"),
             "429": throttled("too many failed client authentications for this key or from this address"),
+            "503": queue_full("sign-ins and client authentications"),
         })),
     })
 }
@@ -403,6 +417,7 @@ fn revoke() -> Value {
             },
             "401": basic_challenged("client credentials were given, and are wrong"),
             "429": throttled("too many failed client authentications for this key or from this address"),
+            "503": queue_full("sign-ins and client authentications"),
         })),
     })
 }
