@@ -6,6 +6,7 @@
 # Then the sign-in storm: guarded p99 while another client signs in as fast as it can, vs idle.
 # Usage: benches/load.sh [seconds per run, default 3] [rounds, default 3]
 #   BIN_DIR=/a/dir/of/the/four/binaries benches/load.sh   # measure another build
+#   ONLY=storm BIN_DIR=/a/dir/with/axum_demo benches/load.sh   # the sign-in storm alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +44,7 @@ rps() { # path [token]
 }
 median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
+if [ "${ONLY:-}" != storm ]; then
 declare -A guarded unguarded
 measure() { # label binary token env...
   local label=$1 name=$2 tok=$3; shift 3
@@ -76,6 +78,7 @@ for label in axum_hs256 axum_hs256_cache axum_eddsa actix_hs256 peer_axum peer_a
 done
 python3 -c 'import sys; print(f"EdDSA guard (cache) / HS256 guard, axum: {float(sys.argv[1])/float(sys.argv[2]):.2f} (throughput; the time ratio is the inverse)")' \
   "${guarded[axum_eddsa]}" "${guarded[axum_hs256]}"
+fi
 
 # The sign-in storm: guarded p99 alone, then while another client signs in non-stop.
 cat > "$work/signin.lua" <<'LUA'
