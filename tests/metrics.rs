@@ -364,11 +364,57 @@ async fn the_exposition_is_guarded_by_its_scope(adapter: Adapter) {
     }
 }
 
+/// A burst of sign-ins past a queue of one: each refusal is counted as `busy` and as rejected,
+/// each sign-in that got a hashing slot as a wait.
+async fn a_full_hash_queue_is_counted(adapter: Adapter) {
+    let server = start(adapter, &[("TOKENGATE_HASH_QUEUE_DEPTH", "1")]).await;
+    let before = scrape(&server).await;
+    let burst = (0..12).map(|_| server.signin(&[]));
+    let statuses: Vec<u16> = futures_util::future::join_all(burst)
+        .await
+        .iter()
+        .map(|reply| reply.status)
+        .collect();
+    let after = scrape(&server).await;
+    let busy = statuses.iter().filter(|status| **status == 503).count();
+    let admitted = statuses.iter().filter(|status| **status == 201).count();
+    assert_eq!(busy + admitted, statuses.len(), "{statuses:?}");
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        value(&after, name, labels) - value(&before, name, labels)
+    };
+    // Counts are whole numbers, exact in an f64.
+    let count = |n: usize| i64::try_from(n).unwrap();
+    #[allow(clippy::cast_possible_truncation)]
+    let whole = |value: f64| value.round() as i64;
+    assert_eq!(
+        whole(moved(
+            SIGNINS,
+            &[("method", "password"), ("outcome", "busy")]
+        )),
+        count(busy)
+    );
+    assert_eq!(
+        whole(moved("tokengate_password_hash_rejected_total", &[])),
+        count(busy)
+    );
+    assert_eq!(
+        whole(moved("tokengate_password_hash_wait_seconds_count", &[])),
+        count(admitted)
+    );
+    assert!(admitted >= 1, "{statuses:?}");
+    // Nothing waits or hashes once the burst is answered.
+    assert_eq!(
+        whole(value(&after, "tokengate_password_hash_queue_depth", &[])),
+        0
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn each_counter_moves_with_its_event_on_both_adapters() {
     for adapter in [Adapter::Axum, Adapter::Actix] {
         every_counter_moves(adapter).await;
         store_down_is_counted(adapter).await;
         the_exposition_is_guarded_by_its_scope(adapter).await;
+        a_full_hash_queue_is_counted(adapter).await;
     }
 }

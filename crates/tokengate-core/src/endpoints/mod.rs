@@ -91,6 +91,7 @@ fn count(endpoint: Endpoint, answered: &Result<Response, Error>) {
         Err(error) => match error.kind() {
             ErrorKind::InvalidCredentials | ErrorKind::InvalidPasskey => "wrong_credentials",
             ErrorKind::TooManyAttempts { .. } => "throttled",
+            ErrorKind::Busy { .. } => "busy",
             ErrorKind::Unavailable(_) => "store_down",
             _ if error.status() >= 500 => "error",
             _ => "refused",

@@ -16,7 +16,7 @@ use crate::http::error::Error;
 use crate::http::request::RequestHead;
 use crate::http::response::Response;
 use crate::jws::KeySet;
-use crate::store::{FactorStore, MeasuredCounter, MeasuredStore, SessionStore};
+use crate::store::{FactorStore, MeasuredCounter, MeasuredStore, Opened, SessionStore};
 use crate::telemetry::CacheMeters;
 use crate::throttle::{AttemptCounter, MemoryCounter};
 
@@ -210,31 +210,11 @@ impl TokenGateBuilder {
                 format!("no randomness for the client cache: {error}"),
             )
         })?;
-        let (store, counter) = if let Some(store) = self.store {
-            // A store that can count counts (SQLite, Redis, PostgreSQL): throttling and
-            // ticket single use are then shared by every instance on it.
-            let counter = Arc::clone(&store).shared_counter();
-            if counter.is_none() && self.failures.is_none() {
-                tracing::warn!(
-                    target: "tokengate",
-                    "the session store given to the builder keeps no attempt counter: sign-in \
-                     throttling and WebSocket ticket single use count in this process only; \
-                     give a shared one with `.attempt_counter(..)` behind a load balancer"
-                );
-            }
-            (store, counter)
-        } else {
-            let store = &config.store;
-            let opened = crate::store::open_with(store).map_err(|reason| {
-                let url = &config.store.url;
-                ConfigError::new(
-                    "store",
-                    &crate::config::redacted_url(url),
-                    crate::config::redacted_in(reason.message(), url),
-                )
-            })?;
-            (opened.sessions, opened.failures)
-        };
+        let Opened {
+            sessions: store,
+            failures: counter,
+            ..
+        } = sessions(self.store, self.failures.is_some(), &config)?;
         let failures = attempt_counter(self.failures, counter, store.name());
         let factors = self.factors.or_else(|| Arc::clone(&store).factor_store());
         let store: Arc<dyn SessionStore> = Arc::new(MeasuredStore::new(store));
@@ -271,6 +251,42 @@ impl TokenGateBuilder {
                 peerless_warned: AtomicBool::new(false),
                 config,
             }),
+        })
+    }
+}
+
+/// The session store: the one given to the builder (and the attempt counter it keeps, if
+/// any), else the one the configuration names (and its counter).
+fn sessions(
+    given: Option<Arc<dyn SessionStore>>,
+    counter_given: bool,
+    config: &Config,
+) -> Result<Opened, ConfigError> {
+    if let Some(store) = given {
+        // A store that can count counts (SQLite, Redis, PostgreSQL): throttling and
+        // ticket single use are then shared by every instance on it.
+        let counter = Arc::clone(&store).shared_counter();
+        if counter.is_none() && !counter_given {
+            tracing::warn!(
+                target: "tokengate",
+                "the session store given to the builder keeps no attempt counter: sign-in \
+                 throttling and WebSocket ticket single use count in this process only; \
+                 give a shared one with `.attempt_counter(..)` behind a load balancer"
+            );
+        }
+        Ok(Opened {
+            sessions: store,
+            failures: counter,
+        })
+    } else {
+        let store = &config.store;
+        crate::store::open_with(store).map_err(|reason| {
+            let url = &config.store.url;
+            ConfigError::new(
+                "store",
+                &crate::config::redacted_url(url),
+                crate::config::redacted_in(reason.message(), url),
+            )
         })
     }
 }
