@@ -4,6 +4,11 @@
 //! `{prefix}/token` and `{prefix}/signout` itself and guards every other route with the access
 //! token. Handlers take [`Claims`] (or `Option<Claims>` where a token is optional).
 //!
+//! | feature | what it adds |
+//! |---|---|
+//! | `aws_lc_rs` (default) | the core's crypto from aws-lc-rs; the facade `tokengate` turns it off and passes its own choice |
+//! | `rust_crypto` | the core's crypto from RustCrypto instead (with `default-features = false`) |
+//!
 //! # Example
 //!
 //! ```

@@ -6,6 +6,8 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
+//! | `aws_lc_rs` (default) | the core's crypto from aws-lc-rs; the facade `tokengate` turns it off and passes its own choice |
+//! | `rust_crypto` | the core's crypto from RustCrypto instead (with `default-features = false`) |
 //! | `axum` | the [`Claims`] extractor (`FromRequestParts` and `OptionalFromRequestParts`) |
 //! | `tonic` | [`grpc`]: the claims of a gRPC call, requirements checked in a method |
 //!
