@@ -8,6 +8,7 @@
 # and on) and the bytes a session row takes (heap and indexes, over 20 000 rows shaped as the
 # demo's sign-ins write them).
 # Usage: benches/token-stores.sh [seconds per run, default 3] [rounds, default 3]
+#   BIN=/path/to/another/build/axum_demo benches/token-stores.sh   # measure another build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +22,12 @@ export RUST_LOG=warn
 . benches/common.sh
 need wrk:wrk taskset:util-linux curl:curl python3:python3
 
-cargo build --quiet --release --example axum_demo
-bin="$CARGO_TARGET_DIR/release/examples/axum_demo"
+if [ -n "${BIN:-}" ]; then
+  bin="$BIN"
+else
+  cargo build --quiet --release --example axum_demo
+  bin="$CARGO_TARGET_DIR/release/examples/axum_demo"
+fi
 work=$(mktemp -d); chmod 755 "$work"
 server=""
 stop() { [ -z "$server" ] || { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=""; }; }
