@@ -218,16 +218,19 @@ impl RedisStore {
     }
 
     /// The shared connection. Reconnection after a failure is the connection's own: one quick
-    /// retry, so that an operation never waits long on a Redis that is down.
+    /// retry, so that an operation never waits long on a Redis that is down. Making it (a
+    /// cluster's takes a round trip, then the eviction policy another) is bounded for every
+    /// caller, also one that waits for another's attempt: attempts that fail one after
+    /// another must not add up.
     async fn connection(&self) -> Result<Connection, StoreError> {
-        let connection = self
-            .connection
-            .get_or_try_init(|| async {
-                let mut connection = self.target.connect(WAIT).await?;
-                warn_if_evicting(&mut connection).await;
-                Ok::<_, StoreError>(connection)
-            })
-            .await?;
+        let made = self.connection.get_or_try_init(|| async {
+            let mut connection = self.target.connect(WAIT).await?;
+            warn_if_evicting(&mut connection).await;
+            Ok::<_, StoreError>(connection)
+        });
+        let connection = tokio::time::timeout(2 * WAIT, made)
+            .await
+            .map_err(|_| StoreError::unreachable("redis: no connection in time"))??;
         Ok(connection.clone())
     }
 

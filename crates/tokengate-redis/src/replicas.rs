@@ -69,11 +69,15 @@ impl Confirmations {
         self.timeout + WAIT
     }
 
+    /// The connection, made on first use. The wait for another call's attempt to make it is
+    /// bounded too: attempts that fail one after another must not add up.
     async fn connection(&self) -> Result<Connection, StoreError> {
-        let connection = self
+        let made = self
             .connection
-            .get_or_try_init(|| self.target.connect(self.patience()))
-            .await?;
+            .get_or_try_init(|| self.target.connect(self.patience()));
+        let connection = tokio::time::timeout(self.patience(), made)
+            .await
+            .map_err(|_| StoreError::unreachable("redis: no connection in time"))??;
         Ok(connection.clone())
     }
 

@@ -77,16 +77,6 @@ impl Sentinels {
             wait,
         }
     }
-
-    /// A client for the master the sentinels name now, confirmed a master by its `ROLE`.
-    async fn master(&self, wait: Duration) -> RedisResult<redis::Client> {
-        let mut client = self.client.lock().await;
-        tokio::time::timeout(wait, client.async_get_client())
-            .await
-            .map_err(|_| {
-                RedisError::from((ErrorKind::Io, "the sentinels did not name a master in time"))
-            })?
-    }
 }
 
 /// The connection to the master of the moment, with the number of its finding: a failure
@@ -106,12 +96,29 @@ pub(crate) struct Followed {
 }
 
 impl Followed {
-    /// The connection to the master, found through the sentinels when none is known.
+    /// The connection to the master, found through the sentinels when none is known. The
+    /// bound covers the wait for another call's lookup too: with sentinels that do not
+    /// answer, calls that arrive together fail within it, not one lookup after another.
     async fn master(&self) -> RedisResult<Found> {
         if let Some(found) = self.known() {
             return Ok(found);
         }
-        let client = self.sentinels.master(self.wait).await?;
+        tokio::time::timeout(self.wait, self.find())
+            .await
+            .map_err(|_| {
+                RedisError::from((ErrorKind::Io, "the sentinels did not name a master in time"))
+            })?
+    }
+
+    /// Asks the sentinels for the master, one lookup at a time: a call that waited for
+    /// another's lookup takes what it found.
+    async fn find(&self) -> RedisResult<Found> {
+        let mut sentinels = self.sentinels.client.lock().await;
+        if let Some(found) = self.known() {
+            return Ok(found);
+        }
+        // Confirmed a master by its `ROLE`.
+        let client = sentinels.async_get_client().await?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.wait))
             .set_response_timeout(Some(self.wait))
