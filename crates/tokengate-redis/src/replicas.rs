@@ -8,8 +8,9 @@
 //! otherwise the store answers an [`Unreachable`] error, which the endpoints answer with 503.
 //!
 //! How, in one round trip after the revocation, on the node of the subject's slot (so in a
-//! cluster, the same master), over a connection of its own (a `WAIT` blocks the connection it
-//! is sent on, and must not hold up sign-ins and refreshes behind it):
+//! cluster, the same master), over connections of their own (a `WAIT` blocks the connection it
+//! is sent on, and must not hold up sign-ins and refreshes behind it; several, so that
+//! revocations are not confirmed one replica round trip at a time):
 //! - `confirm.lua` checks that none of the sessions just ended is live there again (a
 //!   failover between the revocation and its confirmation loses the revocation: 503, and the
 //!   retry ends them on the new master), then writes the subject's fence key. That write is
@@ -27,6 +28,7 @@
 //! [`RedisStore::wait_for_replicas`]: crate::RedisStore::wait_for_replicas
 //! [`Unreachable`]: tokengate_store::StoreErrorKind::Unreachable
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,15 +43,23 @@ use crate::{failed, WAIT};
 /// docs). Short, so it is sent whole with `EVAL`: no `NOSCRIPT` to handle inside a pipeline.
 pub(crate) const CONFIRM: &str = include_str!("scripts/confirm.lua");
 
-/// How many replicas must hold a revocation before it is answered, and over which connection
-/// to ask them.
+/// How many connections confirmations take turns on. A `WAIT` holds up every later command
+/// on its connection until the replicas answer, so on one connection a burst of revocations
+/// would be confirmed one replica round trip at a time, and the last ones would outlast
+/// their bound (503) with healthy replicas; on these, that many at once.
+const CONNECTIONS: usize = 8;
+
+/// How many replicas must hold a revocation before it is answered, and over which
+/// connections to ask them.
 #[derive(Clone)]
 pub(crate) struct Confirmations {
     replicas: u32,
     timeout: Duration,
     target: Target,
-    /// Made on first use, then shared by every clone of the store.
-    connection: Arc<OnceCell<Connection>>,
+    /// Each made on first use, then shared by every clone of the store.
+    connections: Arc<[OnceCell<Connection>; CONNECTIONS]>,
+    /// Which connection the next confirmation takes.
+    turn: Arc<AtomicUsize>,
 }
 
 impl Confirmations {
@@ -60,7 +70,8 @@ impl Confirmations {
             replicas,
             timeout,
             target,
-            connection: Arc::new(OnceCell::new()),
+            connections: Arc::new(std::array::from_fn(|_| OnceCell::new())),
+            turn: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -69,12 +80,11 @@ impl Confirmations {
         self.timeout + WAIT
     }
 
-    /// The connection, made on first use. The wait for another call's attempt to make it is
-    /// bounded too: attempts that fail one after another must not add up.
+    /// The next connection in turn, made on first use. The wait for another call's attempt
+    /// to make it is bounded too: attempts that fail one after another must not add up.
     async fn connection(&self) -> Result<Connection, StoreError> {
-        let made = self
-            .connection
-            .get_or_try_init(|| self.target.connect(self.patience()));
+        let turn = self.turn.fetch_add(1, Ordering::Relaxed) % CONNECTIONS;
+        let made = self.connections[turn].get_or_try_init(|| self.target.connect(self.patience()));
         let connection = tokio::time::timeout(self.patience(), made)
             .await
             .map_err(|_| StoreError::unreachable("redis: no connection in time"))??;
