@@ -320,7 +320,14 @@ async fn store_down_is_counted(adapter: Adapter) {
 /// `metrics_scope`: a token with the scope reads the metrics; none, or one without it, not.
 /// Paths that are not exactly `metrics_path` are not the metrics.
 async fn the_exposition_is_guarded_by_its_scope(adapter: Adapter) {
-    let server = start(adapter, &[("TOKENGATE_METRICS_SCOPE", "read")]).await;
+    let server = start(
+        adapter,
+        &[
+            ("TOKENGATE_METRICS_SCOPE", "read"),
+            ("TOKENGATE_STRICT_REVOCATION", "true"),
+        ],
+    )
+    .await;
     server.get("/metrics", &[]).await.expect(401);
     let user = server.signin(&[]).await.tokens();
     let bearer = |token: &str| format!("Bearer {token}");
@@ -345,6 +352,28 @@ async fn the_exposition_is_guarded_by_its_scope(adapter: Adapter) {
         .await;
     reply.expect(200);
     assert!(reply.text().contains("tokengate_signins_total"));
+    // A query string does not change the path; HEAD answers as GET does, without the body.
+    let queried = server
+        .get("/metrics?x=1", &[("authorization", &bearer(&app.access))])
+        .await;
+    queried.expect(200);
+    assert!(queried.text().contains("tokengate_signins_total"));
+    let headed = server
+        .request(
+            "HEAD",
+            "/metrics",
+            Body::None,
+            &[("authorization", &bearer(&app.access))],
+        )
+        .await;
+    headed.expect(200);
+    assert!(headed.body.is_empty());
+    // Strict revocation holds here too: once its session is signed out, the token is refused.
+    server.signout(&app.refresh, &[]).await.expect(200);
+    server
+        .get("/metrics", &[("authorization", &bearer(&app.access))])
+        .await
+        .invalid_token();
     // Another method is refused; other spellings of the path are guarded routes, not it.
     let posted = server.post("/metrics", Body::None, &[]).await;
     assert_eq!(posted.status, 405);
