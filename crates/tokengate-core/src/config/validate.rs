@@ -409,6 +409,9 @@ impl Config {
                 && path.len() > 1
                 && !path.ends_with('/')
                 && !path.contains("//")
+                && !path
+                    .split('/')
+                    .any(|segment| segment == "." || segment == "..")
                 && path
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b));
@@ -416,7 +419,7 @@ impl Config {
                 return Err(ConfigError::new(
                     "metrics_path",
                     path,
-                    "must be a plain path from the root, such as `/metrics` (letters, digits, `-._~`, no trailing `/`)",
+                    "must be a plain path from the root, such as `/metrics` (letters, digits, `-._~`, no `.` or `..` segment, no trailing `/`)",
                 ));
             }
             if path == &self.endpoints.prefix
@@ -934,5 +937,37 @@ mod tests {
             refused(&[key, rp, origins("https://example.com"), long]),
             "passkey_challenge_ttl"
         );
+    }
+
+    #[test]
+    fn the_metrics_path_is_a_plain_path_of_its_own_and_its_scope_one_token() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("TOKENGATE_SECRET", "a-test-only-secret-of-32-bytes-or-more")];
+            all.extend_from_slice(pairs);
+            Config::from_sources(None, "default", all)
+        };
+        for path in ["/metrics", "/ops/metrics", "/_m.txt"] {
+            let config = with(&[("TOKENGATE_METRICS_PATH", path)]);
+            assert!(config.is_ok() == cfg!(feature = "prometheus"), "{path}");
+        }
+        for path in [
+            "metrics",
+            "/",
+            "/metrics/",
+            "//metrics",
+            "/a/../metrics",
+            "/./metrics",
+            "/metrics?x",
+            "/met%72ics",
+            "/api/rest/metrics",
+            "/api/rest",
+        ] {
+            let refused = with(&[("TOKENGATE_METRICS_PATH", path)]).unwrap_err();
+            assert_eq!(refused.key, "metrics_path", "{path}");
+        }
+        for scope in ["two words", "quo\"te", "back\\slash"] {
+            let refused = with(&[("TOKENGATE_METRICS_SCOPE", scope)]).unwrap_err();
+            assert_eq!(refused.key, "metrics_scope", "{scope}");
+        }
     }
 }
