@@ -53,7 +53,6 @@
 //! ```
 
 mod factors;
-mod reads;
 mod sql;
 
 use std::fmt;
@@ -89,8 +88,6 @@ pub struct PostgresStore {
     /// The last failed migration: when, and why; a use within [`RETRY`] of it answers the same
     /// error rather than trying again.
     failed_migration: Arc<std::sync::Mutex<Option<(std::time::Instant, StoreError)>>>,
-    /// The keyed session reads waiting to go together.
-    reads: Arc<reads::Reads>,
 }
 
 /// How long a failed migration is answered from memory before it is tried again: the store
@@ -188,9 +185,6 @@ impl PostgresStore {
             options: Arc::new(options),
             wait: timeout,
             failed_migration: Arc::default(),
-            reads: Arc::new(reads::Reads::new(
-                usize::try_from(connections.max(1)).unwrap_or(1),
-            )),
         })
     }
 
@@ -415,7 +409,17 @@ impl SessionStore for PostgresStore {
         id: &'a str,
         now: i64,
     ) -> StoreFuture<'a, Option<Session>> {
-        Box::pin(self.read_session(subject, id, now))
+        Box::pin(async move {
+            let row = sqlx::query(&self.sql.session)
+                .bind(&*self.ns)
+                .bind(id)
+                .bind(subject)
+                .bind(now)
+                .fetch_optional(self.pool().await?)
+                .await
+                .map_err(failed)?;
+            row.map(|row| session(&row, 0)).transpose().map_err(failed)
+        })
     }
 
     fn list<'a>(&'a self, subject: &'a str, now: i64) -> StoreFuture<'a, Vec<Session>> {

@@ -25,8 +25,7 @@ pub(crate) struct Statements {
     pub(crate) revoke: String,
     pub(crate) revoke_subject: String,
     pub(crate) list: String,
-    /// Several sessions by id and subject ($2, $3 arrays), live at $4.
-    pub(crate) sessions: String,
+    pub(crate) session: String,
     pub(crate) reserve: String,
     pub(crate) release: String,
     pub(crate) clear: String,
@@ -237,10 +236,9 @@ impl Statements {
                                   WHERE expires_at IS NULL OR expires_at > $4),
                                  ARRAY[]::text[])"
             ),
-            sessions: format!(
+            session: format!(
                 "SELECT {COLUMNS} FROM {s}.sessions
-                 WHERE ns = $1 AND id = ANY($2::text[])
-                   AND (id, subject) IN (SELECT * FROM unnest($2::text[], $3::text[]))
+                 WHERE ns = $1 AND id = $2 AND subject = $3
                    AND (expires_at IS NULL OR expires_at > $4)"
             ),
             list: format!(
