@@ -67,6 +67,11 @@ done
 # 3. Every package, built from its own files. `--workspace` takes `publish = false` members
 # too (the demo's path dependency would stop it), so those are left out by name. `--quiet`
 # also hides cargo's note for each test and bench the packages leave out.
+# Cargo unpacks the packages of its stand-in registry under CARGO_HOME and, finding a crate of
+# the same name and version unpacked by an earlier run, builds that one: the sources of the
+# last run would be verified, not these. Our own crates are never fetched from anywhere else.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/tokengate-*-[0-9]* \
+  "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/tokengate-*-[0-9]*.crate
 exclude=()
 while read -r name; do exclude+=(--exclude "$name"); done < <(
   python3 -c 'import json,sys; [print(p["name"]) for p in json.load(open(sys.argv[1]))["packages"] if p["publish"] == []]' \
