@@ -35,12 +35,7 @@ impl Target {
         let Some(seeds) = url.strip_prefix(CLUSTER_SCHEME) else {
             return redis::Client::open(url).map(Self::Single).map_err(failed);
         };
-        let nodes: Vec<String> = seeds
-            .split(',')
-            .map(str::trim)
-            .filter(|node| !node.is_empty())
-            .map(|node| format!("redis://{node}"))
-            .collect();
+        let nodes = node_urls(seeds);
         if nodes.is_empty() || nodes.iter().any(|node| node[8..].contains('/')) {
             return Err(StoreError::misconfigured(format!(
                 "redis: `{url}`: expected {CLUSTER_SCHEME}host:port,host:port (a cluster has no databases)"
@@ -90,6 +85,16 @@ const CLUSTER_RETRY_WAIT: (u64, u64) = (20, 250);
 
 /// A client of the cluster whose seed nodes are `nodes`, each command (with its retries)
 /// bounded by `wait`.
+/// The `redis://` URL of each `host:port` of a comma-separated list (a cluster's seeds, the
+/// sentinels), empty entries left out.
+pub(crate) fn node_urls(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|node| !node.is_empty())
+        .map(|node| format!("redis://{node}"))
+        .collect()
+}
+
 fn cluster_client(nodes: &[String], wait: Duration) -> redis::RedisResult<ClusterClient> {
     ClusterClient::builder(nodes.to_vec())
         .connection_timeout(wait)

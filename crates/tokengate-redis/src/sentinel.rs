@@ -40,12 +40,7 @@ impl Sentinels {
             Some((credentials, nodes)) => (Some(credentials), nodes),
             None => (None, nodes),
         };
-        let sentinels: Vec<String> = nodes
-            .split(',')
-            .map(str::trim)
-            .filter(|node| !node.is_empty())
-            .map(|node| format!("redis://{node}"))
-            .collect();
+        let sentinels = crate::connection::node_urls(nodes);
         if sentinels.is_empty() || name.is_empty() || name.contains(['?', '#']) {
             return Err(malformed());
         }
